@@ -1,0 +1,1 @@
+"""Hypothesis strategies for advalidate: random programs, points and cotangents."""
