@@ -164,18 +164,22 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def forward(fn: Function, inputs) -> dict:
-    """Evaluate every value of ``fn`` (the recording pass)."""
+def forward(fn: Function, inputs, perturb=None) -> dict:
+    """Evaluate every value of ``fn`` (the recording pass). ``perturb(name, value)``, when given, may replace
+    each node's value before later nodes use it (the error model uses it to measure rounding sensitivity)."""
     values = {name: counting.wrap(np.asarray(x, dtype=fn.dtype)) for name, x in zip(fn.input_names, inputs)}
     for name, node in fn.named_nodes():
         prim = primitives.get(node.prim)
         out = prim.np(*(values[a] for a in node.args), **prim.check_params(node.kwargs))
-        values[name] = counting.wrap(np.asarray(out, dtype=fn.dtype) if not isinstance(out, np.ndarray) else out)
+        out = np.asarray(out, dtype=fn.dtype)
+        values[name] = counting.wrap(out if perturb is None else perturb(name, out))
     return values
 
 
-def backward(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
-    """Propagate the output cotangents back to the inputs (the reverse pass)."""
+def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[np.ndarray]:
+    """Propagate the output cotangents back to the inputs (the reverse pass), with ``rules_table``
+    (default: ``VJPS``)."""
+    rules_table = VJPS if rules_table is None else rules_table
     ct: dict = {}
 
     def accumulate(name, g):
@@ -191,7 +195,7 @@ def backward(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
         prim = primitives.get(node.prim)
         params = prim.check_params(node.kwargs)
         args = [values[a] for a in node.args]
-        rules = VJPS[node.prim]
+        rules = rules_table[node.prim]
         if callable(rules):
             parts = rules(g, values[name], *args, **params)
         else:
