@@ -126,7 +126,7 @@ class Oracle:
             h = mpmath.ldexp(1, -bits)
 
             def phi(t):
-                values = trace(fn, [x + t * w for x, w in zip(xs, ws)], "mp")
+                values = trace(fn, [x + w * t for x, w in zip(xs, ws)], "mp")  # array first: mpf * ndarray converts via repr
                 total = mpmath.mpf(0)
                 for o, v in zip(fn.outputs, vs):
                     total += mpmath.fsum(np.asarray(v * values[o]).reshape(-1))

@@ -57,7 +57,7 @@ defvjp("tanh", lambda g, ans, x: g * (1 - ans * ans))
 defvjp("sinh", lambda g, ans, x: g * np.cosh(x))
 defvjp("cosh", lambda g, ans, x: g * np.sinh(x))
 defvjp("arctan", lambda g, ans, x: g / (1 + x * x))
-defvjp("arcsinh", lambda g, ans, x: g / np.hypot(x, 1))
+defvjp("arcsinh", lambda g, ans, x: g / np.cosh(ans))  # cosh(arcsinh x) = sqrt(1 + x^2)
 defvjp("sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
 defvjp("softplus", lambda g, ans, x: g * np.exp(x - ans))  # sigmoid(x) = exp(x - softplus(x))
 defvjp("erf", lambda g, ans, x: g * np.exp(_LOG_2_OVER_SQRT_PI - x * x))
@@ -74,7 +74,14 @@ defvjp("maximum", lambda g, ans, a, b: np.where(a >= b, g, 0), lambda g, ans, a,
 defvjp("minimum", lambda g, ans, a, b: np.where(a <= b, g, 0), lambda g, ans, a, b: np.where(a <= b, 0, g))
 defvjp("logaddexp", lambda g, ans, a, b: g * np.exp(a - ans), lambda g, ans, a, b: g * np.exp(b - ans))
 defvjp("hypot", lambda g, ans, a, b: g / ans * a, lambda g, ans, a, b: g / ans * b)
-defvjp("atan2", lambda g, ans, y, x: g / (x * x + y * y) * x, lambda g, ans, y, x: -(g / (x * x + y * y) * y))
+
+
+def grad_atan2(g, ans, y, x):
+    q = g / (x * x + y * y)
+    return q * x, -(q * y)
+
+
+VJPS["atan2"] = grad_atan2  # one rule for both arguments: they share q
 defvjp("where", None, lambda g, ans, p, x, y: np.where(p > 0, g, 0), lambda g, ans, p, x, y: np.where(p > 0, 0, g))
 
 # ---- reductions
