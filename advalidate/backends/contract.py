@@ -1,24 +1,50 @@
 """The backend contract: what advalidate needs from an AD library.
 
-A backend is an object (or a class with a no-argument constructor) with:
+This file is the whole contract. A backend is an object (or a class with a no-argument constructor) with:
 
 ``name: str``
-    Unique, short, lowercase (``"jax"``, ``"torch"``, ``"numpy-ref"``).
+    Unique, short, lowercase (``"jax"``, ``"torch"``, ``"numpy-ref"``). For a plug-in it is also the name of
+    its entry point.
 ``version: str``
     The version of the library under test.
 ``dtypes: tuple[str, ...]``
-    Float dtypes it runs: a subset of ``("float64", "float32")``.
+    Float dtypes it runs: a non-empty subset of ``("float64", "float32")``.
 ``primitives: Mapping[str, object]``
-    The catalogue names it supports, mapped to its own implementation (a function or a template).
-    A function using any other primitive is skipped and reported as "not supported" for this backend.
+    The catalogue names it supports (:data:`advalidate.primitives.CATALOGUE`), mapped to its own
+    implementation (a function or a dialect template). A function using any other primitive is skipped and
+    reported as "not supported" for this backend: it is never run, so it cannot crash a campaign.
 ``vjp(function, inputs, cotangents) -> VJP``
     One forward and one backward pass: ``function`` is an :class:`advalidate.Function`, ``inputs`` a list
     of NumPy arrays (one per input, in the function's dtype), ``cotangents`` a list of NumPy arrays (one per
-    output). Returns the outputs and ``vᵀ·∂f/∂x_i`` for every input, as NumPy arrays.
+    output, same dtype). Returns the outputs and ``vᵀ·∂f/∂x_i`` for every input, as NumPy arrays of the
+    function's dtype and the inputs' shapes (an input the outputs do not depend on gets zeros). The backend
+    must not cast or repair what its library returns: a wrong dtype or shape is a finding.
 ``work(function, inputs, cotangents) -> Work``
     The work of the forward alone and of a whole VJP (forward plus backward) under the unit-cost model of
     :mod:`advalidate.counting`, measured by observing the library's trace, and how many times the forward
     was evaluated during the VJP (one, for reverse mode).
+
+How a backend is found (:mod:`advalidate.backends.registry`):
+
+- built-in backends (``numpy-ref``, ``jax``, ``jax-jit``, ``torch``) are registered by dotted path;
+- third-party ones declare an entry point in the group ``advalidate.backends`` of their own package::
+
+      [project.entry-points."advalidate.backends"]
+      mylib = "mylib_advalidate:MyBackend"
+
+  The target is imported only when the backend is first used. ``ADVALIDATE_DISABLE_PLUGINS=1`` turns
+  entry-point discovery off.
+- On loading, the backend is validated against this contract; a missing or malformed piece (no ``vjp``, a
+  ``vjp`` that cannot take ``(function, inputs, cotangents)``, a name that is not a string, a dtype outside
+  the two above, a primitive the catalogue does not know) is an :class:`InvalidBackend` error naming it.
+  A backend that fails to import or validate is recorded with its reason; the others still load.
+
+To check a backend against the oracle, one line in its own test suite::
+
+    from advalidate.testing import run_conformance
+    run_conformance(MyBackend)
+
+or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``.
 """
 
 from __future__ import annotations
@@ -32,12 +58,16 @@ __all__ = ["VJP", "Work", "Backend"]
 
 @dataclass(frozen=True)
 class VJP:
+    """What ``vjp`` returns: the outputs of the forward pass and one cotangent per input."""
+
     outputs: list[np.ndarray]
     grads: list[np.ndarray]
 
 
 @dataclass(frozen=True)
 class Work:
+    """What ``work`` returns: unit-cost work of the forward alone and of forward plus backward."""
+
     forward: int  # work of f alone
     vjp: int  # work of f and its VJP together
     forward_passes: int = 1  # evaluations of f during the VJP
@@ -56,9 +86,11 @@ class Backend:
     primitives: dict = {}
 
     def vjp(self, function, inputs, cotangents) -> VJP:
+        """One forward and one backward pass: the outputs and ``vᵀ·∂f/∂x_i`` for every input."""
         raise NotImplementedError
 
     def work(self, function, inputs, cotangents) -> Work:
+        """The work of the forward alone and of forward plus backward, observed on the library's trace."""
         raise NotImplementedError
 
     def supports(self, function) -> list[str]:

@@ -1,0 +1,53 @@
+"""A base for backends that run the rendered source of a dialect (:mod:`advalidate.render`).
+
+The function a backend differentiates is built by ``compile_function(fn, dialect)``: it is exactly the code
+a finding prints as its reproduction. Primitives the dialect has no template for, and those a backend
+declares in ``unsupported`` (with the reason), are left out of ``primitives``, so a run skips them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .. import primitives as catalogue
+from ..render import Dialect, compile_function
+from .contract import Backend
+
+__all__ = ["DialectBackend"]
+
+
+class DialectBackend(Backend):
+    """Subclasses set ``name``, ``version``, ``dtypes``, ``dialect`` and implement ``vjp`` and ``work``."""
+
+    dialect: Dialect
+    unsupported: dict = {}  # catalogue name -> why this library cannot run it
+    cache_size = 512
+
+    @property
+    def primitives(self) -> dict:
+        return {name: self.dialect.ops[name] for name in catalogue.CATALOGUE
+                if name in self.dialect.ops and name not in self.unsupported}
+
+    def missing(self) -> dict[str, str]:
+        """Every catalogue primitive this backend does not run, with the reason."""
+        out = {name: f"the {self.dialect.name} dialect has no template for it" for name in self.dialect.missing()}
+        out.update(self.unsupported)
+        return dict(sorted(out.items()))
+
+    def compiled(self, fn):
+        """The dialect function for ``fn`` (cached): takes arrays, returns the tuple of outputs."""
+        cache = self.__dict__.setdefault("_compiled", OrderedDict())
+        if fn in cache:
+            cache.move_to_end(fn)
+            return cache[fn]
+        unsupported = [p for p in fn.primitives_used if p not in self.primitives]
+        if unsupported:
+            raise NotImplementedError(f"backend {self.name!r} does not support {', '.join(unsupported)}")
+        f = cache[fn] = self._prepare(compile_function(fn, self.dialect))
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return f
+
+    def _prepare(self, f):
+        """Hook: wrap the compiled dialect function once (JAX's jit does)."""
+        return f

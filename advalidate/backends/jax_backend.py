@@ -1,0 +1,68 @@
+"""The JAX backend: ``jax.vjp`` of the rendered JAX source, eager by default, or under ``jax.jit``.
+
+Importing this module turns on ``jax_enable_x64`` (float64 is advalidate's default dtype; without it JAX
+silently computes in float32).
+"""
+
+from __future__ import annotations
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (after the x64 switch)
+import numpy as np  # noqa: E402
+
+from ..render import JAX  # noqa: E402
+from .contract import VJP, Work  # noqa: E402
+from .dialect_backend import DialectBackend  # noqa: E402
+
+__all__ = ["JaxBackend", "JaxJitBackend"]
+
+
+class JaxBackend(DialectBackend):
+    """``jax.vjp`` on the JAX dialect; ``jit=True`` compiles forward and backward together with ``jax.jit``."""
+
+    name = "jax"
+    version = jax.__version__
+    dtypes = ("float64", "float32")
+    dialect = JAX
+    jit = False
+
+    def __init__(self, jit: bool | None = None):
+        if jit is not None and jit != self.jit:
+            self.jit = jit
+            self.name = "jax-jit" if jit else "jax"
+
+    def _pullback(self, fn):
+        cache = self.__dict__.setdefault("_pullbacks", {})
+        if fn not in cache:
+            f = self.compiled(fn)
+
+            def run(xs, vs):
+                outs, pull = jax.vjp(f, *xs)
+                return outs, pull(tuple(vs))
+
+            if len(cache) >= self.cache_size:
+                cache.pop(next(iter(cache)))
+            cache[fn] = jax.jit(run) if self.jit else run
+        return cache[fn]
+
+    def vjp(self, function, inputs, cotangents) -> VJP:
+        xs = [jnp.asarray(np.asarray(x)) for x in inputs]
+        vs = [jnp.asarray(np.asarray(v)) for v in cotangents]
+        outs, grads = self._pullback(function)(xs, vs)
+        return VJP([np.array(o) for o in outs], [np.array(g) for g in grads])
+
+    def work(self, function, inputs, cotangents) -> Work:
+        """Counted on the jaxpr of forward plus VJP by :func:`advalidate.cost.jaxpr.count_work`."""
+        from ..cost.jaxpr import count_work
+
+        return count_work(self.compiled(function), list(inputs), list(cotangents))
+
+
+class JaxJitBackend(JaxBackend):
+    """JAX with forward and backward compiled together by ``jax.jit`` (XLA fusion and its rewrites)."""
+
+    name = "jax-jit"
+    jit = True
