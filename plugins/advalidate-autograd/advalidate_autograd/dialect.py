@@ -1,0 +1,69 @@
+"""The autograd dialect: each catalogue primitive written with ``autograd.numpy`` and ``autograd.scipy.special``."""
+
+from __future__ import annotations
+
+from advalidate.render import Dialect, key_source
+
+__all__ = ["AUTOGRAD"]
+
+
+def call(path: str):
+    """``path(a, b, ...)``."""
+    return lambda a, p: f"{path}({', '.join(a)})"
+
+
+def with_params(path: str):
+    """``path(a, key=value, ...)`` with the params that are set."""
+    def tpl(a, p):
+        kws = [f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in p.items() if v is not None]
+        return f"{path}({', '.join(list(a) + kws)})"
+    return tpl
+
+
+def _tuple(v):
+    return repr(tuple(v)) if v is not None else "None"
+
+
+def broadcast_to(a, p):
+    # autograd's broadcast_to rule asserts "Can't handle extra leading dims": add them with a reshape first
+    shape = _tuple(p["shape"])
+    return f"anp.broadcast_to(anp.reshape({a[0]}, (1,) * ({len(p['shape'])} - anp.ndim({a[0]})) + anp.shape({a[0]})), {shape})"
+
+
+def sequence(path: str):
+    return lambda a, p: f"{path}([{', '.join(a)}], axis={p['axis']})"
+
+
+def softmax(a, p):
+    return f"anp.exp({a[0]} - ags.logsumexp({a[0]}, axis={p['axis']}, keepdims=True))"
+
+
+def log_softmax(a, p):
+    return f"{a[0]} - ags.logsumexp({a[0]}, axis={p['axis']}, keepdims=True)"
+
+
+_SAME = ["sqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh", "sinh", "cosh", "abs", "arctan",
+         "arcsinh", "maximum", "minimum", "logaddexp", "hypot", "matmul", "square", "negative"]
+
+OPS = {name: call(f"anp.{name}") for name in _SAME}
+OPS["neg"] = OPS.pop("negative")
+OPS.update({
+    "add": call("anp.add"), "sub": call("anp.subtract"), "mul": call("anp.multiply"), "div": call("anp.divide"),
+    "pow": call("anp.power"), "atan2": call("anp.arctan2"),
+    "sigmoid": call("ags.expit"), "erf": call("ags.erf"),
+    "softplus": lambda a, p: f"anp.logaddexp(0.0, {a[0]})",
+    "relu": lambda a, p: f"anp.maximum({a[0]}, 0.0)",
+    "where": lambda a, p: f"anp.where({a[0]} > 0, {a[1]}, {a[2]})",
+    "sum": with_params("anp.sum"), "mean": with_params("anp.mean"), "max": with_params("anp.max"),
+    "prod": with_params("anp.prod"), "logsumexp": with_params("ags.logsumexp"),
+    "norm": with_params("anp.linalg.norm"),
+    # autograd's rules for these take the shape or axes positionally
+    "transpose": lambda a, p: f"anp.transpose({a[0]}, {_tuple(p['axes'])})",
+    "reshape": lambda a, p: f"anp.reshape({a[0]}, {_tuple(p['shape'])})",
+    "broadcast_to": broadcast_to,
+    "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
+    "concatenate": sequence("anp.concatenate"), "stack": sequence("anp.stack"),
+    "softmax": softmax, "log_softmax": log_softmax,
+})
+
+AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags", OPS)
