@@ -1,0 +1,60 @@
+"""List the backends advalidate can find: version, dtypes, supported primitives, and why any failed to load."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .. import primitives
+from ..backends.registry import DISABLE_ENV, Registry, default_registry
+
+HELP = "list discovered backends (version, dtypes, primitives) and why any failed to load"
+
+
+def add_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 if any backend failed to load")
+
+
+def describe(registry: Registry) -> list[dict]:
+    """One record per known backend (loading each one; a failure is a record, not an exception)."""
+    records = []
+    for entry in registry.load_all():
+        record = {"name": entry.name, "source": entry.source,
+                  "target": entry.target if isinstance(entry.target, str) else repr(entry.target),
+                  "ok": entry.ok, "error": entry.error}
+        if entry.ok:
+            b = entry.backend
+            supported = [p for p in primitives.CATALOGUE if p in b.primitives]
+            record.update(version=b.version, dtypes=list(b.dtypes), primitives=len(supported),
+                          catalogue=len(primitives.CATALOGUE),
+                          missing=[p for p in primitives.CATALOGUE if p not in b.primitives])
+        records.append(record)
+    return records
+
+
+def format_table(records: list[dict], plugins_enabled: bool) -> str:
+    lines = []
+    for r in records:
+        if r["ok"]:
+            missing = f"  (not supported: {', '.join(r['missing'])})" if r["missing"] else ""
+            lines.append(f"{r['name']:<10} ok      {r['version']:<14} {','.join(r['dtypes']):<16} "
+                         f"{r['primitives']}/{r['catalogue']} primitives{missing}  [{r['source']}]")
+        else:
+            lines.append(f"{r['name']:<10} FAILED  [{r['source']}: {r['target']}]\n"
+                         f"{'':<10} reason: {r['error']}")
+    if not plugins_enabled:
+        lines.append(f"(plug-in discovery is off: {DISABLE_ENV} is set)")
+    return "\n".join(lines)
+
+
+def run(args, registry: Registry | None = None, out=None) -> int:
+    registry = registry or default_registry()
+    out = out or sys.stdout
+    records = describe(registry)
+    if args.json:
+        json.dump({"plugins_enabled": registry.plugins_enabled, "backends": records}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(format_table(records, registry.plugins_enabled) + "\n")
+    return 1 if args.strict and not all(r["ok"] for r in records) else 0
