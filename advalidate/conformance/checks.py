@@ -1,0 +1,218 @@
+"""The conformance checks: every catalogue primitive and a few compositions, each backend VJP against the oracle.
+
+A check is one program in one dtype, run at a few well-conditioned random points (drawn from a seed and the
+check's id, so any single check reproduces alone). At each point the backend must return outputs and
+gradients of the right number, shape and dtype, outputs within rounding of the oracle's, and a VJP that
+passes :func:`advalidate.errormodel.compare_full`. A primitive the backend does not declare is reported as
+"not supported" and never run.
+
+Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``; known-behaviour files list them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import primitives
+from ..builder import Builder
+from ..errormodel import compare_full, unit_roundoff
+from ..errors import OracleError
+from ..ir import DTYPES, Function
+from ..oracle import Oracle
+from ..render import DIALECTS, render
+
+__all__ = ["Check", "Outcome", "checks", "run_check", "single", "COMPOSITIONS", "point"]
+
+# arguments that must be positive to stay inside the domain and off a branch cut: (primitive, argument index)
+_POSITIVE = {("sqrt", 0), ("log", 0), ("log1p", 0), ("pow", 0), ("atan2", 1)}
+
+
+def single(name: str, dtype: str = "float64", shape=(3, 4)) -> Function:
+    """A one-node program applying primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
+    prim = primitives.get(name)
+    b = Builder(dtype)
+    params = {
+        "reshape": {"shape": [shape[-1], *shape[:-1]]},
+        "broadcast_to": {"shape": [2, *shape]},
+        "index": {"key": [[0, 2, 1], 1]},
+        "transpose": {"axes": [1, 0]},
+        "concatenate": {"axis": 1},
+        "stack": {"axis": 1},
+    }.get(name, {})
+    if prim.family == "reduction":
+        params = {"axis": len(shape) - 1}
+    if name == "matmul":
+        args = [b.input(shape), b.input(shape[::-1])]
+    elif prim.arity is None:
+        args = [b.input(shape), b.input(shape)]
+    else:
+        args = [b.input(shape) for _ in range(prim.arity)]
+    return b.build(b.apply(name, *args, **params))
+
+
+def _chain_tanh(dtype):
+    b = Builder(dtype)
+    A1, A2, x = b.input(4, 5), b.input(3, 4), b.input(5)
+    return b.build(b.matmul(A2, b.tanh(b.matmul(A1, x))))
+
+
+def _softmax_net(dtype):
+    b = Builder(dtype)
+    W, x, bias = b.input(4, 6), b.input(6), b.input(4)
+    logits = b.add(b.matmul(W, x), bias)
+    return b.build(b.sum(b.mul(b.softmax(logits), b.log_softmax(logits))), b.logsumexp(logits))
+
+
+def _fan_out_broadcast(dtype):
+    """Fan-out, broadcasting of a row against a matrix, a reduction, and an input (x2) no output uses."""
+    b = Builder(dtype)
+    x, row, _ = b.input(3, 4), b.input(4), b.input(2)
+    s = b.sin(x)
+    y = b.mul(b.add(s, row), b.exp(b.mul(s, row)))
+    return b.build(b.mean(y, axis=0), b.sigmoid(b.max(b.sub(y, s), axis=1)))
+
+
+def _structural(dtype):
+    b = Builder(dtype)
+    x, y = b.input(2, 3), b.input(2, 3)
+    c = b.concatenate(b.transpose(x), b.transpose(y), axis=1)  # (3, 4)
+    s = b.stack(b.index(c, key=[[0, 2, 1]]), b.reshape(b.index(c, key=[[1, 3, 1]]), shape=[2, 4]), axis=0)
+    return b.build(b.prod(b.softplus(b.broadcast_to(s, shape=[3, 2, 2, 4])), axis=0))
+
+
+COMPOSITIONS = {"chain-tanh": _chain_tanh, "softmax-net": _softmax_net, "fan-out-broadcast": _fan_out_broadcast,
+                "structural": _structural}
+
+
+def point(fn: Function, rng: np.random.Generator) -> list[np.ndarray]:
+    """A random point inside every domain and away from kinks: magnitudes in [0.4, 1.6], random signs."""
+    xs = []
+    for i, shape in enumerate(fn.inputs):
+        x = rng.uniform(0.4, 1.6, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        if any((n.prim, j) in _POSITIVE for n in fn.nodes for j, a in enumerate(n.args) if a == f"x{i}"):
+            x = np.abs(x)
+        if any(n.prim == "tan" for n in fn.nodes):
+            x = 0.8 * x  # keep off the pole at pi/2
+        xs.append(x.astype(fn.dtype))
+    return xs
+
+
+@dataclass
+class Check:
+    """One program in one dtype, identified by ``id``."""
+
+    id: str
+    function: Function
+    supported: bool
+    missing: list = field(default_factory=list)
+
+    def points(self, n: int, seed: int):
+        """``n`` (inputs, cotangents) pairs, the same for a given id and seed."""
+        digest = hashlib.sha256(f"{seed}:{self.id}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        fn = self.function
+        return [(point(fn, rng), [rng.normal(size=s).astype(fn.dtype) for s in fn.output_shapes]) for _ in range(n)]
+
+
+@dataclass
+class Outcome:
+    """What one check found. ``status``: pass, fail, not-supported (and, with a known-behaviour list, known)."""
+
+    id: str
+    status: str
+    kind: str | None = None  # on failure: wrong-value, precision-loss, nan-inf, error
+    detail: str = ""
+    ratio: float = 0.0  # the worst error / tolerance over the points
+    reproduction: str = ""  # runnable source and the failing point
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+def checks(backend, dtypes=None) -> list[Check]:
+    """Every check for ``backend``: each catalogue primitive, then the compositions, per dtype it runs."""
+    dtypes = [d for d in (dtypes or DTYPES) if d in backend.dtypes]
+    out = []
+    for dtype in dtypes:
+        programs = [(name, single(name, dtype)) for name in primitives.CATALOGUE]
+        programs += [(name, make(dtype)) for name, make in COMPOSITIONS.items()]
+        for name, fn in programs:
+            missing = [p for p in fn.primitives_used if p not in backend.primitives]
+            out.append(Check(f"vjp[{dtype}][{name}]", fn, not missing, missing))
+    return out
+
+
+def _reproduction(backend, fn, xs, vs) -> str:
+    dialect = getattr(backend, "dialect", None) or DIALECTS["numpy"]
+    with np.printoptions(precision=17, threshold=10_000):
+        data = "\n".join([f"x{i} = np.{np.asarray(x)!r}" for i, x in enumerate(xs)] +
+                         [f"v{i} = np.{np.asarray(v)!r}" for i, v in enumerate(vs)])
+    return f"{render(fn, dialect)}\n# the point and the cotangents (NumPy)\n{data}\n"
+
+
+def _structure(fn, result) -> str | None:
+    """Why ``result`` does not have the contract's shape and dtype (None: it does)."""
+    outs, grads = getattr(result, "outputs", None), getattr(result, "grads", None)
+    if outs is None or grads is None or len(outs) != len(fn.outputs) or len(grads) != len(fn.inputs):
+        return f"vjp returned {result!r:.200}; expected VJP(outputs={len(fn.outputs)} arrays, grads={len(fn.inputs)})"
+    want = np.dtype(fn.dtype)
+    for what, arrays, shapes in (("output", outs, fn.output_shapes), ("gradient", grads, fn.inputs)):
+        for i, (a, s) in enumerate(zip(arrays, shapes)):
+            if not isinstance(a, np.ndarray):
+                return f"{what} {i} is a {type(a).__name__}, not a NumPy array"
+            if a.shape != tuple(s) or a.dtype != want:
+                return f"{what} {i} has shape {a.shape} and dtype {a.dtype}; expected {tuple(s)} and {want}"
+    return None
+
+
+def _forward_error(fn, outs, oracle_outs) -> str | None:
+    tol = 64 * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
+    for i, (o, r) in enumerate(zip(outs, oracle_outs)):
+        o = np.asarray(o, np.float64)
+        err = float(np.max(np.abs(o - r), initial=0.0)) if np.all(np.isfinite(o)) else math.inf
+        scale = float(np.max(np.abs(r), initial=0.0))
+        if err > tol * max(scale, np.finfo(fn.dtype).tiny):
+            return f"output {i} differs from the oracle by {err:.3g} (scale {scale:.3g}, tolerance {tol:.3g} relative)"
+    return None
+
+
+def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
+    """Run ``check`` on ``backend`` at ``points`` points; the outcome of the first failing point, else a pass."""
+    if not check.supported:
+        return Outcome(check.id, "not-supported", detail=f"does not support {', '.join(check.missing)}")
+    fn = check.function
+    oracle = Oracle(dtype=fn.dtype)
+    worst = 0.0
+    for xs, vs in check.points(points, seed):
+        try:
+            reference = oracle.vjp(fn, xs, vs)
+        except OracleError as e:  # a draw on a kink or a domain edge: not a point to judge anyone at
+            return Outcome(check.id, "fail", "error", f"the conformance point is not valid: {e}")
+        failure = None
+        try:
+            result = backend.vjp(fn, [np.array(x) for x in xs], [np.array(v) for v in vs])
+        except Exception as e:
+            failure = ("error", f"vjp raised {type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}", math.inf)
+        else:
+            problem = _structure(fn, result)
+            forward = None if problem else _forward_error(fn, result.outputs, reference.outputs)
+            if problem or forward:
+                failure = ("error", problem, math.inf) if problem else ("wrong-value", forward, math.inf)
+            else:
+                verdict = compare_full(fn, xs, vs, reference, result.grads)
+                worst = max(worst, verdict.ratio)
+                if not verdict.ok:
+                    i, idx = verdict.worst
+                    got = np.asarray(result.grads[i], np.float64)[idx]
+                    failure = (verdict.kind, f"gradient of x{i} at {list(idx)}: backend {got!r}, oracle "
+                               f"{reference.grads[i][idx]!r}, error/tolerance {verdict.ratio:.3g}", verdict.ratio)
+        if failure:
+            kind, detail, ratio = failure
+            return Outcome(check.id, "fail", kind, detail, ratio, _reproduction(backend, fn, xs, vs))
+    return Outcome(check.id, "pass", ratio=worst)
