@@ -48,7 +48,7 @@ class ConformanceReport:
                 if o.status == "known-fail":
                     lines.append(f"      known: {self.known[o.id]}")
             elif o.status == "known-pass":
-                lines.append(f"  KNOWN BUT PASSED {o.id}: the known-behaviour entry may be stale")
+                lines.append(f"  KNOWN BUT PASSED {o.id}: the entry depends on the points, or it is stale")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
