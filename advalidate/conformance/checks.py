@@ -156,11 +156,12 @@ def checks(backend, dtypes=None) -> list[Check]:
 
 
 def _reproduction(backend, fn, xs, vs) -> str:
+    """The program as the backend ran it, and the point and cotangents as NumPy arrays (exact values)."""
     dialect = getattr(backend, "dialect", None) or DIALECTS["numpy"]
-    with np.printoptions(precision=17, threshold=10_000):
-        data = "\n".join([f"x{i} = np.{np.asarray(x)!r}" for i, x in enumerate(xs)] +
-                         [f"v{i} = np.{np.asarray(v)!r}" for i, v in enumerate(vs)])
-    return f"{render(fn, dialect)}\n# the point and the cotangents (NumPy)\n{data}\n"
+    data = [f"x{i} = np.array({np.asarray(x).tolist()!r}, dtype=np.{fn.dtype})" for i, x in enumerate(xs)]
+    data += [f"v{i} = np.array({np.asarray(v).tolist()!r}, dtype=np.{fn.dtype})" for i, v in enumerate(vs)]
+    return (f"{render(fn, dialect)}\n# the point x and the output cotangents v (NumPy; convert them to the library's "
+            f"arrays)\nimport numpy as np\n" + "\n".join(data) + "\n")
 
 
 def _structure(fn, result) -> str | None:
@@ -208,7 +209,7 @@ def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
         except OracleError as e:  # a draw near a kink or a domain edge: not a point to judge anyone at; draw again
             invalid += 1
             if invalid > MAX_INVALID * points:
-                raise RuntimeError(f"{check.id}: {invalid} draws in a row are not valid points, the last: {e}") from e
+                raise RuntimeError(f"{check.id}: {invalid} draws were not valid points, the last: {e}") from e
             continue
         judged += 1
         failure = None
