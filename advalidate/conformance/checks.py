@@ -4,7 +4,8 @@ A check is one program in one dtype, run at a few well-conditioned random points
 check's id, so any single check reproduces alone). At each point the backend must return outputs and
 gradients of the right number, shape and dtype, outputs within K·(n+1)·u of the oracle's relative to the
 largest value the program computes, and a VJP that passes :func:`advalidate.errormodel.compare_full`.
-A draw that the oracle refuses (near a kink or a domain edge) is replaced by the next draw. A primitive the backend does not declare is reported as
+A draw that the oracle refuses (near a kink or a domain edge), or that puts a tanh or sigmoid in its
+saturation tail, is replaced by the next draw. A primitive the backend does not declare is reported as
 "not supported" and never run.
 
 Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``; known-behaviour files list them.
@@ -194,6 +195,25 @@ def _forward_error(fn, xs, outs, oracle_outs) -> str | None:
     return None
 
 
+def _saturated(fn, xs) -> str | None:
+    """The first tanh or sigmoid whose argument lies in its saturation tail, if any.
+
+    The tail is where the derivative has fallen below sqrt(u) of its peak (|x| > 4.85 in float32, 9.9 in
+    float64): there the textbook ``1 - y^2`` or ``y (1 - y)`` has lost half its digits in every library. That
+    is a real finding, but one for the special points of a campaign, not for a conformance check.
+    """
+    floor = math.sqrt(unit_roundoff(fn.dtype))
+    with np.errstate(all="ignore"):
+        values = trace(fn.with_dtype("float64"), [np.asarray(x, np.float64) for x in xs])
+        for name, node in fn.named_nodes():
+            x = values[node.args[0]] if node.args else None
+            if node.prim == "tanh" and np.any(1 / np.cosh(x) ** 2 < floor):
+                return f"{name} (tanh)"
+            if node.prim == "sigmoid" and np.any(1 / np.cosh(x / 2) ** 2 < floor):  # 4 s (1 - s)
+                return f"{name} (sigmoid)"
+    return None
+
+
 def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
     """Run ``check`` on ``backend`` at ``points`` points; the outcome of the first failing point, else a pass."""
     if not check.supported:
@@ -205,8 +225,11 @@ def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
         if judged == points:
             break
         try:
+            saturated = _saturated(fn, xs)
+            if saturated:
+                raise OracleError(f"{saturated} saturates")
             reference = oracle.vjp(fn, xs, vs)
-        except OracleError as e:  # a draw near a kink or a domain edge: not a point to judge anyone at; draw again
+        except OracleError as e:  # near a kink, a domain edge or a saturation tail: not a default point; draw again
             invalid += 1
             if invalid > MAX_INVALID * points:
                 raise RuntimeError(f"{check.id}: {invalid} draws were not valid points, the last: {e}") from e
