@@ -32,16 +32,21 @@ def _backend(name):
     return name
 
 
+def _passes(report):
+    statuses = {o.status for o in report.outcomes}
+    assert report.ok and statuses <= {"pass", "known-pass", "known-fail"}, report.summary()
+    assert len(report.outcomes) == len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS)
+
+
 @pytest.mark.parametrize("name", sorted(LIBRARIES))
-def test_every_backend_passes_at_one_point_per_check(name):
-    report = run_conformance(_backend(name), points=1)
-    assert report.ok and len(report.by_status("pass")) == len(report.outcomes) > 90
+def test_every_backend_passes_in_float64_at_default_settings(name):
+    _passes(run_conformance(_backend(name), dtypes=["float64"]))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LIBRARIES))
-def test_every_backend_passes_at_default_settings(name):
-    assert run_conformance(_backend(name)).ok
+def test_every_backend_passes_in_float32_at_default_settings(name):
+    _passes(run_conformance(_backend(name), dtypes=["float32"]))
 
 
 def test_every_primitive_and_composition_is_checked_in_each_dtype():
