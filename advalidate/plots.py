@@ -15,7 +15,7 @@ __all__ = ["error_ratios", "cost_vs_m", "seed_chain", "coverage", "STATUS_COLOUR
 
 STATUS_COLOURS = {"pass": "#2e7d32", "finding": "#c62828", "unsupported": "#9e9e9e", "skipped": "#cfd8dc"}
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "advalidate", "font.size": 9, "axes.titlesize": 10,
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "advalidate", "font.size": 10, "axes.titlesize": 10,
        "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False}
 
 
@@ -26,6 +26,19 @@ def _label(text, limit=36) -> str:
     return text.replace("$", r"\$")
 
 
+def _legend(ax):
+    """Below the axes, so that the figure stays narrow enough for a phone."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, handlelength=2.2)
+
+
+def _ticks_at(ax, values):
+    """Label a log axis at the sampled values themselves (a handful of sizes reads better than 2×10¹)."""
+    values = sorted(set(values))
+    if len(values) <= 8:
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
+
+
 def _num(x) -> float:
     """A results.json number (NaN and infinities are strings there) as a float."""
     return float(x)
@@ -33,7 +46,7 @@ def _num(x) -> float:
 
 def _svg(fig, name: str) -> str:
     """The figure as an inline <svg> element: no XML prolog, comments or metadata, ids prefixed by ``name``
-    (several plots share one HTML document), sized by CSS through its viewBox."""
+    (several plots share one HTML document); its natural size in pt, shrunk by CSS on narrow screens."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buf.getvalue()
@@ -42,7 +55,7 @@ def _svg(fig, name: str) -> str:
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     svg = re.sub(r'\bid="', f'id="{name}-', svg)
     svg = svg.replace("url(#", f"url(#{name}-").replace('xlink:href="#', f'xlink:href="#{name}-')
-    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', rf'<svg \1class="plot" role="img" aria-labelledby="{name}-title"', svg, count=1)
+    svg = svg.replace("<svg ", f'<svg class="plot" role="img" aria-labelledby="{name}-title" ', 1)
     svg = svg.replace(">", f'><title id="{name}-title">{name.replace("-", " ")}</title>', 1)
     svg = re.sub(r">\s+<", "><", svg)
     if re.search(r"<script|<foreignobject|javascript:", svg, re.I):  # matplotlib escapes text; keep it proven
@@ -74,7 +87,7 @@ def error_ratios(ratios_by_backend: dict):
     lo = max(min(finite, default=1e-3), 1e-12) / 3
     hi = max(max(finite, default=10.0) * 3, 10.0)
     with _rc():
-        fig, ax = _figure(6.4, 3.2)
+        fig, ax = _figure(5.2, 3.0)
         for i, (backend, rs) in enumerate(series.items()):
             xs = sorted(lo if r <= lo else hi if not math.isfinite(r) or r >= hi else r for r in rs)
             ys = [(k + 1) / len(xs) for k in range(len(xs))]
@@ -84,9 +97,9 @@ def error_ratios(ratios_by_backend: dict):
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("error / tolerance (left edge: exact or tiny; right edge: huge, inf or NaN)")
+        ax.set_xlabel("error / tolerance (left edge: exact or tiny; right edge: inf, NaN or huge)")
         ax.set_ylabel("fraction of examples ≤ x")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _legend(ax)
         return _svg(fig, "plot-error-ratios"), None
 
 
@@ -99,7 +112,7 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
     omega = float((cost or {}).get("omega", omega))
     with _rc():
         if sweep:
-            fig, ax = _figure(6.4, 3.4)
+            fig, ax = _figure(5.2, 3.0)
             for i, (backend, pts) in enumerate(sweep.items()):
                 colour = _PALETTE[i % len(_PALETTE)]
                 ms = [p["m"] for p in pts]
@@ -112,15 +125,16 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
             ax.axhline(omega, color="black", lw=1, label=f"ω = {omega:g}")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            _ticks_at(ax, [p["m"] for pts in sweep.values() for p in pts])
             ax.set_xlabel("output size m")
             ax.set_ylabel("work / work(f)")
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+            _legend(ax)
             return _svg(fig, "plot-cost-m"), None
         samples = {b: pts for b, pts in (cost_ratios or {}).items() if pts}
         if not samples:
             return None, ("No work was counted in this run (it ran with --no-cost, or no backend counts its work), "
                           "so there is no cost ratio to plot.")
-        fig, ax = _figure(6.4, 3.2)
+        fig, ax = _figure(5.2, 3.0)
         for i, (backend, pts) in enumerate(samples.items()):
             # a small deterministic horizontal spread so that equal (m, ratio) samples stay visible
             xs = [m * (1 + 0.06 * ((k % 7) - 3) / 3) for k, (m, _) in enumerate(pts)]
@@ -128,10 +142,11 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
                        label=f"{_label(backend)} (n={len(pts)})", linewidths=0)
         ax.axhline(omega, color="black", lw=1, label=f"ω = {omega:g}")
         ax.set_xscale("log", base=2)
+        _ticks_at(ax, [m for pts in samples.values() for m, _ in pts])
         ax.set_ylim(0, max(omega * 1.2, max(r for pts in samples.values() for _, r in pts) * 1.1))
         ax.set_xlabel("output size m (elements)")
         ax.set_ylabel("work(f + VJP) / work(f)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _legend(ax)
         return _svg(fig, "plot-cost-m"), None
 
 
@@ -142,7 +157,7 @@ def seed_chain(cost: dict | None):
         return None, ("The seed's O(N) vs O(N²) sweep is not in this results.json (the cost sweeps did not run: "
                       "`advalidate run` without --no-cost and with the cost module installed records them).")
     with _rc():
-        fig, ax = _figure(6.4, 3.4)
+        fig, ax = _figure(5.2, 3.0)
         for i, (backend, c) in enumerate(chains.items()):
             colour = _PALETTE[i % len(_PALETTE)]
             name = _label(backend)
@@ -158,9 +173,10 @@ def seed_chain(cost: dict | None):
                         label=f"{name}: full Jacobian" + (f" (slope {slope:.2f})" if slope is not None else ""))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _ticks_at(ax, [n for c in chains.values() for n in c["N"]])
         ax.set_xlabel("N")
         ax.set_ylabel("work (unit-cost operations)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _legend(ax)
         return _svg(fig, "plot-seed-chain"), None
 
 
