@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -103,6 +104,10 @@ def test_the_filters_follow_the_address_fragment(real_run, tmp_path):
     assert console == []
     dom = DOM(out)
     assert dom.shown == ["wrong-value"] and len(dom.hidden) == len(real_run["findings"]) - 1
+    # a backend named with markup round-trips through the escaped attribute and option values
+    hostile = next(f for f in real_run["findings"] if XSS_TITLE in f["backend"])
+    out, console = dump_dom(tmp_path, page, "#" + urlencode({"backend": hostile["backend"]}))
+    assert console == [] and DOM(out).shown == [hostile["kind"]]
 
 
 def _plant_primitive(results, name):

@@ -76,6 +76,18 @@ def test_the_report_has_the_matrix_plots_and_a_card_per_finding(hostile, hostile
         'xmlns:xlink="http://www.w3.org/1999/xlink"', "")  # self-contained: nothing to fetch
 
 
+def test_the_page_reads_fully_without_javascript(hostile_html):
+    assert '<form id="filters" hidden>' in hostile_html  # the script shows the filters
+    assert not re.search(r"<article[^>]*\bhidden\b", hostile_html)  # and only the script hides cards
+
+
+def test_advalidate_run_writes_the_report_next_to_the_results(hostile, tmp_path):
+    from advalidate.cli_run import _write_report
+
+    path = _write_report(hostile, tmp_path)
+    assert path == tmp_path / "index.html" and "<table class=\"matrix\">" in path.read_text()
+
+
 def test_hostile_text_is_escaped_everywhere(hostile, hostile_html):
     html = hostile_html
     page = parse(html)
