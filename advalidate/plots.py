@@ -130,7 +130,8 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
             ax.set_ylabel("work / work(f)")
             _legend(ax)
             return _svg(fig, "plot-cost-m"), None
-        samples = {b: pts for b, pts in (cost_ratios or {}).items() if pts}
+        samples = {b: [p for p in pts if p[0] > 0] for b, pts in (cost_ratios or {}).items()}
+        samples = {b: pts for b, pts in samples.items() if pts}
         if not samples:
             return None, ("No work was counted in this run (it ran with --no-cost, or no backend counts its work), "
                           "so there is no cost ratio to plot.")
