@@ -45,7 +45,7 @@ REDUCTIONS = frozenset({
     "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp",
 })
 MOVES = frozenset({"concatenate", "select_n", "gather", "scatter", "scatter-add", "scatter_add", "scatter-mul",
-                   "scatter_mul", "sort", "clamp", "stack"})
+                   "scatter_mul", "sort", "clamp", "stack", "tile", "repeat"})
 ELEMENTWISE = frozenset({
     "neg", "sign", "floor", "ceil", "round", "is_finite", "exp", "exp2", "log", "log1p", "expm1", "tanh",
     "logistic", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
