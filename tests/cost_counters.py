@@ -39,7 +39,7 @@ def library(name):
         return dispatch, "torch"
     if name == "autograd":
         pytest.importorskip("autograd")
-        from cost_dialects import autograd_dialect
+        from .cost_dialects import autograd_dialect
 
         count_work = autograd_count_work()
         return sys.modules[count_work.__module__], autograd_dialect()

@@ -6,8 +6,8 @@ import pytest
 from advalidate.backends.contract import Work
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.cost import OMEGA, SLACK, check_bound, examples, scaling
-from cost_counters import library
-from cost_planted import PLANTED, NumpyJacobian, NumpyRerun
+from .cost_counters import library
+from .cost_planted import PLANTED, NumpyJacobian, NumpyRerun
 
 
 def test_bound_verdicts():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from advalidate.cost import examples, scaling
-from cost_counters import BACKENDS, counter
+from .cost_counters import BACKENDS, counter
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
