@@ -426,7 +426,7 @@ _ENTRIES = [
     Primitive("reshape", 1, "structural", _reshape, lambda x, shape: np.reshape(x, tuple(shape)),
               lambda x, shape: np.reshape(x, tuple(shape)), params={"shape": REQUIRED}),
     Primitive("broadcast_to", 1, "structural", _broadcast_to,
-              lambda x, shape: np.copy(np.broadcast_to(x, tuple(shape))),
+              lambda x, shape: np.copy(np.broadcast_to(x, tuple(shape), subok=True)),
               lambda x, shape: np.broadcast_to(x, tuple(shape)).copy(), params={"shape": REQUIRED}),
     Primitive("index", 1, "structural", _index, _index_fn, _index_fn, params={"key": REQUIRED},
               doc="basic indexing: integers and [start, stop, step] slices with positive steps"),
