@@ -57,7 +57,7 @@ defvjp("tanh", lambda g, ans, x: g * (1 - ans * ans))
 defvjp("sinh", lambda g, ans, x: g * np.cosh(x))
 defvjp("cosh", lambda g, ans, x: g * np.sinh(x))
 defvjp("arctan", lambda g, ans, x: g / (1 + x * x))
-defvjp("arcsinh", lambda g, ans, x: g / np.hypot(x, 1))
+defvjp("arcsinh", lambda g, ans, x: g / np.cosh(ans))  # cosh(arcsinh x) = sqrt(1 + x^2)
 defvjp("sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
 defvjp("softplus", lambda g, ans, x: g * np.exp(x - ans))  # sigmoid(x) = exp(x - softplus(x))
 defvjp("erf", lambda g, ans, x: g * np.exp(_LOG_2_OVER_SQRT_PI - x * x))
@@ -74,7 +74,14 @@ defvjp("maximum", lambda g, ans, a, b: np.where(a >= b, g, 0), lambda g, ans, a,
 defvjp("minimum", lambda g, ans, a, b: np.where(a <= b, g, 0), lambda g, ans, a, b: np.where(a <= b, 0, g))
 defvjp("logaddexp", lambda g, ans, a, b: g * np.exp(a - ans), lambda g, ans, a, b: g * np.exp(b - ans))
 defvjp("hypot", lambda g, ans, a, b: g / ans * a, lambda g, ans, a, b: g / ans * b)
-defvjp("atan2", lambda g, ans, y, x: g / (x * x + y * y) * x, lambda g, ans, y, x: -(g / (x * x + y * y) * y))
+
+
+def grad_atan2(g, ans, y, x):
+    q = g / (x * x + y * y)
+    return q * x, -(q * y)
+
+
+VJPS["atan2"] = grad_atan2  # one rule for both arguments: they share q
 defvjp("where", None, lambda g, ans, p, x, y: np.where(p > 0, g, 0), lambda g, ans, p, x, y: np.where(p > 0, 0, g))
 
 # ---- reductions
@@ -164,18 +171,22 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def forward(fn: Function, inputs) -> dict:
-    """Evaluate every value of ``fn`` (the recording pass)."""
+def forward(fn: Function, inputs, perturb=None) -> dict:
+    """Evaluate every value of ``fn`` (the recording pass). ``perturb(name, value)``, when given, may replace
+    each node's value before later nodes use it (the error model uses it to measure rounding sensitivity)."""
     values = {name: counting.wrap(np.asarray(x, dtype=fn.dtype)) for name, x in zip(fn.input_names, inputs)}
     for name, node in fn.named_nodes():
         prim = primitives.get(node.prim)
         out = prim.np(*(values[a] for a in node.args), **prim.check_params(node.kwargs))
-        values[name] = counting.wrap(np.asarray(out, dtype=fn.dtype) if not isinstance(out, np.ndarray) else out)
+        out = np.asarray(out, dtype=fn.dtype)
+        values[name] = counting.wrap(out if perturb is None else perturb(name, out))
     return values
 
 
-def backward(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
-    """Propagate the output cotangents back to the inputs (the reverse pass)."""
+def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[np.ndarray]:
+    """Propagate the output cotangents back to the inputs (the reverse pass), with ``rules_table``
+    (default: ``VJPS``)."""
+    rules_table = VJPS if rules_table is None else rules_table
     ct: dict = {}
 
     def accumulate(name, g):
@@ -191,11 +202,12 @@ def backward(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
         prim = primitives.get(node.prim)
         params = prim.check_params(node.kwargs)
         args = [values[a] for a in node.args]
-        rules = VJPS[node.prim]
+        rules = rules_table[node.prim]
+        ans = values[name]
         if callable(rules):
-            parts = rules(g, values[name], *args, **params)
+            parts = rules(g, ans, *args, **params)
         else:
-            parts = [None if rule is None else rule(g, values[name], *args, **params) for rule in rules]
+            parts = [None if rule is None else rule(g, ans, *args, **params) for rule in rules]
         for arg, part in zip(node.args, parts):
             if part is not None:
                 accumulate(arg, counting.wrap(np.asarray(part, dtype=fn.dtype)))

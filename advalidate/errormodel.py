@@ -1,0 +1,203 @@
+"""The error model: is a backend's VJP right, up to the rounding its dtype allows?
+
+For each component i of the VJP ``g = J^T v`` the tolerance is
+
+    tol_i = oracle_error_i + K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i)
+
+- ``oracle_error_i``: the oracle's own error bound (~1e-38 relative at the defaults: negligible).
+- ``u``: the unit roundoff of the backend's dtype (2^-53 for float64, 2^-24 for float32); ``n`` the number of
+  nodes, bounding the depth of the program; K = 32.
+- ``scale_i``: what was summed to make g_i, in absolute values, so that rounding noise around a result that
+  cancelled (``a - a``) is judged against the size of what cancelled: ``(|v|^T |J_L| ... |J_1|)_i``, the VJP
+  through the absolute values of every local Jacobian (``magnitude`` below, from the NumPy reference rules),
+  and never less than |g_i| itself (a floor that holds where float64 underflows the product of factors).
+- ``sens_i``: how far g_i moves when every value of the forward pass is rounded differently (the float
+  reference tape rerun twice with every node value moved one ulp up or down at random): the conditioning of
+  evaluating f and its derivative formulas in floating point. It excuses at most half the digits:
+  ``min(sens_i, sqrt(u)·scale_i)``. A derivative that loses more than that (``1 - tanh²`` deep in a
+  saturation tail, ``y (1 - y)`` with y rounded to 1) is a finding, not noise. S = 4.
+
+A component that misses its tolerance is classified:
+- ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
+- ``precision-loss``: the textbook formula, evaluated in the same dtype by the NumPy reference tape, misses the
+  oracle on the same components (right formula, lost digits: saturation tails, thresholds);
+- ``wrong-value``: otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backends import numpy_ref
+from .evaluate import trace, to_mp
+from .ir import Function
+
+__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected"]
+
+K = 32
+S = 4
+
+
+def unit_roundoff(dtype: str) -> float:
+    return float(np.finfo(dtype).eps) / 2
+
+
+# ---- |J|^T |v|: the NumPy reference rules applied to absolute values
+
+
+def _abs_rule(rule):
+    """For a rule linear in g with an elementwise factor, |rule(|g|)| is the rule of |J|."""
+    if rule is None:
+        return None
+    return lambda g, ans, *args, **kw: np.abs(rule(g, ans, *args, **kw))
+
+
+def _abs_variadic(rule):
+    return lambda g, ans, *args, **kw: tuple(np.abs(p) for p in rule(g, ans, *args, **kw))
+
+
+def _softmax_bound(g, ans, x, axis=-1):
+    # |J|^T g with J = diag(s) - s s^T: s_j (g_j |1 - 2 s_j| + sum_i g_i s_i) <= s_j (g_j + sum_i g_i s_i)
+    return ans * (g + np.sum(g * ans, axis=axis, keepdims=True))
+
+
+def _log_softmax_bound(g, ans, x, axis=-1):
+    return g + np.exp(ans) * np.sum(g, axis=axis, keepdims=True)
+
+
+MAGNITUDE_RULES: dict = {}
+for _name, _rules in numpy_ref.VJPS.items():
+    MAGNITUDE_RULES[_name] = _abs_variadic(_rules) if callable(_rules) else tuple(_abs_rule(r) for r in _rules)
+MAGNITUDE_RULES.update({
+    # the sums inside these rules mix signs: take absolute values of the factors first
+    "matmul": (lambda g, ans, a, b: numpy_ref.grad_matmul_a(g, ans, np.abs(a), np.abs(b)),
+               lambda g, ans, a, b: numpy_ref.grad_matmul_b(g, ans, np.abs(a), np.abs(b))),
+    "softmax": (_softmax_bound,),
+    "log_softmax": (_log_softmax_bound,),
+})
+
+
+def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
+    """``|v|^T |J_L| ... |J_1|`` per input, in float64, from float64 ``values`` of every node."""
+    f64 = fn.with_dtype("float64")
+    wrapped = {k: numpy_ref.counting.wrap(np.asarray(v, dtype=np.float64)) for k, v in values.items()}
+    with np.errstate(all="ignore"):
+        return numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) for v in cotangents],
+                                  MAGNITUDE_RULES)
+
+
+def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
+    """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
+    differently: each node's value moves one ulp up or down at random, twice; the largest move is kept."""
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+        worst = [np.zeros(s) for s in fn.inputs]
+        for _ in range(2):
+            def perturb(name, value):
+                up = rng.random(size=value.shape) < 0.5
+                return np.where(up, np.nextafter(value, np.inf), np.nextafter(value, -np.inf)).astype(value.dtype)
+
+            grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents)
+            worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))
+                     for w, g, b in zip(worst, grads, base)]
+    return [np.where(np.isfinite(w), w, np.inf) for w in worst]
+
+
+@dataclass
+class Comparison:
+    """The verdict on one backend's VJP against the oracle."""
+
+    ok: bool
+    kind: str | None  # None when ok; else wrong-value, precision-loss, nan-inf
+    ratio: float  # the largest error / tolerance over all components (<= 1 passes)
+    worst: tuple | None  # (input index, component index) of that largest ratio
+    errors: list  # per input: |g - oracle|
+    tolerances: list  # per input: tol
+
+
+def _float_values(oracle_trace: dict) -> dict:
+    return {k: np.array([float(x) for x in np.asarray(v).reshape(-1)], dtype=np.float64).reshape(np.shape(v))
+            for k, v in oracle_trace.items()}
+
+
+def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, values64=None) -> list[np.ndarray]:
+    """``tol_i`` for every component of every input's VJP (see the module docstring)."""
+    u = unit_roundoff(fn.dtype)
+    if values64 is None:
+        values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
+    scale = magnitude(fn, values64, cotangents)
+    sens = sensitivity(fn, inputs, cotangents)
+    n = len(fn.nodes)
+    tols = []
+    for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
+        s = np.maximum(s, np.abs(ref))
+        tols.append(err + K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s))
+    return tols
+
+
+def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+    """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`."""
+    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors, values64)
+    errors, ratio, worst, kinds = [], 0.0, None, set()
+    ref = None
+    for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
+        g = np.asarray(g, dtype=np.float64)
+        finite = np.isfinite(g)
+        err = np.where(finite, np.abs(g - r), np.inf)
+        errors.append(err)
+        ratios = _ratios(err, t)
+        if ratios.size and np.max(ratios) > ratio:
+            ratio = float(np.max(ratios))
+            worst = (i, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
+        bad = err > t
+        if np.any(bad & ~finite):
+            kinds.add("nan-inf")
+        elif np.any(bad):
+            if ref is None:
+                ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+            ref_err = np.abs(np.asarray(ref[i], np.float64) - r)
+            kinds.add("precision-loss" if np.all(ref_err[bad] > t[bad]) else "wrong-value")
+    kind = next((k for k in ("nan-inf", "wrong-value", "precision-loss") if k in kinds), None)
+    return Comparison(kind is None, kind, ratio, worst, errors, tols)
+
+
+def _ratios(err, tol):
+    """err / tol, with 0/0 = 0 and x/0 = inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.inf))
+
+
+def compare_projected(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+    """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j."""
+    zeros = [np.zeros(s) for s in fn.inputs]
+    tols = tolerance(fn, inputs, cotangents, zeros, zeros, values64)
+    u64 = unit_roundoff("float64")
+    n = len(fn.nodes)
+    gs = [np.asarray(g, dtype=np.float64) for g in grads]
+    errors, tolerances = [], []
+    for ws, d in zip(oracle.directions, oracle.projections):
+        value = float(d.value)
+        dot = sum(float(np.sum(g * w)) for g, w in zip(gs, ws))
+        size = sum(float(np.sum(np.abs(g * w))) for g, w in zip(gs, ws))
+        errors.append(abs(dot - value) if np.isfinite(dot) else np.inf)
+        tolerances.append(float(d.error) + sum(float(np.sum(t * np.abs(w))) for t, w in zip(tols, ws))
+                          + K * (n + 1) * unit_roundoff(fn.dtype) * abs(value)
+                          + 2 * sum(g.size for g in gs) * u64 * size)
+    err, tol = np.array(errors), np.array(tolerances)
+    ratios = _ratios(err, tol)
+    ok = bool(np.all(err <= tol))
+    kind = None
+    if not ok:
+        if not all(np.all(np.isfinite(g)) for g in gs):
+            kind = "nan-inf"
+        else:
+            ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+            ref_err = np.array([abs(sum(float(np.sum(np.asarray(r, np.float64) * w)) for r, w in zip(ref, ws))
+                                    - float(d.value)) for ws, d in zip(oracle.directions, oracle.projections)])
+            bad = err > tol
+            kind = "precision-loss" if np.all(ref_err[bad] > tol[bad]) else "wrong-value"
+    j = int(np.argmax(ratios)) if ratios.size else 0
+    return Comparison(ok, kind, float(ratios.max()) if ratios.size else 0.0, (None, (j,)), [err], [tol])
