@@ -25,7 +25,7 @@ from advalidate.backends import numpy_ref  # noqa: E402
 from advalidate.cost import examples  # noqa: E402
 
 
-def best_time(run, budget=0.05, repeats=3) -> float:
+def best_time(run, budget=0.05, repeats=5) -> float:
     """Seconds per call: the best of ``repeats`` batches, each sized to take about ``budget`` seconds."""
     run()
     t0 = time.perf_counter()
@@ -68,10 +68,13 @@ class Runner:
             self.f = lambda: jax.block_until_ready(fwd(*jx))
             self.vjp = lambda: jax.block_until_ready(pull(jx, jv))
             self.count = lambda: jaxpr.count_work(f, xs, vs)
+            self.xla = lambda: jaxpr.xla_cost(f, xs, vs)
         elif name == "torch":
             import torch
 
             from advalidate.cost import dispatch
+
+            torch.set_num_threads(1)  # one thread, like the others here: the ratio, not the parallelism
 
             f = compile_function(fn, "torch")
             tx = [torch.from_numpy(x) for x in xs]
@@ -120,7 +123,7 @@ def main(argv=None):
     print(f"family {args.family}, n = {args.n}; work = unit-cost counts of the trace; Jacobian = m VJPs (computed)")
     print(f"{'backend':10s} {'m':>5s} {'work f':>9s} {'work f+VJP':>11s} {'work ratio':>10s} "
           f"{'time ratio':>10s} {'Jacobian ratio':>14s} {'f (µs)':>9s} {'VJP (µs)':>9s} "
-          f"{'counted (µs)':>12s} {'overhead':>8s}")
+          f"{'counted (µs)':>12s} {'overhead':>8s} {'XLA flops ratio':>15s}")
     for name in names:
         for m in sizes:
             fn = examples.FAMILIES[args.family](args.n, m)
@@ -128,9 +131,26 @@ def main(argv=None):
             r = Runner(name).prepare(fn, xs, vs)
             w = r.count()
             tf, tv, tc = best_time(r.f), best_time(r.vjp), best_time(r.count)
+            xla = ""
+            if hasattr(r, "xla"):
+                c = r.xla()
+                xla = f"{c['vjp']['flops'] / c['forward']['flops']:15.2f}"
             print(f"{name:10s} {m:5d} {w.forward:9d} {w.vjp:11d} {w.ratio:10.2f} {tv / tf:10.2f} "
-                  f"{m * w.ratio:14.1f} {tf * 1e6:9.1f} {tv * 1e6:9.1f} {tc * 1e6:12.1f} {tc / tv:7.1f}×")
+                  f"{m * w.ratio:14.1f} {tf * 1e6:9.1f} {tv * 1e6:9.1f} {tc * 1e6:12.1f} {tc / tv:7.1f}× {xla}")
         print()
+    print("the seed question: f = f3∘f2∘f1 with N×H, H×H, H×N matrices (H = 16), work against N "
+          "(Jacobian = N VJPs, computed)")
+    from advalidate.cost import scaling
+
+    for name in names:
+        if name == "jax-jit":
+            continue
+        r = Runner(name)
+        sweep = scaling.seed_sweep(lambda fn, xs, vs: r.prepare(fn, xs, vs).count())
+        cells = "  ".join(f"{n}:{v}" for n, v in zip(sweep["N"], sweep["vjp"]))
+        print(f"{name:10s} slope VJP {sweep['slope_vjp']:.3f}  slope Jacobian {sweep['slope_jacobian']:.3f}  "
+              f"slope f {sweep['slope_forward']:.3f}   VJP work by N: {cells}")
+    print()
     print("overhead = wall time of counting one VJP (the counter's own trace: jaxpr tracing for jax, a dispatch mode "
           "for torch, counting arrays for numpy-ref/autograd) / wall time of the same VJP uncounted "
           "(jax-jit: against the compiled VJP).")

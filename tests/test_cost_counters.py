@@ -117,3 +117,31 @@ def test_torch_fused_backward_kernels_are_weighted():
         torch.ops.aten._softmax_backward_data(g.reshape(1, 5), y.reshape(1, 5), 1, torch.float32)
     assert tally.by_op["tanh_backward"] == 3 * 5
     assert tally.by_op["_softmax_backward_data"] == 4 * 5
+
+
+def test_xla_second_opinion_agrees_on_the_shape():
+    """XLA's cost analysis (after fusion) gives a lower but also flat VJP/f flops ratio on the matrix chain."""
+    pytest.importorskip("jax")
+    from advalidate import compile_function
+    from advalidate.cost import jaxpr
+
+    ratios = []
+    for m in (16, 1024):
+        fn = examples.matrix_chain(64, m)
+        xs, vs = examples.point(fn, np.random.default_rng(0))
+        cost = jaxpr.xla_cost(compile_function(fn, "jax"), xs, vs)
+        ratios.append(cost["vjp"]["flops"] / cost["forward"]["flops"])
+        assert ratios[-1] <= jaxpr.count_work(compile_function(fn, "jax"), xs, vs).ratio
+    assert 1 < min(ratios) and max(ratios) <= OMEGA and max(ratios) / min(ratios) < 1.1
+
+
+def test_jax_while_loop_is_counted_once_and_recorded():
+    pytest.importorskip("jax")
+    import jax
+    import jax.numpy as jnp
+
+    from advalidate.cost import jaxpr
+
+    tally = jaxpr.count_program(lambda x: jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, jnp.sin(c[1])),
+                                                             (0, x))[1], jnp.ones(10))
+    assert tally.while_loops == 1 and tally.by_primitive["sin"] == 10
