@@ -7,6 +7,16 @@ A *counter* is any callable ``counter(function, inputs, cotangents) -> Work``: a
 Full-Jacobian work is *computed*, not measured: reverse mode builds the m×n Jacobian from m VJPs, one
 per output basis vector, each with its forward, so its work is ``m · work(f + VJP)``. (The tests check
 the computed figure against a measured one: the jaxpr of ``jax.jacrev`` and a planted backend.)
+
+The data (``campaign_data``, the ``cost`` section of ``results.json``)::
+
+    {"omega": 5.0,
+     "outputs": {backend: [{"family", "n", "jacobian_method", "m": [...], "forward": [...], "vjp": [...],
+                            "ratio": [...], "forward_passes": [...], "jacobian": [...], "jacobian_ratio": [...]},
+                           ...one per family]},
+     "seed": {backend: {"H", "jacobian_method", "N": [...], "forward": [...], "vjp": [...], "jacobian": [...],
+                        "forward_passes": [...], "slope_forward", "slope_vjp", "slope_jacobian"}},
+     "errors": {backend: "why it could not be counted"}}
 """
 
 from __future__ import annotations
