@@ -19,6 +19,9 @@ branch), ``while`` (cond and body once: the trip count is not static, so the cou
 the loop is recorded in ``Tally.while_loops``). Every equation in the trace is counted, dead ones
 included: eager JAX executes them (``jax.jit`` would remove them; :func:`xla_cost` gives that view).
 A primitive in none of the tables is charged as elementwise and recorded in ``Tally.unknown``.
+
+``forward_passes`` counts the calls of f while the VJP is traced. A forward recomputed inside one trace
+(``jax.checkpoint``) is not a second call: it shows up in the work instead (about one more work(f)).
 """
 
 from __future__ import annotations
