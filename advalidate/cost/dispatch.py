@@ -43,7 +43,6 @@ An op in no table is charged as elementwise (elements produced) and recorded in 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -52,7 +51,7 @@ import numpy as np
 from ..backends.contract import Work
 from .jaxpr import _integer_pow_weight
 
-__all__ = ["FREE", "FUSED", "Tally", "counting_ops", "count_work", "standard_vjp"]
+__all__ = ["FREE", "FUSED", "ALONG", "Tally", "op_work", "counting_ops", "count_work", "standard_vjp"]
 
 FREE = frozenset({
     "detach", "t", "view", "_unsafe_view", "_reshape_alias", "reshape", "expand", "expand_as", "alias",
