@@ -11,7 +11,7 @@ import io
 import math
 import re
 
-__all__ = ["error_ratios", "cost_vs_m", "seed_chain", "coverage", "STATUS_COLOURS"]
+__all__ = ["error_ratios", "m_sweep", "cost_vs_m", "seed_chain", "coverage", "STATUS_COLOURS"]
 
 STATUS_COLOURS = {"pass": "#2e7d32", "finding": "#c62828", "unsupported": "#9e9e9e", "skipped": "#cfd8dc"}
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
@@ -103,12 +103,22 @@ def error_ratios(ratios_by_backend: dict):
         return _svg(fig, "plot-error-ratios"), None
 
 
+def m_sweep(cost: dict | None, family: str = "matrix-chain") -> dict:
+    """``{backend: [{m, vjp_ratio, jacobian_ratio}]}`` from the ``outputs`` sweeps of
+    :func:`advalidate.cost.scaling.campaign_data` (the ``family`` sweep, else each backend's first)."""
+    out = {}
+    for backend, sweeps in ((cost or {}).get("outputs") or {}).items():
+        chosen = next((s for s in sweeps if s.get("family") == family), sweeps[0] if sweeps else None)
+        if chosen:
+            out[backend] = [{"m": m, "vjp_ratio": r, "jacobian_ratio": j}
+                            for m, r, j in zip(chosen["m"], chosen["ratio"], chosen["jacobian_ratio"]) if m]
+    return {b: pts for b, pts in out.items() if pts}
+
+
 def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
     """work(f + VJP) / work(f) against the output size m: the sweep with the ω and full-Jacobian lines when
     the cost sweeps ran, else the campaign's own (m, ratio) samples."""
-    sweep = (cost or {}).get("m_sweep") or {}
-    sweep = {b: [p for p in pts if p.get("m") and p.get("vjp_ratio") is not None] for b, pts in sweep.items()}
-    sweep = {b: pts for b, pts in sweep.items() if pts}
+    sweep = m_sweep(cost)
     omega = float((cost or {}).get("omega", omega))
     with _rc():
         if sweep:
@@ -153,7 +163,10 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
 
 def seed_chain(cost: dict | None):
     """The seed problem's work against N, log-log: the VJP's O(N) and the full Jacobian's O(N²)."""
-    chains = {b: c for b, c in ((cost or {}).get("seed_chain") or {}).items() if c and c.get("N")}
+    chains = {b: {"N": c["N"], "f_work": c.get("forward"), "vjp_work": c.get("vjp"),
+                  "jacobian_work": c.get("jacobian"), "vjp_slope": c.get("slope_vjp"),
+                  "jacobian_slope": c.get("slope_jacobian")}
+              for b, c in ((cost or {}).get("seed") or {}).items() if c and c.get("N")}
     if not chains:
         return None, ("The seed's O(N) vs O(N²) sweep is not in this results.json (the cost sweeps did not run: "
                       "`advalidate run` without --no-cost and with the cost module installed records them).")

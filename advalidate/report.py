@@ -195,7 +195,7 @@ def _plots(results: dict) -> list:
          "model's tolerance: everything left of the dashed line passes.",
          plots.error_ratios(stats.get("error_ratios"))),
         ("Cost against output size", "work(f + VJP) / work(f) as the output size m grows: reverse mode stays "
-         "flat under ω while a full Jacobian grows with m." if (cost or {}).get("m_sweep") else
+         "flat under ω while a full Jacobian grows with m." if plots.m_sweep(cost) else
          "work(f + VJP) / work(f) for every example the campaign checked, against its output size m "
          "(the cost sweeps with the full-Jacobian line did not run).",
          plots.cost_vs_m(cost, stats.get("cost_ratios"), omega)),

@@ -92,48 +92,12 @@ def run(backends, n=80, seed=3, strategy=None, **kw) -> dict:
 
 # ---------------------------------------------------------------------- measured cost sweeps
 
-def _work(fn, x, passes=1):
-    """(work(f), work(f) + work of ``passes`` backward passes), counted on the reference tape."""
-    with np.errstate(all="ignore"):
-        with counting.counting() as fwd:
-            values = numpy_ref.forward(fn, [x])
-        with counting.counting() as bwd:
-            for k in range(passes):
-                basis = np.zeros(x.shape)
-                basis[k % x.size] = 1.0
-                numpy_ref.backward(fn, values, [basis])
-    return fwd.work, fwd.work + bwd.work
 
+def measured_cost() -> dict:
+    """The ``cost`` section as ``advalidate run`` records it, measured with the reference tape."""
+    from advalidate.cost.scaling import campaign_data
 
-def _layers(n, depth):
-    b = Builder()
-    v = b.input(n)
-    for k in range(depth):
-        v = b.apply(("sin", "tanh", "square")[k % 3], v)
-    return b.build(v)
-
-
-def measured_cost(ms=(1, 4, 16, 64), ns=(8, 16, 32, 64), depth=4, name="numpy-ref") -> dict:
-    """A ``cost`` section measured with the reference tape: one VJP against the full Jacobian (one backward
-    pass per output) as the output size m grows, and the same for the depth-``depth`` chain on N inputs."""
-    sweep = []
-    for m in ms:
-        fn, x = _layers(m, depth), np.linspace(-0.9, 0.9, m)
-        f, vjp = _work(fn, x)
-        _, jac = _work(fn, x, passes=m)
-        sweep.append({"m": m, "vjp_ratio": vjp / f, "jacobian_ratio": jac / f})
-    f_work, vjp_work, jac_work = [], [], []
-    for n in ns:
-        fn, x = _layers(n, depth), np.linspace(-0.9, 0.9, n)
-        f, vjp = _work(fn, x)
-        _, jac = _work(fn, x, passes=n)
-        f_work.append(f), vjp_work.append(vjp), jac_work.append(jac)
-    logn = np.log(ns)
-    return {"omega": 5.0, "m_sweep": {name: sweep},
-            "seed_chain": {name: {"H": depth, "N": list(ns), "f_work": f_work, "vjp_work": vjp_work,
-                                  "jacobian_work": jac_work,
-                                  "vjp_slope": float(np.polyfit(logn, np.log(vjp_work), 1)[0]),
-                                  "jacobian_slope": float(np.polyfit(logn, np.log(jac_work), 1)[0])}}}
+    return campaign_data([NumpyReference()])
 
 
 def many_findings(results: dict, count: int, seed: int = 0) -> dict:
