@@ -261,7 +261,8 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _np_erf(x):
-    return _erf(x).astype(x.dtype)
+    x = np.asarray(x)
+    return np.asarray(_erf(x)).astype(x.dtype)  # frompyfunc returns a Python float for 0-d input
 
 
 def _np_sigmoid(x):
