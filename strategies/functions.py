@@ -58,7 +58,7 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
               allow_empty: bool = True, dtype: str = "float64", ties: bool = False, motifs: bool = True):
     """A strategy for random :class:`~advalidate.ir.Function` programs.
 
-    - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY`);
+    - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
     - ``max_ops``: at most this many nodes; ``max_inputs``: at most this many inputs;
     - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest input axis;
       ``allow_empty``: now and then an axis of length 0 where the primitive allows it;
@@ -137,11 +137,14 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
             if n not in SIMPLICITY:
                 raise InvalidArgument(f"primitives: the generator has no rule for {n!r} yet")
     impossible = [n for n in names if _rank_range(n, max_dims)[0] > _rank_range(n, max_dims)[1]]
+    if primitives is None:  # the default set keeps what the shape knobs allow
+        names, impossible = [n for n in names if n not in impossible], []
     if impossible:
         needs = "; ".join(f"{n} needs rank {_needs_text(n)}" for n in impossible)
         raise InvalidArgument(f"impossible shapes: max_dims={max_dims} but {needs}")
     order = tuple(n for n in SIMPLICITY if n in set(names))
-    chosen = tuple(m for m in MOTIFS if motifs and _MOTIF_NEEDS[m] <= set(order))
+    chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
+                   and _MOTIF_NEEDS[m] <= set(order))
     return _Config(order, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, chosen)
 
 
@@ -261,7 +264,7 @@ class _Gen:
     def step(self, remaining: int) -> None:
         cfg = self.cfg
         motifs = [m for m in cfg.motifs if _MOTIF_MIN[m] <= remaining]
-        if motifs and self.draw(st.integers(0, 9)) >= 8:
+        if motifs and self.draw(st.integers(0, 9)) >= 7:  # 30% of steps
             try:
                 return _MOTIF_RULES[self.choose(motifs)](self, remaining)
             except _NotApplicable:
@@ -346,12 +349,12 @@ def _matmul(g: _Gen, prim):
     if n is None:
         n = sa[0]
         cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[-1] == n]
-        fresh = lambda: (n,) if g.draw(st.booleans()) else (g.side(), n)
+        fresh = lambda: (n,) if g.cfg.max_dims < 2 or g.draw(st.booleans()) else (g.side(), n)
         b = g.operand(cands, fresh)
         return g.apply(prim, b, a)
     cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[0] == n]
     cands.sort(key=lambda v: v != a)
-    fresh = lambda: (n,) if g.draw(st.booleans()) else (n, g.side())
+    fresh = lambda: (n,) if g.cfg.max_dims < 2 or g.draw(st.booleans()) else (n, g.side())
     b = g.operand(cands, fresh)
     return g.apply(prim, a, b)
 
@@ -461,19 +464,28 @@ def _mlp(g: _Gen, remaining: int):
         raise _NotApplicable("mlp: no room")
     x = g.choose(cands) if cands else g.fresh((g.side(False),))
     depth = g.draw(st.integers(2, depth_max))
+    nodes_before = len(g.nodes)
     h = g.draw(st.integers(1, g.cfg.max_side))
     # a relu layer of width < 3 is all zeros often enough (then the next relu sits on its kink) to reject points
     act = g.choose([None] + [a for a in acts if a != "relu" or h >= 3])
     batch = len(g.shape(x)) == 2
     n = g.shape(x)[-1]
-    sizes = [n] + [h] * (depth - 1) + [n]
     for i in range(depth):
-        shape = (sizes[i], sizes[i + 1]) if batch else (sizes[i + 1], sizes[i])
-        w = g.fresh(shape)
-        x = g.apply("matmul", x, w) if batch else g.apply("matmul", w, x)
-        if act and i < depth - 1:
+        # every node of the chain is kept or dropped by its own draw (dropping is the shrink target), so a
+        # failure caused by one activation shrinks out of the motif down to that activation alone
+        if g.draw(_KEEP):
+            m = g.shape(x)[-1] if batch else g.shape(x)[0]
+            out = n if i == depth - 1 else h
+            w = g.fresh((m, out) if batch else (out, m))
+            x = g.apply("matmul", x, w) if batch else g.apply("matmul", w, x)
+        if act and i < depth - 1 and g.draw(_KEEP):
             x = g.apply(act, x)
+    if len(g.nodes) == nodes_before:
+        raise _NotApplicable("mlp: every node dropped")
     return x
+
+
+_KEEP = st.integers(0, 9).map(bool)
 
 
 def _keep(shape, axis):
