@@ -165,14 +165,15 @@ def special_kinds(fn: Function, xs, values=None) -> set[str]:
 
 
 def _defined(fn: Function, xs) -> bool:
-    """Every value is defined at ``xs``: no NaN and every domain gap positive on the float64 trace.
-
-    Infinities from overflow are allowed (they are what near-overflow points are for); the mpmath trace is
-    not used here because a huge intermediate (exp of 1e150) would make mpmath's argument reduction hang.
-    """
+    """Every value is defined at ``xs``: no NaN and every domain gap positive on the float64 trace, and no
+    operand beyond float64's range (so the mpmath oracle can evaluate it; outputs may overflow)."""
     f64 = fn.with_dtype("float64")
     values = _trace(f64, [np.asarray(x, np.float64) for x in xs])
     if any(np.any(np.isnan(v)) for v in values.values()):
+        return False
+    # an operand past float64's range is e^(huge) in mpmath: the next transcendental op would need a
+    # double-exponential magnitude (mpmath raises OverflowError or hangs); outputs may still be infinite
+    if any(not np.all(np.isfinite(values[a])) for node in fn.nodes for a in node.args):
         return False
     with np.errstate(all="ignore"):
         return all(g.domain > 0 for g in gaps(f64, values))
