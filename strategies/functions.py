@@ -143,6 +143,9 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
         needs = "; ".join(f"{n} needs rank {_needs_text(n)}" for n in impossible)
         raise InvalidArgument(f"impossible shapes: max_dims={max_dims} but {needs}")
     order = tuple(n for n in SIMPLICITY if n in set(names))
+    if max_inputs == 1 and not ties and set(order) <= _SELF_TIES:
+        raise InvalidArgument(f"primitives {list(order)} with max_inputs=1 can only read the one input twice, which "
+                              "ties or cancels by construction: allow max_inputs >= 2, more primitives, or ties=True")
     chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
                    and _MOTIF_NEEDS[m] <= set(order))
     return _Config(order, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, chosen)
@@ -225,10 +228,11 @@ class _Gen:
             return self.fresh(fresh_shape(), need)
         return pick
 
-    def primary(self, prim: str, accept=lambda v: True, need=None, nonempty=False) -> str:
+    def primary(self, prim: str, accept=lambda v: True, need=None, nonempty=False, hi=None) -> str:
         """The main operand: an existing value the primitive accepts (most recent first) or a fresh input."""
-        lo, hi = _rank_range(prim, self.cfg.max_dims)
-        ok = [v for v in self.values if lo <= len(self.shape(v)) <= hi and accept(v)
+        lo, top = _rank_range(prim, self.cfg.max_dims)
+        hi = top if hi is None else min(hi, top)
+        ok = [v for v in self.values if lo <= len(self.shape(v)) <= top and accept(v)
               and (need is None or self.an.can_have(v, need))]
         if ok:
             return self.choose(ok)
@@ -343,7 +347,8 @@ def _along_axis(g: _Gen, prim):
 
 
 def _matmul(g: _Gen, prim):
-    a = g.primary(prim)
+    # the last input allowed as a fresh primary is a vector, so that matmul(a, a) can always be formed
+    a = g.primary(prim, hi=1 if g.cfg.max_inputs - len(g.an.inputs) == 1 else None)
     sa = g.shape(a)
     n = sa[-1] if not g.draw(st.booleans()) else None  # a on the left (contract its last axis) or on the right
     if n is None:
@@ -420,6 +425,8 @@ def _concatenate(g: _Gen, prim):
         off = lambda v: len(g.shape(v)) == len(s) and all(
             a == b for i, (a, b) in enumerate(zip(g.shape(v), s)) if i != axis)
         cands = sorted((v for v in g.values if off(v) and (g.cfg.ties or v not in args)), key=lambda v: v != x)
+        if not cands and not g.room_for_inputs():
+            break
         args.append(g.operand(cands, lambda: s[:axis] + (g.side(),) + s[axis + 1:]))
     if sum(g.shape(a)[axis] for a in args) > 4 * g.cfg.max_side:
         raise _NotApplicable("concatenate: too long")
@@ -432,6 +439,8 @@ def _stack(g: _Gen, prim):
     args = [x]
     for _ in range(g.draw(st.integers(0, 2))):
         cands = [v for v in g.values if g.shape(v) == s and (g.cfg.ties or v not in args)]
+        if not cands and not g.room_for_inputs():
+            break
         args.append(g.operand(cands, lambda: s))
     return g.apply(prim, *args, axis=g.draw(st.integers(0, len(s))))
 

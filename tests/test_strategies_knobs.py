@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from advalidate.builder import Builder
-from strategies import (COTANGENT_KINDS, Example, array_source, cotangents, examples, functions, points,
+from advalidate.ir import Function
+from strategies import (SIMPLICITY, Example, array_source, cotangents, examples, functions, points,
                         special_kinds)
 
 FAST = settings(max_examples=60, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -133,3 +135,45 @@ def test_special_kinds_of_hand_made_points():
     assert special_kinds(fn, [np.array([0.0, 30.0, 1e-310])]) >= {"zero", "kink", "saturation", "tiny"}
     assert special_kinds(fn, [np.array([0.5, 0.7, 1.1])]) == set()
     assert special_kinds(fn, [np.array([1e160, 1.0, 2.0])]) >= {"near-overflow"}
+
+
+KNOBS = dict(
+    primitives=st.none() | st.lists(st.sampled_from(SIMPLICITY), min_size=1, max_size=6, unique=True),
+    max_ops=st.integers(1, 12), max_inputs=st.integers(1, 6), max_dims=st.integers(1, 4),
+    max_side=st.integers(1, 5), allow_empty=st.booleans(), dtype=st.sampled_from(["float64", "float32"]),
+    ties=st.booleans(), motifs=st.booleans(),
+)
+
+
+@settings(max_examples=150, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.fixed_dictionaries(KNOBS), st.data())
+def test_any_valid_knobs_give_valid_programs_within_them(knobs, data):
+    prims = set(knobs["primitives"] or SIMPLICITY)
+    if knobs["max_inputs"] == 1 and not knobs["ties"] and prims <= {"sub", "maximum", "minimum"}:
+        with pytest.raises(InvalidArgument):
+            functions(**knobs)
+        return
+    fn = data.draw(functions(**knobs))
+    allowed = set(knobs["primitives"] or SIMPLICITY)
+    assert set(fn.primitives_used) <= allowed
+    assert 1 <= len(fn.nodes) <= knobs["max_ops"] and len(fn.inputs) <= knobs["max_inputs"]
+    assert all(len(s) <= knobs["max_dims"] for s in fn.shapes.values())
+    assert all(d <= knobs["max_side"] for s in fn.inputs for d in s)
+    assert knobs["allow_empty"] or all(math.prod(s) > 0 for s in fn.inputs)
+    assert Function.from_json(fn.to_json()) == fn
+
+
+@pytest.mark.parametrize("prim", sorted(set(SIMPLICITY) - {"sub", "maximum", "minimum"}))
+def test_every_primitive_alone_with_one_input(prim):
+    @settings(max_examples=15, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(functions(primitives=[prim], max_inputs=1, max_ops=3))
+    def check(fn):
+        assert fn.primitives_used == [prim] and len(fn.inputs) == 1
+
+    check()
+
+
+def test_self_tying_primitives_alone_with_one_input_are_refused():
+    with pytest.raises(InvalidArgument, match="ties or cancels by construction"):
+        functions(primitives=["sub", "maximum"], max_inputs=1)
+    functions(primitives=["sub"], max_inputs=1, ties=True)
