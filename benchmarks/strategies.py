@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from strategies import functions
-from strategies.cotangents import _cotangents, COTANGENT_KINDS
-from strategies.points import draw_point
+from strategies._cotangents import COTANGENT_KINDS, _cotangents
+from strategies._points import draw_point
 
 SETTINGS = {
     "small": dict(max_ops=3, max_side=2, max_dims=1, max_inputs=2),

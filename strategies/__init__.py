@@ -24,10 +24,10 @@ Hypothesis statistics (``--hypothesis-show-statistics``) show the events "point 
 "point redrawn Nx" and "special: <kind>".
 """
 
-from .cotangents import COTANGENT_KINDS, cotangents
-from .examples import Example, array_source, examples
-from .functions import MOTIFS, SIMPLICITY, functions
-from .points import SPECIAL_KINDS, check_point, points, special_kinds
+from ._cotangents import COTANGENT_KINDS, cotangents
+from ._examples import Example, array_source, examples
+from ._functions import MOTIFS, SIMPLICITY, functions
+from ._points import SPECIAL_KINDS, check_point, points, special_kinds
 
 __all__ = [
     "COTANGENT_KINDS", "Example", "MOTIFS", "SIMPLICITY", "SPECIAL_KINDS", "array_source", "check_point",

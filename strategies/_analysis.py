@@ -159,6 +159,8 @@ class Analysis:
             dup = True
         if node.prim in ("concatenate", "stack") and len(set(args)) < len(args):
             dup = True
+        if node.prim == "atan2" and args[0] == args[1]:  # only pi/4 and -3pi/4
+            dup = True
         const = all(self.const[a] for a in args)
         if node.prim in ("sub", "div") and (args[0] == args[1] or self.same_view(args[0], args[1])):
             const = True

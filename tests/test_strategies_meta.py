@@ -18,9 +18,9 @@ from advalidate import primitives
 from advalidate.evaluate import gaps, kink_tolerance, trace
 from advalidate.render import compile_function
 from strategies import SPECIAL_KINDS, examples, functions
-from strategies.points import draw_point
+from strategies._points import draw_point
 
-N = 1000
+N = 1000  # per dtype
 
 
 def sample(strategy, n):
@@ -65,13 +65,13 @@ def matmul_chain(fn) -> bool:
 
 @pytest.fixture(scope="module")
 def drawn():
-    return {dtype: sample(examples(dtype=dtype), N // 2) for dtype in ("float64", "float32")}
+    return {dtype: sample(examples(dtype=dtype), N) for dtype in ("float64", "float32")}
 
 
 def test_every_catalogue_primitive_appears(drawn):
     seen = Counter(p for exs in drawn.values() for ex in exs for p in ex.function.primitives_used)
     missing = sorted(set(primitives.CATALOGUE) - set(seen))
-    assert not missing, f"never drawn in {N} examples: {missing}"
+    assert not missing, f"never drawn in {2 * N} examples: {missing}"
 
 
 @pytest.mark.parametrize("feature", [fan_out, broadcasting, reduction, matmul_chain], ids=lambda f: f.__name__)

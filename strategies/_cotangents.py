@@ -43,11 +43,7 @@ def _cotangents(draw, fn: Function, kinds):
     return [_one(draw, shape, fn.dtype, kinds) for shape in fn.output_shapes]
 
 
-_MAGNITUDES = st.floats(0.125, 2.0)  # moderate entries; tiny and huge scales are the "scaled" kind's job
-
-
-def _value(draw) -> float:
-    return draw(_MAGNITUDES) * (-1.0 if draw(st.booleans()) else 1.0)
+_FEW = 8  # cotangents with at most this many entries draw each from Hypothesis; larger ones use a drawn seed
 
 
 def _one(draw, shape, dtype, kinds):
@@ -57,15 +53,19 @@ def _one(draw, shape, dtype, kinds):
     if size:
         if kind == "one-hot":
             v[draw(st.integers(0, size - 1))] = 1.0 if not draw(st.booleans()) else -1.0
-        elif kind == "signed":
-            v[:] = [1.0 if not draw(st.booleans()) else -1.0 for _ in range(size)]
-        elif kind == "sparse":
-            for i in range(size):
-                if draw(st.integers(0, 3)) == 3:
-                    v[i] = _value(draw)
-            v[draw(st.integers(0, size - 1))] = 1.0  # at least one nonzero entry
         else:
-            v[:] = [_value(draw) for _ in range(size)]
-            if kind == "scaled":
-                v *= 10.0 ** draw(st.integers(-6, 6))
+            if size <= _FEW:
+                u = np.array([draw(st.floats(-2.0, 2.0)) for _ in range(size)])
+            else:
+                u = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).uniform(-2.0, 2.0, size)
+            sign = np.sign(u + (u == 0))
+            v = sign * (0.125 + np.abs(u) * (1.875 / 2.0))  # moderate magnitudes: [0.125, 2]
+            if kind == "signed":
+                v = sign
+            elif kind == "sparse":  # about a quarter nonzero, at least one
+                keep = np.abs(u) >= 1.5
+                keep[int(np.argmax(np.abs(u)))] = True
+                v = np.where(keep, v, 0.0)
+            elif kind == "scaled":
+                v = v * 10.0 ** draw(st.integers(-6, 6))
     return v.reshape(shape).astype(dtype)

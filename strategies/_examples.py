@@ -12,9 +12,9 @@ from advalidate.ir import Function
 from advalidate.render import render
 
 from ._describe import Described, call_repr
-from .cotangents import _cotangents, COTANGENT_KINDS
-from .functions import _DEFAULTS, functions
-from .points import draw_point
+from ._cotangents import _cotangents, COTANGENT_KINDS
+from ._functions import _DEFAULTS, functions
+from ._points import draw_point
 
 __all__ = ["Example", "examples", "array_source"]
 

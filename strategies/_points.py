@@ -37,6 +37,7 @@ _LOGIT_LIMIT = 10.0
 _MAX_MAGNITUDE = 1e6
 _TAILS = {"float64": (20.0, 40.0), "float32": (9.0, 17.0)}
 _RANGES = [(0.25, 2.0), (0.25, 2.0), (0.25, 2.0), (0.25, 1.0), (0.125, 0.5)]  # successive attempts: smaller magnitudes
+_FEW = 8  # points with at most this many entries in all draw each entry from Hypothesis
 _SMALL_LIMIT = 1.2  # inputs `tan` reads directly: |x| <= 1.2 keeps cos(x) >= 0.36
 
 
@@ -74,10 +75,13 @@ def draw_point(draw, fn: Function, special: bool = False):
     """A regular (or special) point of ``fn`` drawn with ``draw``, or None if every attempt failed."""
     an = analyse(fn)
     needs = [an.needs[name] for name in fn.input_names]
+    few = sum(math.prod(shape) for shape in fn.inputs) <= _FEW
     for attempt, (lo, hi) in enumerate(_RANGES):
-        # the first attempt draws every entry from Hypothesis (shrinkable); later ones use a drawn seed, since
-        # Hypothesis likes repeating values (0.25, 1.0, ...) and repeated values tie
-        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1))) if attempt else None
+        # Small points draw every entry from Hypothesis (they shrink entry by entry); larger ones, and redraws,
+        # use a drawn seed: Hypothesis caps an example's number of choices (a long one is discarded as an
+        # overrun, which would bias the draws towards small programs), and it likes repeating values
+        # (0.25, 1.0, ...), which tie.
+        rng = None if attempt == 0 and few else np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
         xs = [_draw_input(draw, shape, need, lo, hi, fn.dtype, rng) for shape, need in zip(fn.inputs, needs)]
         problem = check_point(fn, xs, kinks=not special)
         if problem is None:
@@ -92,12 +96,13 @@ def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
         hi = min(hi, _SMALL_LIMIT)
     size = math.prod(shape)
     if rng is not None:
-        mags = rng.uniform(lo, hi, size)
-        signs = np.ones(size) if POS in need else rng.choice([-1.0, 1.0], size)
+        x = rng.uniform(-hi, hi, size)
     else:
-        mags = [draw(st.floats(lo, hi)) for _ in range(size)]
-        signs = [1.0 if POS in need or not draw(st.booleans()) else -1.0 for _ in range(size)]
-    return (np.array(mags) * np.array(signs)).reshape(shape).astype(dtype)
+        x = np.array([draw(st.floats(-hi, hi)) for _ in range(size)])
+    x = np.sign(x + (x == 0)) * (lo + np.abs(x) * (hi - lo) / hi)  # [-hi, hi] onto lo <= |x| <= hi, one draw each
+    if POS in need:
+        x = np.abs(x)
+    return x.reshape(shape).astype(dtype)
 
 
 def _trace(fn, xs):
