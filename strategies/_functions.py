@@ -552,6 +552,11 @@ _MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2}
 
 @st.composite
 def _functions(draw, cfg: _Config) -> Function:
+    return _build(draw, cfg)[1]
+
+
+def _build(draw, cfg: _Config) -> tuple[_Gen, Function]:
+    """The generator's state (its analysis of the values) and the program it built."""
     g = _Gen(draw, cfg)
     more = st.integers(0, cfg.max_ops).map(lambda k: k >= 2)  # shrinks to "stop"
     while True:
@@ -569,4 +574,4 @@ def _functions(draw, cfg: _Config) -> Function:
     if len(g.nodes) > 1 and draw(st.integers(0, 3)) > 0:
         used = {a for n in g.nodes for a in n.args}
         outputs = [v for v in g.values[::-1] if v.startswith("v") and v not in used and v != last] + [last]
-    return Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)
+    return g, Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)

@@ -177,3 +177,18 @@ def test_self_tying_primitives_alone_with_one_input_are_refused():
     with pytest.raises(InvalidArgument, match="ties or cancels by construction"):
         functions(primitives=["sub", "maximum"], max_inputs=1)
     functions(primitives=["sub"], max_inputs=1, ties=True)
+
+
+@settings(max_examples=300, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_points_replay_the_generators_sampling_decisions(data):
+    """``points`` re-derives from the finished program which inputs must be positive or small: it must agree
+    with what the generator relied on when it made domains safe by construction."""
+    from strategies._analysis import analyse
+    from strategies._functions import _build, _validate
+
+    cfg = _validate(None, 8, 4, 2, 4, True, "float64", False, True)
+    gen, fn = data.draw(st.composite(lambda draw: _build(draw, cfg))())
+    replay = analyse(fn)
+    assert {k: v for k, v in gen.an.needs.items()} == replay.needs
+    assert gen.an.props == {k: replay.props[k] for k in gen.an.props}
