@@ -62,6 +62,28 @@ class _Stats:
     timings: Counter = field(default_factory=Counter)
 
 
+    @classmethod
+    def from_results(cls, results: dict) -> "_Stats":
+        """The statistics saved in a results.json (to resume a campaign)."""
+        s, saved = cls(), results["stats"]
+        s.examples = results["summary"]["examples"]
+        s.points.update(results["summary"].get("points", {}))
+        for name, counts in saved["backends"].items():
+            s.backend[name].update(counts)
+        for cell in saved["cells"]:
+            s.cells[(cell["backend"], cell["family"], cell["property"])].update(cell["counts"])
+        for row in saved["primitives"]:
+            s.primitives[(row["backend"], row["primitive"])].update(row["counts"])
+        for name, counts in saved.get("conventions", {}).items():
+            s.conventions[name].update(counts)
+        for name, ratios in saved["error_ratios"].items():
+            s.ratios[name].extend(float(r) for r in ratios)
+        for name, pairs in saved["cost_ratios"].items():
+            s.cost_ratios[name].extend(pairs)
+        s.timings.update(saved.get("seconds", {}))
+        return s
+
+
 class Campaign:
     """Run ``settings.max_examples`` examples through ``backends`` (objects following the contract)."""
 
@@ -79,8 +101,12 @@ class Campaign:
         self.seen: set = set()
         self.stats = _Stats()
         self.started = time.time()
+        self.elapsed_before = 0.0  # seconds of earlier sessions of a resumed campaign
+        self.rounds = 0  # Hypothesis runs done (each ends at a new finding or at the end of the budget)
+        self.resumes = 0
         self.interrupted = False
         self.complete = False
+        self._last_checkpoint = time.time()
 
     # ------------------------------------------------------------------ the property
 
@@ -101,14 +127,13 @@ class Campaign:
         return not any(k[:2] == key[:2] and set(k[2].split("+")) <= prims for k in self.seen)
 
     def run(self) -> dict:
-        """Run the campaign; returns the results (also on Ctrl-C, with ``complete`` false)."""
-        budget = self.settings.max_examples
-        round_ = 0
+        """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
         try:
-            while budget > 0:
-                used, found = self._round(budget, self.settings.seed + round_)
-                budget -= max(used, 1)
-                round_ += 1
+            while self.stats.examples < self.settings.max_examples:
+                # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
+                seed = self.settings.seed + self.rounds + 100_003 * self.resumes
+                found = self._round(self.settings.max_examples - self.stats.examples, seed)
+                self.rounds += 1
                 if not found:
                     break
             self.complete = True
@@ -116,8 +141,29 @@ class Campaign:
             self.interrupted = True
         return self.results()
 
-    def _round(self, budget: int, seed: int) -> tuple[int, bool]:
-        state = {"used": 0, "target": None, "last": None}
+    def resume(self, previous: dict) -> "Campaign":
+        """Continue the campaign saved in ``previous`` (a results.json of an interrupted run with the same
+        settings): its findings, statistics and budget are taken over, and only the rest is run."""
+        if previous.get("complete"):
+            raise ValueError("that campaign is complete: there is nothing to resume")
+        mine = {k: v for k, v in self.results()["settings"].items() if k not in ("workers",)}
+        theirs = {k: v for k, v in previous["settings"].items() if k not in ("workers",)}
+        if mine != theirs:
+            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            raise ValueError(f"cannot resume: the settings differ ({', '.join(diff)})")
+        progress = previous.get("progress", {})
+        self.rounds = progress.get("rounds", 0)
+        self.resumes = progress.get("resumes", 0) + 1
+        self.elapsed_before = previous.get("duration_s", 0.0)
+        self.findings = list(previous["findings"])
+        self.seen = {tuple(k) for k in progress.get("seen", [])}
+        self.stats = _Stats.from_results(previous)
+        for f in self.findings:
+            self.known.match(f["backend"], f["kind"], f["signature"])
+        return self
+
+    def _round(self, budget: int, seed: int) -> bool:
+        state = {"target": None, "last": None}
         oracle = Oracle(dtype=self.settings.dtype)
 
         @hsettings(max_examples=budget, deadline=None, database=self._database(), derandomize=False,
@@ -132,7 +178,6 @@ class Campaign:
                                    measure_work=self.settings.measure_work)
             shrinking = state["target"] is not None
             if not shrinking:
-                state["used"] += 1
                 self._record(fn, result, time.perf_counter() - t0)
             for outcome in result.outcomes:
                 if outcome.status != "finding":
@@ -150,10 +195,14 @@ class Campaign:
         except _NewFinding:
             example, result, outcome = state["last"]
             self._add_finding(example, result, outcome)
-            if self.checkpoint:
-                self.checkpoint(self.results())
-            return state["used"], True
-        return state["used"], False
+            self._save()
+            return True
+        return False
+
+    def _save(self):
+        if self.checkpoint:
+            self.checkpoint(self.results())
+        self._last_checkpoint = time.time()
 
     def _database(self):
         if not self.settings.database:
@@ -191,6 +240,8 @@ class Campaign:
                 s.primitives[(o.backend, p)][value_status] += 1
         if self.progress:
             self.progress(s.examples, self.settings.max_examples, len(self.findings))
+        if time.time() - self._last_checkpoint > 5:
+            self._save()
 
     def _add_finding(self, example, result: ExampleResult, outcome):
         fn = example.function
@@ -244,7 +295,7 @@ class Campaign:
         return {
             "schema": SCHEMA,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "duration_s": round(time.time() - self.started, 3),
+            "duration_s": round(self.elapsed_before + time.time() - self.started, 3),
             "complete": self.complete and not self.interrupted,
             "settings": {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
                          "dtype": self.settings.dtype, "special": self.settings.special,
@@ -269,6 +320,7 @@ class Campaign:
             "known_unmatched": [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
                                 for e in self.known.unmatched([b.name for b in self.backends])],
             "cost": self.cost_data,
+            "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)]},
         }
 
 

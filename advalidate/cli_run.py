@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--known-dir", default=None, metavar="DIR",
                    help="a folder of <backend>.txt known-behaviour files (default: the ones shipped)")
     p.add_argument("--no-cost", dest="cost", action="store_false", help="skip work counting and the cost sweeps")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted campaign saved in DIR/results.json (same settings)")
     p.set_defaults(func=main)
     return p
 
@@ -106,11 +109,22 @@ def main(args) -> int:
         write_json(out / "results.json", results)
 
     campaign = Campaign(backends, settings, load_errors=errors, progress=update, checkpoint=checkpoint)
+    if args.resume:
+        from .results import load
+
+        try:
+            campaign.resume(load(out / "results.json"))
+        except (FileNotFoundError, ValueError) as e:
+            stop()
+            print(f"advalidate run --resume: {e}", file=sys.stderr)
+            return 2
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = campaign.run()
         if args.cost and not campaign.interrupted:
             results["cost"] = _cost_sweeps(backends)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         stop()
     write_json(out / "results.json", results)
     report = _write_report(results, out)
@@ -127,6 +141,10 @@ def main(args) -> int:
         print("interrupted: the results cover what was done", file=sys.stderr)
         return 130
     return 1 if summary["unexpected"] else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _cost_sweeps(backends):

@@ -148,3 +148,27 @@ def test_a_backend_returning_the_wrong_shape_or_mutating_its_inputs_is_an_error(
     result = check_example(fn, [np.array([0.1, 0.2, 0.3])], [np.ones(3)], [WrongShape(), Mutates()])
     assert [(o.kind, o.message) for o in result.outcomes] == [
         ("error", "gradient 0 has shape (1,), input x0 has shape (3,)"), ("error", "the backend mutated its inputs")]
+
+
+def test_an_interrupted_campaign_resumes_without_redoing_work():
+    def stop_after(n):
+        def progress(done, total, findings):
+            if done == n:
+                raise KeyboardInterrupt
+
+        return progress
+
+    settings = Settings(max_examples=50, seed=2)
+    first = Campaign([NumpyReference(), bad_tanh()], settings, strategy=chains(), progress=stop_after(20)).run()
+    assert not first["complete"] and first["summary"]["examples"] == 20
+    validate(json.loads(json.dumps(first)))
+
+    rest = Campaign([NumpyReference(), bad_tanh()], settings, strategy=chains()).resume(first)
+    second = rest.run()
+    assert second["complete"] and second["summary"]["examples"] == 50
+    assert second["stats"]["backends"]["numpy-ref"]["pass"] == 50  # 20 before, 30 now: nothing redone
+    assert [f["signature"] for f in second["findings"]] == ["tanh"]
+    with pytest.raises(ValueError, match="nothing to resume"):
+        Campaign([NumpyReference()], settings, strategy=chains()).resume(second)
+    with pytest.raises(ValueError, match="the settings differ \\(max_examples\\)"):
+        Campaign([NumpyReference(), bad_tanh()], Settings(max_examples=60, seed=2)).resume(first)
