@@ -43,6 +43,7 @@ class Settings:
     known_dir: str | None = None
     measure_work: bool = True
     database: str | None = None  # a Hypothesis example database directory (None: none, runs are reproducible)
+    max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
 
 
 class _NewFinding(Exception):
@@ -122,9 +123,15 @@ class Campaign:
 
     def _is_new(self, key) -> bool:
         """A finding is new unless one already kept for the same backend and kind used a subset of its
-        primitives: ``sin+tanh`` adds nothing to a ``tanh`` finding."""
+        primitives (``sin+tanh`` adds nothing to a ``tanh`` finding), or ``max_per_kind`` of that backend and
+        kind are kept already (a bug in the tape itself shows on every primitive: a few make the point)."""
         prims = set(key[2].split("+"))
-        return not any(k[:2] == key[:2] and set(k[2].split("+")) <= prims for k in self.seen)
+        same = [k for k in self.seen if k[:2] == key[:2]]
+        return len(same) < self.settings.max_per_kind and not any(set(k[2].split("+")) <= prims for k in same)
+
+    def _capped(self) -> list:
+        counts = Counter(k[:2] for k in self.seen)
+        return [list(k) for k, n in sorted(counts.items()) if n >= self.settings.max_per_kind]
 
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
@@ -304,7 +311,8 @@ class Campaign:
             "environment": environment(),
             "backends": backends,
             "summary": {"examples": s.examples, "findings": len(self.findings), "unexpected": len(unexpected),
-                        "known": len(self.findings) - len(unexpected), "points": dict(s.points)},
+                        "known": len(self.findings) - len(unexpected), "points": dict(s.points),
+                        "capped": self._capped()},
             "stats": {
                 "backends": {k: dict(v) for k, v in s.backend.items()},
                 "cells": [{"backend": b, "family": f, "property": p, "counts": dict(c)}

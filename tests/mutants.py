@@ -79,6 +79,13 @@ def _transposed_matmul_a(g, ans, a, b):
     return numpy_ref.grad_matmul_a(g, ans, a, b)
 
 
+def _transposed_matmul_b(g, ans, a, b):
+    # bug: a @ g instead of a.T @ g when a is square (right only when a is symmetric)
+    if a.ndim == 2 and a.shape[0] == a.shape[1]:
+        return np.matmul(a, g)
+    return numpy_ref.grad_matmul_b(g, ans, a, b)
+
+
 def _exp_in_float32(g, ans, x):
     return (np.asarray(g, np.float32) * np.asarray(ans, np.float32)).astype(g.dtype)
 
@@ -134,10 +141,10 @@ class RerunsForward(NumpyReference):
             with numpy_ref.counting.counting() as fwd:
                 numpy_ref.forward(fn, inputs)
             with numpy_ref.counting.counting() as total:
-                for _ in range(m):
+                for _ in range(max(m, 1)):
                     values = numpy_ref.forward(fn, inputs)
                 numpy_ref.backward(fn, values, cotangents)
-        return Work(fwd.work, total.work, m)
+        return Work(fwd.work, total.work, max(m, 1))
 
 
 MUTANTS = {
@@ -148,7 +155,7 @@ MUTANTS = {
     "broadcast-not-summed": (lambda: Mutant("broadcast-not-summed", unbroadcast=_first_slice_unbroadcast),
                              "wrong-value"),
     "matmul-transposed": (lambda: Mutant("matmul-transposed", {"matmul": (_transposed_matmul_a,
-                                                                           numpy_ref.grad_matmul_b)}),
+                                                                           _transposed_matmul_b)}),
                           "wrong-value"),
     "fan-out-overwrites": (lambda: Mutant("fan-out-overwrites", accumulate_overwrites=True), "wrong-value"),
     "exp-in-float32": (lambda: Mutant("exp-in-float32", {"exp": (_exp_in_float32,)}), "wrong-value"),
