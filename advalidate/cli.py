@@ -1,8 +1,8 @@
 """The ``advalidate`` command line: ``advalidate <command> [options]``.
 
-Each command is a module in :mod:`advalidate.commands` with ``HELP`` (one line), ``add_arguments(parser)``
-and ``run(args) -> int`` (the exit status). Adding a command is adding a module and one line to ``COMMANDS``.
-Usage errors exit with status 2.
+Each command is a module with ``add_parser(subparsers)``, which adds its sub-parser and sets ``func`` (called
+with the parsed arguments, returning the exit status). Adding a command is adding a module and one line to
+``COMMANDS``. Usage errors exit with status 2.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import sys
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = {
-    "backends": "advalidate.commands.backends",
+    "backends": "advalidate.cli_backends",
+    "run": "advalidate.cli_run",
+    "report": "advalidate.cli_report",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser with one sub-parser per command (command modules are imported here)."""
+    """The parser with one sub-parser per command (command modules are imported here, not jax or torch)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="advalidate", description="Property-based verification of automatic "
@@ -27,11 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "reverse mode.")
     parser.add_argument("--version", action="version", version=f"advalidate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=module.HELP, description=module.__doc__)
-        module.add_arguments(command)
-        command.set_defaults(_run=module.run)
+    for module_name in COMMANDS.values():
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("advalidate: error: a command is required (one of: " + ", ".join(COMMANDS) + ")", file=sys.stderr)
         return 2
-    return args._run(args)
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ COMPOSITES = {
 }
 
 _MOVES = {np.copy, np.concatenate, np.stack, np.where}
+# functions that convert their operand with asarray, so the subclass never sees their ufuncs
+_OPAQUE = {np.linalg.norm: lambda x, result: 2 * int(np.size(x)) + max(int(np.size(result)), 1)}  # x·x, Σ, sqrt
 
 
 class CountingArray(np.ndarray):
@@ -92,6 +94,8 @@ class CountingArray(np.ndarray):
         result = super().__array_function__(func, types, args, kwargs)
         if func in _MOVES:
             _charge(int(np.size(result)))
+        elif func in _OPAQUE:
+            _charge(_OPAQUE[func](args[0], result))
         return result
 
 

@@ -2,7 +2,7 @@
 
 For each component i of the VJP ``g = J^T v`` the tolerance is
 
-    tol_i = oracle_error_i + K·(n + 1)·u·scale_i + S·sens_i
+    tol_i = oracle_error_i + K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i)
 
 - ``oracle_error_i``: the oracle's own error bound (~1e-38 relative at the defaults: negligible).
 - ``u``: the unit roundoff of the backend's dtype (2^-53 for float64, 2^-24 for float32); ``n`` the number of
@@ -11,10 +11,11 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
   cancelled (``a - a``) is judged against the size of what cancelled: ``(|v|^T |J_L| ... |J_1|)_i``, the VJP
   through the absolute values of every local Jacobian (``magnitude`` below, from the NumPy reference rules),
   and never less than |g_i| itself (a floor that holds where float64 underflows the product of factors).
-- ``sens_i``: how far g_i moves when every value computed in the forward pass is rounded differently
-  (the float reference tape rerun with every node value perturbed by one unit roundoff, twice, with random
-  signs); this is the inherent conditioning of evaluating f in floating point, which no backend can avoid.
-  S = 4.
+- ``sens_i``: how far g_i moves when every value of the forward pass is rounded differently (the float
+  reference tape rerun twice with every node value moved one ulp up or down at random): the conditioning of
+  evaluating f and its derivative formulas in floating point. It excuses at most half the digits:
+  ``min(sens_i, sqrt(u)·scale_i)``. A derivative that loses more than that (``1 - tanh²`` deep in a
+  saturation tail, ``y (1 - y)`` with y rounded to 1) is a finding, not noise. S = 4.
 
 A component that misses its tolerance is classified:
 - ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
@@ -88,19 +89,18 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
 
 
 def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
-    """How much the reference VJP in ``fn.dtype`` moves when every forward value is rounded differently."""
-    u = unit_roundoff(fn.dtype)
+    """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
+    differently: each node's value moves one ulp up or down at random, twice; the largest move is kept."""
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
         base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
             def perturb(name, value):
-                signs = rng.choice([-1.0, 1.0], size=value.shape)
-                return (value * (1 + signs * u)).astype(value.dtype) if value.size else value
+                up = rng.random(size=value.shape) < 0.5
+                return np.where(up, np.nextafter(value, np.inf), np.nextafter(value, -np.inf)).astype(value.dtype)
 
-            values = numpy_ref.forward(fn, inputs, perturb)
-            grads = numpy_ref.backward(fn, values, cotangents)
+            grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents)
             worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))
                      for w, g, b in zip(worst, grads, base)]
     return [np.where(np.isfinite(w), w, np.inf) for w in worst]
@@ -131,8 +131,11 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, val
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
     n = len(fn.nodes)
-    return [e + K * (n + 1) * u * np.maximum(np.nan_to_num(s, posinf=np.inf), np.abs(r)) + S * se
-            for e, s, r, se in zip(oracle_errors, scale, oracle_grads, sens)]
+    tols = []
+    for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
+        s = np.maximum(s, np.abs(ref))
+        tols.append(err + K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s))
+    return tols
 
 
 def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:

@@ -173,7 +173,7 @@ class Oracle:
         return result
 
     def _fill(self, result, fn, inputs, cotangents, mode, k, seed) -> float:
-        worst = 0.0
+        found = []  # (value, error) of every derivative taken
         vs = [to_mp(np.broadcast_to(np.asarray(v, dtype=np.float64), s)) for v, s in zip(cotangents, fn.output_shapes)]
         magnitude = _magnitude(fn, [to_mp(x) for x in inputs], vs, self.prec)
         if mode == "full":
@@ -188,7 +188,7 @@ class Oracle:
                     d = self.directional(fn, inputs, cotangents, direction, magnitude=magnitude)
                     g[idx] = d.value / mpmath.mpf(float(scale[idx]))
                     e[idx] = float(d.error) / scale[idx]
-                    worst = max(worst, _rel(d))
+                    found.append(d)
                 result.grads_mp.append(g)
                 result.grads.append(_to_float(g))
                 result.errors.append(e)
@@ -200,12 +200,23 @@ class Oracle:
                 d = self.directional(fn, inputs, cotangents, direction, magnitude=magnitude)
                 result.directions.append(direction)
                 result.projections.append(d)
-                worst = max(worst, _rel(d))
-        return worst
+                found.append(d)
+        return _max_rel(found)
 
 
-def _rel(d: Derivative) -> float:
-    return float(d.error / abs(d.value)) if d.value != 0 else (0.0 if d.error == 0 else math.inf)
+def _max_rel(found) -> float:
+    """The largest error relative to its derivative; a derivative that is 0 is measured against the largest."""
+    if not found:
+        return 0.0
+    scale = max(abs(d.value) for d in found)
+    worst = 0.0
+    for d in found:
+        denominator = abs(d.value) if d.value != 0 else scale
+        if denominator == 0:
+            worst = max(worst, 0.0 if d.error == 0 else math.inf)
+        else:
+            worst = max(worst, float(d.error / denominator))
+    return worst
 
 
 def _has_nan(a) -> bool:

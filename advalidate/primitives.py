@@ -237,7 +237,7 @@ def _mp_sum(x, axis=None):
 
 def _mp_logsumexp(x, axis=None, keepdims=False):
     m = np.max(x, axis=axis, keepdims=True)
-    out = m + _mp_log(np.sum(_mp_exp(x - m), axis=axis, keepdims=True))
+    out = np.asarray(m + _mp_log(np.sum(_mp_exp(x - m), axis=axis, keepdims=True)), dtype=object)  # 0-d: an mpf
     return out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
 
 
@@ -261,7 +261,8 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _np_erf(x):
-    return _erf(x).astype(x.dtype)
+    x = np.asarray(x)
+    return np.asarray(_erf(x)).astype(x.dtype)  # frompyfunc returns a Python float for 0-d input
 
 
 def _np_sigmoid(x):

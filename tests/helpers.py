@@ -38,3 +38,57 @@ def well_inside(fn, rng, dtype="float64"):
             x = x * 0.8
         xs.append(x.astype(dtype))
     return xs
+
+
+# ---- a small, fast strategy and planted backends for testing the campaign engine itself
+
+from dataclasses import dataclass  # noqa: E402
+
+from hypothesis import strategies as st  # noqa: E402
+
+from advalidate.backends.numpy_ref import VJPS, NumpyReference  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Example:
+    function: object
+    inputs: list
+    cotangents: list
+
+
+@st.composite
+def chains(draw, names=("sin", "tanh", "exp", "square", "arctan"), max_len=4):
+    """x (n) -> a chain of unary primitives; points in [-1, 1]."""
+    ops = draw(st.lists(st.sampled_from(names), min_size=1, max_size=max_len))
+    n = draw(st.integers(1, 4))
+    b = Builder()
+    v = b.input(n)
+    for name in ops:
+        v = b.apply(name, v)
+    fn = b.build(v)
+    xs = [np.array(draw(st.lists(st.floats(-1, 1), min_size=n, max_size=n)))]
+    vs = [np.array(draw(st.lists(st.floats(-2, 2), min_size=n, max_size=n)))]
+    return Example(fn, xs, vs)
+
+
+class Mutant(NumpyReference):
+    """The reference tape with some rules replaced."""
+
+    def __init__(self, name, **rules):
+        self.name = name
+        self.rules = rules
+        self.primitives = dict(VJPS, **rules)
+
+    def vjp(self, fn, inputs, cotangents):
+        import advalidate.backends.numpy_ref as ref
+
+        saved = {k: ref.VJPS[k] for k in self.rules}
+        ref.VJPS.update(self.rules)
+        try:
+            return super().vjp(fn, inputs, cotangents)
+        finally:
+            ref.VJPS.update(saved)
+
+
+def bad_tanh():
+    return Mutant("bad-tanh", tanh=(lambda g, ans, x: g * (1 - ans),))

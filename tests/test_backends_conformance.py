@@ -1,4 +1,4 @@
-"""The conformance suite: every backend passes it, and it catches planted bugs in a backend."""
+"""The per-primitive conformance checks: every backend passes them, and they catch planted bugs in a backend."""
 
 import importlib.metadata
 import os
@@ -13,8 +13,7 @@ from advalidate.backends import numpy_ref
 from advalidate.backends.contract import VJP
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.conformance import checks as conformance
-from advalidate.conformance.known import parse
-from advalidate.testing import run_conformance
+from advalidate.conformance.checks import run_checks
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "advalidate-autograd"
@@ -34,19 +33,19 @@ def _backend(name):
 
 def _passes(report):
     statuses = {o.status for o in report.outcomes}
-    assert report.ok and statuses <= {"pass", "known-pass", "known-fail"}, report.summary()
+    assert report.ok and statuses <= {"pass", "known"}, report.summary()
     assert len(report.outcomes) == len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS)
 
 
 @pytest.mark.parametrize("name", sorted(LIBRARIES))
 def test_every_backend_passes_in_float64_at_default_settings(name):
-    _passes(run_conformance(_backend(name), dtypes=["float64"]))
+    _passes(run_checks(_backend(name), dtypes=["float64"]))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LIBRARIES))
 def test_every_backend_passes_in_float32_at_default_settings(name):
-    _passes(run_conformance(_backend(name), dtypes=["float32"]))
+    _passes(run_checks(_backend(name), dtypes=["float32"]))
 
 
 def test_every_primitive_and_composition_is_checked_in_each_dtype():
@@ -82,7 +81,7 @@ def _only(*ids):
 
 def test_a_vjp_wrong_by_1e_9_fails_with_evidence_and_a_reproduction():
     with pytest.raises(AssertionError) as info:
-        run_conformance(PlantedSin, select=_only("vjp[float64][sin]", "vjp[float64][cos]"))
+        run_checks(PlantedSin, select=_only("vjp[float64][sin]", "vjp[float64][cos]"))
     text = str(info.value)
     assert "FAIL vjp[float64][sin] [wrong-value]" in text and "vjp[float64][cos]" not in text
     assert "backend" in text and "oracle" in text and "def f(x0):" in text and "np.sin(x0)" in text
@@ -99,7 +98,7 @@ class Float64Always(NumpyReference):
 
 
 def test_a_wrong_dtype_is_an_error():
-    report = run_conformance(Float64Always, select=_only("vjp[float32][exp]", "vjp[float64][exp]"),
+    report = run_checks(Float64Always, select=_only("vjp[float32][exp]", "vjp[float64][exp]"),
                              raise_on_failure=False)
     (failure,) = report.failures
     assert failure.id == "vjp[float32][exp]" and failure.kind == "error"
@@ -114,7 +113,7 @@ class Raises(NumpyReference):
 
 
 def test_an_exception_is_an_error_not_a_crash():
-    report = run_conformance(Raises, dtypes=["float64"], select=_only("vjp[float64][tanh]"), raise_on_failure=False)
+    report = run_checks(Raises, dtypes=["float64"], select=_only("vjp[float64][tanh]"), raise_on_failure=False)
     (failure,) = report.failures
     assert failure.kind == "error" and "RuntimeError: no kernel for this op" in failure.detail
 
@@ -125,48 +124,40 @@ class NoErf(NumpyReference):
 
 
 def test_an_unsupported_primitive_is_reported_not_run():
-    report = run_conformance(NoErf, dtypes=["float64"], select=_only("vjp[float64][erf]", "vjp[float64][exp]"))
+    report = run_checks(NoErf, dtypes=["float64"], select=_only("vjp[float64][erf]", "vjp[float64][exp]"))
     assert [(o.id, o.status) for o in report.outcomes] == [("vjp[float64][exp]", "pass"),
                                                           ("vjp[float64][erf]", "not-supported")]
 
 
-def test_a_known_failure_is_reported_as_known_and_stale_entries_warn(tmp_path):
-    known = tmp_path / "planted-sin.txt"
-    known.write_text("# planted\nvjp[float64][sin]  # wrong-value: planted 1e-9 relative error in the sin rule\n"
-                     "vjp[float64][cos]  # passes: listed to test the known-pass status\n"
-                     "vjp[float64][cbrt]  # matches no check\n")
-    with pytest.warns(UserWarning, match=r"match no check: vjp\[float64\]\[cbrt\]"):
-        report = run_conformance(PlantedSin, known=known, select=_only("vjp[float64][sin]", "vjp[float64][cos]"))
+def test_a_known_failure_is_reported_as_known_with_its_evidence(tmp_path):
+    (tmp_path / "planted-sin.txt").write_text(
+        "# planted: the sin rule is 1e-9 relative off\n# evidence: the test that planted it\nwrong-value sin\n")
+    report = run_checks(PlantedSin, known_dir=tmp_path, select=_only("vjp[float64][sin]", "vjp[float64][cos]"))
     assert report.ok
-    assert {o.id: o.status for o in report.outcomes} == {"vjp[float64][sin]": "known-fail",
-                                                        "vjp[float64][cos]": "known-pass"}
+    assert {o.id: o.status for o in report.outcomes} == {"vjp[float64][sin]": "known", "vjp[float64][cos]": "pass"}
     summary = report.summary()
-    assert "known: wrong-value: planted" in summary and "depends on the points, or it is stale" in summary
+    assert "KNOWN vjp[float64][sin] [wrong-value]" in summary and "planted: the sin rule is 1e-9" in summary
 
 
-def test_a_known_entry_needs_its_evidence():
-    with pytest.raises(ValueError, match="known.txt:2: 'vjp\\[float64\\]\\[sin\\]' needs a comment"):
-        parse("# header\nvjp[float64][sin]\n", "known.txt")
+def test_a_known_entry_of_another_kind_does_not_match(tmp_path):
+    (tmp_path / "planted-sin.txt").write_text("nan-inf sin  # a different kind\n")
+    with pytest.raises(AssertionError, match="FAIL vjp\\[float64\\]\\[sin\\] \\[wrong-value\\]"):
+        run_checks(PlantedSin, known_dir=tmp_path, select=_only("vjp[float64][sin]"))
 
 
-def test_the_pytest_entry_runs_one_test_per_check():
-    env = dict(os.environ, PYTHONPATH=str(ROOT), ADVALIDATE_BACKEND="numpy-ref")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "advalidate.conformance",
-           "-k", "tanh", "--advalidate-points=1" if _plugin_installed() else "-q"]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT.parent, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert " passed" in done.stdout and "failed" not in done.stdout
-    # vjp[..][tanh] and vjp[..][chain-tanh] in two dtypes
-    assert done.stdout.strip().splitlines()[-1].startswith("4 passed"), done.stdout
+def _pytest(args, **env):
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    plugin = [] if _plugin_installed() else ["-p", "advalidate.pytest_plugin"]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, "--pyargs", "advalidate.conformance"]
+    return subprocess.run(cmd + args, capture_output=True, text=True, env=environ, cwd=ROOT.parent, timeout=300)
 
 
 def _plugin_installed():
-    return any(ep.value == "advalidate.conformance.plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    return any(ep.value == "advalidate.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
 
 
-def test_the_pytest_entry_without_a_backend_is_a_usage_error():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("ADVALIDATE_BACKEND", None)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "advalidate.conformance"]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT.parent, timeout=300)
-    assert done.returncode != 0 and "needs --advalidate-backend NAME" in done.stdout + done.stderr
+def test_the_pytest_entry_runs_one_test_per_check():
+    done = _pytest(["--advalidate-backend", "numpy-ref", "-k", "test_primitive and tanh"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    # vjp[float64][tanh] and vjp[float64][chain-tanh]
+    assert done.stdout.strip().splitlines()[-1].startswith("2 passed"), done.stdout

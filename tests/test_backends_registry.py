@@ -18,7 +18,7 @@ import advalidate
 from advalidate.backends import registry as reg
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.backends.registry import BackendLoadError, InvalidBackend, Registry, validate
-from advalidate.commands import backends as backends_command
+from advalidate import cli_backends as backends_command
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "advalidate-autograd"
@@ -238,7 +238,7 @@ class _Args:
 def test_the_backends_command_shows_failures_with_their_reason(fake_plugins):
     registry = Registry(builtins={"numpy-ref": reg.BUILTINS["numpy-ref"]})
     out = io.StringIO()
-    assert backends_command.run(_Args(), registry, out) == 0
+    assert backends_command.main(_Args(), registry, out) == 0
     text = out.getvalue()
     n = len(advalidate.CATALOGUE)
     assert f"numpy-ref  ok" in text and f"{n}/{n} primitives" in text

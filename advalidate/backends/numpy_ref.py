@@ -203,10 +203,11 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[n
         params = prim.check_params(node.kwargs)
         args = [values[a] for a in node.args]
         rules = rules_table[node.prim]
+        ans = values[name]
         if callable(rules):
-            parts = rules(g, values[name], *args, **params)
+            parts = rules(g, ans, *args, **params)
         else:
-            parts = [None if rule is None else rule(g, values[name], *args, **params) for rule in rules]
+            parts = [None if rule is None else rule(g, ans, *args, **params) for rule in rules]
         for arg, part in zip(node.args, parts):
             if part is not None:
                 accumulate(arg, counting.wrap(np.asarray(part, dtype=fn.dtype)))

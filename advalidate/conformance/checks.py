@@ -1,4 +1,8 @@
-"""The conformance checks: every catalogue primitive and a few compositions, each backend VJP against the oracle.
+"""Per-primitive conformance checks: every catalogue primitive and a few compositions, against the oracle.
+
+They complement the campaign (:mod:`advalidate.campaign`, random programs): a fixed, deterministic coverage
+of every primitive a backend declares, in every dtype it runs, that a backend author can run in seconds
+(``run_checks(MyBackend)``, or ``pytest --pyargs advalidate.conformance -k primitive``).
 
 A check is one program in one dtype, run at a few well-conditioned random points (drawn from a seed and the
 check's id, so any single check reproduces alone). At each point the backend must return outputs and
@@ -8,7 +12,8 @@ A draw that the oracle refuses (near a kink or a domain edge), or that puts a ta
 saturation tail, is replaced by the next draw. A primitive the backend does not declare is reported as
 "not supported" and never run.
 
-Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``; known-behaviour files list them.
+Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``. A failure is matched against the
+backend's known-behaviour file by its kind and its program's primitive signature (:mod:`advalidate.known`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from ..ir import DTYPES, Function
 from ..oracle import Oracle
 from ..render import DIALECTS, render
 
-__all__ = ["Check", "Outcome", "checks", "run_check", "single", "COMPOSITIONS", "point"]
+__all__ = ["Check", "CheckReport", "Outcome", "checks", "run_check", "run_checks", "signature", "single", "COMPOSITIONS",
+           "point"]
 
 MAX_INVALID = 10  # draws rejected (on a kink or a domain edge) per point before the check gives up
 
@@ -129,7 +135,7 @@ class Check:
 
 @dataclass
 class Outcome:
-    """What one check found. ``status``: pass, fail, not-supported (and, with a known-behaviour list, known)."""
+    """What one check found. ``status``: pass, fail, known (a failure a known-behaviour entry matches), not-supported."""
 
     id: str
     status: str
@@ -257,3 +263,72 @@ def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
             kind, detail, ratio = failure
             return Outcome(check.id, "fail", kind, detail, ratio, _reproduction(backend, fn, xs, vs))
     return Outcome(check.id, "pass", ratio=worst)
+
+
+def signature(fn: Function) -> str:
+    """The primitives of ``fn``, sorted and ``+``-joined: what known-behaviour entries match (advalidate.known)."""
+    return "+".join(fn.primitives_used)
+
+
+@dataclass
+class CheckReport:
+    """The outcomes of :func:`run_checks` on one backend."""
+
+    backend: str
+    version: str
+    outcomes: list = field(default_factory=list)
+    known: dict = field(default_factory=dict)  # check id -> the known-behaviour entry that matched
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """Failures that no known-behaviour entry matches."""
+        return self.by_status("fail")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        statuses = ("pass", "fail", "known", "not-supported")
+        counts = {s: len(self.by_status(s)) for s in statuses}
+        lines = [f"{self.backend} {self.version}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)]
+        for o in self.outcomes:
+            if o.status in ("fail", "known"):
+                lines.append(f"  {o.status.upper()} {o.id} [{o.kind}] {o.detail.splitlines()[0] if o.detail else ''}")
+            if o.status == "known":
+                entry = self.known[o.id]
+                lines.append(f"      known ({entry.source}): {entry.comment}")
+        return "\n".join(lines)
+
+
+def run_checks(backend, *, dtypes=None, points: int = 3, seed: int = 0, known_dir=None, select=None,
+               raise_on_failure: bool = True) -> CheckReport:
+    """Run every check of :func:`checks` on ``backend`` (a registered name, a class or an instance).
+
+    Failures that an entry of the backend's known-behaviour file matches (``<kind> <signature>``, see
+    :mod:`advalidate.known`) are reported as known; any other failure raises AssertionError with the check id,
+    the kind, the evidence and a runnable reproduction (unless ``raise_on_failure`` is False).
+    ``select``: a predicate on check ids, to run a subset.
+    """
+    from ..backends.registry import default_registry, validate
+    from ..known import KnownBehaviours
+
+    backend = default_registry().get(backend) if isinstance(backend, str) else validate(backend)
+    known = KnownBehaviours.load([backend.name], known_dir)
+    report = CheckReport(backend.name, backend.version)
+    for check in checks(backend, dtypes):
+        if select is not None and not select(check.id):
+            continue
+        outcome = run_check(backend, check, points=points, seed=seed)
+        entry = known.match(backend.name, outcome.kind, signature(check.function)) if outcome.failed else None
+        if entry is not None:
+            outcome.status = "known"
+            report.known[outcome.id] = entry
+        report.outcomes.append(outcome)
+    if raise_on_failure and report.failures:
+        details = "\n\n".join(f"{o.id} [{o.kind}]: {o.detail}\n{o.reproduction}" for o in report.failures)
+        raise AssertionError(f"{report.summary()}\n\n{details}")
+    return report

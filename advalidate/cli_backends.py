@@ -1,19 +1,26 @@
-"""List the backends advalidate can find: version, dtypes, supported primitives, and why any failed to load."""
+"""``advalidate backends``: the backends advalidate finds, their version, dtypes and primitives, and why any failed."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
-from .. import primitives
-from ..backends.registry import DISABLE_ENV, Registry, default_registry
+from . import primitives
+from .backends.registry import DISABLE_ENV, Registry, default_registry
 
-HELP = "list discovered backends (version, dtypes, primitives) and why any failed to load"
+__all__ = ["add_parser", "main", "describe"]
 
 
-def add_arguments(parser):
-    parser.add_argument("--json", action="store_true", help="print the table as JSON")
-    parser.add_argument("--strict", action="store_true", help="exit with status 1 if any backend failed to load")
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("backends", help="list discovered backends (version, dtypes, primitives) and load failures",
+                       description="List the built-in backends and those found through the 'advalidate.backends' "
+                                   f"entry point ({DISABLE_ENV}=1 turns plug-in discovery off): version, dtypes, "
+                                   "supported primitives and, for any that failed to load, the reason.")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 if any backend failed to load")
+    p.set_defaults(func=main)
+    return p
 
 
 def describe(registry: Registry) -> list[dict]:
@@ -48,7 +55,7 @@ def format_table(records: list[dict], plugins_enabled: bool) -> str:
     return "\n".join(lines)
 
 
-def run(args, registry: Registry | None = None, out=None) -> int:
+def main(args, registry: Registry | None = None, out=None) -> int:
     registry = registry or default_registry()
     out = out or sys.stdout
     records = describe(registry)

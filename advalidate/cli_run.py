@@ -1,0 +1,163 @@
+"""``advalidate run``: the conformance campaign, writing results.json and the HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "main", "load_backends"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="check every installed backend on generated functions; write the report",
+                       description="The conformance campaign: generated functions, points and cotangents through "
+                                   "every selected backend, each VJP against the mpmath oracle and the cost bound. "
+                                   "Exit 0 when every finding is a known behaviour, 1 otherwise, 2 on a usage error.")
+    p.add_argument("--backend", action="append", metavar="NAME", help="a backend to check (repeatable; default: all)")
+    p.add_argument("--max-examples", type=_positive, default=None, metavar="N",
+                   help="examples to generate (default: 120, or 40 with --dtype float32 or --special)")
+    p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--special", action=argparse.BooleanOptionalAction, default=False,
+                   help="draw special points: zeros, ties, kinks, saturation tails, large logits, extremes")
+    p.add_argument("--out", default="reports", metavar="DIR", help="where results.json and index.html go")
+    p.add_argument("--workers", type=_positive, default=1, metavar="N", help="parallel workers (processes)")
+    p.add_argument("--known-dir", default=None, metavar="DIR",
+                   help="a folder of <backend>.txt known-behaviour files (default: the ones shipped)")
+    p.add_argument("--no-cost", dest="cost", action="store_false", help="skip work counting and the cost sweeps")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted campaign saved in DIR/results.json (same settings)")
+    p.set_defaults(func=main)
+    return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def load_backends(names=None):
+    """(backends, load errors by name). Unknown names raise LookupError naming the known ones."""
+    from .backends.registry import default_registry
+
+    registry = default_registry()
+    known = registry.entries()
+    if names:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    entries = [registry.load(n) for n in (names or list(known))]
+    backends = [e.backend for e in entries if e.error is None]
+    errors = {e.name: e.error for e in entries if e.error is not None}
+    return backends, errors
+
+
+def _progress():
+    if sys.stdout.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(TextColumn("[bold]checking"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[findings]} findings"), TimeElapsedColumn())
+        task = progress.add_task("run", total=None, findings=0)
+        progress.start()
+
+        def update(done, total, findings):
+            progress.update(task, completed=done, total=total, findings=findings)
+
+        return update, progress.stop
+    state = {"last": -1}
+
+    def plain(done, total, findings):
+        step = max(total // 10, 1)
+        if done // step != state["last"] or done == total:
+            state["last"] = done // step
+            print(f"checked {done}/{total} examples, {findings} findings", flush=True)
+
+    return plain, lambda: None
+
+
+def main(args) -> int:
+    from .campaign import Campaign, Settings
+    from .results import write_json
+
+    try:
+        backends, errors = load_backends(args.backend)
+    except LookupError as e:
+        print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
+    if not backends:
+        print("advalidate run: no backend could be loaded: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+              file=sys.stderr)
+        return 2
+    for name, why in errors.items():
+        print(f"warning: backend {name} did not load: {why}", file=sys.stderr)
+    backends = [b for b in backends if args.dtype in b.dtypes]
+    max_examples = args.max_examples or (40 if args.dtype == "float32" or args.special else 120)
+    out = Path(args.out)
+    settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special,
+                        out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost)
+    update, stop = _progress()
+
+    def checkpoint(results):
+        write_json(out / "results.json", results)
+
+    campaign = Campaign(backends, settings, load_errors=errors, progress=update, checkpoint=checkpoint)
+    if args.resume:
+        from .results import load
+
+        try:
+            campaign.resume(load(out / "results.json"))
+        except (FileNotFoundError, ValueError) as e:
+            stop()
+            print(f"advalidate run --resume: {e}", file=sys.stderr)
+            return 2
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = campaign.run()
+        if args.cost and not campaign.interrupted:
+            results["cost"] = _cost_sweeps(backends)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop()
+    write_json(out / "results.json", results)
+    report = _write_report(results, out)
+    summary = results["summary"]
+    print(f"{summary['examples']} examples, {summary['findings']} findings "
+          f"({summary['unexpected']} unexpected, {summary['known']} known) in {results['duration_s']:.0f} s")
+    for f in results["findings"]:
+        tag = "known" if f["known"] else "NEW"
+        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}")
+    for e in results["known_unmatched"]:
+        print(f"warning: known behaviour {e['source']} ({e['kind']} {e['pattern']}) matched no finding", file=sys.stderr)
+    print(f"results: {out / 'results.json'}" + (f"\nreport:  {report}" if report else ""))
+    if campaign.interrupted:
+        print("interrupted: the results cover what was done", file=sys.stderr)
+        return 130
+    return 1 if summary["unexpected"] else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _cost_sweeps(backends):
+    try:
+        from .cost import scaling
+    except ImportError:
+        return None
+    return scaling.campaign_data(backends)
+
+
+def _write_report(results, out: Path):
+    try:
+        from .report import write_report
+    except ImportError:
+        return None
+    return write_report(results, out / "index.html")

@@ -1,1 +1,0 @@
-"""The commands of the ``advalidate`` command line, one module each (see :mod:`advalidate.cli`)."""

@@ -1,0 +1,210 @@
+"""Count PyTorch work by observing aten ops: a ``TorchDispatchMode`` around the forward, another around the
+VJP (forward under autograd plus ``torch.autograd.grad``). On CPU every op, backward ones included, runs
+on the calling thread, so the mode sees all of them.
+
+Weights follow the unit-cost model of :mod:`advalidate.counting` (elements produced for elementwise ops,
+elements read for reductions, 2·m·n·k for products). Ops are known by their overload packet's name
+(in-place variants like ``masked_fill_`` weigh as their functional form).
+
+``FREE``: views, dtype casts, fills and allocations, and the zero-filled scatter of a slice's cotangent
+(NumPy does these with a view, a broadcast or an assignment): ``detach``, ``t``, ``view``, ``expand``,
+``alias``, ``permute``, ``slice``, ``select``, ``slice_backward``, ``zeros``, ``scalar_tensor``, ...
+
+``FUSED``: one aten kernel that computes several elementary operations, weighted per element by what it
+computes (the formula it implements, beta = 1 and threshold tests included):
+
+=============================== ================================================= ==========
+kernel                          computes                                          weight
+=============================== ================================================= ==========
+tanh_backward(g, y)             g·(1 − y²)                                        3 / elt
+sigmoid_backward(g, y)          g·y·(1 − y)                                       3 / elt
+threshold_backward(g, x, t)     x > t ? g : 0                                     2 / elt
+softplus_backward(g, x)         x > 20 ? g : g·e^x / (e^x + 1)                    6 / elt
+hardtanh_backward(g, x)         lo < x < hi ? g : 0                               3 / elt
+silu_backward(g, x)             s = σ(x); g·s·(1 + x·(1 − s))                     8 / elt
+gelu_backward(g, x)             g·(Φ(x) + x·φ(x)) (erf form)                      9 / elt
+_softmax_backward_data(g, y)    y·(g − Σ g·y)                                     4 / input elt
+_log_softmax_backward_data      g − e^y·Σ g                                       4 / input elt
+softplus(x)                     x > 20 ? x : log1p(e^x)                           4 / elt
+_softmax(x)                     e^(x − max) / Σ                                   5 / input elt
+_log_softmax(x)                 x − max − log Σ e^(x − max)                       5 / input + 1 / output
+logsumexp(x)                    max + log Σ e^(x − max)                           4 / input + 2 / output
+linalg_vector_norm(x)           sqrt(Σ x²)                                        2 / input + 1 / output
+mean(x)                         Σ x / n                                           1 / input + 1 / output
+pow(a, b), atan2, hypot,        as ``counting.COMPOSITES``: exp(b·log a) = 3,     3, 2, 4, 4
+logaddexp                       arctan(y/x) = 2, hypot 4, logaddexp 4
+pow(x, c) for a constant c      c = 2, 0.5, −1: one op; integer c: repeated       1–…, 3
+                                squaring; any other c: 3
+addmm / addmv / baddbmm         the product plus the added term                   2mnk + out
+=============================== ================================================= ==========
+
+An op in no table is charged as elementwise (elements produced) and recorded in ``Tally.unknown``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends.contract import Work
+from .jaxpr import _integer_pow_weight
+
+__all__ = ["FREE", "FUSED", "ALONG", "Tally", "op_work", "counting_ops", "count_work", "standard_vjp"]
+
+FREE = frozenset({
+    "detach", "t", "view", "_unsafe_view", "_reshape_alias", "reshape", "expand", "expand_as", "alias",
+    "as_strided", "permute", "transpose", "unsqueeze", "squeeze", "select", "slice", "split", "split_with_sizes",
+    "unbind", "narrow", "flip", "lift_fresh", "lift_fresh_copy", "_to_copy", "to", "_copy_from", "copy",
+    "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros", "zeros_like",
+    "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full", "fill", "zero",
+    "scalar_tensor", "arange", "slice_backward", "select_backward", "expand_backward", "unsqueeze_backward",
+    "squeeze_backward", "permute_backward", "view_as", "_local_scalar_dense", "set_", "resize_",
+})
+REDUCTIONS = frozenset({"sum", "amax", "amin", "max", "min", "prod", "cumsum", "cumprod", "argmax", "argmin",
+                        "any", "all", "cummax", "cummin", "nansum"})
+PRODUCTS = frozenset({"mm", "bmm", "mv", "dot", "vdot", "matmul", "outer", "addmm", "addmv", "baddbmm", "addbmm",
+                      "addr"})
+ELEMENTWISE = frozenset({
+    "neg", "abs", "sgn", "sign", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
+    "tan", "tanh", "sinh", "cosh", "atan", "asinh", "asin", "acos", "acosh", "atanh", "sigmoid", "erf", "erfc",
+    "relu", "add", "sub", "rsub", "mul", "div", "maximum", "minimum", "clamp", "clamp_min", "clamp_max",
+    "where", "masked_fill", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not",
+    "isnan", "isinf", "isfinite", "cat", "stack", "clone", "contiguous", "square", "floor", "ceil", "round",
+    "trunc", "exp2", "log2", "log10", "nan_to_num", "copysign", "heaviside", "index_select", "gather",
+    "scatter_add", "index_add", "index_put", "slice_scatter", "select_scatter", "masked_scatter",
+})
+# weight per element produced (elementwise kernels that fuse several operations, and composites)
+FUSED = {
+    "tanh_backward": 3, "sigmoid_backward": 3, "threshold_backward": 2, "softplus_backward": 6,
+    "hardtanh_backward": 3, "silu_backward": 8, "gelu_backward": 9, "softplus": 4,
+    "pow": 3, "atan2": 2, "hypot": 4, "logaddexp": 4, "xlogy": 2,
+}
+# (weight per input element, weight per output element) for kernels that reduce along a dimension
+ALONG = {
+    "_softmax_backward_data": (4, 0), "_log_softmax_backward_data": (4, 0), "_softmax": (5, 0),
+    "_log_softmax": (5, 1), "logsumexp": (4, 2), "linalg_vector_norm": (2, 1), "norm": (2, 1), "mean": (1, 1),
+}
+
+
+@dataclass
+class Tally:
+    """The work of the aten ops seen, by op name, and the names no table knows."""
+
+    work: int = 0
+    by_op: Counter = field(default_factory=Counter)
+    unknown: set = field(default_factory=set)
+
+    def charge(self, name: str, work: int):
+        self.work += int(work)
+        self.by_op[name] += int(work)
+
+
+def _numel(x) -> int:
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x.numel()
+    if isinstance(x, (tuple, list)):
+        return sum(_numel(t) for t in x)
+    return 0
+
+
+def _pow_scalar_weight(c) -> int:
+    c = float(c)
+    if c in (0.5, -1.0, 1.0):
+        return 1
+    if c == -0.5:
+        return 1  # rsqrt
+    if c.is_integer():
+        return _integer_pow_weight(int(c))
+    return 3
+
+
+def op_work(name: str, args, out) -> tuple[int, bool]:
+    """The work of one aten op under the unit-cost model, and whether its name is in a table."""
+    import torch
+
+    produced = max(_numel(out), 1)
+    if name in FREE:
+        return 0, True
+    if name in PRODUCTS:
+        a = args[1] if name in ("addmm", "addmv", "baddbmm", "addbmm", "addr") else args[0]
+        k = a.shape[-1] if isinstance(a, torch.Tensor) and a.dim() else 1
+        if name in ("outer", "addr"):
+            k = 1
+        return 2 * produced * k + (produced if name.startswith("add") else 0), True
+    if name in ALONG:
+        per_in, per_out = ALONG[name]
+        return per_in * _numel(args[0]) + per_out * produced, True
+    if name in REDUCTIONS and isinstance(args[0], torch.Tensor) and (len(args) > 1 or _numel(out) < args[0].numel()
+                                                                     or name in ("sum", "amax", "amin", "prod")):
+        return max(args[0].numel(), 1), True
+    if name == "pow" and len(args) > 1 and not isinstance(args[1], torch.Tensor):
+        return _pow_scalar_weight(args[1]) * produced, True
+    if name == "pow" and not isinstance(args[0], torch.Tensor):
+        return 3 * produced, True
+    if name in FUSED:
+        return FUSED[name] * produced, True
+    return produced, name in ELEMENTWISE or name in REDUCTIONS
+
+
+def counting_ops(tally: Tally):
+    """A TorchDispatchMode that adds the work of every aten op run inside it to ``tally``."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Counting(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            name = name[:-1] if name.endswith("_") and not name.startswith("_") else name
+            work, known = op_work(name, args, out)
+            tally.charge(name, work)
+            if not known:
+                tally.unknown.add(name)
+            return out
+
+    return _Counting()
+
+
+def standard_vjp(f, xs, vs):
+    """Reverse mode as the torch backend runs it: one forward under autograd, one ``torch.autograd.grad``."""
+    import torch
+
+    outs = f(*xs)
+    pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    if not pairs:
+        return outs, [None] * len(xs)
+    grads = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs], allow_unused=True)
+    return outs, grads
+
+
+class _Calls:
+    def __init__(self, f):
+        self.f, self.n = f, 0
+
+    def __call__(self, *args):
+        self.n += 1
+        return self.f(*args)
+
+
+def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
+    """The work of ``f`` alone (under ``no_grad``) and of ``vjp(f, xs, vs)``, from the aten ops they run.
+
+    ``f`` takes tensors and returns a tuple of outputs; ``inputs`` and ``cotangents`` are NumPy arrays.
+    ``forward_passes`` is how many times ``f`` ran inside ``vjp``.
+    """
+    import torch
+
+    plain = [torch.from_numpy(np.array(x)) for x in inputs]
+    forward = Tally()
+    with torch.no_grad(), counting_ops(forward):
+        f(*plain)
+    xs = [torch.from_numpy(np.array(x)).requires_grad_(True) for x in inputs]
+    vs = [torch.from_numpy(np.array(v)) for v in cotangents]
+    both = Tally()
+    counted = _Calls(f)
+    with torch.enable_grad(), counting_ops(both):
+        vjp(counted, xs, vs)
+    return Work(forward=forward.work, vjp=both.work, forward_passes=counted.n)

@@ -1,0 +1,107 @@
+"""Scaling sweeps for the cost plots (JSON-ready data for ``results.json``).
+
+A *counter* is any callable ``counter(function, inputs, cotangents) -> Work``: a backend's ``work`` method
+(``NumpyReference().work``), or :func:`dialect_counter` around one of the trace counters
+(``dialect_counter(advalidate.cost.jaxpr.count_work, "jax")``).
+
+Full-Jacobian work is *computed*, not measured: reverse mode builds the m×n Jacobian from m VJPs, one
+per output basis vector, each with its forward, so its work is ``m · work(f + VJP)``. (The tests check
+the computed figure against a measured one: the jaxpr of ``jax.jacrev`` and a planted backend.)
+
+The data (``campaign_data``, the ``cost`` section of ``results.json``)::
+
+    {"omega": 5.0,
+     "outputs": {backend: [{"family", "n", "jacobian_method", "m": [...], "forward": [...], "vjp": [...],
+                            "ratio": [...], "forward_passes": [...], "jacobian": [...], "jacobian_ratio": [...]},
+                           ...one per family]},
+     "seed": {backend: {"H", "jacobian_method", "N": [...], "forward": [...], "vjp": [...], "jacobian": [...],
+                        "forward_passes": [...], "slope_forward", "slope_vjp", "slope_jacobian"}},
+     "errors": {backend: "why it could not be counted"}}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..render import compile_function
+from . import examples
+
+__all__ = ["OUTPUT_SIZES", "SEED_SIZES", "dialect_counter", "sweep_outputs", "seed_sweep", "loglog_slope",
+           "campaign_data"]
+
+OUTPUT_SIZES = tuple(2 ** k for k in range(13))  # m = 1 … 4096
+SEED_SIZES = tuple(2 ** k for k in range(4, 13))  # N = 16 … 4096
+
+
+def dialect_counter(count_work, dialect):
+    """A counter running ``count_work(compile_function(fn, dialect), inputs, cotangents)``."""
+    cache = {}
+
+    def counter(fn, inputs, cotangents):
+        if fn not in cache:
+            cache[fn] = compile_function(fn, dialect)
+        return count_work(cache[fn], inputs, cotangents)
+
+    return counter
+
+
+def loglog_slope(sizes, works) -> float:
+    """The least-squares slope of log(work) against log(size)."""
+    return float(np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(works, float)), 1)[0])
+
+
+def _measure(counter, fn, seed):
+    rng = np.random.default_rng(seed)
+    xs, vs = examples.point(fn, rng)
+    return counter(fn, xs, vs)
+
+
+def sweep_outputs(counter, family: str = "matrix-chain", n: int = 64, sizes=OUTPUT_SIZES, seed: int = 0) -> dict:
+    """Work of f, of f + VJP and of the full Jacobian (m VJPs) for output sizes m, at input size n."""
+    if family not in examples.FAMILIES:
+        raise KeyError(f"unknown family {family!r}; known: {sorted(examples.FAMILIES)}")
+    rows = {"m": [], "forward": [], "vjp": [], "ratio": [], "forward_passes": [], "jacobian": [],
+            "jacobian_ratio": []}
+    for m in sizes:
+        w = _measure(counter, examples.FAMILIES[family](n, m), seed)
+        rows["m"].append(int(m))
+        rows["forward"].append(int(w.forward))
+        rows["vjp"].append(int(w.vjp))
+        rows["ratio"].append(w.ratio)
+        rows["forward_passes"].append(int(w.forward_passes))
+        rows["jacobian"].append(int(m) * int(w.vjp))
+        rows["jacobian_ratio"].append(int(m) * w.ratio)
+    return {"family": family, "n": n, "jacobian_method": "computed: m × work(f + VJP)", **rows}
+
+
+def seed_sweep(counter, sizes=SEED_SIZES, hidden: int = 16, seed: int = 0) -> dict:
+    """The seed question: f = f3∘f2∘f1 (N×H, H×H, H×N; H fixed). VJP work and full-Jacobian work against N,
+    with their fitted log-log slopes (reverse mode: ~1 and ~2)."""
+    rows = {"N": [], "forward": [], "vjp": [], "jacobian": [], "forward_passes": []}
+    for n in sizes:
+        w = _measure(counter, examples.seed_chain(n, hidden), seed)
+        rows["N"].append(int(n))
+        rows["forward"].append(int(w.forward))
+        rows["vjp"].append(int(w.vjp))
+        rows["jacobian"].append(int(n) * int(w.vjp))
+        rows["forward_passes"].append(int(w.forward_passes))
+    return {"H": hidden, "jacobian_method": "computed: N × work(f + VJP)", **rows,
+            "slope_forward": loglog_slope(rows["N"], rows["forward"]),
+            "slope_vjp": loglog_slope(rows["N"], rows["vjp"]),
+            "slope_jacobian": loglog_slope(rows["N"], rows["jacobian"])}
+
+
+def campaign_data(backends, families=tuple(examples.FAMILIES), n: int = 64) -> dict:
+    """Both sweeps for every backend that counts work: the ``cost`` section of ``results.json``."""
+    from . import OMEGA
+
+    out = {"omega": OMEGA, "outputs": {}, "seed": {}, "errors": {}}
+    for backend in backends:
+        if not hasattr(backend, "work"):
+            continue
+        try:
+            out["outputs"][backend.name] = [sweep_outputs(backend.work, fam, n) for fam in families]
+            out["seed"][backend.name] = seed_sweep(backend.work)
+        except Exception as e:  # a backend that cannot count is reported, not fatal to the campaign
+            out["errors"][backend.name] = f"{type(e).__name__}: {e}"
+    return out

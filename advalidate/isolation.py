@@ -1,0 +1,138 @@
+"""Run a backend in a worker process, so a backend that hangs or kills its process cannot take a run down.
+
+:class:`Isolated` follows the backend contract itself: ``vjp`` and ``work`` are sent to a persistent worker
+(started with ``spawn``: JAX and torch are not fork-safe), answered within ``timeout`` seconds or the worker
+is killed and restarted. A hang raises :class:`BackendTimeout`, a dead process :class:`BackendDied`, an
+exception in the backend :class:`BackendRaised` carrying its message and traceback; the campaign turns each
+into an ``error`` finding and goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import traceback
+
+import numpy as np
+
+from .backends.contract import VJP, Work
+from .ir import Function
+
+__all__ = ["Isolated", "BackendTimeout", "BackendDied", "BackendRaised"]
+
+
+class BackendTimeout(RuntimeError):
+    pass
+
+
+class BackendDied(RuntimeError):
+    pass
+
+
+class BackendRaised(RuntimeError):
+    pass
+
+
+def _load(spec):
+    """A backend from a registry name (str) or a picklable backend object."""
+    if isinstance(spec, str):
+        from .backends.registry import get
+
+        return get(spec)
+    return spec() if isinstance(spec, type) else spec
+
+
+def _serve(conn, spec):
+    try:
+        backend = _load(spec)
+        conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
+                             "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),
+                             "dialect": getattr(backend, "dialect", None)}))
+    except BaseException as e:
+        conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
+        return
+    while True:
+        try:
+            method, fn_json, inputs, cotangents = conn.recv()
+        except EOFError:
+            return
+        try:
+            fn = Function.from_json(fn_json)
+            given = [np.array(x, copy=True) for x in inputs]
+            result = getattr(backend, method)(fn, given, cotangents)
+            if method == "vjp":
+                result = VJP([np.asarray(o) for o in result.outputs], [np.asarray(g) for g in result.grads])
+                conn.send(("ok", (result, given)))
+            else:
+                conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes))))
+        except BaseException as e:
+            conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
+
+
+class Isolated:
+    """A backend living in its own process. ``spec``: a registry name, or a picklable backend (object or class)."""
+
+    def __init__(self, spec, timeout: float = 60.0, start_timeout: float = 120.0):
+        self.spec, self.timeout, self.start_timeout = spec, timeout, start_timeout
+        self._proc = self._conn = None
+        info = self._start()
+        self.name, self.version, self.dtypes = info["name"], info["version"], info["dtypes"]
+        self.primitives = dict.fromkeys(info["primitives"])
+        self.dialect = info["dialect"]
+
+    def _start(self) -> dict:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self.spec), daemon=True)
+        self._proc.start()
+        child.close()
+        status, payload = self._receive(self.start_timeout, "starting")
+        if status != "ready":
+            self.close()
+            raise BackendRaised(f"the backend failed to start: {payload}")
+        return payload
+
+    def _receive(self, timeout, what):
+        if not self._conn.poll(timeout):
+            self.close()
+            raise BackendTimeout(f"no answer within {timeout:g} s while {what}: the worker was killed")
+        try:
+            return self._conn.recv()
+        except (EOFError, ConnectionError):
+            self._proc.join(5)
+            code = self._proc.exitcode
+            self.close()
+            raise BackendDied(f"the backend's process died while {what} (exit code {code})") from None
+
+    def _call(self, method, fn: Function, inputs, cotangents):
+        if self._proc is None or not self._proc.is_alive():
+            self._start()
+        self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], [np.asarray(v) for v in cotangents]))
+        status, payload = self._receive(self.timeout, f"computing {method}")
+        if status == "raised":
+            raise BackendRaised(payload)
+        return payload
+
+    def vjp(self, fn, inputs, cotangents) -> VJP:
+        result, after = self._call("vjp", fn, inputs, cotangents)
+        for mine, theirs in zip(inputs, after):  # mirror any in-place change the backend made to its inputs
+            if isinstance(mine, np.ndarray) and mine.shape == np.shape(theirs):
+                mine[...] = theirs
+        return result
+
+    def work(self, fn, inputs, cotangents) -> Work:
+        return self._call("work", fn, inputs, cotangents)
+
+    def close(self):
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,67 @@
+"""Count autograd's work by observing the NumPy it runs.
+
+autograd records a trace of primitive calls whose raw functions are NumPy's own, and its backward pass
+calls VJP rules written with ``autograd.numpy`` over plain arrays. Both therefore run NumPy ufuncs, and
+:mod:`advalidate.counting` observes those through an ndarray subclass, under the same unit-cost model as the
+NumPy reference tape. To let the subclass flow through autograd's trace, it is registered once with
+autograd's array box and vector space (the same treatment autograd gives ``np.ndarray``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advalidate import counting
+from advalidate.backends.contract import Work
+
+__all__ = ["count_work", "standard_vjp"]
+
+_registered = False
+
+
+def _register():
+    global _registered
+    if _registered:
+        return
+    from autograd.extend import VSpace
+    from autograd.numpy.numpy_boxes import ArrayBox
+
+    ArrayBox.register(counting.CountingArray)
+    VSpace.register(counting.CountingArray, VSpace.mappings[np.ndarray])
+    _registered = True
+
+
+def standard_vjp(f, xs, vs):
+    """Reverse mode as the autograd backend runs it: one ``make_vjp`` over a traced tuple, one pullback."""
+    from autograd import make_vjp
+    from autograd.builtins import tuple as ag_tuple
+
+    pullback, outs = make_vjp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))
+    return outs, pullback(tuple(vs))
+
+
+class _Calls:
+    def __init__(self, f):
+        self.f, self.n = f, 0
+
+    def __call__(self, *args):
+        self.n += 1
+        return self.f(*args)
+
+
+def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
+    """The work of ``f`` alone and of ``vjp(f, xs, vs)`` (autograd's trace plus its backward pass).
+
+    ``f`` takes arrays and returns a tuple of outputs (autograd dialect); ``inputs`` and ``cotangents``
+    are NumPy arrays. ``forward_passes`` is how many times ``f`` ran inside ``vjp``.
+    """
+    _register()
+    with np.errstate(all="ignore"):
+        with counting.counting() as forward:
+            f(*[counting.wrap(np.array(x)) for x in inputs])
+        counted = _Calls(f)
+        xs = [counting.wrap(np.array(x)) for x in inputs]
+        vs = [counting.wrap(np.array(v)) for v in cotangents]
+        with counting.counting() as both:
+            vjp(counted, xs, vs)
+    return Work(forward=forward.work, vjp=both.work, forward_passes=counted.n)

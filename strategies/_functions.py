@@ -1,0 +1,577 @@
+"""``functions()``: random programs (DAGs of catalogue primitives) that shrink well.
+
+A program is grown one *step* at a time; a step applies one primitive, or a *motif* (an MLP chain
+``W3·act(W2·act(W1·x))``, a softmax written out, a cross-entropy). Each step picks its operands among the
+values already built (most recent first, so chains are the shrink target; reusing a value gives fan-out)
+or creates a fresh input of a compatible shape (broadcast variants give broadcasting). The loop is driven
+by a "one more step?" draw, so the shrinker deletes whole steps; primitives are drawn from a list ordered
+from simple to exotic, and shapes shrink to scalars and length-1 axes.
+
+Domains are safe by construction: an operation that needs a positive (``log``), nonzero (``div``) or small
+(``tan``) operand takes a value known to have that property (``strategies._analysis``), or a structural
+view of inputs which ``points`` then samples accordingly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from advalidate import primitives as _catalogue
+from advalidate.ir import DTYPES, Function, Node
+
+from ._analysis import NZ, POS, SMALL, Analysis, atan2_need
+from ._describe import Described, call_repr
+
+__all__ = ["functions", "SIMPLICITY", "MOTIFS"]
+
+SIMPLICITY = (
+    "neg", "add", "mul", "sub", "square", "exp", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
+    "sum", "mean", "max", "div", "log", "sqrt", "maximum", "minimum", "matmul", "reshape", "transpose",
+    "index", "broadcast_to", "concatenate", "stack", "softmax", "log_softmax", "logsumexp", "prod", "norm",
+    "expm1", "log1p", "tan", "sinh", "cosh", "arctan", "arcsinh", "softplus", "erf", "pow", "logaddexp",
+    "hypot", "atan2", "where",
+)
+"""Every primitive the generator can apply, simplest first (the shrinker moves towards the front)."""
+
+MOTIFS = ("mlp", "softmax", "cross_entropy")
+"""Multi-node compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy."""
+
+_MOTIF_NEEDS = {"mlp": {"matmul"}, "softmax": {"exp", "sum", "div"}, "cross_entropy": {"log_softmax", "index"}}
+_ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus", "sin")
+_BINARY = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "logaddexp", "hypot", "atan2"}
+_SELF_TIES = {"sub", "maximum", "minimum"}  # f(a, a) is constant or tied by construction
+_KINKED = {"abs", "relu"}
+_RANK1 = {"index", "concatenate", "softmax", "log_softmax"}
+_NONEMPTY = {"mean", "max", "logsumexp", "softmax", "log_softmax"}
+_UNARY_NEEDS = {"sqrt": POS, "log": POS, "log1p": POS, "tan": SMALL}
+
+_DEFAULTS = dict(primitives=None, max_ops=6, max_inputs=4, max_dims=2, max_side=4, allow_empty=True,
+                 dtype="float64", ties=False, motifs=True)
+
+
+def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dims: int = 2, max_side: int = 4,
+              allow_empty: bool = True, dtype: str = "float64", ties: bool = False, motifs: bool = True):
+    """A strategy for random :class:`~advalidate.ir.Function` programs.
+
+    - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
+    - ``max_ops``: at most this many nodes; ``max_inputs``: at most this many inputs;
+    - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest input axis;
+      ``allow_empty``: now and then an axis of length 0 where the primitive allows it;
+    - ``dtype``: "float64" or "float32";
+    - ``ties``: also build ties and constants by construction (``maximum(a, a)``, ``sub(a, a)``, a ``max`` over
+      repeated entries): points on them are never regular, so only ``points(special=True)`` wants them;
+    - ``motifs``: also draw multi-node compositions (MLP chains, softmax, cross-entropy).
+
+    Bad knobs raise :class:`hypothesis.errors.InvalidArgument` naming the problem.
+    """
+    values = dict(primitives=primitives, max_ops=max_ops, max_inputs=max_inputs, max_dims=max_dims,
+                  max_side=max_side, allow_empty=allow_empty, dtype=dtype, ties=ties, motifs=motifs)
+    cfg = _validate(**values)
+    if primitives is not None:
+        values["primitives"] = list(primitives)
+    return Described(_functions(cfg), call_repr("functions", _DEFAULTS, values))
+
+
+@dataclass(frozen=True)
+class _Config:
+    prims: tuple
+    max_ops: int
+    max_inputs: int
+    max_dims: int
+    max_side: int
+    allow_empty: bool
+    dtype: str
+    ties: bool
+    motifs: tuple
+
+
+def _int(name, value, lo):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name}={value!r} must be an integer")
+    if value < lo:
+        raise InvalidArgument(f"{name}={value!r} must be at least {lo}")
+
+
+def _rank_range(prim: str, max_dims: int) -> tuple[int, int]:
+    if prim == "matmul":
+        return 1, min(2, max_dims)
+    if prim in _RANK1:
+        return 1, max_dims
+    if prim == "stack":
+        return 0, max_dims - 1
+    return 0, max_dims
+
+
+def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, motifs) -> _Config:
+    _int("max_ops", max_ops, 1)
+    _int("max_inputs", max_inputs, 1)
+    _int("max_dims", max_dims, 0)
+    _int("max_side", max_side, 1)
+    if max_dims > 6:
+        raise InvalidArgument(f"max_dims={max_dims} is more than 6: values would grow past any useful size")
+    if dtype not in DTYPES:
+        raise InvalidArgument(f"dtype={dtype!r} must be one of {DTYPES}")
+    for name, flag in (("allow_empty", allow_empty), ("ties", ties), ("motifs", motifs)):
+        if not isinstance(flag, bool):
+            raise InvalidArgument(f"{name}={flag!r} must be True or False")
+    if primitives is None:
+        names = list(SIMPLICITY)
+    else:
+        if isinstance(primitives, str):
+            raise InvalidArgument(f"primitives={primitives!r} must be a collection of names, not one string "
+                                  f"(did you mean [{primitives!r}]?)")
+        names = list(primitives)
+        if not names:
+            raise InvalidArgument("primitives is empty: give at least one catalogue primitive")
+        for n in names:
+            if n not in _catalogue.CATALOGUE:
+                try:
+                    _catalogue.get(n)
+                except KeyError as e:
+                    raise InvalidArgument(f"primitives: {e.args[0]}") from None
+            if n not in SIMPLICITY:
+                raise InvalidArgument(f"primitives: the generator has no rule for {n!r} yet")
+    impossible = [n for n in names if _rank_range(n, max_dims)[0] > _rank_range(n, max_dims)[1]]
+    if primitives is None:  # the default set keeps what the shape knobs allow
+        names, impossible = [n for n in names if n not in impossible], []
+    if impossible:
+        needs = "; ".join(f"{n} needs rank {_needs_text(n)}" for n in impossible)
+        raise InvalidArgument(f"impossible shapes: max_dims={max_dims} but {needs}")
+    order = tuple(n for n in SIMPLICITY if n in set(names))
+    if max_inputs == 1 and not ties and set(order) <= _SELF_TIES:
+        raise InvalidArgument(f"primitives {list(order)} with max_inputs=1 can only read the one input twice, which "
+                              "ties or cancels by construction: allow max_inputs >= 2, more primitives, or ties=True")
+    chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
+                   and _MOTIF_NEEDS[m] <= set(order))
+    return _Config(order, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, chosen)
+
+
+def _needs_text(prim):
+    return {"matmul": "1 or 2", "stack": "max_dims - 1 or less for its operands (the result gains an axis)"}.get(
+        prim, ">= 1")
+
+
+# ---------------------------------------------------------------------------------------------- the generator
+
+
+class _NotApplicable(Exception):
+    pass
+
+
+class _Gen:
+    """A program under construction, drawing every choice from Hypothesis."""
+
+    def __init__(self, draw, cfg: _Config):
+        self.draw, self.cfg = draw, cfg
+        self.an = Analysis()
+        self.nodes: list[Node] = []
+
+    # ---- bookkeeping
+    @property
+    def values(self) -> list[str]:
+        """Every value, most recent first."""
+        return [f"v{i}" for i in reversed(range(len(self.nodes)))] + [
+            f"x{i}" for i in reversed(range(len(self.an.inputs)))]
+
+    def shape(self, v):
+        return self.an.shapes[v]
+
+    def room_for_inputs(self, k=1) -> bool:
+        return len(self.an.inputs) + k <= self.cfg.max_inputs
+
+    def apply(self, prim: str, *args: str, **params) -> str:
+        node = Node.make(prim, *args, **params)
+        p = _catalogue.get(prim)
+        shape = p.shape([self.shape(a) for a in args], **p.check_params(node.kwargs))
+        for arg, prop in self.an.requirements(node):
+            if prop is not None:
+                self.an.require(arg, prop)
+        self.nodes.append(node)
+        return self.an.add_node(node, shape)
+
+    def fresh(self, shape, need=None) -> str:
+        if not self.room_for_inputs():
+            raise _NotApplicable("no room for another input")
+        name = self.an.add_input(shape)
+        if need is not None:
+            self.an.require(name, need)
+        return name
+
+    # ---- draws
+    def index(self, n: int) -> int:
+        return self.draw(st.integers(0, n - 1)) if n > 1 else 0
+
+    def choose(self, options: list):
+        if not options:
+            raise _NotApplicable("nothing to choose from")
+        return options[self.index(len(options))]
+
+    def side(self, empty_ok=True) -> int:
+        if empty_ok and self.cfg.allow_empty and self.draw(st.integers(0, 24)) == 24:
+            return 0
+        return self.draw(st.integers(1, self.cfg.max_side))
+
+    def new_shape(self, lo: int, hi: int, nonempty=False) -> tuple:
+        rank = self.draw(st.integers(lo, hi))
+        return tuple(self.side(not nonempty) for _ in range(rank))
+
+    def operand(self, candidates: list[str], fresh_shape=None, need=None) -> str:
+        """One of ``candidates`` or (last option) a fresh input of ``fresh_shape()``."""
+        options = list(candidates) + (["<fresh>"] if fresh_shape is not None and self.room_for_inputs() else [])
+        pick = self.choose(options)
+        if pick == "<fresh>":
+            return self.fresh(fresh_shape(), need)
+        return pick
+
+    def primary(self, prim: str, accept=lambda v: True, need=None, nonempty=False, hi=None) -> str:
+        """The main operand: an existing value the primitive accepts (most recent first) or a fresh input."""
+        lo, top = _rank_range(prim, self.cfg.max_dims)
+        hi = top if hi is None else min(hi, top)
+        ok = [v for v in self.values if lo <= len(self.shape(v)) <= top and accept(v)
+              and (need is None or self.an.can_have(v, need))]
+        if ok:
+            return self.choose(ok)
+        return self.fresh(self.new_shape(lo, hi, nonempty), need)
+
+    # ---- shapes
+    def broadcast_variant(self, shape: tuple) -> tuple:
+        """A shape that broadcasts with ``shape``: itself, a suffix, some axes set to 1, or one more axis."""
+        kinds = ["same"]
+        if shape:
+            kinds += ["suffix", "ones"]
+        if len(shape) < self.cfg.max_dims:
+            kinds.append("prepend")
+        kind = self.choose(kinds)
+        if kind == "same":
+            return shape
+        if kind == "suffix":
+            return shape[self.draw(st.integers(1, len(shape))):]
+        if kind == "ones":
+            mask = [self.draw(st.booleans()) for _ in shape]
+            if not any(mask):
+                mask[-1] = True
+            return tuple(1 if m else d for m, d in zip(mask, shape))
+        return (self.draw(st.integers(1, self.cfg.max_side)),) + shape
+
+    def broadcasts_with(self, a: tuple, b: tuple) -> bool:
+        try:
+            return len(np.broadcast_shapes(a, b)) <= self.cfg.max_dims
+        except ValueError:
+            return False
+
+    # ---- steps
+    def step(self, remaining: int) -> None:
+        cfg = self.cfg
+        motifs = [m for m in cfg.motifs if _MOTIF_MIN[m] <= remaining]
+        if motifs and self.draw(st.integers(0, 9)) >= 7:  # 30% of steps
+            try:
+                return _MOTIF_RULES[self.choose(motifs)](self, remaining)
+            except _NotApplicable:
+                pass
+        start = self.index(len(cfg.prims))
+        for k in range(len(cfg.prims)):
+            prim = cfg.prims[(start + k) % len(cfg.prims)]
+            try:
+                return _rule(prim)(self, prim)
+            except _NotApplicable:
+                continue
+        raise _NotApplicable("no primitive applies")
+
+
+# ---------------------------------------------------------------------------------------------- primitive rules
+
+
+def _unary(g: _Gen, prim):
+    accept = (lambda v: g.cfg.ties or not g.an.const[v]) if prim in _KINKED else (lambda v: True)
+    return g.apply(prim, g.primary(prim, accept=accept, need=_UNARY_NEEDS.get(prim)))
+
+
+def _binary(g: _Gen, prim):
+    need_a = POS if prim == "pow" else None
+    a = g.primary(prim, need=need_a)
+    sa = g.shape(a)
+    if need_a:
+        g.an.require(a, need_a)
+    need_b = NZ if prim == "div" else atan2_need(g.an.props[a]) if prim == "atan2" else None
+    cands = [v for v in g.values if g.broadcasts_with(sa, g.shape(v))
+             and (need_b is None or g.an.can_have(v, need_b))
+             and not (prim in _SELF_TIES and not g.cfg.ties and _same(g, a, v))]
+    cands.sort(key=lambda v: v != a)  # a itself first: fan-out is the simplest second operand
+    b = g.operand(cands, lambda: g.broadcast_variant(sa), need_b)
+    return g.apply(prim, a, b)
+
+
+def _same(g: _Gen, a, b) -> bool:
+    """``a`` and ``b`` may hold equal numbers by construction."""
+    return a == b or g.an.same_view(a, b) or (g.an.const[a] and g.an.const[b])
+
+
+def _where(g: _Gen, prim):
+    x = g.primary(prim)
+    sx = g.shape(x)
+    cands = lambda: sorted((v for v in g.values if g.broadcasts_with(sx, g.shape(v))), key=lambda v: v != x)
+    p = g.operand([v for v in cands() if g.cfg.ties or not g.an.const[v]], lambda: g.broadcast_variant(sx))
+    if not g.broadcasts_with(np.broadcast_shapes(sx, g.shape(p)), sx):
+        raise _NotApplicable("where: shapes")
+    sxp = tuple(np.broadcast_shapes(sx, g.shape(p)))
+    y = g.operand([v for v in cands() if g.broadcasts_with(sxp, g.shape(v))], lambda: g.broadcast_variant(sx))
+    return g.apply(prim, p, x, y)
+
+
+def _axis_options(shape, nonempty) -> list:
+    opts = [None] if (not nonempty or math.prod(shape) > 0) else []
+    return opts + [i for i, d in enumerate(shape) if not nonempty or d > 0]
+
+
+def _reduction(g: _Gen, prim):
+    nonempty = prim in _NONEMPTY
+    accept = lambda v: bool(_axis_options(g.shape(v), nonempty)) and (
+        prim != "max" or g.cfg.ties or not g.an.dup[v])
+    x = g.primary(prim, accept=accept, nonempty=nonempty)
+    axes = _axis_options(g.shape(x), nonempty)
+    if prim == "max" and not g.cfg.ties and g.an.dup[x]:
+        raise _NotApplicable("max over repeated entries ties")
+    return g.apply(prim, x, axis=g.choose(axes))
+
+
+def _along_axis(g: _Gen, prim):
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True)
+    axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
+    axis = g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
+    return g.apply(prim, x, axis=axis)
+
+
+def _matmul(g: _Gen, prim):
+    # the last input allowed as a fresh primary is a vector, so that matmul(a, a) can always be formed
+    a = g.primary(prim, hi=1 if g.cfg.max_inputs - len(g.an.inputs) == 1 else None)
+    sa = g.shape(a)
+    n = sa[-1] if not g.draw(st.booleans()) else None  # a on the left (contract its last axis) or on the right
+    if n is None:
+        n = sa[0]
+        cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[-1] == n]
+        fresh = lambda: (n,) if g.cfg.max_dims < 2 or g.draw(st.booleans()) else (g.side(), n)
+        b = g.operand(cands, fresh)
+        return g.apply(prim, b, a)
+    cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[0] == n]
+    cands.sort(key=lambda v: v != a)
+    fresh = lambda: (n,) if g.cfg.max_dims < 2 or g.draw(st.booleans()) else (n, g.side())
+    b = g.operand(cands, fresh)
+    return g.apply(prim, a, b)
+
+
+def _transpose(g: _Gen, prim):
+    x = g.primary(prim)
+    r = len(g.shape(x))
+    if r < 2 or not g.draw(st.booleans()):
+        return g.apply(prim, x)
+    return g.apply(prim, x, axes=list(g.draw(st.permutations(range(r)))))
+
+
+def _reshape_targets(shape, max_dims) -> list[tuple]:
+    size = math.prod(shape)
+    targets = [(size,)]
+    if size == 1:
+        targets.insert(0, ())
+    for a in range(1, size + 1):
+        if size % a == 0:
+            targets.append((a, size // a))
+    if size == 0:
+        targets += [(0, 1), (1, 0)]
+    return [t for t in dict.fromkeys(targets) if len(t) <= max_dims and t != tuple(shape)] or [tuple(shape)]
+
+
+def _reshape(g: _Gen, prim):
+    x = g.primary(prim)
+    return g.apply(prim, x, shape=list(g.choose(_reshape_targets(g.shape(x), g.cfg.max_dims))))
+
+
+def _broadcast_to(g: _Gen, prim):
+    x = g.primary(prim)
+    s = g.shape(x)
+    kinds = (["widen"] if 1 in s else []) + (["prepend"] if len(s) < g.cfg.max_dims else [])
+    if not kinds:
+        return g.apply(prim, x, shape=list(s))
+    kind = g.choose(kinds)
+    m = g.draw(st.integers(1, g.cfg.max_side))  # the new length (1: no growth, the shrink target)
+    target = tuple(m if d == 1 else d for d in s) if kind == "widen" else (m,) + s
+    return g.apply(prim, x, shape=list(target))
+
+
+def _index(g: _Gen, prim):
+    x = g.primary(prim)
+    s = g.shape(x)
+    key = []
+    for d in s[: g.draw(st.integers(1, len(s)))]:
+        if d > 0 and not g.draw(st.booleans()):
+            key.append(g.draw(st.integers(0, d - 1)))
+        else:
+            start = g.draw(st.integers(0, max(d - 1, 0)))
+            stop = g.draw(st.integers(min(start + 1, d), d))
+            key.append([start, stop, g.draw(st.integers(1, 2))])
+    return g.apply(prim, x, key=key)
+
+
+def _concatenate(g: _Gen, prim):
+    x = g.primary(prim)
+    s = g.shape(x)
+    axis = g.draw(st.integers(0, len(s) - 1))
+    args = [x]
+    for _ in range(g.draw(st.integers(0, 2))):
+        off = lambda v: len(g.shape(v)) == len(s) and all(
+            a == b for i, (a, b) in enumerate(zip(g.shape(v), s)) if i != axis)
+        cands = sorted((v for v in g.values if off(v) and (g.cfg.ties or v not in args)), key=lambda v: v != x)
+        if not cands and not g.room_for_inputs():
+            break
+        args.append(g.operand(cands, lambda: s[:axis] + (g.side(),) + s[axis + 1:]))
+    if sum(g.shape(a)[axis] for a in args) > 4 * g.cfg.max_side:
+        raise _NotApplicable("concatenate: too long")
+    return g.apply(prim, *args, axis=axis)
+
+
+def _stack(g: _Gen, prim):
+    x = g.primary(prim)
+    s = g.shape(x)
+    args = [x]
+    for _ in range(g.draw(st.integers(0, 2))):
+        cands = [v for v in g.values if g.shape(v) == s and (g.cfg.ties or v not in args)]
+        if not cands and not g.room_for_inputs():
+            break
+        args.append(g.operand(cands, lambda: s))
+    return g.apply(prim, *args, axis=g.draw(st.integers(0, len(s))))
+
+
+_RULES = {"where": _where, "matmul": _matmul, "transpose": _transpose, "reshape": _reshape,
+          "broadcast_to": _broadcast_to, "index": _index, "concatenate": _concatenate, "stack": _stack,
+          "softmax": _along_axis, "log_softmax": _along_axis}
+
+
+def _rule(prim):
+    if prim in _RULES:
+        return _RULES[prim]
+    if prim in _BINARY:
+        return _binary
+    if _catalogue.get(prim).family == "reduction":
+        return _reduction
+    return _unary
+
+
+# ---------------------------------------------------------------------------------------------- motifs
+
+
+def _mlp(g: _Gen, remaining: int):
+    """``W_L·act(...act(W_1·x))`` for a vector x (or ``X·W_1·...`` for a batch X): N -> H -> ... -> N."""
+    acts = [a for a in _ACTIVATIONS if a in g.cfg.prims]
+    cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[-1] > 0]
+    spare = g.cfg.max_inputs - len(g.an.inputs) - (0 if cands else 1)
+    depth_max = min(3, spare, (remaining + 1) // 2 if acts else remaining)
+    if depth_max < 2:
+        raise _NotApplicable("mlp: no room")
+    x = g.choose(cands) if cands else g.fresh((g.side(False),))
+    depth = g.draw(st.integers(2, depth_max))
+    nodes_before = len(g.nodes)
+    h = g.draw(st.integers(1, g.cfg.max_side))
+    # a relu layer of width < 3 is all zeros often enough (then the next relu sits on its kink) to reject points
+    act = g.choose([None] + [a for a in acts if a != "relu" or h >= 3])
+    batch = len(g.shape(x)) == 2
+    n = g.shape(x)[-1]
+    for i in range(depth):
+        # every node of the chain is kept or dropped by its own draw (dropping is the shrink target), so a
+        # failure caused by one activation shrinks out of the motif down to that activation alone
+        if g.draw(_KEEP):
+            m = g.shape(x)[-1] if batch else g.shape(x)[0]
+            out = n if i == depth - 1 else h
+            w = g.fresh((m, out) if batch else (out, m))
+            x = g.apply("matmul", x, w) if batch else g.apply("matmul", w, x)
+        if act and i < depth - 1 and g.draw(_KEEP):
+            x = g.apply(act, x)
+    if len(g.nodes) == nodes_before:
+        raise _NotApplicable("mlp: every node dropped")
+    return x
+
+
+_KEEP = st.integers(0, 9).map(bool)
+
+
+def _keep(shape, axis):
+    return [1 if i == axis else d for i, d in enumerate(shape)]
+
+
+def _softmax(g: _Gen, remaining: int):
+    """``e / sum(e)`` with ``e = exp(x)`` or, stably, ``exp(x - max(x))``; over all entries or the last axis."""
+    stable_ok = {"max", "sub"} <= set(g.cfg.prims)
+    per_row_ok = "reshape" in g.cfg.prims
+    cands = [v for v in g.values if len(g.shape(v)) >= 1 and math.prod(g.shape(v)) > 0 and not g.an.dup[v]]
+    if not cands and not g.room_for_inputs():
+        raise _NotApplicable("softmax: no operand")
+    x = g.choose(cands) if cands else g.fresh((g.side(False),))
+    s = g.shape(x)
+    axis = None
+    if per_row_ok and len(s) >= 2 and g.draw(st.booleans()):
+        axis = len(s) - 1
+    stable = stable_ok and g.draw(st.booleans())
+    cost = 3 + (axis is not None) + stable * (2 + (axis is not None))
+    if cost > remaining:
+        raise _NotApplicable("softmax: no room")
+    z = x
+    if stable:
+        m = g.apply("max", x, axis=axis)
+        if axis is not None:
+            m = g.apply("reshape", m, shape=_keep(s, axis))
+        z = g.apply("sub", x, m)
+    e = g.apply("exp", z)
+    t = g.apply("sum", e, axis=axis)
+    if axis is not None:
+        t = g.apply("reshape", t, shape=_keep(s, axis))
+    return g.apply("div", e, t)
+
+
+def _cross_entropy(g: _Gen, remaining: int):
+    """``-log_softmax(logits)[label]`` for a vector or one row of a batch of logits."""
+    cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and all(d > 0 for d in g.shape(v))]
+    x = g.choose(cands) if cands else g.fresh((g.side(False),))
+    s = g.shape(x)
+    lp = g.apply("log_softmax", x, axis=-1)
+    key = [g.draw(st.integers(0, d - 1)) for d in s]
+    picked = g.apply("index", lp, key=key)
+    if "neg" in g.cfg.prims and remaining >= 3:
+        picked = g.apply("neg", picked)
+    return picked
+
+
+_MOTIF_RULES = {"mlp": _mlp, "softmax": _softmax, "cross_entropy": _cross_entropy}
+_MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2}
+
+
+# ---------------------------------------------------------------------------------------------- the strategy
+
+
+@st.composite
+def _functions(draw, cfg: _Config) -> Function:
+    return _build(draw, cfg)[1]
+
+
+def _build(draw, cfg: _Config) -> tuple[_Gen, Function]:
+    """The generator's state (its analysis of the values) and the program it built."""
+    g = _Gen(draw, cfg)
+    more = st.integers(0, cfg.max_ops).map(lambda k: k >= 2)  # shrinks to "stop"
+    while True:
+        try:
+            g.step(cfg.max_ops - len(g.nodes))
+        except _NotApplicable:
+            if not g.nodes:
+                raise InvalidArgument(f"no primitive of {list(cfg.prims)} applies under these knobs") from None
+            break
+        if len(g.nodes) >= cfg.max_ops or not draw(more):
+            break
+    last = f"v{len(g.nodes) - 1}"
+    outputs = [last]
+    # mostly every value nothing else reads is an output too (no dead code); the shrink target is one output
+    if len(g.nodes) > 1 and draw(st.integers(0, 3)) > 0:
+        used = {a for n in g.nodes for a in n.args}
+        outputs = [v for v in g.values[::-1] if v.startswith("v") and v not in used and v != last] + [last]
+    return g, Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)

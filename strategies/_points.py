@@ -1,0 +1,360 @@
+"""``points(function)``: inputs at which every node of a program is well defined and smooth.
+
+Default points are *regular*: every node's operands lie inside its domain with a margin, away from kinks
+and ties, every value is finite and moderate, and saturating ops (tanh, sigmoid, softplus, softmax and
+friends) stay out of their flat tails, where the textbook derivative formulas lose digits. Inputs are drawn
+bounded away from zero (``0.25 <= |x| <= 2``), positive or small where the program's structure needs it
+(``strategies._analysis``); a drawn point is checked on the float trace and redrawn with smaller
+magnitudes a few times; only then is the example rejected (counted as a Hypothesis event).
+
+``special=True`` starts from a regular point and deliberately moves it onto the places real libraries get
+wrong: exact zeros, ties, kinks (by bisection along a line), saturation tails, large logits, near-overflow
+and tiny magnitudes. :func:`special_kinds` says which of these a point reaches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import event, reject
+from hypothesis import strategies as st
+
+from advalidate.evaluate import gaps, kink_tolerance, trace
+from advalidate.ir import Function
+
+from ._analysis import POS, SMALL, analyse
+from ._describe import Described, function_label
+
+__all__ = ["points", "special_kinds", "check_point", "SPECIAL_KINDS", "SATURATION", "margins"]
+
+SPECIAL_KINDS = ("zero", "tie", "kink", "saturation", "large-logits", "near-overflow", "tiny")
+
+SATURATION = {"tanh": 3.0, "sigmoid": 5.0, "softplus": 5.0}
+"""Default points keep these ops' operands within +-limit (their derivative formulas lose digits beyond)."""
+_LOGITS = ("softmax", "log_softmax", "logsumexp")
+_LOGIT_LIMIT = 10.0
+_MAX_MAGNITUDE = 1e6
+_TAILS = {"float64": (20.0, 40.0), "float32": (9.0, 17.0)}
+_RANGES = [(0.25, 2.0), (0.25, 2.0), (0.25, 2.0), (0.25, 1.0), (0.125, 0.5)]  # successive attempts: smaller magnitudes
+_FEW = 8  # points with at most this many entries in all draw each entry from Hypothesis
+_SMALL_LIMIT = 1.2  # inputs `tan` reads directly: |x| <= 1.2 keeps cos(x) >= 0.36
+
+
+def margins(dtype: str) -> tuple[float, float]:
+    """(domain margin, relative kink margin) of default points.
+
+    The kink margin is 1e3 x ``kink_tolerance`` in float64 (1.5e-5). In float32 1e3 x would exceed 0.3 (a
+    relative gap is below 1, so it would exclude most of every ``max`` and ``relu``); there the tolerance is
+    already ~3,000 ulps, and 10 x it (3.5e-3, ~30,000 ulps) is as comfortable a margin.
+    """
+    tol = kink_tolerance(dtype)
+    return (1e-6 if dtype == "float64" else 1e-3), (1e3 if dtype == "float64" else 10) * tol
+
+
+def points(function: Function, special: bool = False):
+    """A strategy for inputs of ``function`` (a list of arrays of its dtype); see the module docstring."""
+    if not isinstance(function, Function):
+        from hypothesis.errors import InvalidArgument
+
+        raise InvalidArgument(f"points() takes a Function, got {type(function).__name__}")
+    text = f"points({function_label(function)}{', special=True' if special else ''})"
+    return Described(_points(function, bool(special)), text)
+
+
+@st.composite
+def _points(draw, fn: Function, special: bool):
+    xs = draw_point(draw, fn, special)
+    if xs is None:
+        event("point rejected")
+        reject()
+    return xs
+
+
+def draw_point(draw, fn: Function, special: bool = False):
+    """A regular (or special) point of ``fn`` drawn with ``draw``, or None if every attempt failed."""
+    an = analyse(fn)
+    needs = [an.needs[name] for name in fn.input_names]
+    few = sum(math.prod(shape) for shape in fn.inputs) <= _FEW
+    for attempt, (lo, hi) in enumerate(_RANGES):
+        # Small points draw every entry from Hypothesis (they shrink entry by entry); larger ones, and redraws,
+        # use a drawn seed: Hypothesis caps an example's number of choices (a long one is discarded as an
+        # overrun, which would bias the draws towards small programs), and it likes repeating values
+        # (0.25, 1.0, ...), which tie.
+        rng = None if attempt == 0 and few else np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        xs = [_draw_input(draw, shape, need, lo, hi, fn.dtype, rng) for shape, need in zip(fn.inputs, needs)]
+        problem = check_point(fn, xs, kinks=not special)
+        if problem is None:
+            if attempt:
+                event(f"point redrawn {attempt}x")
+            return _specialise(draw, fn, xs, needs) if special else xs
+    return None
+
+
+def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
+    if SMALL in need:
+        hi = min(hi, _SMALL_LIMIT)
+    size = math.prod(shape)
+    if rng is not None:
+        x = rng.uniform(-hi, hi, size)
+    else:
+        x = np.array([draw(st.floats(-hi, hi)) for _ in range(size)])
+    x = np.sign(x + (x == 0)) * (lo + np.abs(x) * (hi - lo) / hi)  # [-hi, hi] onto lo <= |x| <= hi, one draw each
+    if POS in need:
+        x = np.abs(x)
+    return x.reshape(shape).astype(dtype)
+
+
+def _trace(fn, xs):
+    with np.errstate(all="ignore"):
+        return trace(fn, xs)
+
+
+def check_point(fn: Function, xs, values=None, kinks: bool = True) -> str | None:
+    """Why ``xs`` is not a regular point of ``fn`` (None if it is one); ``kinks=False`` ignores kinks."""
+    values = _trace(fn, xs) if values is None else values
+    for name, v in values.items():
+        if not np.all(np.isfinite(v)):
+            return f"{name} is not finite"
+        if v.size and np.max(np.abs(v)) > _MAX_MAGNITUDE:
+            return f"{name} is larger than {_MAX_MAGNITUDE:g}"
+    for name, node in fn.named_nodes():
+        limit = SATURATION.get(node.prim, _LOGIT_LIMIT if node.prim in _LOGITS else None)
+        a = values[node.args[0]]
+        if limit is not None and a.size and np.max(np.abs(a)) > limit:
+            return f"{name} ({node.prim}) saturates: |operand| > {limit}"
+    dom_margin, kink_margin = margins(fn.dtype)
+    for gap in gaps(fn, values):
+        if not gap.domain > dom_margin:
+            return f"{gap.node} ({gap.prim}) is within {dom_margin} of its domain's edge (gap {gap.domain:.3g})"
+        if kinks and not gap.kink_rel > kink_margin:
+            return f"{gap.node} ({gap.prim}) is within {kink_margin} of a kink (relative gap {gap.kink_rel:.3g})"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ special points
+
+
+def special_kinds(fn: Function, xs, values=None) -> set[str]:
+    """Which of :data:`SPECIAL_KINDS` the point ``xs`` reaches (measured on the float trace)."""
+    values = _trace(fn, xs) if values is None else values
+    fi = np.finfo(fn.dtype)
+    kinds = set()
+    for v in values.values():
+        if not v.size:
+            continue
+        a = np.abs(v[np.isfinite(v)])
+        if np.any(a == 0):
+            kinds.add("zero")
+        if np.any(a >= math.sqrt(fi.max)):
+            kinds.add("near-overflow")
+        if np.any((a > 0) & (a <= 1e3 * fi.tiny)):
+            kinds.add("tiny")
+    tail = _TAILS[fn.dtype][0]
+    logits = 0.5 * math.log(fi.max)
+    for name, node in fn.named_nodes():
+        a = values[node.args[0]]
+        if not a.size:
+            continue
+        m = np.max(np.abs(a))
+        if node.prim in SATURATION and m >= tail:
+            kinds.add("saturation")
+        if node.prim in _LOGITS and m >= logits:
+            kinds.add("large-logits")
+    with np.errstate(all="ignore"):
+        for gap in gaps(fn, values):
+            if gap.prim in ("maximum", "minimum", "max") and gap.kink == 0:
+                kinds.add("tie")
+            if gap.kink_rel <= kink_tolerance(fn.dtype):
+                kinds.add("kink")
+    return kinds
+
+
+def _defined(fn: Function, xs) -> bool:
+    """Every value is defined at ``xs``: no NaN and every domain gap positive on the float64 trace, and no
+    operand beyond float64's range (so the mpmath oracle can evaluate it; outputs may overflow)."""
+    f64 = fn.with_dtype("float64")
+    values = _trace(f64, [np.asarray(x, np.float64) for x in xs])
+    if any(np.any(np.isnan(v)) for v in values.values()):
+        return False
+    # an operand past float64's range is e^(huge) in mpmath: the next transcendental op would need a
+    # double-exponential magnitude (mpmath raises OverflowError or hangs); outputs may still be infinite
+    if any(not np.all(np.isfinite(values[a])) for node in fn.nodes for a in node.args):
+        return False
+    with np.errstate(all="ignore"):
+        return all(g.domain > 0 for g in gaps(f64, values))
+
+
+def _specialise(draw, fn: Function, xs, needs):
+    """Move a regular point onto special places; fall back to ``xs`` if no move gives a defined point."""
+    moves = [m for m in _MOVES if _MOVES[m][0](fn, needs)]
+    for _ in range(3):
+        if not moves:
+            break
+        name = draw(st.sampled_from(moves))
+        seed = draw(st.integers(0, 2**32 - 1))
+        moved = _MOVES[name][1](fn, [x.copy() for x in xs], needs, np.random.default_rng(seed))
+        if moved is not None and _defined(fn, moved):
+            event(f"special: {name}")
+            return moved
+    event("special: none applied")
+    return xs
+
+
+def _signed_inputs(fn, needs):
+    return [i for i, need in enumerate(needs) if not need and math.prod(fn.inputs[i]) > 0]
+
+
+def _nonempty_inputs(fn, needs, skip_small=True):
+    return [i for i, need in enumerate(needs) if math.prod(fn.inputs[i]) > 0 and not (skip_small and SMALL in need)]
+
+
+def _move_zero(fn, xs, needs, rng):
+    i = rng.choice(_signed_inputs(fn, needs))
+    mask = rng.random(xs[i].shape) < 0.5
+    mask.reshape(-1)[rng.integers(xs[i].size)] = True
+    xs[i][mask] = 0
+    return xs
+
+
+def _move_tie(fn, xs, needs, rng):
+    same = [(i, j) for i in range(len(xs)) for j in range(len(xs)) if i != j and needs[i] <= needs[j]
+            and xs[i].size and _broadcasts_to(xs[i].shape, xs[j].shape)]
+    if same and rng.random() < 0.6:
+        i, j = same[rng.integers(len(same))]
+        xs[j] = np.broadcast_to(xs[i], xs[j].shape).astype(fn.dtype)
+        return xs
+    big = [i for i, x in enumerate(xs) if x.size >= 2]
+    if not big:
+        return None
+    i = big[rng.integers(len(big))]
+    flat = xs[i].reshape(-1)
+    if rng.random() < 0.5:
+        flat[:] = flat[rng.integers(flat.size)]
+    else:
+        a, b = rng.choice(flat.size, 2, replace=False)
+        flat[b] = flat[a]
+    return xs
+
+
+def _broadcasts_to(src, dst):
+    try:
+        return np.broadcast_shapes(src, dst) == tuple(dst)
+    except ValueError:
+        return False
+
+
+_SIGNED_KINK = {"abs": lambda a: a[0], "relu": lambda a: a[0], "where": lambda a: a[0],
+                "maximum": lambda a: a[0] - a[1], "minimum": lambda a: a[0] - a[1]}
+
+
+def _move_kink(fn, xs, needs, rng):
+    """Bisect along a random line until one entry of a kink node's signed gap changes sign."""
+    nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in _SIGNED_KINK]
+    name, node = nodes[rng.integers(len(nodes))]
+    direction = [rng.normal(size=x.shape) * (0 if SMALL in need else 1) for x, need in zip(xs, needs)]
+    base = [x.astype(np.float64) for x in xs]
+
+    def signed(t):
+        moved = [(b + t * d).astype(fn.dtype) for b, d in zip(base, direction)]
+        if any(np.any((m <= 0) & (POS in need)) for m, need in zip(moved, needs)):
+            return None, moved
+        vals = _trace(fn, moved)
+        with np.errstate(all="ignore"):
+            s = np.broadcast_arrays(*[vals[a] for a in node.args])
+            return _SIGNED_KINK[node.prim](s).reshape(-1), moved
+
+    s0, _ = signed(0.0)
+    if s0 is None or not s0.size:
+        return None
+    k = rng.integers(s0.size)
+    for t in (0.05, -0.05, 0.2, -0.2, 0.6, -0.6, 1.5, -1.5):
+        s1, _ = signed(t)
+        if s1 is not None and np.isfinite(s1[k]) and np.sign(s1[k]) != np.sign(s0[k]):
+            lo, hi = 0.0, t
+            for _ in range(80):
+                mid = 0.5 * (lo + hi)
+                sm, _ = signed(mid)
+                if sm is None or not np.isfinite(sm[k]):
+                    return None
+                if np.sign(sm[k]) == np.sign(s0[k]):
+                    lo = mid
+                else:
+                    hi = mid
+            (slo, mlo), (shi, mhi) = signed(lo), signed(hi)
+            return mlo if abs(slo[k]) <= abs(shi[k]) else mhi
+    return None
+
+
+def _drive(fn, xs, needs, rng, prims, lo, hi):
+    """Scale the inputs feeding one node of ``prims`` until its operand reaches magnitude [lo, hi]."""
+    nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in prims]
+    name, node = nodes[rng.integers(len(nodes))]
+    target = rng.uniform(lo, hi)
+    feeding = _ancestors(fn, node.args[0])
+    chosen = [i for i in feeding if SMALL not in needs[i]] or None
+    if chosen is None:
+        return None
+    base = [x.astype(np.float64) for x in xs]
+    best = None
+    for scale in np.geomspace(1, 1e4, 60):
+        moved = [(b * scale if i in chosen else b).astype(fn.dtype) for i, b in enumerate(base)]
+        a = _trace(fn, moved)[node.args[0]]
+        m = np.max(np.abs(a)) if a.size else 0
+        if np.isfinite(m) and m >= target:
+            best = moved
+            break
+    return best
+
+
+def _ancestors(fn, value) -> set[int]:
+    if value.startswith("x"):
+        return {int(value[1:])}
+    out = set()
+    for a in fn.nodes[int(value[1:])].args:
+        out |= _ancestors(fn, a)
+    return out
+
+
+def _move_saturation(fn, xs, needs, rng):
+    lo, hi = _TAILS[fn.dtype]
+    return _drive(fn, xs, needs, rng, SATURATION, lo, hi)
+
+
+def _move_logits(fn, xs, needs, rng):
+    big = math.log(np.finfo(fn.dtype).max)
+    return _drive(fn, xs, needs, rng, _LOGITS, 0.5 * big, 2 * big)
+
+
+def _move_overflow(fn, xs, needs, rng):
+    i = rng.choice(_nonempty_inputs(fn, needs))
+    root = math.sqrt(np.finfo(fn.dtype).max)
+    mags = root * 10 ** rng.uniform(0, 1.5, xs[i].shape)
+    xs[i] = (np.sign(xs[i]) * mags).astype(fn.dtype)
+    return xs
+
+
+def _move_tiny(fn, xs, needs, rng):
+    i = rng.choice(_nonempty_inputs(fn, needs, skip_small=False))
+    fi = np.finfo(fn.dtype)
+    lo = math.log10(fi.smallest_subnormal) + 1
+    mags = 10 ** rng.uniform(lo, math.log10(fi.tiny) + 2, xs[i].shape)
+    mask = rng.random(xs[i].shape) < 0.5
+    mask.reshape(-1)[rng.integers(xs[i].size)] = True
+    xs[i] = np.where(mask, np.sign(xs[i]) * mags, xs[i]).astype(fn.dtype)
+    return xs
+
+
+def _has(prims):
+    return lambda fn, needs: any(n.prim in prims for n in fn.nodes)
+
+
+_MOVES = {
+    "zero": (lambda fn, needs: bool(_signed_inputs(fn, needs)), _move_zero),
+    "tie": (lambda fn, needs: len(fn.inputs) > 1 or any(math.prod(s) > 1 for s in fn.inputs), _move_tie),
+    "kink": (_has(_SIGNED_KINK), _move_kink),
+    "saturation": (_has(SATURATION), _move_saturation),
+    "large-logits": (_has(_LOGITS), _move_logits),
+    "near-overflow": (lambda fn, needs: bool(_nonempty_inputs(fn, needs)), _move_overflow),
+    "tiny": (lambda fn, needs: bool(_nonempty_inputs(fn, needs, False)), _move_tiny),
+}

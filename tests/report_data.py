@@ -1,0 +1,122 @@
+"""Real campaign results for the report tests: planted-bug backends (some with hostile names and messages),
+a small strategy, and cost sweeps measured with the reference tape's work counter."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from advalidate import counting
+from advalidate.backends import numpy_ref
+from advalidate.backends.numpy_ref import VJPS, NumpyReference
+from advalidate.builder import Builder
+from advalidate.campaign import Campaign, Settings
+from advalidate.results import decode_array, encode_array
+
+XSS_TITLE = "<script>document.title='PWNED'</script>"
+XSS_IMG = "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','1')\">"
+
+
+@dataclass(frozen=True)
+class Example:
+    function: object
+    inputs: list
+    cotangents: list
+
+
+@st.composite
+def chains(draw, size=st.integers(1, 4), prims=("sin", "tanh", "exp", "square", "arctan")):
+    """A chain of 1-4 elementwise primitives on one vector input, at points in [-1, 1]."""
+    names = draw(st.lists(st.sampled_from(prims), min_size=1, max_size=4))
+    n = draw(size)
+    b = Builder()
+    v = b.input(n)
+    for name in names:
+        v = b.apply(name, v)
+    fn = b.build(v)
+    x = np.array(draw(st.lists(st.floats(-1, 1), min_size=n, max_size=n)))
+    g = np.array(draw(st.lists(st.floats(-2, 2), min_size=n, max_size=n)))
+    return Example(fn, [x], [g])
+
+
+class Planted(NumpyReference):
+    """The reference tape with some VJP rules replaced."""
+
+    def __init__(self, name, rules):
+        self.name = name
+        self.rules = rules
+        self.primitives = dict(VJPS, **rules)
+
+    def vjp(self, fn, inputs, cotangents):
+        saved = {k: VJPS[k] for k in self.rules}
+        VJPS.update(self.rules)
+        try:
+            return super().vjp(fn, inputs, cotangents)
+        finally:
+            VJPS.update(saved)
+
+
+class Raising(NumpyReference):
+    """Raises ``message`` whenever the function uses ``primitive``."""
+
+    def __init__(self, name, primitive, message):
+        self.name, self.primitive, self.message = name, primitive, message
+
+    def vjp(self, fn, inputs, cotangents):
+        if self.primitive in fn.primitives_used:
+            raise RuntimeError(self.message)
+        return super().vjp(fn, inputs, cotangents)
+
+
+def bad_tanh(name="bad-tanh"):
+    return Planted(name, {"tanh": (lambda g, ans, x: g * (1 - ans),)})
+
+
+def nan_exp(name):
+    return Planted(name, {"exp": (lambda g, ans, x: g * ans * np.where(x > 0.5, np.nan, 1.0),)})
+
+
+def hostile_backends():
+    """numpy-ref, a wrong tanh, a NaN exp whose name is a script, and a backend whose exception is markup."""
+    return [NumpyReference(), bad_tanh(), nan_exp(f"nan-exp{XSS_TITLE}"),
+            Raising(f"crashy{XSS_IMG}", "sin", f"{XSS_IMG} {XSS_TITLE} boom")]
+
+
+def run(backends, n=80, seed=3, strategy=None, **kw) -> dict:
+    settings = Settings(max_examples=n, seed=seed, **kw)
+    return Campaign(backends, settings, strategy=chains() if strategy is None else strategy).run()
+
+
+# ---------------------------------------------------------------------- measured cost sweeps
+
+
+def measured_cost() -> dict:
+    """The ``cost`` section as ``advalidate run`` records it, measured with the reference tape."""
+    from advalidate.cost.scaling import campaign_data
+
+    return campaign_data([NumpyReference()])
+
+
+def many_findings(results: dict, count: int, seed: int = 0) -> dict:
+    """``results`` with ``count`` findings made by copying its real ones and perturbing their numbers
+    (every tenth gets a 500-element input, to exercise the summaries of large arrays)."""
+    rng = np.random.default_rng(seed)
+    base = results["findings"]
+    out = copy.deepcopy(results)
+    out["findings"] = []
+    for k in range(count):
+        f = copy.deepcopy(base[k % len(base)])
+        f["id"] = f"F{k + 1:03d}"
+        f["replay"] = f"advalidate replay reports/results.json --id {f['id']}"
+        f["inputs"] = [encode_array(decode_array(x) + rng.normal(0, 0.1, np.shape(x))) for x in f["inputs"]]
+        if k % 10 == 9:
+            f["inputs"] = [rng.normal(size=500).tolist()]
+        f["known"] = k % 3 == 0
+        f["known_note"] = "a perturbed copy, marked known" if f["known"] else ""
+        out["findings"].append(f)
+    known = sum(f["known"] for f in out["findings"])
+    out["summary"] = dict(out["summary"], findings=count, known=known, unexpected=count - known)
+    return out

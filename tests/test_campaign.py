@@ -1,0 +1,174 @@
+"""The campaign engine: findings are found, shrunk, deduplicated, reproducible, replayable and valid JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from advalidate.backends.numpy_ref import NumpyReference
+from advalidate.campaign import Campaign, Settings
+from advalidate.check import check_example
+from advalidate.known import KnownBehaviours, parse
+from advalidate.replay import replay
+from advalidate.results import load, validate, write_json
+
+from .helpers import Mutant, bad_tanh, chains
+
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+
+
+def run(backends, n=60, seed=1, **kw):
+    return Campaign(backends, Settings(max_examples=n, seed=seed, **kw), strategy=chains()).run()
+
+
+def test_a_wrong_derivative_is_found_and_shrunk_to_one_node():
+    results = run([NumpyReference(), bad_tanh()])
+    (finding,) = results["findings"]
+    assert (finding["backend"], finding["kind"], finding["signature"]) == ("bad-tanh", "wrong-value", "tanh")
+    assert finding["function"]["inputs"] == [[1]] and len(finding["function"]["nodes"]) == 1
+    assert "np.tanh(x0)" in finding["source"] and finding["replay"].endswith("--id F001")
+    assert results["summary"]["unexpected"] == 1
+
+
+def test_a_correct_backend_has_no_finding_and_the_stats_add_up():
+    results = run([NumpyReference()], n=40)
+    assert results["findings"] == [] and results["summary"]["examples"] == 40
+    assert results["stats"]["backends"]["numpy-ref"]["pass"] == 40
+    assert all(r <= 1 for r in results["stats"]["error_ratios"]["numpy-ref"])
+
+
+def test_same_seed_same_findings():
+    a, b = (run([bad_tanh(), Mutant("neg-sin", sin=(lambda g, ans, x: -g * np.cos(x),))], seed=7) for _ in range(2))
+    key = [(f["backend"], f["kind"], f["signature"], f["inputs"]) for f in a["findings"]]
+    assert key == [(f["backend"], f["kind"], f["signature"], f["inputs"]) for f in b["findings"]]
+    assert len(key) == 2
+
+
+def test_results_validate_against_the_schema(tmp_path):
+    results = run([NumpyReference(), bad_tanh()])
+    write_json(tmp_path / "results.json", results)
+    validate(load(tmp_path / "results.json"))
+    with pytest.raises(ValueError, match="schema"):
+        (tmp_path / "other.json").write_text(json.dumps({"schema": "x"}))
+        load(tmp_path / "other.json")
+
+
+class Raises(NumpyReference):
+    name = "raises"
+
+    def vjp(self, fn, inputs, cotangents):
+        if "exp" in fn.primitives_used:
+            raise RuntimeError("no exp today")
+        return super().vjp(fn, inputs, cotangents)
+
+
+class NanSin(Mutant):
+    def __init__(self):
+        super().__init__("nan-sin", sin=(lambda g, ans, x: g * np.where(x > 0.25, np.nan, np.cos(x)),))
+
+
+class Quadratic(NumpyReference):
+    """Right values, but builds the whole Jacobian (m backward passes) for one VJP."""
+
+    name = "quadratic"
+
+    def work(self, fn, inputs, cotangents):
+        work = super().work(fn, inputs, cotangents)
+        m = int(sum(np.prod(s) for s in fn.output_shapes))
+        return type(work)(work.forward, work.forward + m * (work.vjp - work.forward) + m * work.forward, 1)
+
+
+@pytest.mark.parametrize("backend, kind", [
+    (bad_tanh(), "wrong-value"), (Raises(), "error"), (NanSin(), "nan-inf"), (Quadratic(), "cost-bound"),
+])
+def test_replay_reproduces_every_kind(tmp_path, backend, kind):
+    results = run([backend], n=80)
+    finding = next(f for f in results["findings"] if f["kind"] == kind)
+    write_json(tmp_path / "results.json", results)
+    outcome = replay(tmp_path / "results.json", finding["id"], {backend.name: backend})
+    assert outcome.reproduced and outcome.kind == kind
+    fixed = replay(tmp_path / "results.json", finding["id"], {backend.name: NumpyReference()})
+    assert not fixed.reproduced
+
+
+def test_replay_names_a_missing_finding(tmp_path):
+    write_json(tmp_path / "results.json", run([NumpyReference()], n=5))
+    with pytest.raises(KeyError, match="no finding 'F009'"):
+        replay(tmp_path / "results.json", "F009", {})
+
+
+def test_known_behaviours_match_and_unmatched_entries_are_listed(tmp_path):
+    (tmp_path / "bad-tanh.txt").write_text(
+        "# tanh' written as 1 - tanh: evidence: oracle 0.42, backend 0.24 at x = 1\nwrong-value tanh\n"
+        "nan-inf *exp*  # never happens\n")
+    results = run([bad_tanh()], known_dir=str(tmp_path))
+    (finding,) = results["findings"]
+    assert finding["known"] and "evidence" in finding["known_note"]
+    assert results["summary"]["unexpected"] == 0
+    assert [e["pattern"] for e in results["known_unmatched"]] == ["*exp*"]
+
+
+def test_bad_known_behaviour_lines_are_refused_clearly():
+    with pytest.raises(ValueError, match="x.txt:2: expected '<kind> <primitive signature>'"):
+        parse("# fine\nwrong tanh\n", "b", "x.txt")
+    assert KnownBehaviours.load(["nonexistent-backend"]).entries == []
+
+
+def test_exact_cancellation_is_not_a_finding():
+    from advalidate import Builder
+
+    b = Builder()
+    x = b.input(3)
+    y = b.tanh(b.exp(x))
+    fn = b.build(b.sub(y, y))
+    result = check_example(fn, [np.array([0.1, -0.3, 0.7])], [np.ones(3)], [NumpyReference()])
+    assert [o.status for o in result.outcomes] == ["pass"]
+
+
+def test_a_backend_returning_the_wrong_shape_or_mutating_its_inputs_is_an_error():
+    from advalidate import Builder
+    from advalidate.backends.contract import VJP
+
+    class WrongShape(NumpyReference):
+        name = "wrong-shape"
+
+        def vjp(self, fn, inputs, cotangents):
+            out = super().vjp(fn, inputs, cotangents)
+            return VJP(out.outputs, [g.reshape(-1)[:1] for g in out.grads])
+
+    class Mutates(NumpyReference):
+        name = "mutates"
+
+        def vjp(self, fn, inputs, cotangents):
+            inputs[0] += 1
+            return super().vjp(fn, inputs, cotangents)
+
+    b = Builder()
+    fn = b.build(b.sin(b.input(3)))
+    result = check_example(fn, [np.array([0.1, 0.2, 0.3])], [np.ones(3)], [WrongShape(), Mutates()])
+    assert [(o.kind, o.message) for o in result.outcomes] == [
+        ("error", "gradient 0 has shape (1,), input x0 has shape (3,)"), ("error", "the backend mutated its inputs")]
+
+
+def test_an_interrupted_campaign_resumes_without_redoing_work():
+    def stop_after(n):
+        def progress(done, total, findings):
+            if done == n:
+                raise KeyboardInterrupt
+
+        return progress
+
+    settings = Settings(max_examples=50, seed=2)
+    first = Campaign([NumpyReference(), bad_tanh()], settings, strategy=chains(), progress=stop_after(20)).run()
+    assert not first["complete"] and first["summary"]["examples"] == 20
+    validate(json.loads(json.dumps(first)))
+
+    rest = Campaign([NumpyReference(), bad_tanh()], settings, strategy=chains()).resume(first)
+    second = rest.run()
+    assert second["complete"] and second["summary"]["examples"] == 50
+    assert second["stats"]["backends"]["numpy-ref"]["pass"] == 50  # 20 before, 30 now: nothing redone
+    assert [f["signature"] for f in second["findings"]] == ["tanh"]
+    with pytest.raises(ValueError, match="nothing to resume"):
+        Campaign([NumpyReference()], settings, strategy=chains()).resume(second)
+    with pytest.raises(ValueError, match="the settings differ \\(max_examples\\)"):
+        Campaign([NumpyReference(), bad_tanh()], Settings(max_examples=60, seed=2)).resume(first)

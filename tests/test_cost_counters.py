@@ -1,0 +1,147 @@
+"""Every backend's work counter: the one-pass bound on each catalogue primitive and on compositions."""
+
+import numpy as np
+import pytest
+
+from advalidate import primitives
+from advalidate.cost import OMEGA, check_bound, examples, io_size
+from .cost_counters import BACKENDS, counter, library
+
+# Primitives whose VJP rule, as the library writes it, costs more than omega = 5 under unit weights
+# (measured at shape (8, 16); each was read off the trace, see the report). Strict: a fix makes them fail.
+EXCEEDS = {
+    ("jax", "erf"): "6.0: square, neg, exp, two muls for one erf",
+    ("jax", "abs"): "6.0: ge, two select_n, neg, add_any instead of g·sign(x)",
+    ("jax", "div"): "7.0: integer_pow(-2) (2 ops), two muls, neg, div",
+    ("jax", "maximum"): "13.0: ties split 1/2 with eq/select_n/div on both sides",
+    ("jax", "minimum"): "13.0: ties split 1/2 with eq/select_n/div on both sides",
+    ("jax", "atan2"): "6.5: x² + y² computed twice",
+    ("torch", "erf"): "6.0: pow, neg, exp, two muls",
+    ("torch", "div"): "6.0: three divs, neg, mul",
+    ("torch", "pow"): "6.0: zero-base masks (ge, eq, logical_and, where ×2) around log and pow",
+    ("torch", "maximum"): "11.0: ties split with div/eq/where/masked_fill on both sides",
+    ("torch", "minimum"): "11.0: ties split with div/eq/where/masked_fill on both sides",
+    ("torch", "atan2"): "6.5: reciprocal of x² + y², masked_fill, four muls",
+    ("torch", "prod"): "7.0: exclusive cumprods built with cat (a move), flip, two cumprods",
+    ("autograd", "sqrt"): "7.0: g·0.5·x**-0.5 (np.power weighs 3) plus the tuple cotangent add",
+    ("autograd", "erf"): "8.0: x**2 by np.power (3), neg, exp, two muls",
+    ("autograd", "abs"): "7.0: conj, two replace_zero, mul, div",
+    ("autograd", "relu"): "7.0: maximum(x, 0) with balanced_eq tie splitting",
+    ("autograd", "div"): "8.0: -g·x/y² with np.power",
+    ("autograd", "maximum"): "13.0: balanced_eq on both sides",
+    ("autograd", "minimum"): "13.0: balanced_eq on both sides",
+    ("autograd", "atan2"): "7.5: x² + y² twice",
+    ("autograd", "max"): "8.0: mask, its sum, a divide and a multiply per element",
+    ("autograd", "arcsinh"): "6.0: g / sqrt(x² + 1) with np.power",
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    return request.param, counter(request.param)
+
+
+def _check(name, cnt, prim, fn):
+    xs, vs = examples.point(fn, np.random.default_rng(7), prim)
+    work = cnt(fn, xs, vs)
+    assert work.forward_passes == 1
+    structural = prim in primitives.FAMILIES["structural"]
+    verdict = check_bound(work, io=io_size(xs, vs) if structural else 0)
+    assert verdict.ok, f"{name} {prim}: {verdict.message}"
+    if not structural:  # the ratio itself, no slack: the examples are large enough not to need it
+        assert work.ratio <= OMEGA, f"{name} {prim}: ratio {work.ratio:.2f} ({work.forward} -> {work.vjp})"
+    return work
+
+
+@pytest.mark.parametrize("prim", list(primitives.CATALOGUE))
+def test_catalogue_primitive_keeps_the_bound(backend, prim, request):
+    name, cnt = backend
+    if (name, prim) in EXCEEDS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"{name} {prim}: {EXCEEDS[name, prim]}"))
+    _check(name, cnt, prim, examples.single(prim))
+
+
+@pytest.mark.parametrize("label, fn", examples.composed(), ids=[c[0] for c in examples.composed()])
+def test_composed_functions_keep_the_bound(backend, label, fn):
+    name, cnt = backend
+    _check(name, cnt, None, fn)
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+def test_every_traced_op_is_in_a_table(name):
+    """No primitive is charged by the default rule on the catalogue and the compositions."""
+    module, dialect = library(name)
+    from advalidate import compile_function
+
+    for label, fn in examples.catalogue() + examples.composed():
+        xs, vs = examples.point(fn, np.random.default_rng(1), label)
+        f = compile_function(fn, dialect)
+        if name == "jax":
+            tally = module.count_program(lambda xs, vs: module.standard_vjp(f, xs, vs), xs, vs)
+        else:
+            import torch
+
+            tally = module.Tally()
+            ts = [torch.from_numpy(x).requires_grad_(True) for x in xs]
+            with module.counting_ops(tally):
+                module.standard_vjp(f, ts, [torch.from_numpy(v) for v in vs])
+        assert not tally.unknown, f"{label}: {sorted(tally.unknown)}"
+
+
+def test_jax_counter_recurses_into_scan_and_cond():
+    pytest.importorskip("jax")
+    import jax
+    import jax.numpy as jnp
+
+    from advalidate.cost import jaxpr
+
+    def body(c, x):
+        return c, jnp.sin(x) * c
+
+    x = jnp.ones(10)
+    assert jaxpr.count_program(lambda xs: jax.lax.scan(body, 1.0, xs)[1], jnp.ones((7, 10))).work == 7 * 20
+    cond = jaxpr.count_program(lambda p, x: jax.lax.cond(p, lambda x: jnp.exp(jnp.sin(x)), jnp.cos, x), True, x)
+    assert cond.work == 20  # the dearer branch
+
+
+def test_torch_fused_backward_kernels_are_weighted():
+    pytest.importorskip("torch")
+    import torch
+
+    from advalidate.cost import dispatch
+
+    g, y = torch.ones(5), torch.full((5,), 0.5)
+    tally = dispatch.Tally()
+    with dispatch.counting_ops(tally):
+        torch.ops.aten.tanh_backward(g, y)
+        torch.ops.aten._softmax_backward_data(g.reshape(1, 5), y.reshape(1, 5), 1, torch.float32)
+    assert tally.by_op["tanh_backward"] == 3 * 5
+    assert tally.by_op["_softmax_backward_data"] == 4 * 5
+
+
+def test_xla_second_opinion_agrees_on_the_shape():
+    """XLA's cost analysis (after fusion) gives a lower but also flat VJP/f flops ratio on the matrix chain."""
+    pytest.importorskip("jax")
+    from advalidate import compile_function
+    from advalidate.cost import jaxpr
+
+    ratios = []
+    for m in (16, 1024):
+        fn = examples.matrix_chain(64, m)
+        xs, vs = examples.point(fn, np.random.default_rng(0))
+        cost = jaxpr.xla_cost(compile_function(fn, "jax"), xs, vs)
+        ratios.append(cost["vjp"]["flops"] / cost["forward"]["flops"])
+        assert ratios[-1] <= jaxpr.count_work(compile_function(fn, "jax"), xs, vs).ratio
+    assert 1 < min(ratios) and max(ratios) <= OMEGA and max(ratios) / min(ratios) < 1.1
+
+
+def test_jax_while_loop_is_counted_once_and_recorded():
+    pytest.importorskip("jax")
+    import jax
+    import jax.numpy as jnp
+
+    from advalidate.cost import jaxpr
+
+    tally = jaxpr.count_program(lambda x: jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, jnp.sin(c[1])),
+                                                             (0, x))[1], jnp.ones(10))
+    assert tally.while_loops == 1 and tally.by_primitive["sin"] == 10
