@@ -261,8 +261,9 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _np_erf(x):
-    x = np.asarray(x)
-    return np.asarray(_erf(x)).astype(x.dtype)  # frompyfunc returns a Python float for 0-d input
+    x = np.asanyarray(x)  # asany: keep ndarray subclasses (advalidate.counting observes work through one)
+    out = _erf(x)
+    return (out if isinstance(out, np.ndarray) else np.asarray(out)).astype(x.dtype)  # 0-d: a Python float
 
 
 def _np_sigmoid(x):
