@@ -14,6 +14,7 @@ view of inputs which ``points`` then samples accordingly.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -62,7 +63,8 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
 
     - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
     - ``max_ops``: at most this many nodes; ``max_inputs``: at most this many inputs;
-    - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest input axis;
+    - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest length drawn for
+      an axis (``concatenate`` may build axes up to 4 x longer, and inputs matched to those follow);
       ``allow_empty``: now and then an axis of length 0 where the primitive allows it;
     - ``dtype``: "float64" or "float32";
     - ``ties``: also build ties and constants by construction (``maximum(a, a)``, ``sub(a, a)``, a ``max`` over
@@ -276,18 +278,24 @@ class _Gen:
         cfg = self.cfg
         motifs = [m for m in cfg.motifs if _MOTIF_MIN[m] <= remaining]
         if motifs and self.draw(st.integers(0, 9)) >= 7:  # 30% of steps
-            try:
-                return _MOTIF_RULES[self.choose(motifs)](self, remaining)
-            except _NotApplicable:
-                pass
+            if self.attempt(_MOTIF_RULES[self.choose(motifs)], remaining):
+                return
         start = self.index(len(cfg.prims))
         for k in range(len(cfg.prims)):
             prim = cfg.prims[(start + k) % len(cfg.prims)]
-            try:
-                return _rule(prim)(self, prim)
-            except _NotApplicable:
-                continue
+            if self.attempt(_rule(prim), prim):
+                return
         raise _NotApplicable("no primitive applies")
+
+    def attempt(self, rule, arg) -> bool:
+        """Apply ``rule``; if it turns out not to apply, undo what it added (fresh inputs, nodes)."""
+        saved = copy.deepcopy(self.an), list(self.nodes)
+        try:
+            rule(self, arg)
+            return True
+        except _NotApplicable:
+            self.an, self.nodes = saved
+            return False
 
 
 # ---------------------------------------------------------------------------------------------- primitive rules
@@ -323,10 +331,8 @@ def _where(g: _Gen, prim):
     sx = g.shape(x)
     cands = lambda: sorted((v for v in g.values if g.broadcasts_with(sx, g.shape(v))), key=lambda v: v != x)
     p = g.operand([v for v in cands() if g.cfg.ties or not g.an.const[v]], lambda: g.broadcast_variant(sx))
-    if not g.broadcasts_with(np.broadcast_shapes(sx, g.shape(p)), sx):
-        raise _NotApplicable("where: shapes")
     sxp = tuple(np.broadcast_shapes(sx, g.shape(p)))
-    y = g.operand([v for v in cands() if g.broadcasts_with(sxp, g.shape(v))], lambda: g.broadcast_variant(sx))
+    y = g.operand([v for v in cands() if g.broadcasts_with(sxp, g.shape(v))], lambda: g.broadcast_variant(sxp))
     return g.apply(prim, p, x, y)
 
 
