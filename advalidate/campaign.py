@@ -181,11 +181,16 @@ class Campaign:
         def prop(example):
             fn, inputs, cotangents = example.function, example.inputs, example.cotangents
             t0 = time.perf_counter()
+            if state.get("t_end") is not None:
+                self.stats.timings["generation"] += t0 - state["t_end"]
             result = check_example(fn, inputs, cotangents, self.backends, oracle,
                                    measure_work=self.settings.measure_work)
             shrinking = state["target"] is not None
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0)
+            else:
+                self.stats.timings["shrinking"] += time.perf_counter() - t0
+            state["t_end"] = time.perf_counter()
             for outcome in result.outcomes:
                 if outcome.status != "finding":
                     continue
@@ -225,6 +230,7 @@ class Campaign:
         s.examples += 1
         s.points[result.point] += 1
         s.timings["check"] += seconds
+        s.timings.update(result.seconds)
         families = {primitives.get(p).family for p in fn.primitives_used}
         for o in result.outcomes:
             s.backend[o.backend][o.status] += 1

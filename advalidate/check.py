@@ -8,7 +8,9 @@ oracle's one-sided derivatives decide which convention a backend took.
 from __future__ import annotations
 
 import math
+import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +56,7 @@ class ExampleResult:
     point: str  # regular, kink, domain
     outcomes: list
     kink: str = ""  # the node and primitive at a kink
+    seconds: Counter = field(default_factory=Counter)  # oracle, error model, and per backend: vjp, work
 
 
 def _validate(fn: Function, result, n_inputs: int) -> str | None:
@@ -123,12 +126,22 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     size = sum(int(np.prod(s)) for s in fn.inputs)
     mode = "full" if size <= FULL_MODE_LIMIT else "projected"
     point, kink, ref = "regular", "", None
+    seconds = Counter()
+    clock = time.perf_counter()
+
+    def lap(key):
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[key] += now - clock
+        clock = now
+
     try:
         ref = oracle.vjp(fn, inputs, cotangents, mode=mode)
     except KinkError as e:
         point, kink = "kink", f"{e.node} ({e.prim})"
     except DomainError as e:
         return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends])
+    lap("oracle")
 
     outcomes = []
     for backend in backends:
@@ -137,7 +150,9 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
             why = f"unsupported primitives: {', '.join(missing)}" if missing else f"dtype {fn.dtype} not supported"
             outcomes.append(Outcome(backend.name, "unsupported", message=why))
             continue
+        lap("other")
         grads, problem = run_vjp(backend, fn, inputs, cotangents)
+        lap(f"vjp {backend.name}")
         if problem:
             outcomes.append(Outcome(backend.name, "finding", "error", problem))
             continue
@@ -155,9 +170,11 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
             if not outcome.comparison.ok:
                 outcome.status, outcome.kind = "finding", outcome.comparison.kind
                 outcome.message = f"error {outcome.comparison.ratio:.3g}× the tolerance"
+        lap("oracle (one-sided)" if point == "kink" else "error model")
         if measure_work and outcome.status == "pass" and hasattr(backend, "work"):
             try:
                 outcome.work = backend.work(fn, inputs, cotangents)
+                lap(f"work {backend.name}")
             except Exception as e:
                 outcome.status, outcome.kind = "finding", "error"
                 outcome.message = f"work counting failed: {type(e).__name__}: {e}"
@@ -169,7 +186,8 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message
         outcomes.append(outcome)
     _cross_check(fn, outcomes)
-    return ExampleResult(ref, point, outcomes, kink)
+    lap("other")
+    return ExampleResult(ref, point, outcomes, kink, seconds)
 
 
 def _cross_check(fn: Function, outcomes):

@@ -261,8 +261,9 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _np_erf(x):
-    x = np.asarray(x)
-    return np.asarray(_erf(x)).astype(x.dtype)  # frompyfunc returns a Python float for 0-d input
+    out = _erf(x)  # a ufunc: the work counter sees it
+    # frompyfunc returns a Python float for 0-d input
+    return out.astype(x.dtype) if isinstance(out, np.ndarray) else np.asarray(out, dtype=np.asarray(x).dtype)
 
 
 def _np_sigmoid(x):

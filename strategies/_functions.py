@@ -14,6 +14,7 @@ view of inputs which ``points`` then samples accordingly.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -38,10 +39,12 @@ SIMPLICITY = (
 )
 """Every primitive the generator can apply, simplest first (the shrinker moves towards the front)."""
 
-MOTIFS = ("mlp", "softmax", "cross_entropy")
-"""Multi-node compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy."""
+MOTIFS = ("mlp", "softmax", "cross_entropy", "logits")
+"""Compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy, and softmax or
+logsumexp straight over a fresh input of logits (which regular points may shift: see ``_points``)."""
 
-_MOTIF_NEEDS = {"mlp": {"matmul"}, "softmax": {"exp", "sum", "div"}, "cross_entropy": {"log_softmax", "index"}}
+_MOTIF_NEEDS = {"mlp": {"matmul"}, "softmax": {"exp", "sum", "div"}, "cross_entropy": {"log_softmax", "index"},
+                "logits": {"logsumexp", "softmax"}}
 _ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus", "sin")
 _BINARY = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "logaddexp", "hypot", "atan2"}
 _SELF_TIES = {"sub", "maximum", "minimum"}  # f(a, a) is constant or tied by construction
@@ -60,7 +63,8 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
 
     - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
     - ``max_ops``: at most this many nodes; ``max_inputs``: at most this many inputs;
-    - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest input axis;
+    - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest length drawn for
+      an axis (``concatenate`` may build axes up to 4 x longer, and inputs matched to those follow);
       ``allow_empty``: now and then an axis of length 0 where the primitive allows it;
     - ``dtype``: "float64" or "float32";
     - ``ties``: also build ties and constants by construction (``maximum(a, a)``, ``sub(a, a)``, a ``max`` over
@@ -228,14 +232,19 @@ class _Gen:
             return self.fresh(fresh_shape(), need)
         return pick
 
-    def primary(self, prim: str, accept=lambda v: True, need=None, nonempty=False, hi=None) -> str:
-        """The main operand: an existing value the primitive accepts (most recent first) or a fresh input."""
+    def primary(self, prim: str, accept=lambda v: True, need=None, nonempty=False, hi=None, fresh=False) -> str:
+        """The main operand: an existing value the primitive accepts (most recent first) or a fresh input
+        (also offered, last, when ``fresh`` and there is room for one more input)."""
         lo, top = _rank_range(prim, self.cfg.max_dims)
         hi = top if hi is None else min(hi, top)
         ok = [v for v in self.values if lo <= len(self.shape(v)) <= top and accept(v)
               and (need is None or self.an.can_have(v, need))]
+        if ok and fresh and self.room_for_inputs():
+            ok.append("<fresh>")
         if ok:
-            return self.choose(ok)
+            pick = self.choose(ok)
+            if pick != "<fresh>":
+                return pick
         return self.fresh(self.new_shape(lo, hi, nonempty), need)
 
     # ---- shapes
@@ -269,18 +278,24 @@ class _Gen:
         cfg = self.cfg
         motifs = [m for m in cfg.motifs if _MOTIF_MIN[m] <= remaining]
         if motifs and self.draw(st.integers(0, 9)) >= 7:  # 30% of steps
-            try:
-                return _MOTIF_RULES[self.choose(motifs)](self, remaining)
-            except _NotApplicable:
-                pass
+            if self.attempt(_MOTIF_RULES[self.choose(motifs)], remaining):
+                return
         start = self.index(len(cfg.prims))
         for k in range(len(cfg.prims)):
             prim = cfg.prims[(start + k) % len(cfg.prims)]
-            try:
-                return _rule(prim)(self, prim)
-            except _NotApplicable:
-                continue
+            if self.attempt(_rule(prim), prim):
+                return
         raise _NotApplicable("no primitive applies")
+
+    def attempt(self, rule, arg) -> bool:
+        """Apply ``rule``; if it turns out not to apply, undo what it added (fresh inputs, nodes)."""
+        saved = copy.deepcopy(self.an), list(self.nodes)
+        try:
+            rule(self, arg)
+            return True
+        except _NotApplicable:
+            self.an, self.nodes = saved
+            return False
 
 
 # ---------------------------------------------------------------------------------------------- primitive rules
@@ -316,10 +331,8 @@ def _where(g: _Gen, prim):
     sx = g.shape(x)
     cands = lambda: sorted((v for v in g.values if g.broadcasts_with(sx, g.shape(v))), key=lambda v: v != x)
     p = g.operand([v for v in cands() if g.cfg.ties or not g.an.const[v]], lambda: g.broadcast_variant(sx))
-    if not g.broadcasts_with(np.broadcast_shapes(sx, g.shape(p)), sx):
-        raise _NotApplicable("where: shapes")
     sxp = tuple(np.broadcast_shapes(sx, g.shape(p)))
-    y = g.operand([v for v in cands() if g.broadcasts_with(sxp, g.shape(v))], lambda: g.broadcast_variant(sx))
+    y = g.operand([v for v in cands() if g.broadcasts_with(sxp, g.shape(v))], lambda: g.broadcast_variant(sxp))
     return g.apply(prim, p, x, y)
 
 
@@ -332,7 +345,8 @@ def _reduction(g: _Gen, prim):
     nonempty = prim in _NONEMPTY
     accept = lambda v: bool(_axis_options(g.shape(v), nonempty)) and (
         prim != "max" or g.cfg.ties or not g.an.dup[v])
-    x = g.primary(prim, accept=accept, nonempty=nonempty)
+    # logits straight from an input let points shift them (see strategies._points._shift_logits)
+    x = g.primary(prim, accept=accept, nonempty=nonempty, fresh=prim == "logsumexp")
     axes = _axis_options(g.shape(x), nonempty)
     if prim == "max" and not g.cfg.ties and g.an.dup[x]:
         raise _NotApplicable("max over repeated entries ties")
@@ -340,7 +354,7 @@ def _reduction(g: _Gen, prim):
 
 
 def _along_axis(g: _Gen, prim):
-    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True)
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True, fresh=prim == "softmax")
     axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
     axis = g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
     return g.apply(prim, x, axis=axis)
@@ -543,8 +557,19 @@ def _cross_entropy(g: _Gen, remaining: int):
     return picked
 
 
-_MOTIF_RULES = {"mlp": _mlp, "softmax": _softmax, "cross_entropy": _cross_entropy}
-_MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2}
+def _logits(g: _Gen, remaining: int):
+    """softmax or logsumexp straight over a fresh input: a stable implementation does not notice when the
+    points shift such logits far up, one that forgets to subtract the max overflows."""
+    if not g.room_for_inputs():
+        raise _NotApplicable("logits: no room for an input")
+    prim = g.choose(["logsumexp", "softmax"])
+    x = g.fresh(g.new_shape(1, min(2, g.cfg.max_dims), True))
+    axis = -1 if prim == "softmax" else g.choose([len(g.shape(x)) - 1, None])
+    return g.apply(prim, x, axis=axis)
+
+
+_MOTIF_RULES = {"mlp": _mlp, "softmax": _softmax, "cross_entropy": _cross_entropy, "logits": _logits}
+_MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2, "logits": 1}
 
 
 # ---------------------------------------------------------------------------------------------- the strategy

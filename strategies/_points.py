@@ -87,8 +87,45 @@ def draw_point(draw, fn: Function, special: bool = False):
         if problem is None:
             if attempt:
                 event(f"point redrawn {attempt}x")
-            return _specialise(draw, fn, xs, needs) if special else xs
+            return _specialise(draw, fn, xs, needs) if special else _shift_logits(draw, fn, xs)
     return None
+
+
+# Shifting the logits of softmax or logsumexp changes nothing a stable implementation computes (x - max(x) is
+# exact there), so a regular point may carry a large common offset: one past exp's overflow threshold, where
+# an implementation that forgets to subtract the max overflows. (Not log_softmax: x - logsumexp(x) cancels.)
+_SHIFTABLE = {"softmax", "logsumexp"}
+_SHIFTS = {"float64": (750.0, 1000.0), "float32": (100.0, 150.0)}
+
+
+def _shiftable(fn: Function) -> list[int]:
+    """Inputs consumed only by softmax or logsumexp (and not outputs themselves)."""
+    consumers = {name: set() for name in fn.input_names}
+    for _, node in fn.named_nodes():
+        for a in node.args:
+            if a in consumers:
+                consumers[a].add(node.prim)
+    return [i for i, name in enumerate(fn.input_names)
+            if consumers[name] and consumers[name] <= _SHIFTABLE and name not in fn.outputs]
+
+
+def _shifted_inputs(fn: Function, xs) -> set[str]:
+    return {fn.input_names[i] for i in _shiftable(fn) if xs[i].size and np.min(np.abs(xs[i])) >= _SHIFTS[fn.dtype][0] / 2}
+
+
+def _shift_logits(draw, fn: Function, xs):
+    candidates = [i for i in _shiftable(fn) if xs[i].size]
+    if not candidates or not draw(st.booleans()):
+        return xs
+    i = draw(st.sampled_from(candidates))
+    lo, hi = _SHIFTS[fn.dtype]
+    shift = draw(st.sampled_from([-1.0, 1.0])) * draw(st.floats(lo, hi))
+    moved = list(xs)
+    moved[i] = (xs[i].astype(np.float64) + shift).astype(fn.dtype)
+    if check_point(fn, moved) is None:
+        event("logits shifted")
+        return moved
+    return xs
 
 
 def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
@@ -113,15 +150,18 @@ def _trace(fn, xs):
 def check_point(fn: Function, xs, values=None, kinks: bool = True) -> str | None:
     """Why ``xs`` is not a regular point of ``fn`` (None if it is one); ``kinks=False`` ignores kinks."""
     values = _trace(fn, xs) if values is None else values
+    shifted = _shifted_inputs(fn, xs)
     for name, v in values.items():
         if not np.all(np.isfinite(v)):
             return f"{name} is not finite"
-        if v.size and np.max(np.abs(v)) > _MAX_MAGNITUDE:
+        if v.size and np.max(np.abs(v)) > _MAX_MAGNITUDE and name not in shifted:
             return f"{name} is larger than {_MAX_MAGNITUDE:g}"
     for name, node in fn.named_nodes():
         limit = SATURATION.get(node.prim, _LOGIT_LIMIT if node.prim in _LOGITS else None)
         a = values[node.args[0]]
-        if limit is not None and a.size and np.max(np.abs(a)) > limit:
+        # softmax-like ops saturate with the spread of their logits, not with a common offset
+        size = np.ptp(a) if node.prim in _LOGITS and node.args[0] in shifted else np.max(np.abs(a)) if a.size else 0
+        if limit is not None and a.size and size > limit:
             return f"{name} ({node.prim}) saturates: |operand| > {limit}"
     dom_margin, kink_margin = margins(fn.dtype)
     for gap in gaps(fn, values):

@@ -24,3 +24,13 @@ def test_mpmath_form_of_a_scalar_agrees_with_the_float_form(name):
     fn = b.build(b.apply(name, b.input()))
     mp = trace(fn, [to_mp(np.array(0.5))], "mp")["v0"]  # logsumexp raised AttributeError on an mpf
     assert float(mp.reshape(())) == pytest.approx(float(trace(fn, [np.array(0.5)])["v0"]), rel=1e-12)
+
+
+def test_erf_keeps_ndarray_subclasses():
+    """The 0-d fix must not strip the subclass through which advalidate.counting observes NumPy work."""
+
+    class Tagged(np.ndarray):
+        pass
+
+    out = primitives.CATALOGUE["erf"].np(np.ones(3).view(Tagged))
+    assert isinstance(out, Tagged) and out.dtype == np.float64
