@@ -34,10 +34,6 @@ def sequence(path: str):
     return lambda a, p: f"{path}([{', '.join(a)}], axis={p['axis']})"
 
 
-def softmax(a, p):
-    return f"anp.exp({a[0]} - ags.logsumexp({a[0]}, axis={p['axis']}, keepdims=True))"
-
-
 def log_softmax(a, p):
     return f"{a[0]} - ags.logsumexp({a[0]}, axis={p['axis']}, keepdims=True)"
 
@@ -63,7 +59,8 @@ OPS.update({
     "broadcast_to": broadcast_to,
     "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
     "concatenate": sequence("anp.concatenate"), "stack": sequence("anp.stack"),
-    "softmax": softmax, "log_softmax": log_softmax,
+    "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
 })
 
-AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags", OPS)
+AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags\n"
+                   "from advalidate_autograd import forms as F", OPS)
