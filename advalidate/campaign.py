@@ -183,9 +183,11 @@ class Campaign:
             t0 = time.perf_counter()
             if state.get("t_end") is not None:
                 self.stats.timings["generation"] += t0 - state["t_end"]
-            result = check_example(fn, inputs, cotangents, self.backends, oracle,
-                                   measure_work=self.settings.measure_work)
             shrinking = state["target"] is not None
+            # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
+            backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
+            measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
+            result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure)
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0)
             else:
@@ -206,6 +208,12 @@ class Campaign:
             prop()
         except _NewFinding:
             example, result, outcome = state["last"]
+            # the minimal example once more through every backend, for the cross-check in the finding
+            full = check_example(example.function, example.inputs, example.cotangents, self.backends, oracle,
+                                 measure_work=self.settings.measure_work)
+            again = next(o for o in full.outcomes if o.backend == outcome.backend)
+            if (again.status, again.kind) == (outcome.status, outcome.kind):
+                result, outcome = full, again
             self._add_finding(example, result, outcome)
             self._save()
             return True

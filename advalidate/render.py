@@ -120,7 +120,9 @@ def _torch_logsumexp(a, p):
 
 def _torch_transpose(a, p):
     axes = p["axes"]
-    return f"{a[0]}.permute(*reversed(range({a[0]}.dim())))" if axes is None else f"{a[0]}.permute{tuple(axes)}"
+    # torch.permute with a tuple: Tensor.permute() with no dims (a 0-d tensor) raises
+    dims = f"tuple(reversed(range({a[0]}.dim())))" if axes is None else str(tuple(axes))
+    return f"torch.permute({a[0]}, {dims})"
 
 
 TORCH = Dialect("torch", "import torch", _common("torch", {
