@@ -12,7 +12,8 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
   through the absolute values of every local Jacobian (``magnitude`` below, from the NumPy reference rules),
   and never less than |g_i| itself (a floor that holds where float64 underflows the product of factors).
 - ``sens_i``: how far g_i moves when every value of the forward pass is rounded differently (the float
-  reference tape rerun twice with every node value moved one ulp up or down at random): the conditioning of
+  reference tape rerun twice with every node value moved up or down at random by one ulp, or for sums and
+  products of matrices by u times the sum of the magnitudes of their terms): the conditioning of
   evaluating f and its derivative formulas in floating point. It excuses at most half the digits:
   ``min(sens_i, sqrt(u)·scale_i)``. A derivative that loses more than that (``1 - tanh²`` deep in a
   saturation tail, ``y (1 - y)`` with y rounded to 1) is a finding, not noise. S = 4.
@@ -88,17 +89,39 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
                                   MAGNITUDE_RULES)
 
 
+# Primitives whose result sums terms of either sign: their rounding is relative to the sum of magnitudes.
+_SUMS = {"add", "sub", "sum", "mean", "matmul"}
+
+
+def rounding(node, value, args):
+    """The size of the rounding error a float implementation may leave in ``value``: one ulp of the value, or
+    for a sum of terms (add, sub, sum, mean, matmul) the unit roundoff times the sum of their magnitudes, which
+    any summation order is entitled to (the dot product's error bound is n·u·|a|·|b|; this is one term of it)."""
+    ulp = np.spacing(np.abs(value)).astype(np.float64)
+    if node.prim in _SUMS:
+        from .primitives import get
+
+        prim = get(node.prim)
+        magnitude = np.abs(prim.np(*[np.abs(np.asarray(a, np.float64)) for a in args], **prim.check_params(node.kwargs)))
+        if node.prim == "sub":  # |a - b| rounds relative to |a| + |b|
+            magnitude = np.abs(np.asarray(args[0], np.float64)) + np.abs(np.asarray(args[1], np.float64))
+        return np.maximum(ulp, unit_roundoff(str(np.asarray(value).dtype)) * np.broadcast_to(magnitude, np.shape(value)))
+    return ulp
+
+
 def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
     """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
-    differently: each node's value moves one ulp up or down at random, twice; the largest move is kept."""
+    differently: each node's value moves up or down at random by its :func:`rounding`, twice; the largest
+    move is kept."""
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
         base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
-            def perturb(name, value):
-                up = rng.random(size=value.shape) < 0.5
-                return np.where(up, np.nextafter(value, np.inf), np.nextafter(value, -np.inf)).astype(value.dtype)
+            def perturb(node, value, args):
+                value = np.asarray(value)
+                signs = np.where(rng.random(size=value.shape) < 0.5, 1.0, -1.0)
+                return (value.astype(np.float64) + signs * rounding(node, value, args)).astype(value.dtype)
 
             grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents)
             worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))

@@ -172,14 +172,16 @@ def unbroadcast(g, shape):
 
 
 def forward(fn: Function, inputs, perturb=None) -> dict:
-    """Evaluate every value of ``fn`` (the recording pass). ``perturb(name, value)``, when given, may replace
-    each node's value before later nodes use it (the error model uses it to measure rounding sensitivity)."""
+    """Evaluate every value of ``fn`` (the recording pass). ``perturb(node, value, args)``, when given, may
+    replace each node's value before later nodes use it (the error model uses it to measure rounding sensitivity)."""
     values = {name: counting.wrap(np.asarray(x, dtype=fn.dtype)) for name, x in zip(fn.input_names, inputs)}
     for name, node in fn.named_nodes():
         prim = primitives.get(node.prim)
         out = prim.np(*(values[a] for a in node.args), **prim.check_params(node.kwargs))
         out = np.asarray(out, dtype=fn.dtype)
-        values[name] = counting.wrap(out if perturb is None else perturb(name, out))
+        if perturb is not None:
+            out = perturb(node, out, [values[a] for a in node.args])
+        values[name] = counting.wrap(out)
     return values
 
 
