@@ -96,7 +96,7 @@ class CountingArray(np.ndarray):
             _charge(int(np.size(result)))
         elif func in _OPAQUE:
             _charge(_OPAQUE[func](args[0], result))
-        return result
+        return _rewrap(result)  # keep observing what is computed from the result (np.concatenate drops subclasses)
 
 
 def _rewrap(result):

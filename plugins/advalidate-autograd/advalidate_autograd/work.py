@@ -9,6 +9,8 @@ autograd's array box and vector space (the same treatment autograd gives ``np.nd
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from advalidate import counting
@@ -49,6 +51,20 @@ class _Calls:
         return self.f(*args)
 
 
+@contextlib.contextmanager
+def _concatenate_keeps_subclass():
+    """autograd's concatenate returns ``result.view(ndarray)`` (its module's ``ndarray``), which would hide
+    everything computed after a concatenate or stack from the counter: view as the counting class instead."""
+    import autograd.numpy.numpy_wrapper as wrapper
+
+    saved = wrapper.ndarray
+    wrapper.ndarray = counting.CountingArray
+    try:
+        yield
+    finally:
+        wrapper.ndarray = saved
+
+
 def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     """The work of ``f`` alone and of ``vjp(f, xs, vs)`` (autograd's trace plus its backward pass).
 
@@ -56,7 +72,7 @@ def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     are NumPy arrays. ``forward_passes`` is how many times ``f`` ran inside ``vjp``.
     """
     _register()
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _concatenate_keeps_subclass():
         with counting.counting() as forward:
             f(*[counting.wrap(np.array(x)) for x in inputs])
         counted = _Calls(f)
