@@ -42,7 +42,7 @@ class Settings:
     workers: int = 1
     known_dir: str | None = None
     measure_work: bool = True
-    database: str | None = None  # a Hypothesis example database directory (None: none, runs are reproducible)
+    database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
     max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
 
 
@@ -225,11 +225,7 @@ class Campaign:
         self._last_checkpoint = time.time()
 
     def _database(self):
-        if not self.settings.database:
-            return None
-        from hypothesis.database import DirectoryBasedExampleDatabase
-
-        return DirectoryBasedExampleDatabase(self.settings.database)
+        return example_database(self.settings.database)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -344,6 +340,23 @@ class Campaign:
             "cost": self.cost_data,
             "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)]},
         }
+
+
+def example_database(spec: str | None):
+    """Hypothesis's example database for ``spec``: None (none), a directory, or ``redis://host:port/db``.
+
+    Shared by every worker and machine that names it, so a counterexample found anywhere replays everywhere.
+    """
+    if not spec:
+        return None
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        import redis
+        from hypothesis.extra.redis import RedisExampleDatabase
+
+        return RedisExampleDatabase(redis.Redis.from_url(spec), key_prefix=b"advalidate:")
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    return DirectoryBasedExampleDatabase(spec)
 
 
 def backend_source(backend, fn) -> str:

@@ -27,6 +27,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--known-dir", default=None, metavar="DIR",
                    help="a folder of <backend>.txt known-behaviour files (default: the ones shipped)")
     p.add_argument("--no-cost", dest="cost", action="store_false", help="skip work counting and the cost sweeps")
+    p.add_argument("--database", default=None, metavar="DIR|redis://HOST:PORT/DB",
+                   help="a Hypothesis example database shared by workers and machines: every counterexample found "
+                        "anywhere is replayed first everywhere (default: none, so a seed reproduces a run)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted campaign saved in DIR/results.json (same settings)")
     p.set_defaults(func=main)
@@ -87,6 +90,11 @@ def main(args) -> int:
     from .campaign import Campaign, Settings
     from .results import write_json
 
+    if args.workers > 1:
+        if args.resume:
+            print("advalidate run: --resume runs one worker (the saved campaign is one process's)", file=sys.stderr)
+            return 2
+        return _run_parallel(args)
     try:
         backends, errors = load_backends(args.backend)
     except LookupError as e:
@@ -102,7 +110,8 @@ def main(args) -> int:
     max_examples = args.max_examples or (40 if args.dtype == "float32" or args.special else 120)
     out = Path(args.out)
     settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special,
-                        out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost)
+                        out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
+                        database=args.database)
     update, stop = _progress()
 
     def checkpoint(results):
@@ -128,6 +137,14 @@ def main(args) -> int:
         stop()
     write_json(out / "results.json", results)
     report = _write_report(results, out)
+    _print_summary(results, out, report)
+    if campaign.interrupted:
+        print("interrupted: the results cover what was done", file=sys.stderr)
+        return 130
+    return 1 if results["summary"]["unexpected"] else 0
+
+
+def _print_summary(results, out: Path, report):
     summary = results["summary"]
     print(f"{summary['examples']} examples, {summary['findings']} findings "
           f"({summary['unexpected']} unexpected, {summary['known']} known) in {results['duration_s']:.0f} s")
@@ -137,10 +154,52 @@ def main(args) -> int:
     for e in results["known_unmatched"]:
         print(f"warning: known behaviour {e['source']} ({e['kind']} {e['pattern']}) matched no finding", file=sys.stderr)
     print(f"results: {out / 'results.json'}" + (f"\nreport:  {report}" if report else ""))
-    if campaign.interrupted:
-        print("interrupted: the results cover what was done", file=sys.stderr)
+
+
+def _run_parallel(args) -> int:
+    """The campaign as shard tests under pytest-xdist (``advalidate.conformance.test_shards``), merged."""
+    import shutil
+    import subprocess
+    import time
+
+    from .results import load, write_json
+
+    try:
+        load_backends(args.backend)  # a usage error is ours to report, before any worker starts
+    except LookupError as e:
+        print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    shutil.rmtree(out / "shards", ignore_errors=True)
+    max_examples = args.max_examples or (40 if args.dtype == "float32" or args.special else 120)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(args.workers),
+               "--pyargs", "advalidate.conformance.test_shards", "--advalidate-shards", str(args.workers),
+               "--advalidate-max-examples", str(max_examples), "--advalidate-seed", str(args.seed),
+               "--advalidate-dtype", args.dtype, "--advalidate-out", str(out)]
+    command += [f"--advalidate-backend={b}" for b in args.backend or []]
+    command += ["--advalidate-special"] if args.special else []
+    command += ["--advalidate-no-cost"] if not args.cost else []
+    command += [f"--advalidate-known-dir={args.known_dir}"] if args.known_dir else []
+    command += [f"--advalidate-database={args.database}"] if args.database else []
+    print(f"{args.workers} workers: {' '.join(command[2:])}", flush=True)
+    started = time.time()
+    try:
+        subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        pass  # the shards wrote what they did; merge it below
+    if not (out / "results.json").exists() or not list((out / "shards").glob("shard-*.json")):
+        print("advalidate run: the workers wrote no results", file=sys.stderr)
+        return 2
+    results = load(out / "results.json")
+    if args.cost and results.get("cost") is None:
+        results["cost"] = _cost_sweeps(load_backends(args.backend)[0])
+    results["duration_s"] = round(time.time() - started, 3)
+    write_json(out / "results.json", results)
+    report = _write_report(results, out)
+    _print_summary(results, out, report)
+    if not results["complete"]:
         return 130
-    return 1 if summary["unexpected"] else 0
+    return 1 if results["summary"]["unexpected"] else 0
 
 
 def _interrupt(signum, frame):

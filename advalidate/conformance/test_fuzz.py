@@ -1,0 +1,43 @@
+"""The campaign's property as a plain Hypothesis test, for long runs under HypoFuzz:
+
+    hypothesis fuzz -- --pyargs advalidate.conformance.test_fuzz
+
+(or ``pytest --pyargs advalidate.conformance.test_fuzz``). Backends: ``ADVALIDATE_BACKEND=jax,torch`` (comma
+separated; default every installed one); ``ADVALIDATE_DTYPE``, ``ADVALIDATE_SPECIAL=1``. A known behaviour
+(advalidate/known) does not fail it; anything else does, with the minimal example Hypothesis shrinks to.
+"""
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+
+from strategies import examples
+
+DTYPE = os.environ.get("ADVALIDATE_DTYPE", "float64")
+SPECIAL = os.environ.get("ADVALIDATE_SPECIAL", "") not in ("", "0")
+_state = {}
+
+
+def _backends():
+    if "backends" not in _state:
+        from advalidate.cli_run import load_backends
+        from advalidate.known import KnownBehaviours
+
+        names = [n for n in os.environ.get("ADVALIDATE_BACKEND", "").split(",") if n] or None
+        backends, _ = load_backends(names)
+        _state["backends"] = [b for b in backends if DTYPE in b.dtypes]
+        _state["known"] = KnownBehaviours.load([b.name for b in _state["backends"]])
+    return _state["backends"], _state["known"]
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(examples(dtype=DTYPE, special=SPECIAL))
+def test_vjp_fuzz(example):
+    from advalidate.check import check_example, primitive_signature
+
+    backends, known = _backends()
+    result = check_example(example.function, example.inputs, example.cotangents, backends)
+    signature = primitive_signature(example.function)
+    unexpected = [o for o in result.outcomes
+                  if o.status == "finding" and known.match(o.backend, o.kind, signature) is None]
+    assert not unexpected, "; ".join(f"{o.backend}: {o.kind}: {o.message.splitlines()[0]}" for o in unexpected)

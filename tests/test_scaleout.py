@@ -1,0 +1,125 @@
+"""Scale-out and reliability: parallel workers, a shared example database, SIGTERM and --resume, HypoFuzz."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from advalidate.campaign import Campaign, Settings
+from advalidate.merge import merge_results
+from advalidate.results import load, validate
+
+from .helpers import bad_tanh, chains
+
+ADVALIDATE = [sys.executable, "-m", "advalidate.cli"]
+
+
+def _run(*args, **kw):
+    return subprocess.run(ADVALIDATE + list(args), capture_output=True, text=True, **kw)
+
+
+def test_two_workers_under_xdist_write_one_valid_results_file(tmp_path):
+    out = tmp_path / "out"
+    done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--max-examples", "30", "--no-cost",
+                "--out", str(out), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = load(out / "results.json")
+    validate(results)
+    assert results["summary"]["examples"] == 30 and results["settings"]["workers"] == 2
+    assert len(list((out / "shards").glob("shard-*.json"))) == 2 and (out / "index.html").exists()
+
+
+def test_merging_shards_deduplicates_findings_and_sums_statistics():
+    parts = [Campaign([bad_tanh()], Settings(max_examples=30, seed=s), strategy=chains()).run() for s in (1, 2)]
+    merged = merge_results(parts)
+    validate(merged)
+    assert merged["summary"]["examples"] == 60
+    assert [f["signature"] for f in merged["findings"]] == ["tanh"] and merged["findings"][0]["id"] == "F001"
+    assert merged["stats"]["backends"]["bad-tanh"]["pass"] == sum(p["stats"]["backends"]["bad-tanh"]["pass"]
+                                                                    for p in parts)
+
+
+def test_sigterm_leaves_valid_partial_results_and_resume_finishes_without_redoing(tmp_path):
+    out = tmp_path / "out"
+    args = ["run", "--backend", "numpy-ref", "--max-examples", "400", "--no-cost", "--out", str(out)]
+    proc = subprocess.Popen(ADVALIDATE + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "results.json").exists():
+        time.sleep(0.5)  # the first checkpoint is written after 5 s
+    assert (out / "results.json").exists(), "no checkpoint was written"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    partial = load(out / "results.json")
+    validate(partial)
+    done_before = partial["summary"]["examples"]
+    assert not partial["complete"] and 0 < done_before < 400
+    resumed = _run(*args, "--resume", timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    final = load(out / "results.json")
+    validate(final)
+    assert final["complete"] and final["summary"]["examples"] == 400
+    assert final["stats"]["backends"]["numpy-ref"]["pass"] == 400  # the first session's examples were not redone
+    assert final["progress"]["resumes"] == 1
+    again = _run(*args, "--resume", timeout=120)
+    assert again.returncode == 2 and "nothing to resume" in again.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    pytest.importorskip("redis")
+    port = _free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_a_counterexample_in_a_shared_redis_database_replays_on_another_worker(redis_url):
+    import redis
+
+    first = Campaign([bad_tanh()], Settings(max_examples=60, seed=1, database=redis_url), strategy=chains()).run()
+    assert [f["signature"] for f in first["findings"]] == ["tanh"]
+    assert redis.Redis.from_url(redis_url).keys(b"advalidate:*"), "nothing was saved in the shared database"
+    checks = []
+
+    def progress(done, total, findings):
+        checks.append(findings)
+
+    # another worker, another seed: the saved counterexample is replayed first, before any new draw
+    second = Campaign([bad_tanh()], Settings(max_examples=60, seed=99, database=redis_url), strategy=chains(),
+                      progress=progress).run()
+    assert [f["signature"] for f in second["findings"]] == ["tanh"]
+    assert second["findings"][0]["inputs"] == first["findings"][0]["inputs"]
+    assert checks.index(1) <= 3  # found among the first examples: Hypothesis replays saved ones first
+
+
+def test_hypofuzz_collects_the_fuzz_target():
+    collection = pytest.importorskip("hypofuzz.collection")
+    result = collection.collect_tests(["--pyargs", "advalidate.conformance.test_fuzz", "-p", "no:cacheprovider"])
+    assert [t.nodeid.split("::")[-1] for t in result.fuzz_targets] == ["test_vjp_fuzz"]
