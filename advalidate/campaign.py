@@ -363,6 +363,8 @@ def backend_source(backend, fn) -> str:
     """The function as runnable Python for ``backend`` (its dialect when it has one, NumPy otherwise)."""
     from .render import render
 
+    if callable(getattr(backend, "source", None)):
+        return backend.source(fn)
     dialect = getattr(backend, "dialect", None)
     try:
         return render(fn, dialect if dialect is not None else "numpy")

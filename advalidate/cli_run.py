@@ -30,6 +30,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--database", default=None, metavar="DIR|redis://HOST:PORT/DB",
                    help="a Hypothesis example database shared by workers and machines: every counterexample found "
                         "anywhere is replayed first everywhere (default: none, so a seed reproduces a run)")
+    p.add_argument("--isolate", choices=["plugins", "all", "none"], default="plugins",
+                   help="run backends in worker processes, so that a hang or a crash is a finding, not the end of "
+                        "the run (default: third-party plug-ins)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="seconds an isolated backend may take for one VJP before it counts as hung")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted campaign saved in DIR/results.json (same settings)")
     p.set_defaults(func=main)
@@ -46,8 +51,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def load_backends(names=None):
-    """(backends, load errors by name). Unknown names raise LookupError naming the known ones."""
+def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
+    """(backends, load errors by name). Unknown names raise LookupError naming the known ones.
+
+    ``isolate``: "plugins" runs third-party backends (entry points) in a worker process, "all" every backend,
+    "none" none (see :mod:`advalidate.isolation`: a hang past ``timeout`` or a crash becomes an error finding).
+    """
     from .backends.registry import default_registry
 
     registry = default_registry()
@@ -57,8 +66,20 @@ def load_backends(names=None):
         if unknown:
             raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
     entries = [registry.load(n) for n in (names or list(known))]
-    backends = [e.backend for e in entries if e.error is None]
     errors = {e.name: e.error for e in entries if e.error is not None}
+    backends = []
+    for e in entries:
+        if e.error is not None:
+            continue
+        if isolate == "all" or (isolate == "plugins" and e.source != "built-in"):
+            from .isolation import Isolated
+
+            try:
+                backends.append(Isolated(e.name, timeout=timeout))
+            except RuntimeError as problem:
+                errors[e.name] = f"in a worker process: {problem}"
+            continue
+        backends.append(e.backend)
     return backends, errors
 
 
@@ -96,7 +117,7 @@ def main(args) -> int:
             return 2
         return _run_parallel(args)
     try:
-        backends, errors = load_backends(args.backend)
+        backends, errors = load_backends(args.backend, args.isolate, args.timeout)
     except LookupError as e:
         print(f"advalidate run: {e}", file=sys.stderr)
         return 2

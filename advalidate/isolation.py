@@ -46,7 +46,7 @@ def _serve(conn, spec):
         backend = _load(spec)
         conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
                              "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),
-                             "dialect": getattr(backend, "dialect", None)}))
+                             "dialect": getattr(backend, "dialect", None) is not None}))
     except BaseException as e:
         conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
         return
@@ -57,6 +57,11 @@ def _serve(conn, spec):
             return
         try:
             fn = Function.from_json(fn_json)
+            if method == "source":  # dialects hold lambdas, which do not pickle: render here
+                from .render import render
+
+                conn.send(("ok", render(fn, backend.dialect)))
+                continue
             given = [np.array(x, copy=True) for x in inputs]
             result = getattr(backend, method)(fn, given, cotangents)
             if method == "vjp":
@@ -77,7 +82,7 @@ class Isolated:
         info = self._start()
         self.name, self.version, self.dtypes = info["name"], info["version"], info["dtypes"]
         self.primitives = dict.fromkeys(info["primitives"])
-        self.dialect = info["dialect"]
+        self.has_dialect = info["dialect"]
 
     def _start(self) -> dict:
         ctx = mp.get_context("spawn")
@@ -121,6 +126,12 @@ class Isolated:
 
     def work(self, fn, inputs, cotangents) -> Work:
         return self._call("work", fn, inputs, cotangents)
+
+    def source(self, fn) -> str:
+        """``fn`` as runnable Python for the backend (rendered in the worker, with the backend's dialect)."""
+        from .render import render
+
+        return self._call("source", fn, [], []) if self.has_dialect else render(fn, "numpy")
 
     def close(self):
         if self._proc is not None:
