@@ -63,3 +63,33 @@ def test_reference_float32_raises_nothing_unexpected():
     results = Campaign([NumpyReference()], Settings(max_examples=500, seed=0, dtype="float32")).run()
     assert results["summary"]["examples"] == 500
     assert _unexpected(results) == []
+
+
+def _detection_benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "detection.py"
+    spec = importlib.util.spec_from_file_location("detection_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_relative_error_of_1e_11_is_caught_on_well_conditioned_functions():
+    """The acceptance figure (sensitivity <= 1e-10 relative in float64, aim 1e-11), and no alarm at δ = 0."""
+    import numpy as np
+
+    from advalidate.check import check_example
+    from advalidate.oracle import Oracle
+
+    bench = _detection_benchmark()
+    rng, oracle = np.random.default_rng(0), Oracle()
+    for label, fn, draw in bench.well_conditioned():
+        for _ in range(2):
+            inputs = draw(rng)
+            cotangents = [rng.uniform(0.5, 1.5, s) * rng.choice([-1, 1], s) for s in fn.output_shapes]
+            exact = check_example(fn, inputs, cotangents, [bench.Scaled(0.0)], oracle).outcomes[0]
+            off = check_example(fn, inputs, cotangents, [bench.Scaled(1e-11)], oracle).outcomes[0]
+            assert exact.status == "pass", (label, exact.message)
+            assert (off.status, off.kind) == ("finding", "wrong-value"), (label, off.message)
