@@ -88,17 +88,45 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
                                   MAGNITUDE_RULES)
 
 
+# Reductions round with an absolute error ~ u·(the sum of the absolute terms), far more than one ulp of a
+# result that cancelled (a dot product near 0): their values move by that much in ``sensitivity``.
+_TERMS = {
+    "sum": lambda a, axis=None: np.sum(np.abs(a), axis=axis),
+    "mean": lambda a, axis=None: np.mean(np.abs(a), axis=axis),
+    "matmul": lambda a, b: np.matmul(np.abs(a), np.abs(b)),
+}
+
+
+def _rounding_steps(fn: Function, inputs) -> dict:
+    """Per node of a reduction: u·(sum of the absolute terms) of its float forward value."""
+    u = unit_roundoff(fn.dtype)
+    values = numpy_ref.forward(fn, inputs)
+    steps = {}
+    for name, node in fn.named_nodes():
+        if node.prim in _TERMS:
+            args = [np.asarray(values[a], dtype=np.float64) for a in node.args]
+            steps[name] = u * np.asarray(_TERMS[node.prim](*args, **node.kwargs), dtype=np.float64)
+    return steps
+
+
 def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
     """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
-    differently: each node's value moves one ulp up or down at random, twice; the largest move is kept."""
+    differently: each node's value moves one ulp up or down at random (a reduction's value: by u times
+    the sum of its absolute terms, if more), twice; the largest move is kept."""
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
         base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+        steps = _rounding_steps(fn, inputs)
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
             def perturb(name, value):
                 up = rng.random(size=value.shape) < 0.5
-                return np.where(up, np.nextafter(value, np.inf), np.nextafter(value, -np.inf)).astype(value.dtype)
+                moved = np.where(up, np.nextafter(value, np.inf), np.nextafter(value, -np.inf)).astype(value.dtype)
+                if name not in steps:
+                    return moved
+                step = np.maximum(np.abs(moved.astype(np.float64) - value), steps[name])
+                wide = np.where(up, value + step, value - step).astype(value.dtype)
+                return np.where(np.isfinite(wide), wide, moved).astype(value.dtype)
 
             grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents)
             worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))
