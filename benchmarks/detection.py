@@ -424,8 +424,11 @@ def main(argv=None):
                    help="examples of the false-alarm run for the anchors (default: as many as for advalidate)")
     p.add_argument("--points", type=int, default=None, help="points per function in the sensitivity sweep")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkers", nargs="*", default=CHECKERS, choices=CHECKERS, metavar="CHECKER",
+                   help=f"the columns to run (default: all of {', '.join(CHECKERS)})")
     p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms"])
     args = p.parse_args(argv)
+    CHECKERS[:] = [c for c in CHECKERS if c in args.checkers]
     n = args.examples or (40 if args.quick else 120)
     nfa = args.false_alarm_examples or (300 if args.quick else 10_000)
     nfa_anchor = args.anchor_false_alarm_examples or nfa
