@@ -117,7 +117,8 @@ def torch_check(fn, inputs, backend, fast: bool) -> bool:
             return tuple(torch.from_numpy(gr) for gr in _grads(backend, fn, ctx.arrays, g.detach().numpy()))
 
     torch.manual_seed(0)
-    xs = tuple(torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True) for x in inputs)
+    # contiguous copies: the strategies may give broadcast views (stride 0), which gradcheck refuses
+    xs = tuple(torch.tensor(np.array(x, dtype=np.float64, order="C"), requires_grad=True) for x in inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return not torch.autograd.gradcheck(F.apply, xs, fast_mode=fast, raise_exception=False)
@@ -146,7 +147,7 @@ def jax_check(fn, inputs, backend) -> bool:
     f.defvjp(f_fwd, f_bwd)
     np.random.seed(0)
     try:
-        check_grads(f, tuple(jnp.asarray(np.asarray(x, np.float64)) for x in inputs), order=1, modes=["rev"])
+        check_grads(f, tuple(jnp.asarray(np.array(x, np.float64, order="C")) for x in inputs), order=1, modes=["rev"])
     except AssertionError:
         return True
     return False
@@ -170,7 +171,7 @@ def autograd_check(fn, inputs, backend) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check_grads(f, argnum=tuple(range(len(inputs))), modes=["rev"], order=1)(
-                *[np.asarray(x, np.float64) for x in inputs])
+                *[np.array(x, np.float64, order="C") for x in inputs])
     except AssertionError:
         return True
     return False
@@ -270,7 +271,8 @@ def print_planted(rows, n_stream, campaign_examples):
                 cells.append("no")
             else:
                 extra = f" shrunk to {r['shrunk']}" if c == "advalidate" and r["shrunk"] else f" {hit[2]}"
-                cells.append(f"yes: #{hit[0]}, {hit[1]:.2f} s;{extra}")
+                crash = " (checker crashed)" if isinstance(hit[3], str) and hit[3].startswith("error:") else ""
+                cells.append(f"yes{crash}: #{hit[0]}, {hit[1]:.2f} s;{extra}")
         print(f"| {r['mutant']} ({r['kind']}) | " + " | ".join(cells) + " |")
     caught = {c: sum(r[c] is not None for r in rows) for c in CHECKERS}
     print("| **caught** | " + " | ".join(f"**{caught[c]}/{len(rows)}**" for c in CHECKERS) + " |")
@@ -388,26 +390,27 @@ def false_alarms(stream, anchor_examples: int):
     for checker in CHECKERS:
         n = len(stream) if checker == "advalidate" else min(anchor_examples, len(stream))
         t0 = time.perf_counter()
-        hits, first = 0, None
+        hits, crashes, first = 0, 0, None
         for ex in stream[:n]:
             got = flags(checker, ex, backend, oracle)
             if got:
                 hits += 1
+                crashes += isinstance(got, str) and got.startswith("error:")
                 first = first or (got, ex)
-        rows[checker] = (hits, n, time.perf_counter() - t0, first)
+        rows[checker] = (hits, n, time.perf_counter() - t0, first, crashes)
         print(f"  false alarms {checker}: {hits}/{n}", file=sys.stderr, flush=True)
     return rows
 
 
 def print_false_alarms(rows):
     print("\n## False alarms on correct VJPs (the NumPy reference tape), per 10,000 examples\n")
-    print("| checker | examples | flagged | per 10,000 | seconds | first flagged example |")
-    print("|---|---|---|---|---|---|")
+    print("| checker | examples | flagged | of which the checker crashed | per 10,000 | seconds | first flagged example |")
+    print("|---|---|---|---|---|---|---|")
     for c in CHECKERS:
-        hits, n, secs, first = rows[c]
+        hits, n, secs, first, crashes = rows[c]
         rate = 1e4 * hits / n if n else float("nan")
         what = "" if first is None else f"{first[0]} on {'+'.join(first[1].function.primitives_used)}"
-        print(f"| {c} | {n} | {hits} | {rate:.1f} | {secs:.0f} | {what} |")
+        print(f"| {c} | {n} | {hits} | {crashes} | {rate:.1f} | {secs:.0f} | {what} |")
 
 
 # ---------------------------------------------------------------- main
