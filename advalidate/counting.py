@@ -119,3 +119,14 @@ def unwrap(x):
 
 def size(shape) -> int:
     return math.prod(shape)
+
+
+class CallCounter:
+    """``f`` with a count of how many times it ran: each run of the traced function is one forward pass."""
+
+    def __init__(self, f):
+        self.f, self.n = f, 0
+
+    def __call__(self, *args):
+        self.n += 1
+        return self.f(*args)

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from advalidate import counting
-from advalidate.backends import numpy_ref
 from advalidate.backends.numpy_ref import VJPS, NumpyReference
 from advalidate.builder import Builder
 from advalidate.campaign import Campaign, Settings

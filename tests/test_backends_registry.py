@@ -241,8 +241,8 @@ def test_the_backends_command_shows_failures_with_their_reason(fake_plugins):
     assert backends_command.main(_Args(), registry, out) == 0
     text = out.getvalue()
     n = len(advalidate.CATALOGUE)
-    assert f"numpy-ref  ok" in text and f"{n}/{n} primitives" in text
-    assert f"fake-good  ok" in text and f"{n - 1}/{n} primitives  (not supported: erf)" in text
+    assert "numpy-ref  ok" in text and f"{n}/{n} primitives" in text
+    assert "fake-good  ok" in text and f"{n - 1}/{n} primitives  (not supported: erf)" in text
     for name, reason in [("fake-novjp", "missing vjp"), ("fake-badsig", "cannot be called as vjp"),
                          ("fake-raises", "broken on purpose")]:
         line = next(i for i, l in enumerate(text.splitlines()) if l.startswith(name))

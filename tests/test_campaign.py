@@ -12,7 +12,11 @@ from advalidate.known import KnownBehaviours, parse
 from advalidate.replay import replay
 from advalidate.results import load, validate, write_json
 
-from .helpers import Mutant, bad_tanh, chains
+from hypothesis import strategies as st
+
+from advalidate import Builder
+
+from .helpers import Example, Mutant, bad_tanh, chains
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 
@@ -172,3 +176,42 @@ def test_an_interrupted_campaign_resumes_without_redoing_work():
         Campaign([NumpyReference()], settings, strategy=chains()).resume(second)
     with pytest.raises(ValueError, match="the settings differ \\(max_examples\\)"):
         Campaign([NumpyReference(), bad_tanh()], Settings(max_examples=60, seed=2)).resume(first)
+
+
+@st.composite
+def sigmoid_tails(draw):
+    """sigmoid deep in its float64 tail, where y (1 - y) with y rounded to 1 loses every digit."""
+    b = Builder()
+    fn = b.build(b.sigmoid(b.input(1)))
+    return Example(fn, [np.array([draw(st.floats(38.0, 40.0))])], [np.array([1.0])])
+
+
+@st.composite
+def ties(draw):
+    """maximum(x, x): a tie, where the derivative is a convention."""
+    b = Builder()
+    x = b.input(1)
+    fn = b.build(b.maximum(x, x))
+    return Example(fn, [np.array([draw(st.floats(0.5, 2.0))])], [np.array([1.0])])
+
+
+class DoublesTies(NumpyReference):
+    """At a tie of maximum, gives the whole cotangent to both sides (2·g in all: neither side, not between)."""
+
+    name = "doubles-ties"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        return type(out)(out.outputs, [g * 2 for g in out.grads])
+
+
+@pytest.mark.parametrize("backend, strategy, kind", [
+    (NumpyReference(), sigmoid_tails(), "precision-loss"), (DoublesTies(), ties(), "convention"),
+])
+def test_replay_reproduces_precision_loss_and_convention(tmp_path, backend, strategy, kind):
+    results = Campaign([backend], Settings(max_examples=10, seed=0), strategy=strategy).run()
+    (finding,) = results["findings"]
+    assert finding["kind"] == kind
+    write_json(tmp_path / "results.json", results)
+    outcome = replay(tmp_path / "results.json", finding["id"], {backend.name: backend})
+    assert outcome.reproduced and outcome.kind == kind

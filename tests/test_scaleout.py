@@ -1,7 +1,5 @@
 """Scale-out and reliability: parallel workers, a shared example database, SIGTERM and --resume, HypoFuzz."""
 
-import json
-import os
 import shutil
 import signal
 import socket

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import primitives
+from .. import builder, primitives
 from ..builder import Builder
 from ..errormodel import K, compare_full, unit_roundoff
 from ..evaluate import trace
@@ -45,25 +45,9 @@ _POSITIVE = {("sqrt", 0), ("log", 0), ("log1p", 0), ("pow", 0), ("atan2", 1)}
 
 def single(name: str, dtype: str = "float64", shape=(3, 4)) -> Function:
     """A one-node program applying primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
-    prim = primitives.get(name)
-    b = Builder(dtype)
-    params = {
-        "reshape": {"shape": [shape[-1], *shape[:-1]]},
-        "broadcast_to": {"shape": [2, *shape]},
-        "index": {"key": [[0, 2, 1], 1]},
-        "transpose": {"axes": [1, 0]},
-        "concatenate": {"axis": 1},
-        "stack": {"axis": 1},
-    }.get(name, {})
-    if prim.family == "reduction":
-        params = {"axis": len(shape) - 1}
-    if name == "matmul":
-        args = [b.input(shape), b.input(shape[::-1])]
-    elif prim.arity is None:
-        args = [b.input(shape), b.input(shape)]
-    else:
-        args = [b.input(shape) for _ in range(prim.arity)]
-    return b.build(b.apply(name, *args, **params))
+    return builder.single(name, shape, dtype, params={
+        "index": {"key": [[0, 2, 1], 1]}, "transpose": {"axes": [1, 0]},
+        "concatenate": {"axis": 1}, "stack": {"axis": 1}})
 
 
 def _chain_tanh(dtype):

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.contract import Work
+from ..counting import CallCounter as _Calls
 from .jaxpr import _integer_pow_weight
 
 __all__ = ["FREE", "FUSED", "ALONG", "Tally", "op_work", "counting_ops", "count_work", "standard_vjp"]
@@ -179,14 +180,6 @@ def standard_vjp(f, xs, vs):
     grads = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs], allow_unused=True)
     return outs, grads
 
-
-class _Calls:
-    def __init__(self, f):
-        self.f, self.n = f, 0
-
-    def __call__(self, *args):
-        self.n += 1
-        return self.f(*args)
 
 
 def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:

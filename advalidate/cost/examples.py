@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import primitives
+from .. import builder, primitives
 from ..builder import Builder
 from ..ir import Function
 
@@ -16,22 +16,8 @@ _POSITIVE_ARGS = {"sqrt": (0,), "log": (0,), "log1p": (0,), "pow": (0,), "atan2"
 
 def single(name: str, shape=(8, 16)) -> Function:
     """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
-    prim = primitives.get(name)
-    b = Builder()
-    params = {
-        "reshape": {"shape": [shape[-1], *shape[:-1]]},
-        "broadcast_to": {"shape": [3, *shape]},
-        "index": {"key": [[1, shape[0] - 1, 2]]},
-    }.get(name, {})
-    if prim.family == "reduction":
-        params = {"axis": len(shape) - 1}
-    if name == "matmul":
-        args = [b.input(shape), b.input(shape[::-1])]
-    elif prim.arity is None:
-        args = [b.input(shape), b.input(shape)]
-    else:
-        args = [b.input(shape) for _ in range(prim.arity)]
-    return b.build(b.apply(name, *args, **params))
+    return builder.single(name, shape, params={"broadcast_to": {"shape": [3, *shape]},
+                                               "index": {"key": [[1, shape[0] - 1, 2]]}})
 
 
 def point(fn: Function, rng, prim: str | None = None):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.contract import Work
+from ..counting import CallCounter as _Calls
 
 __all__ = ["FREE", "REDUCTIONS", "MOVES", "COMPOSITES", "Tally", "count_jaxpr", "count_program",
            "count_work", "standard_vjp", "xla_cost"]
@@ -160,16 +161,6 @@ def standard_vjp(f, xs, vs):
     outs, pullback = jax.vjp(f, *xs)
     return outs, pullback(tuple(vs))
 
-
-class _Calls:
-    """``f`` with a count of how many times it ran (each run of a traced function is a forward pass)."""
-
-    def __init__(self, f):
-        self.f, self.n = f, 0
-
-    def __call__(self, *args):
-        self.n += 1
-        return self.f(*args)
 
 
 def _jax_arrays(arrays):

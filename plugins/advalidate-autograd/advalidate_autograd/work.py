@@ -42,14 +42,6 @@ def standard_vjp(f, xs, vs):
     return outs, pullback(tuple(vs))
 
 
-class _Calls:
-    def __init__(self, f):
-        self.f, self.n = f, 0
-
-    def __call__(self, *args):
-        self.n += 1
-        return self.f(*args)
-
 
 @contextlib.contextmanager
 def _concatenate_keeps_subclass():
@@ -75,7 +67,7 @@ def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     with np.errstate(all="ignore"), _concatenate_keeps_subclass():
         with counting.counting() as forward:
             f(*[counting.wrap(np.array(x)) for x in inputs])
-        counted = _Calls(f)
+        counted = counting.CallCounter(f)
         xs = [counting.wrap(np.array(x)) for x in inputs]
         vs = [counting.wrap(np.array(v)) for v in cotangents]
         with counting.counting() as both:
