@@ -20,6 +20,7 @@ from .cost import OMEGA, check_bound, io_size
 from .errormodel import Comparison, compare_full, compare_projected, unit_roundoff
 from .errors import DomainError, KinkError
 from .ir import Function
+from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
 
 __all__ = ["Outcome", "ExampleResult", "check_example", "FULL_MODE_LIMIT", "OMEGA", "primitive_signature"]
@@ -79,6 +80,8 @@ def run_vjp(backend, fn: Function, inputs, cotangents) -> tuple[list | None, str
     try:
         result = backend.vjp(fn, given, [np.array(v, copy=True) for v in cotangents])
     except Exception as e:  # a backend bug, reported as an `error` finding
+        if isinstance(e, BackendRaised):  # from a worker process: its message carries the traceback
+            return None, str(e)
         return None, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
     problem = _validate(fn, result, len(inputs))
     if problem:
