@@ -1,5 +1,6 @@
 """Scale-out and reliability: parallel workers, a shared example database, SIGTERM and --resume, HypoFuzz."""
 
+import os
 import shutil
 import signal
 import socket
@@ -117,12 +118,14 @@ def test_a_counterexample_in_a_shared_redis_database_replays_on_another_worker(r
     assert checks.index(1) <= 3  # found among the first examples: Hypothesis replays saved ones first
 
 
-def test_hypofuzz_collects_the_fuzz_target():
+def test_hypofuzz_collects_the_fuzz_target(tmp_path):
     pytest.importorskip("hypofuzz.collection")
     # in a process of its own, as `hypothesis fuzz` runs it (a pytest session nested in an xdist worker collects
     # nothing)
     code = ("from hypofuzz.collection import collect_tests\n"
             "r = collect_tests(['--pyargs', 'advalidate.conformance.test_fuzz', '-p', 'no:cacheprovider'])\n"
-            "print('TARGETS', [t.nodeid.split('::')[-1] for t in r.fuzz_targets])")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+            "print('TARGETS', [t.nodeid.split('::')[-1] for t in r.fuzz_targets], r.not_collected)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "HYPOTHESIS", "COV_"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=env)
     assert "TARGETS ['test_vjp_fuzz']" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
