@@ -1,60 +1,20 @@
-"""Real campaign results for the report tests: planted-bug backends (some with hostile names and messages),
-a small strategy, and cost sweeps measured with the reference tape's work counter."""
+"""Real campaign results for the report tests: planted-bug backends (some with hostile names and messages)
+and cost sweeps measured with the reference tape's work counter (the strategy is helpers.chains)."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
 
-from advalidate.backends.numpy_ref import VJPS, NumpyReference
-from advalidate.builder import Builder
+from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.campaign import Campaign, Settings
 from advalidate.results import decode_array, encode_array
 
+from .helpers import Mutant, chains
+
 XSS_TITLE = "<script>document.title='PWNED'</script>"
 XSS_IMG = "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','1')\">"
-
-
-@dataclass(frozen=True)
-class Example:
-    function: object
-    inputs: list
-    cotangents: list
-
-
-@st.composite
-def chains(draw, size=st.integers(1, 4), prims=("sin", "tanh", "exp", "square", "arctan")):
-    """A chain of 1-4 elementwise primitives on one vector input, at points in [-1, 1]."""
-    names = draw(st.lists(st.sampled_from(prims), min_size=1, max_size=4))
-    n = draw(size)
-    b = Builder()
-    v = b.input(n)
-    for name in names:
-        v = b.apply(name, v)
-    fn = b.build(v)
-    x = np.array(draw(st.lists(st.floats(-1, 1), min_size=n, max_size=n)))
-    g = np.array(draw(st.lists(st.floats(-2, 2), min_size=n, max_size=n)))
-    return Example(fn, [x], [g])
-
-
-class Planted(NumpyReference):
-    """The reference tape with some VJP rules replaced."""
-
-    def __init__(self, name, rules):
-        self.name = name
-        self.rules = rules
-        self.primitives = dict(VJPS, **rules)
-
-    def vjp(self, fn, inputs, cotangents):
-        saved = {k: VJPS[k] for k in self.rules}
-        VJPS.update(self.rules)
-        try:
-            return super().vjp(fn, inputs, cotangents)
-        finally:
-            VJPS.update(saved)
 
 
 class Raising(NumpyReference):
@@ -70,11 +30,11 @@ class Raising(NumpyReference):
 
 
 def bad_tanh(name="bad-tanh"):
-    return Planted(name, {"tanh": (lambda g, ans, x: g * (1 - ans),)})
+    return Mutant(name, tanh=(lambda g, ans, x: g * (1 - ans),))
 
 
 def nan_exp(name):
-    return Planted(name, {"exp": (lambda g, ans, x: g * ans * np.where(x > 0.5, np.nan, 1.0),)})
+    return Mutant(name, exp=(lambda g, ans, x: g * ans * np.where(x > 0.5, np.nan, 1.0),))
 
 
 def hostile_backends():

@@ -18,7 +18,8 @@ from advalidate.cli_report import add_parser, main
 from advalidate.report import matrix, render_report, write_report
 from advalidate.results import validate, write_json
 
-from .report_data import XSS_IMG, XSS_TITLE, Example, bad_tanh, chains, hostile_backends, many_findings, measured_cost, run
+from .helpers import Example, chains
+from .report_data import XSS_IMG, XSS_TITLE, bad_tanh, hostile_backends, many_findings, measured_cost, run
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 
@@ -115,7 +116,7 @@ def test_matrix_statuses_follow_the_findings(tmp_path):
     (tmp_path / "bad-tanh.txt").write_text("# planted: uses 1 - y\nwrong-value tanh\n")
     # no exp: chains of exp saturate tanh, a real precision loss of the textbook tanh rule
     results = run([NumpyReference(), bad_tanh(), Raiser()], n=60, known_dir=str(tmp_path),
-                  strategy=chains(prims=("sin", "tanh", "square", "arctan")))
+                  strategy=chains(names=("sin", "tanh", "square", "arctan")))
     results["backends"].append({"name": "ghost", "version": "", "dtypes": [], "supported": [],
                                 "unsupported": [], "error": "ImportError: no module named ghost"})
     results["backends"][0]["unsupported"] = ["matmul"]
