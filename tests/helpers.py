@@ -76,3 +76,15 @@ class Mutant(NumpyReference):
 
 def bad_tanh():
     return Mutant("bad-tanh", tanh=(lambda g, ans, x: g * (1 - ans),))
+
+
+class Raising(NumpyReference):
+    """The reference tape, but raising ``error(message)`` whenever the function uses ``primitive``."""
+
+    def __init__(self, name, primitive, message, error=RuntimeError):
+        self.name, self.primitive, self.message, self.error = name, primitive, message, error
+
+    def vjp(self, fn, inputs, cotangents):
+        if self.primitive in fn.primitives_used:
+            raise self.error(self.message)
+        return super().vjp(fn, inputs, cotangents)

@@ -11,22 +11,10 @@ from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.campaign import Campaign, Settings
 from advalidate.results import decode_array, encode_array
 
-from .helpers import Mutant, chains
+from .helpers import Mutant, Raising, chains
 
 XSS_TITLE = "<script>document.title='PWNED'</script>"
 XSS_IMG = "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','1')\">"
-
-
-class Raising(NumpyReference):
-    """Raises ``message`` whenever the function uses ``primitive``."""
-
-    def __init__(self, name, primitive, message):
-        self.name, self.primitive, self.message = name, primitive, message
-
-    def vjp(self, fn, inputs, cotangents):
-        if self.primitive in fn.primitives_used:
-            raise RuntimeError(self.message)
-        return super().vjp(fn, inputs, cotangents)
 
 
 def bad_tanh(name="bad-tanh"):

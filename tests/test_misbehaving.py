@@ -10,17 +10,8 @@ from advalidate.isolation import Isolated
 from advalidate.report import render_report
 from advalidate.results import validate
 
-from .helpers import chains
+from .helpers import Raising, chains
 from .test_isolation import Exits, Hangs, Mutates, Segfaults
-
-
-class Raises(NumpyReference):
-    name = "raises"
-
-    def vjp(self, fn, inputs, cotangents):
-        if "exp" in fn.primitives_used:
-            raise ZeroDivisionError("planted: no exp")
-        return super().vjp(fn, inputs, cotangents)
 
 
 class _Altered(NumpyReference):
@@ -54,7 +45,8 @@ class ReturnsNaN(_Altered):
 
 
 CASES = [
-    (Raises(), "error", "ZeroDivisionError: planted: no exp"),
+    (Raising("raises", "exp", "planted: no exp", ZeroDivisionError), "error",
+     "ZeroDivisionError: planted: no exp"),
     (WrongShape(), "error", "has shape"),
     (WrongDtype(), "error", "has dtype float32, the function's dtype is float64"),
     (ReturnsNaN(), "nan-inf", "tolerance"),

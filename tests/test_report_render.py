@@ -18,7 +18,7 @@ from advalidate.cli_report import add_parser, main
 from advalidate.report import matrix, render_report, write_report
 from advalidate.results import validate, write_json
 
-from .helpers import Example, chains
+from .helpers import Example, Raising, chains
 from .report_data import XSS_IMG, XSS_TITLE, bad_tanh, hostile_backends, many_findings, measured_cost, run
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
@@ -115,7 +115,8 @@ def test_the_only_script_is_allowed_by_its_hash(hostile, hostile_html):
 def test_matrix_statuses_follow_the_findings(tmp_path):
     (tmp_path / "bad-tanh.txt").write_text("# planted: uses 1 - y\nwrong-value tanh\n")
     # no exp: chains of exp saturate tanh, a real precision loss of the textbook tanh rule
-    results = run([NumpyReference(), bad_tanh(), Raiser()], n=60, known_dir=str(tmp_path),
+    raiser = Raising("raiser", "arctan", "arctan is not implemented", ValueError)
+    results = run([NumpyReference(), bad_tanh(), raiser], n=60, known_dir=str(tmp_path),
                   strategy=chains(names=("sin", "tanh", "square", "arctan")))
     results["backends"].append({"name": "ghost", "version": "", "dtypes": [], "supported": [],
                                 "unsupported": [], "error": "ImportError: no module named ghost"})
@@ -132,15 +133,6 @@ def test_matrix_statuses_follow_the_findings(tmp_path):
     assert set(rows["ghost"].values()) == {"not-loaded"}
     html = render_report(results)
     assert "known behaviour" in html and "planted: uses 1 - y" in html
-
-
-class Raiser(NumpyReference):
-    name = "raiser"
-
-    def vjp(self, fn, inputs, cotangents):
-        if "arctan" in fn.primitives_used:
-            raise ValueError("arctan is not implemented")
-        return super().vjp(fn, inputs, cotangents)
 
 
 def test_a_cost_finding_marks_the_cost_column_only():
