@@ -173,8 +173,14 @@ class Campaign:
         state = {"target": None, "last": None}
         oracle = Oracle(dtype=self.settings.dtype)
 
+        # The counterexamples saved in the shared database (by other workers, machines, earlier runs) are replayed
+        # first, in the first round of a fresh campaign only: a later round would replay what this campaign has
+        # just kept, find it no longer new, and Hypothesis would delete it from the database shared by all.
+        replay = self.settings.database and self.rounds == 0 and self.resumes == 0
+        phases = [Phase.reuse] * bool(replay) + [Phase.generate, Phase.shrink]
+
         @hsettings(max_examples=budget, deadline=None, database=self._database(), derandomize=False,
-                   suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
+                   suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
         @hypothesis.seed(seed)
         @given(self._strategy())
@@ -225,7 +231,8 @@ class Campaign:
         self._last_checkpoint = time.time()
 
     def _database(self):
-        return example_database(self.settings.database)
+        s = self.settings
+        return example_database(s.database, f"{s.dtype}-{'special' if s.special else 'regular'}")
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -342,10 +349,12 @@ class Campaign:
         }
 
 
-def example_database(spec: str | None):
+def example_database(spec: str | None, namespace: str = "float64-regular"):
     """Hypothesis's example database for ``spec``: None (none), a directory, or ``redis://host:port/db``.
 
     Shared by every worker and machine that names it, so a counterexample found anywhere replays everywhere.
+    ``namespace`` keeps campaigns that draw differently apart (float32 choices replayed in a float64 campaign
+    would decode to another example).
     """
     if not spec:
         return None
@@ -353,10 +362,12 @@ def example_database(spec: str | None):
         import redis
         from hypothesis.extra.redis import RedisExampleDatabase
 
-        return RedisExampleDatabase(redis.Redis.from_url(spec), key_prefix=b"advalidate:")
+        return RedisExampleDatabase(redis.Redis.from_url(spec), key_prefix=f"advalidate:{namespace}:".encode())
+    from pathlib import Path
+
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    return DirectoryBasedExampleDatabase(spec)
+    return DirectoryBasedExampleDatabase(Path(spec) / namespace)
 
 
 def backend_source(backend, fn) -> str:
