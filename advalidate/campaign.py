@@ -26,6 +26,7 @@ from .check import OMEGA, ExampleResult, check_example, primitive_signature
 from .known import KnownBehaviours
 from .oracle import Oracle
 from .results import SCHEMA, encode_array
+from .shards import Budget
 
 __all__ = ["Settings", "Campaign"]
 
@@ -48,6 +49,11 @@ class Settings:
 
 class _NewFinding(Exception):
     """Raised inside the property so Hypothesis shrinks the example."""
+
+
+class _BudgetSpent(BaseException):
+    """Raised inside the property when no example is left to claim: like KeyboardInterrupt, Hypothesis lets
+    a BaseException through at once, without shrinking (see ``hypothesis.core.failure_exceptions_to_catch``)."""
 
 
 @dataclass
@@ -89,7 +95,7 @@ class Campaign:
     """Run ``settings.max_examples`` examples through ``backends`` (objects following the contract)."""
 
     def __init__(self, backends, settings: Settings | None = None, strategy=None, load_errors=None,
-                 progress=None, cost_data=None, checkpoint=None):
+                 progress=None, cost_data=None, checkpoint=None, budget=None):
         self.backends = list(backends)
         self.settings = settings or Settings()
         self.strategy = strategy
@@ -97,6 +103,9 @@ class Campaign:
         self.progress = progress
         self.cost_data = cost_data
         self.checkpoint = checkpoint  # called with the results so far after each finding (incremental writes)
+        # examples are claimed from the budget one by one (shared with the other shards of a parallel run)
+        self.budget = budget if budget is not None else Budget(self.settings.max_examples)
+        self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
         self.known = KnownBehaviours.load([b.name for b in self.backends], self.settings.known_dir)
         self.findings: list[dict] = []
         self.seen: set = set()
@@ -126,7 +135,7 @@ class Campaign:
         primitives (``sin+tanh`` adds nothing to a ``tanh`` finding), or ``max_per_kind`` of that backend and
         kind are kept already (a bug in the tape itself shows on every primitive: a few make the point)."""
         prims = set(key[2].split("+"))
-        same = [k for k in self.seen if k[:2] == key[:2]]
+        same = [k for k in self.seen | self._peers if k[:2] == key[:2]]
         return len(same) < self.settings.max_per_kind and not any(set(k[2].split("+")) <= prims for k in same)
 
     def _capped(self) -> list:
@@ -136,10 +145,10 @@ class Campaign:
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
         try:
-            while self.stats.examples < self.settings.max_examples:
+            while self.budget.remaining() > 0:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
-                found = self._round(self.settings.max_examples - self.stats.examples, seed)
+                found = self._round(self.budget.remaining(), seed)
                 self.rounds += 1
                 if not found:
                     break
@@ -165,6 +174,7 @@ class Campaign:
         self.findings = list(previous["findings"])
         self.seen = {tuple(k) for k in progress.get("seen", [])}
         self.stats = _Stats.from_results(previous)
+        self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
         for f in self.findings:
             self.known.match(f["backend"], f["kind"], f["signature"])
         return self
@@ -190,6 +200,8 @@ class Campaign:
             if state.get("t_end") is not None:
                 self.stats.timings["generation"] += t0 - state["t_end"]
             shrinking = state["target"] is not None
+            if not shrinking and not self.budget.claim():
+                raise _BudgetSpent
             # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
@@ -203,6 +215,8 @@ class Campaign:
                 if outcome.status != "finding":
                     continue
                 key = self._signature(outcome, fn)
+                if not shrinking and self._is_new(key):
+                    self._peers = self.budget.peers_seen()  # another shard may have kept it meanwhile
                 if not self._is_new(key):
                     continue
                 if state["target"] is None or state["target"] == key[:2]:
@@ -212,6 +226,8 @@ class Campaign:
 
         try:
             prop()
+        except _BudgetSpent:
+            return False
         except _NewFinding:
             example, result, outcome = state["last"]
             # the minimal example once more through every backend, for the cross-check in the finding
@@ -271,6 +287,7 @@ class Campaign:
         fn = example.function
         key = self._signature(outcome, fn)
         self.seen.add(key)
+        self.budget.publish(self.seen)
         entry = self.known.match(*key)
         backend = next(b for b in self.backends if b.name == outcome.backend)
         record = {

@@ -51,6 +51,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def check_names(names=None) -> list[str]:
+    """The backends ``names`` selects (all known ones when empty); LookupError naming the known ones for an
+    unknown name. Nothing is imported."""
+    from .backends.registry import default_registry
+
+    known = default_registry().entries()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    return list(names or known)
+
+
 def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
     """(backends, load errors by name). Unknown names raise LookupError naming the known ones.
 
@@ -60,12 +72,7 @@ def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
     from .backends.registry import default_registry
 
     registry = default_registry()
-    known = registry.entries()
-    if names:
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
-    entries = [registry.load(n) for n in (names or list(known))]
+    entries = [registry.load(n) for n in check_names(names)]
     errors = {e.name: e.error for e in entries if e.error is not None}
     backends = []
     for e in entries:
@@ -179,16 +186,23 @@ def _print_summary(results, out: Path, report):
 
 def _run_parallel(args) -> int:
     """The campaign as shard tests under pytest-xdist (``advalidate.conformance.test_shards``), merged."""
+    import importlib.util
     import shutil
     import subprocess
     import time
 
+    from .merge import merge_results
     from .results import load, write_json
 
     try:
-        load_backends(args.backend)  # a usage error is ours to report, before any worker starts
+        check_names(args.backend)  # a usage error is ours to report, before any worker starts (nothing imported)
     except LookupError as e:
         print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
+    missing = [name for name in ("pytest", "xdist") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"advalidate run: --workers {args.workers} runs the campaign's shards under pytest-xdist, and "
+              f"{' and '.join(missing)} is not installed: pip install 'advalidate[parallel]'", file=sys.stderr)
         return 2
     out = Path(args.out)
     shutil.rmtree(out / "shards", ignore_errors=True)
@@ -196,7 +210,8 @@ def _run_parallel(args) -> int:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(args.workers),
                "--pyargs", "advalidate.conformance.test_shards", "--advalidate-shards", str(args.workers),
                "--advalidate-max-examples", str(max_examples), "--advalidate-seed", str(args.seed),
-               "--advalidate-dtype", args.dtype, "--advalidate-out", str(out)]
+               "--advalidate-dtype", args.dtype, "--advalidate-out", str(out),
+               "--advalidate-isolate", args.isolate, "--advalidate-timeout", str(args.timeout), "--advalidate-no-merge"]
     command += [f"--advalidate-backend={b}" for b in args.backend or []]
     command += ["--advalidate-special"] if args.special else []
     command += ["--advalidate-no-cost"] if not args.cost else []
@@ -208,11 +223,12 @@ def _run_parallel(args) -> int:
         subprocess.run(command, check=False)
     except KeyboardInterrupt:
         pass  # the shards wrote what they did; merge it below
-    if not (out / "results.json").exists() or not list((out / "shards").glob("shard-*.json")):
+    shards = sorted((out / "shards").glob("shard-*.json"))
+    if not shards:
         print("advalidate run: the workers wrote no results", file=sys.stderr)
         return 2
-    results = load(out / "results.json")
-    if args.cost and results.get("cost") is None:
+    results = merge_results([load(p) for p in shards])
+    if args.cost and results.get("cost") is None and results["complete"]:
         results["cost"] = _cost_sweeps(load_backends(args.backend)[0])
     results["duration_s"] = round(time.time() - started, 3)
     write_json(out / "results.json", results)

@@ -8,6 +8,8 @@ engine and settings as ``advalidate run``, so the same page.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("advalidate", "advalidate conformance suite")
@@ -24,6 +26,48 @@ def pytest_addoption(parser):
     group.addoption("--advalidate-database", default=None, metavar="DIR|redis://...",
                     help="shared Hypothesis example database")
     group.addoption("--advalidate-no-cost", action="store_true", default=False, help="skip work counting")
+    group.addoption("--advalidate-no-merge", action="store_true", default=False,
+                    help="leave the shards' results unmerged (the caller merges them, as advalidate run does)")
+    group.addoption("--advalidate-isolate", choices=["plugins", "all", "none"], default="plugins",
+                    help="run backends in worker processes so that a hang or a crash is a finding (default: plug-ins)")
+    group.addoption("--advalidate-timeout", type=float, default=120.0, metavar="S",
+                    help="seconds an isolated backend may take for one VJP before it counts as hung")
+
+
+def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None):
+    """The campaign the ``--advalidate-*`` options describe (shard ``shard`` of ``shards``: its share of the
+    budget, its own seed), as ``advalidate run`` builds it: same backends, isolation, settings."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.cli_run import load_backends
+    from advalidate.shards import shared_budget
+
+    opt = config.getoption
+    total = opt("advalidate_max_examples")
+    backends, errors = load_backends(opt("advalidate_backend"), opt("advalidate_isolate"), opt("advalidate_timeout"))
+    dtype = opt("advalidate_dtype")
+    out = opt("advalidate_out") or "reports"
+    settings = Settings(max_examples=total // shards + (shard < total % shards),
+                        seed=opt("advalidate_seed") + 1_000_003 * shard, dtype=dtype,
+                        special=opt("advalidate_special"), known_dir=opt("advalidate_known_dir"),
+                        out=out, database=opt("advalidate_database"),
+                        measure_work=not opt("advalidate_no_cost"))
+    budget = shared_budget(Path(out) / "shards", total, shard, shards) if shards > 1 else None
+    return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,
+                    budget=budget)
+
+
+def _controller(config) -> bool:
+    return not hasattr(config, "workerinput")  # an xdist worker has workerinput; the controller and plain runs don't
+
+
+def pytest_sessionstart(session):
+    """On the controller, before any worker starts: the shards of an earlier run in the same folder go (their
+    budget counter and results would mix with this run's)."""
+    config = session.config
+    if _controller(config) and config.getoption("advalidate_shards", 1) > 1:
+        import shutil
+
+        shutil.rmtree(Path(config.getoption("advalidate_out") or "reports") / "shards", ignore_errors=True)
 
 
 def pytest_generate_tests(metafunc):
@@ -42,10 +86,8 @@ def pytest_sessionfinish(session, exitstatus):
     """On the controller (not an xdist worker): merge the shards' results into results.json and the report."""
     config = session.config
     out = config.getoption("advalidate_out", None)
-    if out is None or hasattr(config, "workerinput"):
+    if out is None or not _controller(config) or config.getoption("advalidate_no_merge"):
         return
-    from pathlib import Path
-
     shards = sorted(Path(out).glob("shards/shard-*.json"))
     if not shards:
         return

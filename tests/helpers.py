@@ -88,3 +88,20 @@ class Raising(NumpyReference):
         if self.primitive in fn.primitives_used:
             raise self.error(self.message)
         return super().vjp(fn, inputs, cotangents)
+
+
+def install_fake_distribution(root, dist: str, entry_points: dict, modules: dict):
+    """Write modules and a dist-info declaring ``entry_points`` (name -> target) under ``root``: a plug-in that
+    the registry discovers when ``root`` is on the path."""
+    import textwrap
+
+    from advalidate.backends.registry import GROUP
+
+    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    lines = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[{GROUP}]\n{lines}\n")
+    for module, source in modules.items():
+        (root / f"{module}.py").write_text(textwrap.dedent(source))
+    return root

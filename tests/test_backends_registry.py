@@ -10,7 +10,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -19,6 +18,8 @@ from advalidate.backends import registry as reg
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.backends.registry import BackendLoadError, InvalidBackend, Registry, validate
 from advalidate import cli_backends as backends_command
+
+from .helpers import install_fake_distribution
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "advalidate-autograd"
@@ -50,18 +51,6 @@ class BadSignature(NumpyReference):
 RAISES = '''
 raise RuntimeError("this plug-in is broken on purpose")
 '''
-
-
-def install_fake_distribution(root: pathlib.Path, dist: str, entry_points: dict, modules: dict) -> pathlib.Path:
-    """Write modules and a dist-info declaring ``entry_points`` (name -> target) under ``root``."""
-    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    lines = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[{reg.GROUP}]\n{lines}\n")
-    for module, source in modules.items():
-        (root / f"{module}.py").write_text(textwrap.dedent(source))
-    return root
 
 
 FAKES = {

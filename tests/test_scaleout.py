@@ -14,7 +14,7 @@ from advalidate.campaign import Campaign, Settings
 from advalidate.merge import merge_results
 from advalidate.results import load, validate
 
-from .helpers import bad_tanh, chains
+from .helpers import bad_tanh, chains, install_fake_distribution
 
 ADVALIDATE = [sys.executable, "-m", "advalidate.cli"]
 
@@ -32,6 +32,93 @@ def test_two_workers_under_xdist_write_one_valid_results_file(tmp_path):
     validate(results)
     assert results["summary"]["examples"] == 30 and results["settings"]["workers"] == 2
     assert len(list((out / "shards").glob("shard-*.json"))) == 2 and (out / "index.html").exists()
+    shards = results["progress"]["shards"]
+    assert [s["seed"] for s in shards] == [0, 1_000_003] and sum(s["examples"] for s in shards) == 30
+    # the same shards straight from pytest, into the same folder: the earlier run's budget counter is cleared
+    # (else this run would find the budget spent), and the plugin merges the shards itself
+    (out / "results.json").unlink()
+    direct = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--pyargs",
+                             "advalidate.conformance.test_shards", "--advalidate-shards", "2",
+                             "--advalidate-max-examples", "30", "--advalidate-backend", "numpy-ref",
+                             "--advalidate-no-cost", "--advalidate-out", str(out)],
+                            capture_output=True, text=True, timeout=600, cwd=out)
+    assert direct.returncode == 0, direct.stdout + direct.stderr
+    again = load(out / "results.json")
+    validate(again)
+    assert again["summary"]["examples"] == 30
+
+
+def _claim_all(folder, total, shard, claims):
+    from advalidate.shards import SharedBudget
+
+    budget = SharedBudget(folder, total, shard)
+    n = 0
+    while budget.claim():
+        n += 1
+    claims.put(n)
+
+
+def test_shards_claim_exactly_the_budget_between_them(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    claims = ctx.Queue()
+    procs = [ctx.Process(target=_claim_all, args=(tmp_path, 2000, k, claims)) for k in range(3)]
+    for proc in procs:
+        proc.start()
+    counts = [claims.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(60)
+    assert sum(counts) == 2000, counts
+
+
+def test_a_finding_another_shard_kept_is_not_shrunk_again(tmp_path):
+    from advalidate.shards import SharedBudget
+
+    mine = SharedBudget(tmp_path, 40, shard=1)
+    alone = Campaign([bad_tanh()], Settings(max_examples=40, seed=2), strategy=chains(), budget=mine).run()
+    assert [f["signature"] for f in alone["findings"]] == ["tanh"]  # the control: this seed finds it
+    assert [list(k) for k in alone["progress"]["seen"]] == [["bad-tanh", "wrong-value", "tanh"]]
+    # shard 0 of a new run has already kept it (published in the shared folder): shard 1 goes on without it
+    shared = tmp_path / "run2"
+    SharedBudget(shared, 40, shard=0).publish({("bad-tanh", "wrong-value", "tanh")})
+    other = Campaign([bad_tanh()], Settings(max_examples=40, seed=2), strategy=chains(),
+                     budget=SharedBudget(shared, 40, shard=1)).run()
+    assert other["findings"] == [] and other["summary"]["examples"] == 40
+
+
+SEGFAULTS = """
+from advalidate.backends.numpy_ref import NumpyReference
+
+
+class Segfaults(NumpyReference):
+    name = "fake-segv"
+
+    def vjp(self, fn, inputs, cotangents):
+        if "exp" in fn.primitives_used:
+            import ctypes
+
+            ctypes.string_at(0)
+        return super().vjp(fn, inputs, cotangents)
+"""
+
+
+def test_two_workers_isolate_a_plugin_that_segfaults(tmp_path):
+    plugins = install_fake_distribution(tmp_path / "plugins", "fake-crash", {"fake-segv": "fakeplug_segv:Segfaults"},
+                                        {"fakeplug_segv": SEGFAULTS})
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]))
+    env.pop("ADVALIDATE_DISABLE_PLUGINS", None)
+    out = tmp_path / "out"
+    done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--backend", "fake-segv", "--max-examples", "30",
+                "--no-cost", "--timeout", "30", "--out", str(out), timeout=600, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr  # unexpected findings, not a crash of the run
+    results = load(out / "results.json")
+    validate(results)
+    assert results["complete"] and results["summary"]["examples"] == 30
+    crashes = [f for f in results["findings"] if f["backend"] == "fake-segv"]
+    assert crashes and all("process died" in f["message"] and "exit code -11" in f["message"] for f in crashes)
+    assert results["stats"]["backends"]["numpy-ref"]["pass"] == 30
+    assert "fake-segv" in (out / "index.html").read_text()
 
 
 def test_merging_shards_deduplicates_findings_and_sums_statistics():

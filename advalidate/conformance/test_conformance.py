@@ -10,17 +10,11 @@ from advalidate.testing import format_findings
 @pytest.fixture(scope="session")
 def advalidate_campaign(request):
     """One campaign over every selected backend (as ``advalidate run`` with the same settings)."""
-    from advalidate.campaign import Campaign, Settings
-    from advalidate.cli_run import load_backends
+    from advalidate.pytest_plugin import configured_campaign
     from advalidate.results import write_json
 
     opt = request.config.getoption
-    backends, errors = load_backends(opt("advalidate_backend"))
-    dtype = opt("advalidate_dtype")
-    settings = Settings(max_examples=opt("advalidate_max_examples"), seed=opt("advalidate_seed"), dtype=dtype,
-                        special=opt("advalidate_special"), known_dir=opt("advalidate_known_dir"),
-                        out=opt("advalidate_out") or "reports")
-    results = Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors).run()
+    results = configured_campaign(request.config).run()
     if opt("advalidate_out"):
         out = Path(opt("advalidate_out"))
         write_json(out / "results.json", results)
