@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["add_parser", "main", "load_backends"]
@@ -187,7 +191,6 @@ def _print_summary(results, out: Path, report):
 def _run_parallel(args) -> int:
     """The campaign as shard tests under pytest-xdist (``advalidate.conformance.test_shards``), merged."""
     import importlib.util
-    import shutil
     import subprocess
     import time
 
@@ -220,7 +223,8 @@ def _run_parallel(args) -> int:
     print(f"{args.workers} workers: {' '.join(command[2:])}", flush=True)
     started = time.time()
     try:
-        subprocess.run(command, check=False)
+        with shared_compile_cache(os.environ) as env:
+            subprocess.run(command, check=False, env=env)
     except KeyboardInterrupt:
         pass  # the shards wrote what they did; merge it below
     shards = sorted((out / "shards").glob("shard-*.json"))
@@ -237,6 +241,32 @@ def _run_parallel(args) -> int:
     if not results["complete"]:
         return 130
     return 1 if results["summary"]["unexpected"] else 0
+
+
+JAX_CACHE = "JAX_COMPILATION_CACHE_DIR"
+
+
+@contextlib.contextmanager
+def shared_compile_cache(environ):
+    """The environment for the workers, with one JAX compilation cache they all share.
+
+    Each worker process compiles its own XLA programs: JAX eager compiles every primitive once per shape and
+    dtype, and most of those recur in every worker. Through JAX's persistent cache a program one worker has
+    compiled is loaded, not compiled again, by the others. Thresholds at 0 because eager programs compile in
+    milliseconds (JAX caches only those over 1 s by default). The folder is temporary and removed after the
+    run, unless ``JAX_COMPILATION_CACHE_DIR`` is set already: then that cache is used as it is configured.
+    """
+    env = dict(environ)
+    if env.get(JAX_CACHE):
+        yield env
+        return
+    folder = tempfile.mkdtemp(prefix="advalidate-jax-cache-")
+    env.update({JAX_CACHE: folder, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"})
+    try:
+        yield env
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _interrupt(signum, frame):

@@ -230,3 +230,36 @@ def test_hypofuzz_collects_the_fuzz_target(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env=env)
     assert "TARGETS ['test_vjp_fuzz']" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+COMPILE_ONCE = """
+from jax._src import monitoring
+hits = []
+monitoring.register_event_listener(lambda name, **kw: hits.append(name) if name.endswith("cache_hits") else None)
+import numpy as np
+from advalidate.backends.jax_backend import JaxBackend
+from advalidate.builder import single
+fn = single("tanh", (3,))
+JaxBackend().vjp(fn, [np.linspace(-1, 1, 3)], [np.ones(3)])
+print(len(hits))
+"""
+
+
+def test_workers_share_one_jax_compilation_cache_and_it_is_removed_after(tmp_path):
+    pytest.importorskip("jax")
+    from advalidate.cli_run import JAX_CACHE, shared_compile_cache
+
+    with shared_compile_cache({"PATH": os.environ["PATH"]}) as env:
+        folder = env[JAX_CACHE]
+        assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+        env = dict(os.environ, **env)
+        runs = [subprocess.run([sys.executable, "-c", COMPILE_ONCE], capture_output=True, text=True, env=env,
+                               timeout=300) for _ in range(2)]
+        assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+        assert os.listdir(folder), "the first worker wrote nothing to the shared cache"
+        assert int(runs[0].stdout.split()[-1]) == 0 and int(runs[1].stdout.split()[-1]) > 0  # the second loads
+    assert not os.path.exists(folder)
+    # a cache the user configured is used as it is, and kept
+    mine = tmp_path / "mine"
+    with shared_compile_cache({JAX_CACHE: str(mine)}) as env:
+        assert env == {JAX_CACHE: str(mine)}
