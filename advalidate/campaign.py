@@ -360,7 +360,8 @@ class Campaign:
             },
             "findings": self.findings,
             "known_unmatched": [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
-                                for e in self.known.unmatched([b.name for b in self.backends])],
+                                for e in self.known.unmatched([b.name for b in self.backends],
+                                                              () if self.settings.measure_work else ("cost-bound",))],
             "cost": self.cost_data,
             "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)]},
         }

@@ -58,9 +58,11 @@ class KnownBehaviours:
                 return entry
         return None
 
-    def unmatched(self, backends=None) -> list[Entry]:
-        """Entries that matched no finding (for the backends that ran): worth a warning."""
-        return [e for e in self.entries if e not in self.used and (backends is None or e.backend in backends)]
+    def unmatched(self, backends=None, skipped_kinds=()) -> list[Entry]:
+        """Entries that matched no finding (for the backends that ran, of the kinds that were checked: a
+        ``cost-bound`` entry cannot match in a run that counted no work): worth a warning."""
+        return [e for e in self.entries if e not in self.used and (backends is None or e.backend in backends)
+                and e.kind not in skipped_kinds]
 
 
 def parse(text: str, backend: str, label: str) -> list[Entry]:

@@ -104,6 +104,14 @@ def test_known_behaviours_match_and_unmatched_entries_are_listed(tmp_path):
     assert [e["pattern"] for e in results["known_unmatched"]] == ["*exp*"]
 
 
+def test_a_cost_entry_is_not_unmatched_in_a_run_that_counted_no_work(tmp_path):
+    (tmp_path / "bad-tanh.txt").write_text("wrong-value tanh\ncost-bound *sin*\n")
+    counted = run([bad_tanh()], known_dir=str(tmp_path))
+    assert [e["pattern"] for e in counted["known_unmatched"]] == ["*sin*"]
+    uncounted = run([bad_tanh()], known_dir=str(tmp_path), measure_work=False)
+    assert uncounted["known_unmatched"] == []
+
+
 def test_bad_known_behaviour_lines_are_refused_clearly():
     with pytest.raises(ValueError, match="x.txt:2: expected '<kind> <primitive signature>'"):
         parse("# fine\nwrong tanh\n", "b", "x.txt")
