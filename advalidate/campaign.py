@@ -23,6 +23,7 @@ from hypothesis import settings as hsettings
 
 from . import __version__, primitives
 from .check import OMEGA, ExampleResult, check_example, primitive_signature
+from .draws import seed_only_draws
 from .known import KnownBehaviours
 from .oracle import Oracle
 from .results import SCHEMA, encode_array
@@ -225,7 +226,8 @@ class Campaign:
                     raise _NewFinding(key)
 
         try:
-            prop()
+            with seed_only_draws():
+                prop()
         except _BudgetSpent:
             return False
         except _NewFinding:

@@ -215,3 +215,52 @@ def test_replay_reproduces_precision_loss_and_convention(tmp_path, backend, stra
     write_json(tmp_path / "results.json", results)
     outcome = replay(tmp_path / "results.json", finding["id"], {backend.name: backend})
     assert outcome.reproduced and outcome.kind == kind
+
+
+class _Recorder(NumpyReference):
+    """The reference backend, noting every example it is given."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.seen = []
+
+    def vjp(self, fn, inputs, cotangents):
+        self.seen.append((fn.hash, [x.tobytes() for x in inputs]))
+        return super().vjp(fn, inputs, cotangents)
+
+
+def test_a_seed_draws_the_same_examples_whatever_local_modules_were_imported(tmp_path, monkeypatch):
+    import importlib
+
+    from hypothesis import HealthCheck, given, seed, settings
+
+    from strategies import examples
+
+    def campaign():
+        recorder = _Recorder()
+        Campaign([recorder], Settings(max_examples=40, seed=0, measure_work=False)).run()
+        return recorder.seen
+
+    def plain_hypothesis():
+        drawn = []
+
+        @settings(max_examples=40, database=None, suppress_health_check=list(HealthCheck), deadline=None)
+        @seed(0)
+        @given(examples())
+        def draw(example):
+            drawn.append((example.function.hash, [x.tobytes() for x in example.inputs]))
+
+        draw()
+        return drawn
+
+    before, plain_before = campaign(), plain_hypothesis()
+    # a local module (outside site-packages, not a test file) full of constants Hypothesis may draw
+    (tmp_path / "constants_galore.py").write_text(
+        "VALUES = [" + ", ".join(f"{k / 7:.17g}, {k}, {-k / 3:.17g}" for k in range(1, 400)) + "]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("constants_galore")
+    # the control: Hypothesis on its own now draws other examples from the same seed...
+    assert plain_hypothesis() != plain_before, "Hypothesis no longer draws local constants: is draws.py still needed?"
+    # ...the campaign does not
+    assert campaign() == before
