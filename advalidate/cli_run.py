@@ -235,7 +235,7 @@ def _run_parallel(args) -> int:
         return 2
     results = merge_results([load(p) for p in shards])
     if args.cost and results.get("cost") is None and results["complete"]:
-        results["cost"] = _cost_sweeps(load_backends(args.backend)[0])
+        results["cost"] = _cost_sweeps(load_backends(args.backend, args.isolate, args.timeout)[0])
     results["duration_s"] = round(time.time() - started, 3)
     write_json(out / "results.json", results)
     report = _write_report(results, out)
