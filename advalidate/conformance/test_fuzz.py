@@ -3,7 +3,9 @@
     hypothesis fuzz -- --pyargs advalidate.conformance.test_fuzz
 
 (or ``pytest --pyargs advalidate.conformance.test_fuzz``). Backends: ``ADVALIDATE_BACKEND=jax,torch`` (comma
-separated; default every installed one); ``ADVALIDATE_DTYPE``, ``ADVALIDATE_SPECIAL=1``. A known behaviour
+separated; default every installed one); ``ADVALIDATE_DTYPE``, ``ADVALIDATE_SPECIAL=1``,
+``ADVALIDATE_ISOLATE=plugins|all|none`` (as ``advalidate run --isolate``: plug-ins in a worker process by default,
+so that a crash is a failing example, not the end of the fuzzing process). A known behaviour
 (advalidate/known) does not fail it; anything else does, with the minimal example Hypothesis shrinks to.
 """
 
@@ -24,7 +26,7 @@ def _backends():
         from advalidate.known import KnownBehaviours
 
         names = [n for n in os.environ.get("ADVALIDATE_BACKEND", "").split(",") if n] or None
-        backends, _ = load_backends(names)
+        backends, _ = load_backends(names, os.environ.get("ADVALIDATE_ISOLATE", "plugins"))
         _state["backends"] = [b for b in backends if DTYPE in b.dtypes]
         _state["known"] = KnownBehaviours.load([b.name for b in _state["backends"]])
     return _state["backends"], _state["known"]
