@@ -217,50 +217,62 @@ def test_replay_reproduces_precision_loss_and_convention(tmp_path, backend, stra
     assert outcome.reproduced and outcome.kind == kind
 
 
-class _Recorder(NumpyReference):
-    """The reference backend, noting every example it is given."""
+DRAWS = """
+import importlib, json, sys
+from hypothesis import HealthCheck, given, seed, settings
+from advalidate.backends.numpy_ref import NumpyReference
+from advalidate.campaign import Campaign, Settings
+from strategies import examples
 
+
+class Recorder(NumpyReference):
     name = "recorder"
 
     def __init__(self):
         self.seen = []
 
     def vjp(self, fn, inputs, cotangents):
-        self.seen.append((fn.hash, [x.tobytes() for x in inputs]))
+        self.seen.append([fn.hash, [x.tobytes().hex() for x in inputs]])
         return super().vjp(fn, inputs, cotangents)
 
 
-def test_a_seed_draws_the_same_examples_whatever_local_modules_were_imported(tmp_path, monkeypatch):
-    import importlib
+def campaign():
+    recorder = Recorder()
+    Campaign([recorder], Settings(max_examples=40, seed=0, measure_work=False)).run()
+    return recorder.seen
 
-    from hypothesis import HealthCheck, given, seed, settings
 
-    from strategies import examples
+def plain_hypothesis():
+    drawn = []
 
-    def campaign():
-        recorder = _Recorder()
-        Campaign([recorder], Settings(max_examples=40, seed=0, measure_work=False)).run()
-        return recorder.seen
+    @settings(max_examples=40, database=None, suppress_health_check=list(HealthCheck), deadline=None)
+    @seed(0)
+    @given(examples())
+    def draw(example):
+        drawn.append([example.function.hash, [x.tobytes().hex() for x in example.inputs]])
 
-    def plain_hypothesis():
-        drawn = []
+    draw()
+    return drawn
 
-        @settings(max_examples=40, database=None, suppress_health_check=list(HealthCheck), deadline=None)
-        @seed(0)
-        @given(examples())
-        def draw(example):
-            drawn.append((example.function.hash, [x.tobytes() for x in example.inputs]))
 
-        draw()
-        return drawn
+before, plain_before = campaign(), plain_hypothesis()
+sys.path.insert(0, sys.argv[1])
+importlib.import_module("constants_galore")
+print(json.dumps({"campaign": campaign() == before, "plain": plain_hypothesis() == plain_before}))
+"""
 
-    before, plain_before = campaign(), plain_hypothesis()
-    # a local module (outside site-packages, not a test file) full of constants Hypothesis may draw
+
+def test_a_seed_draws_the_same_examples_whatever_local_modules_were_imported(tmp_path):
+    import subprocess
+    import sys
+
+    # a local module (outside site-packages, not a test file) full of constants Hypothesis may draw; imported in a
+    # process of its own, since Hypothesis keeps what it has read for the rest of the process
     (tmp_path / "constants_galore.py").write_text(
         "VALUES = [" + ", ".join(f"{k / 7:.17g}, {k}, {-k / 3:.17g}" for k in range(1, 400)) + "]\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("constants_galore")
-    # the control: Hypothesis on its own now draws other examples from the same seed...
-    assert plain_hypothesis() != plain_before, "Hypothesis no longer draws local constants: is draws.py still needed?"
-    # ...the campaign does not
-    assert campaign() == before
+    done = subprocess.run([sys.executable, "-c", DRAWS, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    same = json.loads(done.stdout.splitlines()[-1])
+    # the control: Hypothesis on its own draws other examples from the same seed once the module is imported...
+    assert not same["plain"], "Hypothesis no longer draws local constants: is advalidate/draws.py still needed?"
+    assert same["campaign"]  # ...the campaign does not
