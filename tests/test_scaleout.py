@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -87,38 +88,24 @@ def test_a_finding_another_shard_kept_is_not_shrunk_again(tmp_path):
     assert other["findings"] == [] and other["summary"]["examples"] == 40
 
 
-SEGFAULTS = """
-from advalidate.backends.numpy_ref import NumpyReference
-
-
-class Segfaults(NumpyReference):
-    name = "fake-segv"
-
-    def vjp(self, fn, inputs, cotangents):
-        if "exp" in fn.primitives_used:
-            import ctypes
-
-            ctypes.string_at(0)
-        return super().vjp(fn, inputs, cotangents)
-"""
-
-
 def test_two_workers_isolate_a_plugin_that_segfaults(tmp_path):
-    plugins = install_fake_distribution(tmp_path / "plugins", "fake-crash", {"fake-segv": "fakeplug_segv:Segfaults"},
-                                        {"fakeplug_segv": SEGFAULTS})
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]))
+    # test_isolation's Segfaults (it segfaults on exp) as an installed plug-in, found through its entry point only
+    plugins = install_fake_distribution(tmp_path / "plugins", "fake-crash",
+                                        {"segfaults": "tests.test_isolation:Segfaults"}, {})
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugins), root, os.environ.get("PYTHONPATH", "")]))
     env.pop("ADVALIDATE_DISABLE_PLUGINS", None)
     out = tmp_path / "out"
-    done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--backend", "fake-segv", "--max-examples", "30",
+    done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--backend", "segfaults", "--max-examples", "30",
                 "--no-cost", "--timeout", "30", "--out", str(out), timeout=600, env=env)
     assert done.returncode == 1, done.stdout + done.stderr  # unexpected findings, not a crash of the run
     results = load(out / "results.json")
     validate(results)
     assert results["complete"] and results["summary"]["examples"] == 30
-    crashes = [f for f in results["findings"] if f["backend"] == "fake-segv"]
+    crashes = [f for f in results["findings"] if f["backend"] == "segfaults"]
     assert crashes and all("process died" in f["message"] and "exit code -11" in f["message"] for f in crashes)
     assert results["stats"]["backends"]["numpy-ref"]["pass"] == 30
-    assert "fake-segv" in (out / "index.html").read_text()
+    assert "segfaults" in (out / "index.html").read_text()
 
 
 def test_merging_shards_deduplicates_findings_and_sums_statistics():
