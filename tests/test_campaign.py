@@ -276,3 +276,16 @@ def test_a_seed_draws_the_same_examples_whatever_local_modules_were_imported(tmp
     # the control: Hypothesis on its own draws other examples from the same seed once the module is imported...
     assert not same["plain"], "Hypothesis no longer draws local constants: is advalidate/draws.py still needed?"
     assert same["campaign"]  # ...the campaign does not
+
+
+def test_the_terminal_names_a_few_unmatched_known_behaviours_and_counts_the_rest(tmp_path, capsys):
+    from advalidate.cli_run import UNMATCHED_SHOWN, _print_summary
+
+    results = run([NumpyReference()], n=3)
+    results["known_unmatched"] = [{"backend": "b", "kind": "cost-bound", "pattern": f"*p{i}*", "source": f"b.txt:{i}"}
+                                  for i in range(UNMATCHED_SHOWN + 3)]
+    _print_summary(results, tmp_path, None)
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "(cost-bound *p" in line] == [
+        f"warning: known behaviour b.txt:{i} (cost-bound *p{i}*) matched no finding" for i in range(UNMATCHED_SHOWN)]
+    assert err[-1].startswith("warning: 3 more known behaviours matched no finding")
