@@ -212,7 +212,8 @@ def _run_parallel(args) -> int:
     missing = [name for name in ("pytest", "xdist") if importlib.util.find_spec(name) is None]
     if missing:
         print(f"advalidate run: --workers {args.workers} runs the campaign's shards under pytest-xdist, and "
-              f"{' and '.join(missing)} is not installed: pip install 'advalidate[parallel]'", file=sys.stderr)
+              f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+              f"pip install 'advalidate[parallel]'", file=sys.stderr)
         return 2
     out = Path(args.out)
     shutil.rmtree(out / "shards", ignore_errors=True)

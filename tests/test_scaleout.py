@@ -250,3 +250,15 @@ def test_workers_share_one_jax_compilation_cache_and_it_is_removed_after(tmp_pat
     mine = tmp_path / "mine"
     with shared_compile_cache({JAX_CACHE: str(mine)}) as env:
         assert env == {JAX_CACHE: str(mine)}
+
+
+def test_workers_without_pytest_xdist_is_a_clear_usage_error(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from advalidate.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xdist" else real(name, *a))
+    assert main(["run", "--workers", "2", "--backend", "numpy-ref", "--out", str(tmp_path)]) == 2
+    assert "xdist is not installed: pip install 'advalidate[parallel]'" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
