@@ -116,6 +116,10 @@ def test_merging_shards_deduplicates_findings_and_sums_statistics():
     assert [f["signature"] for f in merged["findings"]] == ["tanh"] and merged["findings"][0]["id"] == "F001"
     assert merged["stats"]["backends"]["bad-tanh"]["pass"] == sum(p["stats"]["backends"]["bad-tanh"]["pass"]
                                                                     for p in parts)
+    from advalidate.report import render_report
+
+    assert "2 workers (30 examples from seed 1, 30 examples from seed 2)" in render_report(merged)
+    assert "workers (" not in render_report(parts[0])
 
 
 def test_sigterm_leaves_valid_partial_results_and_resume_finishes_without_redoing(tmp_path):
