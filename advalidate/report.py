@@ -176,7 +176,9 @@ def _summary(results: dict) -> dict:
     if s["unexpected"]:
         verdict, tone = f"{s['unexpected']} unexpected finding{'s' if s['unexpected'] != 1 else ''}", "bad"
     elif s["findings"]:
-        verdict, tone = f"all {s['findings']} findings are known behaviours", "warn"
+        verdict = ("the finding is a known behaviour" if s["findings"] == 1
+                   else f"all {s['findings']} findings are known behaviours")
+        tone = "warn"
     else:
         verdict, tone = "no findings", "good"
     return {"verdict": verdict, "tone": tone, "points": s.get("points") or {}}
