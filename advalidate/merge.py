@@ -80,7 +80,7 @@ def merge_results(parts: list[dict], max_per_kind: int = 6, wall_seconds: float 
         "cost": next((p["cost"] for p in parts if p.get("cost")), None),
         "progress": {"rounds": sum(p["progress"]["rounds"] for p in parts), "resumes": 0,
                      "seen": [list(s) for s in sorted({tuple(s) for p in parts for s in p["progress"]["seen"]})],
-                     # a shard's examples are its seed's first ones: with these counts the run can be redone
+                     # which shard checked how many examples depends on timing (they share one budget)
                      "shards": [{"seed": p["settings"]["seed"], "examples": p["summary"]["examples"],
                                  "findings": len(p["findings"]), "duration_s": p["duration_s"]} for p in parts]},
     }

@@ -39,7 +39,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
     budget, its own seed), as ``advalidate run`` builds it: same backends, isolation, settings."""
     from advalidate.campaign import Campaign, Settings
     from advalidate.cli_run import load_backends
-    from advalidate.shards import shared_budget
+    from advalidate.shards import SharedBudget
 
     opt = config.getoption
     total = opt("advalidate_max_examples")
@@ -51,7 +51,8 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         special=opt("advalidate_special"), known_dir=opt("advalidate_known_dir"),
                         out=out, database=opt("advalidate_database"),
                         measure_work=not opt("advalidate_no_cost"))
-    budget = shared_budget(Path(out) / "shards", total, shard, shards) if shards > 1 else None
+    # shards share one budget (None: the campaign's own, its static share of the budget)
+    budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,
                     budget=budget)
 

@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["Budget", "SharedBudget", "shared_budget"]
+__all__ = ["Budget", "SharedBudget"]
 
 try:
     import fcntl
@@ -48,10 +48,13 @@ class Budget:
 
 
 class SharedBudget(Budget):
-    """The budget of shard ``shard`` among the shards sharing ``folder``: ``total`` examples in all."""
+    """The budget of shard ``shard`` among the shards sharing ``folder``: ``total`` examples in all. Needs file
+    locks (POSIX): where ``available`` is false, each shard keeps a :class:`Budget` of its static share."""
+
+    available = fcntl is not None
 
     def __init__(self, folder, total: int, shard: int):
-        super().__init__(total)
+        super().__init__(total)  # its own count stays unused: the shared counter is the budget
         self.folder, self.shard = Path(folder), shard
         self.folder.mkdir(parents=True, exist_ok=True)
         self.counter = self.folder / "budget"
@@ -73,10 +76,7 @@ class SharedBudget(Budget):
         return self.total - self._count(take=False)
 
     def claim(self) -> bool:
-        if self._count(take=True) >= self.total:
-            return False
-        self.claimed += 1
-        return True
+        return self._count(take=True) < self.total
 
     def peers_seen(self) -> set:
         seen = set()
@@ -94,10 +94,3 @@ class SharedBudget(Budget):
 
         write_json(self.folder / f"seen-{self.shard}.json", sorted(list(k) for k in seen))
 
-
-def shared_budget(folder, total: int, shard: int, shards: int) -> Budget:
-    """The budget for shard ``shard`` of ``shards``: shared through ``folder`` where file locks exist (POSIX),
-    else the shard's static share of ``total``."""
-    if shards > 1 and fcntl is not None:
-        return SharedBudget(folder, total, shard)
-    return Budget(total // shards + (shard < total % shards))
