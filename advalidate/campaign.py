@@ -216,9 +216,11 @@ class Campaign:
                 if outcome.status != "finding":
                     continue
                 key = self._signature(outcome, fn)
-                if not shrinking and self._is_new(key):
-                    self._peers = self.budget.peers_seen()  # another shard may have kept it meanwhile
-                if not self._is_new(key):
+                new = self._is_new(key)
+                if new and not shrinking:  # another shard may have kept it meanwhile
+                    self._peers = self.budget.peers_seen()
+                    new = self._is_new(key)
+                if not new:
                     continue
                 if state["target"] is None or state["target"] == key[:2]:
                     state["target"] = key[:2]
