@@ -4,13 +4,23 @@ For a program f, a point x, cotangents v and a direction w, the oracle different
 ``phi(t) = sum_o <v_o, f_o(x + t w)>`` at t = 0: ``phi'(0) = <v, J w> = <J^T v, w>``. It never uses the AD
 rules under test, only the mpmath forms of the catalogue.
 
-Accuracy. With step h = 2^-s, the central difference D(h) = phi'(0) + c h^2 + O(h^4). The oracle returns the
-Richardson value R = (4 D(h/2) - D(h)) / 3 (error O(h^4)) and estimates its error by |D(h) - D(h/2)| / 3,
-the error of D(h/2), plus a bound on the rounding of phi: the program runs at ``prec + s + 32`` bits, so
-each evaluation's rounding, divided by the step, still leaves ``prec`` bits. At the defaults (prec = 128,
-s = 64) a well-conditioned derivative is good to ~1e-38 relative and the estimate is ~c·1e-39. When the
-estimate is larger than 2^-(prec-16) of the derivative (a singularity nearby makes c large) or a step leaves
-the domain, the oracle retries with a step 2^-32 smaller, up to ``max_step_bits``.
+Accuracy. The step along w is h = 2^-s times the largest step that moves no element by more than
+min(|x|, 1): relative to |x| near 0 (log at 1e-300), absolute beyond 1 (sin at 1e155 varies on a scale of 1,
+not of |x|: a step relative to |x| would span 1e136 periods). The central difference D(h) = phi'(0) + c h^2 +
+O(h^4); the oracle returns the Richardson value R = (4 D(h/2) - D(h)) / 3 (error O(h^4)) and bounds its error
+by |D(h) - D(h/2)| / 3, the error of D(h/2), plus a bound on the rounding of phi (n roundings of 2^-wprec of
+the largest value in the program, divided by the step). The working precision wprec makes every x + t·w exact
+(about log2(|x| / h) + 57 bits: 600 at 1e155) and leaves ``prec`` bits in the quotient (``prec + s + 32``).
+
+The bound is relative to the derivative it bounds: the oracle refines until it is below 2^-(prec-16) of the
+derivative (1.9e-34 at prec = 128) — more bits where rounding dominates (a derivative far smaller than the
+values, arcsinh'(1e200) = 1e-200 next to arcsinh(1e200) = 461), a step 2^-32 smaller where truncation does (a
+singularity nearby), a smaller step where a step leaves the domain — up to ``max_prec`` bits and
+``max_step_bits``. Differences that cancel exactly are 0 or a derivative too small for the precision used
+(erf'(26) = 3e-294 next to erf(26) = 1): they are checked again at the precision that resolves the derivative
+to 2^-64 of the dtype's smallest normal number (the error model's floor), which tells 0 from a saturated tail.
+At the defaults a well-conditioned derivative is good to ~1e-38 relative anywhere in the float64 range
+(tests/test_oracle_range.py: 1e300, derivatives down to 1e-300).
 
 Points outside a domain raise :class:`DomainError`; points on (or within ``kink_tolerance`` of) a kink or
 tie raise :class:`KinkError`, unless a one-sided derivative is asked for (``side=+1`` or ``-1``).
@@ -37,7 +47,9 @@ class Derivative:
 
     value: mpmath.mpf
     error: mpmath.mpf
-    step_bits: int
+    step_bits: int  # the step was 2^-step_bits
+    unresolved_zero: bool = False  # the differences cancelled exactly at the precision used (see directional)
+    rounding: mpmath.mpf = mpmath.mpf(0)  # the part of ``error`` due to the rounding of phi
 
 
 @dataclass
@@ -48,7 +60,8 @@ class OracleVJP:
     outputs: list  # f(x) as float64 arrays
     grads: list | None = None  # full mode: J^T v per input, float64
     grads_mp: list | None = None  # full mode: the same as object arrays of mpf
-    errors: list | None = None  # full mode: error bound per component, float64
+    errors: list | None = None  # full mode: error bound per component, float64 rounded up (so it still bounds)
+    errors_mp: list | None = None  # full mode: the same bounds as object arrays of mpf
     directions: list = field(default_factory=list)  # projected mode: per direction, a list of arrays (one per input)
     projections: list = field(default_factory=list)  # projected mode: Derivative per direction
     masked: list = field(default_factory=list)  # nodes outside their domain whose value `where` discarded
@@ -58,10 +71,12 @@ class OracleVJP:
 class Oracle:
     """High-precision finite differences over the mpmath forms of the catalogue."""
 
-    def __init__(self, prec: int = 128, step_bits: int = 64, max_step_bits: int = 1280, dtype: str = "float64"):
+    def __init__(self, prec: int = 128, step_bits: int = 64, max_step_bits: int = 1280, dtype: str = "float64",
+                 max_prec: int = 12000):
         if prec < 64 or step_bits < 8:
             raise ValueError(f"prec must be >= 64 bits and step_bits >= 8, got {prec}, {step_bits}")
         self.prec, self.step_bits, self.max_step_bits, self.dtype = prec, step_bits, max_step_bits, dtype
+        self.max_prec = max_prec
 
     def __repr__(self):
         return f"Oracle(prec={self.prec}, step_bits={self.step_bits}, dtype={self.dtype!r})"
@@ -98,32 +113,71 @@ class Oracle:
 
     # ------------------------------------------------------------ derivatives
 
-    def directional(self, fn: Function, inputs, cotangents, direction, side: int = 0, magnitude=None) -> Derivative:
+    def directional(self, fn: Function, inputs, cotangents, direction, side: int = 0, magnitude=None,
+                    resolve_zero: bool = True, likely_zero: bool = False) -> Derivative:
         """<v, J w> at ``inputs`` for cotangents v and direction w (lists of arrays), with an error bound.
 
         ``side=0`` central differences; ``+1``/``-1`` one-sided (for kinks: the derivative from that side).
+        Differences that cancel exactly are checked again at a precision that resolves the derivative far below
+        the dtype's smallest normal number (a saturated tail, erf'(26) = 3e-294, looks constant at the first
+        precision); ``resolve_zero=False`` leaves that to the caller (``Derivative.unresolved_zero``), which may
+        check many components at once; ``likely_zero=True`` goes straight to that check.
         """
         xs = [to_mp(x) for x in inputs]
-        ws = [to_mp(np.broadcast_to(np.asarray(w, dtype=np.float64), s)) for w, s in zip(direction, fn.inputs)]
+        wf = [np.broadcast_to(np.asarray(w, dtype=np.float64), s) for w, s in zip(direction, fn.inputs)]
         vs = [to_mp(np.broadcast_to(np.asarray(v, dtype=np.float64), s)) for v, s in zip(cotangents, fn.output_shapes)]
         if magnitude is None:
             magnitude = _magnitude(fn, xs, vs, self.prec)
-        bits = self.step_bits
+        geometry = _geometry(inputs, wf)
+        if geometry is None:  # the direction is 0: so is the derivative, exactly
+            return Derivative(mpmath.mpf(0), mpmath.mpf(0), self.step_bits)
+        base, span = geometry
+        ws = [to_mp(w) for w in wf]
+        bits, extra = self.step_bits, 0
         while True:
-            result = self._difference(fn, xs, ws, vs, bits, side, magnitude)
-            if result is not None:
-                estimate_ok = result.error <= mpmath.ldexp(abs(result.value), -(self.prec - 16)) + \
-                    mpmath.ldexp(magnitude, -(self.prec - 16))
-                if estimate_ok or bits + 32 > self.max_step_bits:
+            # x + t·w exact for |t| <= 2^(base - bits); prec bits left in a difference quotient of that step
+            wprec = min(max(span - (base - bits) + 57, self.prec + 32 + bits) + extra, self.max_prec)
+            if likely_zero:
+                likely_zero = False
+                more = min(self._zero_bits(_rounding(fn, magnitude, wprec, base - bits)), self.max_prec - wprec)
+                check = self._difference(fn, xs, ws, vs, base - bits, wprec + more, side, magnitude, first_only=True)
+                if check is not None and check.unresolved_zero:
+                    return Derivative(check.value, check.error, check.step_bits)
+                extra = more
+                continue
+            result = self._difference(fn, xs, ws, vs, base - bits, wprec, side, magnitude)
+            if result is None:  # a step left the domain
+                if bits + 32 > self.max_step_bits:
+                    raise DomainError(f"every step down to 2^-{bits} leaves the domain: the point is on its boundary")
+                bits += 32
+                continue
+            if result.unresolved_zero:
+                if not resolve_zero:
                     return result
-            elif bits + 32 > self.max_step_bits:
-                raise DomainError(f"every step down to 2^-{bits} leaves the domain: the point is on its boundary")
-            bits += 32
+                more = min(self._zero_bits(result.rounding), self.max_prec - wprec)
+                again = result if more == 0 else self._difference(fn, xs, ws, vs, base - bits, wprec + more, side,
+                                                                  magnitude, first_only=True)
+                if again is not None and again.unresolved_zero:
+                    return Derivative(again.value, again.error, again.step_bits)
+                extra += more  # not 0 after all: a tiny derivative, refined below
+                continue
+            target = mpmath.ldexp(abs(result.value), -(self.prec - 16))
+            if result.error <= target or wprec >= self.max_prec or bits + 32 > self.max_step_bits:
+                return result
+            if result.rounding > target / 4:  # rounding dominates: more bits at the same step
+                extra += int(mpmath.log(result.rounding / target, 2)) + 16
+            else:  # truncation dominates (a singularity nearby): a smaller step
+                bits += 32
 
-    def _difference(self, fn, xs, ws, vs, bits, side, magnitude):
-        wprec = self.prec + bits + 32
+    def _zero_bits(self, rounding) -> int:
+        """The bits to add so that a rounding bound falls below 2^-64 of the dtype's smallest normal number, which
+        the error model takes as the floor of any rounding error: no backend is judged below it."""
+        floor = mpmath.ldexp(float(np.finfo(self.dtype).tiny), -64)
+        return 0 if rounding <= floor else int(mpmath.log(rounding / floor, 2)) + 2
+
+    def _difference(self, fn, xs, ws, vs, step_exp, wprec, side, magnitude, first_only=False):
         with mpmath.workprec(wprec):
-            h = mpmath.ldexp(1, -bits)
+            h = mpmath.ldexp(1, step_exp)
 
             def phi(t):
                 values = trace(fn, [x + w * t for x, w in zip(xs, ws)], "mp")  # array first: mpf * ndarray converts via repr
@@ -134,21 +188,20 @@ class Oracle:
 
             if side == 0:
                 d1 = (phi(h) - phi(-h)) / (2 * h)
-                d2 = (phi(h / 2) - phi(-h / 2)) / h
+                d2 = d1 if first_only else (phi(h / 2) - phi(-h / 2)) / h
                 value, trunc, denom = (4 * d2 - d1) / 3, abs(d1 - d2) / 3, h / 2
             else:
                 p0 = phi(mpmath.mpf(0))
                 d1 = (phi(side * h) - p0) / (side * h)
-                d2 = (phi(side * h / 2) - p0) / (side * h / 2)
+                d2 = d1 if first_only else (phi(side * h / 2) - p0) / (side * h / 2)
                 value, trunc, denom = 2 * d2 - d1, abs(d1 - d2), h / 2
             if any(mpmath.isnan(d) or mpmath.isinf(d) for d in (d1, d2)):
                 return None
-            n = len(fn.nodes) + 1
-            rounding = mpmath.ldexp(4 * n * (magnitude + 1), -wprec) / denom
-            # the value is handed out at `prec` bits: its representation adds up to 2 ulps (with the division
-            # by a direction's scale in full mode)
+            rounding = _rounding(fn, magnitude, wprec, step_exp)
+            # the value is handed out at `prec` bits: its representation adds up to 2 ulps
             representation = mpmath.ldexp(abs(value), -(self.prec - 2))
-            return Derivative(+value, +(trunc + rounding + representation), bits)
+            zero = d1 == 0 and d2 == 0
+            return Derivative(+value, +(trunc + rounding + representation), -step_exp, zero, +rounding)
 
     def vjp(self, fn: Function, inputs, cotangents, mode: str = "full", k: int = 4, seed: int = 0) -> OracleVJP:
         """The VJP J^T v at ``inputs``.
@@ -177,21 +230,25 @@ class Oracle:
         vs = [to_mp(np.broadcast_to(np.asarray(v, dtype=np.float64), s)) for v, s in zip(cotangents, fn.output_shapes)]
         magnitude = _magnitude(fn, [to_mp(x) for x in inputs], vs, self.prec)
         if mode == "full":
-            result.grads, result.grads_mp, result.errors = [], [], []
-            for i, (x, shape) in enumerate(zip(inputs, fn.inputs)):
+            result.grads_mp, result.errors_mp = [], []
+            zeros = []  # components whose differences cancelled exactly: checked together below
+            for i, shape in enumerate(fn.inputs):
                 g = np.empty(shape, dtype=object)
-                e = np.empty(shape, dtype=np.float64)
-                scale = np.maximum(np.abs(np.asarray(x, dtype=np.float64)), 1.0)
+                e = np.empty(shape, dtype=object)
                 for idx in np.ndindex(*shape):
                     direction = [np.zeros(s) for s in fn.inputs]
-                    direction[i][idx] = scale[idx]
-                    d = self.directional(fn, inputs, cotangents, direction, magnitude=magnitude)
-                    g[idx] = d.value / mpmath.mpf(float(scale[idx]))
-                    e[idx] = float(d.error) / scale[idx]
+                    direction[i][idx] = 1.0
+                    d = self.directional(fn, inputs, cotangents, direction, magnitude=magnitude, resolve_zero=False)
+                    if d.unresolved_zero:
+                        zeros.append((i, idx))
+                    g[idx], e[idx] = d.value, d.error
                     found.append(d)
                 result.grads_mp.append(g)
-                result.grads.append(_to_float(g))
-                result.errors.append(e)
+                result.errors_mp.append(e)
+            if zeros:
+                self._resolve_zeros(fn, inputs, cotangents, magnitude, zeros, result, found, seed)
+            result.grads = [_to_float(g) for g in result.grads_mp]
+            result.errors = [_to_float(e, upward=True) for e in result.errors_mp]
         else:
             rng = np.random.default_rng(seed)
             for _ in range(k):
@@ -202,6 +259,61 @@ class Oracle:
                 result.projections.append(d)
                 found.append(d)
         return _max_rel(found)
+
+
+    def _resolve_zeros(self, fn, inputs, cotangents, magnitude, zeros, result, found, seed):
+        """Components whose differences cancelled exactly are 0 or a tiny derivative (a saturated tail). One
+        derivative along a random combination of them, resolved far below the dtype's smallest normal number,
+        tells which: 0 (no cancellation among random positive weights, generically) or not, and then each one
+        is resolved alone."""
+        rng = np.random.default_rng(seed + 1)
+        direction = [np.zeros(s) for s in fn.inputs]
+        for i, idx in zeros:
+            direction[i][idx] = rng.uniform(1.0, 2.0)
+        joint = self.directional(fn, inputs, cotangents, direction, magnitude=magnitude, likely_zero=True)
+        for i, idx in zeros:
+            d = joint if joint.value == 0 else self.directional(fn, inputs, cotangents, _basis(fn, i, idx),
+                                                                 magnitude=magnitude)
+            result.grads_mp[i][idx], result.errors_mp[i][idx] = d.value, d.error
+            found.append(d)
+
+
+def _rounding(fn, magnitude, wprec: int, step_exp: int):
+    """A bound on the rounding error of a difference quotient with step 2^step_exp at ``wprec`` bits: every value
+    of phi carries at most n roundings of 2^-wprec relative to the largest value computed (``magnitude``), and
+    the quotient divides by at least half the step."""
+    return mpmath.ldexp(4 * (len(fn.nodes) + 1) * magnitude, 1 - step_exp - wprec)
+
+
+def _basis(fn, i, idx):
+    direction = [np.zeros(s) for s in fn.inputs]
+    direction[i][idx] = 1.0
+    return direction
+
+
+def _geometry(inputs, direction) -> tuple[int, int] | None:
+    """``(base, span)`` for a step along ``direction``, or None when the direction is 0.
+
+    ``2^base`` is the largest step that moves no element by more than ``min(|x|, 1)``, so that a step
+    ``2^(base - bits)`` is small against how fast f can vary there: relative to |x| near 0 (log, 1/x at 1e-300),
+    absolute beyond 1 (sin at 1e155 varies on a scale of 1, not of |x|). ``span`` is the largest exponent
+    difference between an element and its direction, ``log2(|x| / |w|)``, from which the precision that keeps
+    ``x + t·w`` exact follows.
+    """
+    base = span = None
+    for x, w in zip(inputs, direction):
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+        moving = np.flatnonzero(w)
+        if moving.size == 0:
+            continue
+        ex, ew = np.frexp(x[moving])[1], np.frexp(w[moving])[1]
+        nonzero = x[moving] != 0
+        e = int(np.min(np.where(nonzero, np.minimum(ex - 1, 0), 0) - ew))  # floor(log2(min(|x|, 1) / |w|))
+        s = int(np.max(np.where(nonzero, ex - ew, -10**6)))
+        base = e if base is None else min(base, e)
+        span = s if span is None else max(span, s)
+    return None if base is None else (base, span)
 
 
 def _max_rel(found) -> float:
@@ -223,16 +335,25 @@ def _has_nan(a) -> bool:
     return any(mpmath.isnan(v) for v in np.asarray(a).reshape(-1))
 
 
-def _to_float(a) -> np.ndarray:
+def _to_float(a, upward: bool = False) -> np.ndarray:
+    """Round an object array of mpf to float64: to nearest, or ``upward`` (for bounds, which must still hold)."""
     a = np.asarray(a)
-    return np.array([float(v) for v in a.reshape(-1)], dtype=np.float64).reshape(a.shape)
+    if upward:
+        values = [mpmath.mpf(v) for v in a.reshape(-1)]
+        out = [float(v) for v in values]
+        out = [f if f >= v else math.nextafter(f, math.inf) for f, v in zip(out, values)]
+    else:
+        out = [float(v) for v in a.reshape(-1)]
+    return np.array(out, dtype=np.float64).reshape(a.shape)
 
 
 def _magnitude(fn, xs, vs, prec):
-    """Sum of |v| times the largest magnitude in the program: what rounding in phi is relative to."""
+    """Sum of |v| times the largest value in the program: what the rounding of phi is relative to. The inputs
+    count too: a primitive's rounding is relative to the values inside its mpmath form, and those can be far
+    larger than its output (softplus(-690) = log(1 + e^-690) rounds 1 + e^-690), but not than its operands."""
     with mpmath.workprec(prec):
         values = trace(fn, xs, "mp")
         big = max((abs(x) for val in values.values() for x in np.asarray(val).reshape(-1)
                    if not mpmath.isnan(x)), default=mpmath.mpf(0))
         vsum = sum((mpmath.fsum(np.asarray(np.abs(v)).reshape(-1)) for v in vs), mpmath.mpf(0))
-    return big * (vsum + 1)
+    return big * vsum
