@@ -161,7 +161,9 @@ class Oracle:
                     return Derivative(again.value, again.error, again.step_bits)
                 extra += more  # not 0 after all: a tiny derivative, refined below
                 continue
-            target = mpmath.ldexp(abs(result.value), -(self.prec - 16))
+            # relative to the derivative, down to the floor below which no backend is judged (a derivative of
+            # 1e-600, or one that came out exactly 0 from unequal differences, needs no more)
+            target = max(mpmath.ldexp(abs(result.value), -(self.prec - 16)), self._floor())
             if result.error <= target or wprec >= self.max_prec or bits + 32 > self.max_step_bits:
                 return result
             if result.rounding > target / 4:  # rounding dominates: more bits at the same step
@@ -172,8 +174,12 @@ class Oracle:
     def _zero_bits(self, rounding) -> int:
         """The bits to add so that a rounding bound falls below 2^-64 of the dtype's smallest normal number, which
         the error model takes as the floor of any rounding error: no backend is judged below it."""
-        floor = mpmath.ldexp(float(np.finfo(self.dtype).tiny), -64)
+        floor = self._floor()
         return 0 if rounding <= floor else int(mpmath.log(rounding / floor, 2)) + 2
+
+    def _floor(self):
+        """2^-64 of the dtype's smallest normal number: the absolute resolution the oracle aims at."""
+        return mpmath.ldexp(float(np.finfo(self.dtype).tiny), -64)
 
     def _difference(self, fn, xs, ws, vs, step_exp, wprec, side, magnitude, first_only=False):
         with mpmath.workprec(wprec):

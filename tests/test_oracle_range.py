@@ -137,3 +137,18 @@ def test_a_vjp_of_zero_where_the_derivative_is_tiny_is_caught():
     zero = Mutant("zero-arcsinh", arcsinh=(lambda g, ans, x: 0 * g,))
     outcome = _check("arcsinh", 1e200, zero)
     assert outcome.status == "finding" and outcome.kind == "wrong-value", outcome.message
+
+
+def test_a_richardson_value_of_exactly_zero_from_unequal_differences_terminates(monkeypatch):
+    """4·D(h/2) = D(h) exactly gives a value of 0 whose bound is not 0: the relative target was 0 too, and the
+    refinement divided by it (a ZeroDivisionError that ended a special campaign). The target has a floor."""
+    from advalidate.oracle import Derivative
+
+    def unequal(self, fn, xs, ws, vs, step_exp, wprec, side, magnitude, first_only=False):
+        return Derivative(M.mpf(0), M.ldexp(1, -400), -step_exp, False, M.ldexp(1, -400))
+
+    monkeypatch.setattr(Oracle, "_difference", unequal)
+    b = Builder()
+    fn = b.build(b.sin(b.input(())))
+    d = Oracle().directional(fn, [np.array(1.0)], [np.array(1.0)], [np.array(1.0)])
+    assert d.value == 0 and d.error == M.ldexp(1, -400)
