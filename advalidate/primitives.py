@@ -283,7 +283,10 @@ def _np_softmax(x, axis=-1):
 
 
 def _np_log_softmax(x, axis=-1):
-    return x - _np_logsumexp(x, axis=axis, keepdims=True)
+    # (x - m) - log(sum(exp(x - m))), as jax and torch compute it: x - logsumexp(x) would round the large
+    # logsumexp first (an error of u·|x|, 1e-13 at logits of 1000) and cancel it against x
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _norm(x, axis=None):
