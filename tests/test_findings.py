@@ -252,3 +252,20 @@ def test_flush_to_zero_is_reported_once_per_backend_and_kind_and_can_be_a_known_
     for f in results["findings"]:
         assert f["tag"] == FLUSH_TO_ZERO and "is subnormal in float64; flushes flushes it to zero" in f["message"]
         assert f["known"] == (f["kind"] in ("nan-inf", "convention")) and f["primitives"] != FLUSH_TO_ZERO
+
+
+@pytest.mark.parametrize("name", ["jax", "jax-jit"])
+def test_xla_flushing_subnormal_inputs_is_a_listed_known_behaviour(name):
+    pytest.importorskip("jax")
+    from advalidate.backends import registry
+    from advalidate.check import finding_signature
+    from advalidate.known import KnownBehaviours
+
+    known = KnownBehaviours.load([name])
+    b = Builder()
+    fn = b.build(b.sqrt(b.input(2)))
+    result = check_example(fn, [np.array([1.3e-309, 4.0])], [np.ones(2)], [registry.get(name)], measure_work=False)
+    (o,) = result.outcomes
+    assert (o.kind, o.tag) == ("nan-inf", FLUSH_TO_ZERO)
+    assert known.match(name, o.kind, finding_signature(o, fn)) is not None
+    assert known.match(name, o.kind, "sqrt") is None  # the entry names the tag, not the primitives
