@@ -269,3 +269,21 @@ def test_xla_flushing_subnormal_inputs_is_a_listed_known_behaviour(name):
     assert (o.kind, o.tag) == ("nan-inf", FLUSH_TO_ZERO)
     assert known.match(name, o.kind, finding_signature(o, fn)) is not None
     assert known.match(name, o.kind, "sqrt") is None  # the entry names the tag, not the primitives
+
+
+def test_an_undefined_one_sided_derivative_skips_the_example_instead_of_raising():
+    from advalidate.errors import DomainError
+    from advalidate.oracle import Oracle
+
+    class NoOneSided(Oracle):
+        def directional(self, fn, inputs, cotangents, direction, side=0, **kw):
+            if side:
+                raise DomainError("every step down to 2^-1280 leaves the domain")
+            return super().directional(fn, inputs, cotangents, direction, side=side, **kw)
+
+    b = Builder()
+    fn = b.build(b.relu(b.input(1)))
+    result = check_example(fn, [np.array([0.0])], [np.ones(1)], [NumpyReference()], NoOneSided(), measure_work=False)
+    (o,) = result.outcomes
+    assert result.point == "kink" and o.status == "skipped"
+    assert o.message.startswith("at a kink of v0 (relu) a one-sided derivative is undefined: every step")
