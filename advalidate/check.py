@@ -466,9 +466,16 @@ def _subnormal(x, dtype: str) -> np.ndarray:
 
 
 def _flush_to_zero(backend, fn: Function, inputs, cotangents, grads) -> str | None:
-    """Whether ``backend``'s VJP is explained by flushing the example's subnormal inputs to zero: the inputs
-    replaced by signed zeros give it bit for bit, while the reference tape (IEEE arithmetic, no flushing) tells
-    the two points apart. Returns the sentence saying so, or None."""
+    """Whether ``backend``'s VJP is explained by flushing subnormal numbers to zero (the sentence saying so, or
+    None): its subnormal inputs (:func:`_flushed_inputs`), or else subnormal values of its forward pass
+    (:func:`_flushed_forward`)."""
+    return _flushed_inputs(backend, fn, inputs, cotangents, grads) or _flushed_forward(backend, fn, inputs,
+                                                                                       cotangents, grads)
+
+
+def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | None:
+    """The backend's VJP with the subnormal inputs replaced by signed zeros is its VJP bit for bit, while the
+    reference tape (IEEE arithmetic, no flushing) tells the two points apart."""
     if not any(np.any(_subnormal(x, fn.dtype)) for x in inputs):
         return None
     flushed = [np.where(_subnormal(x, fn.dtype), np.copysign(np.zeros_like(x), x), x).astype(np.asarray(x).dtype)
@@ -490,6 +497,47 @@ def _flush_to_zero(backend, fn: Function, inputs, cotangents, grads) -> str | No
     one = len(named) == 1
     return (f"input{'' if one else 's'} {values} {'is' if one else 'are'} subnormal in {fn.dtype}; {backend.name} "
             f"flushes {'it' if one else 'them'} to zero (its VJP equals the VJP at {zeros})")
+
+
+def _flushed_forward(backend, fn: Function, inputs, cotangents, grads) -> str | None:
+    """The reference tape's forward pass in the function's dtype has subnormal values, and the tape run with every
+    subnormal value (inputs and nodes) flushed to a signed zero matches the backend's VJP, within the error model's
+    K·(n+1)·u·scale, where the tape run in IEEE arithmetic does not: the backend's result is what flushing gives.
+    (A backend's own forward values are not observable: the reference tape stands in for them.)"""
+    from .backends import numpy_ref
+
+    def flush(node, value, args):
+        value = np.asarray(value)
+        return np.where(_subnormal(value, fn.dtype), np.copysign(np.zeros_like(value), value), value).astype(value.dtype)
+
+    with np.errstate(all="ignore"):
+        plain = numpy_ref.forward(fn, inputs)
+        where = [(name, fn.nodes[int(name[1:])].prim, np.asarray(numpy_ref.counting.unwrap(plain[name])))
+                 for name in fn.node_names]
+        where = [(name, prim, v[_subnormal(v, fn.dtype)]) for name, prim, v in where]
+        where = [(name, prim, v.reshape(-1)[0]) for name, prim, v in where if v.size]
+        if not where:
+            return None
+        flushed = numpy_ref.forward(fn, [flush(None, x, None) for x in inputs], flush)
+        at_x = [np.asarray(g, np.float64) for g in numpy_ref.backward(fn, plain, cotangents)]
+        at_flushed = [np.asarray(g, np.float64) for g in numpy_ref.backward(fn, flushed, cotangents)]
+        values64 = {k: np.asarray(numpy_ref.counting.unwrap(v), np.float64) for k, v in plain.items()}
+        scale = [np.asarray(m, np.float64) for m in magnitude(fn, values64, cotangents)]
+        factor = K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
+
+        def close(a, b, m):
+            return (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= factor * np.fmax(m, np.fmax(np.abs(a), np.abs(b))))
+
+        explains = all(np.all(close(np.asarray(g, np.float64), f, m)) for g, f, m in zip(grads, at_flushed, scale))
+        matters = not all(np.all(close(a, f, m)) for a, f, m in zip(at_x, at_flushed, scale))
+    if not (explains and matters):
+        return None
+    named = ", ".join(f"{name} ({prim}) = {float(v):.3g}" for name, prim, v in where[:3])
+    more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+    one = len(where) == 1
+    return (f"the forward value{'' if one else 's'} {named}{more} {'is' if one else 'are'} subnormal in {fn.dtype}; "
+            f"{backend.name} flushes {'it' if one else 'them'} to zero (its VJP is the reference tape's with every "
+            f"subnormal value flushed to zero)")
 
 
 def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):

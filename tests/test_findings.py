@@ -287,3 +287,40 @@ def test_an_undefined_one_sided_derivative_skips_the_example_instead_of_raising(
     (o,) = result.outcomes
     assert result.point == "kink" and o.status == "skipped"
     assert o.message.startswith("at a kink of v0 (relu) a one-sided derivative is undefined: every step")
+
+
+class FlushesEverything(NumpyReference):
+    """The reference tape with every subnormal value of its forward pass (inputs and nodes) flushed to zero."""
+
+    name = "flushes-all"
+
+    def vjp(self, fn, inputs, cotangents):
+        from advalidate.backends import numpy_ref
+        from advalidate.backends.contract import VJP
+
+        tiny = np.finfo(fn.dtype).tiny
+
+        def flush(node, value, args):
+            return np.where(np.abs(value) < tiny, np.copysign(np.zeros_like(value), value), value).astype(value.dtype)
+
+        with np.errstate(all="ignore"):
+            values = numpy_ref.forward(fn, [flush(None, np.asarray(x, fn.dtype), None) for x in inputs], flush)
+            grads = numpy_ref.backward(fn, values, cotangents)
+        return VJP([np.array(numpy_ref.counting.unwrap(values[o])) for o in fn.outputs], [np.array(g) for g in grads])
+
+
+def test_a_flushed_subnormal_forward_value_is_named_in_the_finding():
+    # sqrt(exp(x)) at x = -720: exp gives 2.03e-313 (subnormal); flushed, sqrt's rule divides by 0
+    b = Builder()
+    fn = b.build(b.sqrt(b.exp(b.input(2))))
+    result = check_example(fn, [np.array([-720.0, 0.5])], [np.ones(2)], [FlushesEverything(), NumpyReference()],
+                           measure_work=False)
+    flushes, ref = result.outcomes
+    assert (flushes.kind, flushes.tag) == ("nan-inf", FLUSH_TO_ZERO)
+    assert flushes.message.startswith("the forward value v0 (exp) = 2.03e-313 is subnormal in float64; flushes-all "
+                                      "flushes it to zero")
+    assert ref.status == "pass"
+    # a wrong rule on the same program is not blamed on flushing
+    wrong = Mutant("bad-sqrt", sqrt=(lambda g, ans, x: g / ans,))
+    (o,) = check_example(fn, [np.array([-720.0, 0.5])], [np.ones(2)], [wrong], measure_work=False).outcomes
+    assert o.kind == "wrong-value" and o.tag is None
