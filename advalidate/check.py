@@ -490,7 +490,7 @@ def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | N
     at_zero, _ = run_vjp(reference, fn, flushed, cotangents)
     if at_x is None or at_zero is None or all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)):
         return None  # the subnormal values do not matter to this VJP: flushing them explains nothing
-    where = [(i, idx) for i, x in enumerate(inputs) for idx in zip(*np.nonzero(_subnormal(x, fn.dtype)))]
+    where = [(i, idx) for i, x in enumerate(inputs) for idx in np.ndindex(np.shape(x)) if _subnormal(x, fn.dtype)[idx]]
     named = [(_element_name(i, tuple(int(j) for j in idx)), np.asarray(inputs[i])[idx]) for i, idx in where]
     values = ", ".join(f"{name} = {float(v):.3g}" for name, v in named)
     zeros = ", ".join(f"{name} = {'-' if np.signbit(v) else ''}0" for name, v in named)

@@ -202,6 +202,12 @@ def test_a_flushed_subnormal_input_is_named_in_the_finding():
     assert flushes.message.startswith("input x0[0] = 1.3e-309 is subnormal in float64; flushes flushes it to zero "
                                       "(its VJP equals the VJP at x0[0] = 0)")
     assert ref.status == "pass" and ref.tag is None
+    # a 0-d input is named without an index
+    b = Builder()
+    fn = b.build(b.sqrt(b.input(())))
+    (flushes,) = check_example(fn, [np.array(1.3e-309)], [np.array(1.0)], [FlushesSubnormals()],
+                               measure_work=False).outcomes
+    assert flushes.tag == FLUSH_TO_ZERO and flushes.message.startswith("input x0 = 1.3e-309 is subnormal")
     # where(p > 0, x, y) at p = 2.6e-317: the other branch, at a kink the rounding does not cross (p is exact)
     b = Builder()
     p, u, w = b.input(2), b.input(2), b.input(2)
