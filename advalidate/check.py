@@ -113,9 +113,6 @@ def run_vjp(backend, fn: Function, inputs, cotangents) -> tuple[list | None, str
 
 # ---------------------------------------------------------------- kinks
 
-SIDE_LABELS = ("left", "right", "across")
-
-
 @dataclass
 class KinkReference:
     """What a backend's VJP is compared with at a kink or tie: for each component, the derivatives it may match.
@@ -134,7 +131,10 @@ class KinkReference:
       catalogue's gap |s|: grad s^2 by central differences at high precision), and the derivative is taken at x'
       from the side facing away from the kink. It is the other piece's derivative at a point within ~2|s|/|grad s|
       of x, which differs from that piece's derivative at x by the curvature times that distance: far below the
-      tolerance at a gap the rounding can cross.
+      tolerance at a gap the rounding can cross. (The one-sided derivatives at the kink located exactly would not
+      do: along a direction that does not move the kink's operand, such as the branches of ``where(p > 0, a, b)``
+      with p computed from other inputs, both still come from one piece; the mirror point is on the other piece
+      in every direction.)
 
     ``tolerance`` per component is the error model's ``K·(n+1)·u·scale`` with scale the magnitude
     ``|v|^T |J_L| ... |J_1|`` (:func:`advalidate.errormodel.magnitude`) floored by the sides' absolute values, plus
