@@ -330,3 +330,19 @@ def test_a_flushed_subnormal_forward_value_is_named_in_the_finding():
     wrong = Mutant("bad-sqrt", sqrt=(lambda g, ans, x: g / ans,))
     (o,) = check_example(fn, [np.array([-720.0, 0.5])], [np.ones(2)], [wrong], measure_work=False).outcomes
     assert o.kind == "wrong-value" and o.tag is None
+
+
+def test_a_branch_crossed_by_the_forward_rounding_is_matched_in_every_direction():
+    # where(p > 0, a, b) with p = logaddexp(c, c) = 2.3e-17 exactly (0 in float64): the gradients of a and b do not
+    # move p, so only the mirror point across the kink gives the branch the float evaluation takes
+    b = Builder()
+    c, a, w = b.input(()), b.input(2), b.input(2)
+    fn = b.build(b.where(b.logaddexp(c, c), b.sin(a), b.exp(w)))
+    point = [np.array(CROSSED), np.array([0.5, 1.0]), np.array([0.25, 2.0])]
+    result = check_example(fn, point, [np.ones(2)], _libraries(), measure_work=False)
+    assert result.point == "kink" and result.sides.crossed == ["v3 (where)"]
+    for o in result.outcomes:
+        assert np.all(o.grads[1] == 0), o.backend  # the float evaluation takes the exp(w) branch
+        assert (o.status, o.convention) == ("pass", "across"), (o.backend, o.message)
+    (wrong,) = check_example(fn, point, [np.ones(2)], [Constant("one", 1.0)], measure_work=False).outcomes
+    assert wrong.kind == "convention"
