@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +42,9 @@ def run_campaign(args, out, timeout=3600) -> dict:
     assert command, "the advalidate command is not installed (pip install -e .)"
     done = subprocess.run([command, "run", *args, "--out", str(out)], capture_output=True, text=True, timeout=timeout)
     assert done.returncode in (0, 1), f"advalidate run {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
-    return json.loads((out / "results.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert results["complete"], f"advalidate run {' '.join(args)} did not complete:\n{done.stderr[-3000:]}"
+    return results
 
 
 def _value(array, index):
@@ -57,8 +61,11 @@ def _values(finding) -> str:
     """The oracle's value against the backend's, at the worst component (or the kink's sides)."""
     i, idx = finding.get("worst_input"), finding.get("worst")
     oracle = finding.get("oracle") or {}
+    if finding["kind"] in ("cost-bound", "error"):
+        return None
     if oracle.get("mode") == "full" and i is not None:
-        return (f"x{i}{list(idx)}: oracle {_value(oracle['grads'][i], idx)} ± {_value(oracle['errors'][i], idx)}, "
+        name = f"x{i}" + (f"[{', '.join(str(j) for j in idx)}]" if idx else "")
+        return (f"{name}: oracle {_value(oracle['grads'][i], idx)} ± {_value(oracle['errors'][i], idx)}, "
                 f"backend {_value(finding['backend_grads'][i], idx)}")
     if oracle.get("mode") == "projected" and idx:
         return f"<g, w{idx[0]}>: oracle {oracle['projections'][idx[0]]} (projected; backend in the message)"
@@ -70,17 +77,21 @@ def _values(finding) -> str:
 def describe(finding) -> str:
     verdict = f"known: {finding['known_note'][:160]}" if finding["known"] else "NEW"
     tag = f" [{finding['tag']}]" if finding.get("tag") else ""
+    values = _values(finding)
     return (f"{finding['id']} {finding['backend']}: {finding['kind']} on {finding['signature']}{tag} "
-            f"({finding.get('point') or '-'} point)\n    {_values(finding)}\n    {finding['message'].splitlines()[0][:300]}"
-            f"\n    verdict: {verdict}")
+            f"({finding.get('point') or '-'} point)" + (f"\n    {values}" if values else "")
+            + f"\n    {finding['message'].splitlines()[0][:300]}\n    verdict: {verdict}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args", CAMPAIGNS)
-def test_every_finding_of_a_special_campaign_is_a_known_behaviour(args, tmp_path):
+def test_every_finding_of_a_special_campaign_is_a_known_behaviour(args):
     for name in _backends(args):
         pytest.importorskip(LIBRARIES[name], reason=f"the triage campaign needs {name}")
-    results = run_campaign(args, tmp_path)
+    # a directory of its own: pytest's tmp_path lives under a base that other pytest sessions of the same user
+    # prune (the 3 most recent are kept), which can remove it while a campaign of several minutes writes to it
+    with tempfile.TemporaryDirectory(prefix="advalidate-triage-") as out:
+        results = run_campaign(args, Path(out))
     print(f"\nadvalidate run {' '.join(args)}: {results['summary']['examples']} examples, "
           f"{len(results['findings'])} findings")
     for finding in results["findings"]:
