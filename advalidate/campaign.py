@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import __version__, primitives
-from .check import OMEGA, ExampleResult, check_example, primitive_signature
+from .check import OMEGA, ExampleResult, check_example, finding_signature, primitive_signature
 from .draws import seed_only_draws
 from .known import KnownBehaviours
 from .oracle import Oracle
@@ -46,6 +46,15 @@ class Settings:
     measure_work: bool = True
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
     max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
+
+
+@dataclass(frozen=True)
+class _Minimal:
+    """A recorded example: the shrunk one, possibly without its dead nodes."""
+
+    function: object
+    inputs: tuple
+    cotangents: tuple
 
 
 class _NewFinding(Exception):
@@ -129,7 +138,9 @@ class Campaign:
         return examples(dtype=self.settings.dtype, special=self.settings.special)
 
     def _signature(self, outcome, fn) -> tuple:
-        return (outcome.backend, outcome.kind, primitive_signature(fn))
+        """(backend, kind, signature): the primitives of ``fn``'s live nodes, or the finding's tag (one
+        ``flush-to-zero`` finding per backend and kind, whatever primitives show it)."""
+        return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()))
 
     def _is_new(self, key) -> bool:
         """A finding is new unless one already kept for the same backend and kind used a subset of its
@@ -234,16 +245,27 @@ class Campaign:
             return False
         except _NewFinding:
             example, result, outcome = state["last"]
-            # the minimal example once more through every backend, for the cross-check in the finding
-            full = check_example(example.function, example.inputs, example.cotangents, self.backends, oracle,
-                                 measure_work=self.settings.measure_work)
-            again = next(o for o in full.outcomes if o.backend == outcome.backend)
-            if (again.status, again.kind) == (outcome.status, outcome.kind):
-                result, outcome = full, again
+            example, result, outcome = self._minimal(example, result, outcome, oracle)
             self._add_finding(example, result, outcome)
             self._save()
             return True
         return False
+
+    def _minimal(self, example, result, outcome, oracle):
+        """The shrunk example once more through every backend (for the cross-check in the finding), without its
+        dead nodes when the finding still holds there (same backend, kind and signature): Hypothesis cannot
+        always shrink away a node nothing uses. Otherwise the example stays as drawn (the dead node matters to
+        that backend, which is worth seeing)."""
+        key = self._signature(outcome, example.function)
+        live = example.function.pruned()
+        candidates = [live, example.function] if live != example.function else [example.function]
+        for fn in candidates:
+            full = check_example(fn, example.inputs, example.cotangents, self.backends, oracle,
+                                 measure_work=self.settings.measure_work)
+            again = next(o for o in full.outcomes if o.backend == outcome.backend)
+            if again.status == "finding" and self._signature(again, fn) == key:
+                return _Minimal(fn, example.inputs, example.cotangents), full, again
+        return example, result, outcome
 
     def _save(self):
         if self.checkpoint:
@@ -317,6 +339,9 @@ class Campaign:
             "errors": [encode_array(e) for e in outcome.comparison.errors] if outcome.comparison else None,
             "work": asdict(outcome.work) if outcome.work else None,
             "convention": outcome.convention,
+            "kink_sides": result.sides.record() if result.sides is not None else None,
+            "tag": outcome.tag,
+            "primitives": primitive_signature(fn),
             "agrees_with": sorted(outcome.agrees_with),
             "all_backends_agree": _all_agree(outcome, result),
         }

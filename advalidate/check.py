@@ -2,7 +2,10 @@
 
 The oracle runs once per example; every backend's VJP is compared with it under the error model, its work
 is checked against the cost bound, and the backends are compared with each other. At a kink or tie the
-oracle's one-sided derivatives decide which convention a backend took.
+oracle's one-sided derivatives decide which convention a backend took (:func:`kink_reference`).
+
+Dead nodes (which no output depends on) never matter to the verdict: the oracle, the error model and the kink
+test see the live program only (:meth:`Function.pruned`); the backends run the program as given.
 """
 
 from __future__ import annotations
@@ -13,23 +16,37 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 
+import mpmath
 import numpy as np
 
 from .backends.contract import Work
 from .cost import OMEGA, check_bound, io_size
-from .errormodel import Comparison, compare_full, compare_projected, unit_roundoff
+from . import primitives
+from .errormodel import K, Comparison, compare_full, compare_projected, magnitude, unit_roundoff
 from .errors import DomainError, KinkError
-from .ir import Function
+from .evaluate import gaps, kink_tolerance, to_mp, trace
+from .ir import Function, Node
 from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
 
-__all__ = ["Outcome", "ExampleResult", "check_example", "FULL_MODE_LIMIT", "OMEGA", "primitive_signature"]
+__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "kink_reference", "FULL_MODE_LIMIT", "OMEGA",
+           "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
 
 
+FLUSH_TO_ZERO = "flush-to-zero"  # the tag of a finding explained by a library flushing subnormal inputs to zero
+
+
 def primitive_signature(fn: Function) -> str:
     return "+".join(fn.primitives_used) or "identity"
+
+
+def finding_signature(outcome, fn: Function) -> str:
+    """What a finding is deduplicated and matched against known behaviours by: its tag when it has one (a
+    library-wide behaviour such as ``flush-to-zero``, reported once per backend and kind whatever primitives
+    show it), else the primitive signature of ``fn``."""
+    return getattr(outcome, "tag", None) or primitive_signature(fn)
 
 
 @dataclass
@@ -43,8 +60,9 @@ class Outcome:
     grads: list | None = None
     comparison: Comparison | None = None
     work: Work | None = None
-    convention: str | None = None  # at kinks: left, right, between, other
+    convention: str | None = None  # at kinks: left, right, across, between, other (see kink_reference)
     agrees_with: list = field(default_factory=list)  # backends whose VJP matches this one's
+    tag: str | None = None  # flush-to-zero: the finding is explained by the library flushing subnormal inputs
 
     @property
     def ratio(self) -> float:
@@ -58,6 +76,8 @@ class ExampleResult:
     outcomes: list
     kink: str = ""  # the node and primitive at a kink
     seconds: Counter = field(default_factory=Counter)  # oracle, error model, and per backend: vjp, work
+    function: Function | None = None  # the live program the verdict is about (the given one without dead nodes)
+    sides: "KinkReference | None" = None  # at a kink: the derivatives a backend may match
 
 
 def _validate(fn: Function, result, n_inputs: int) -> str | None:
@@ -91,44 +111,273 @@ def run_vjp(backend, fn: Function, inputs, cotangents) -> tuple[list | None, str
     return [np.asarray(g) for g in result.grads], None
 
 
-def _convention(fn, inputs, cotangents, grads, oracle: Oracle) -> tuple[str, float]:
-    """At a kink: which one-sided derivative each component of ``grads`` matches (left, right, between, other)."""
-    labels, worst = set(), 0.0
-    u = unit_roundoff(fn.dtype)
-    for i, (x, shape) in enumerate(zip(inputs, fn.inputs)):
-        g = np.asarray(grads[i], dtype=np.float64)
-        for idx in np.ndindex(*shape):
-            direction = [np.zeros(s) for s in fn.inputs]
-            direction[i][idx] = 1.0
-            right = float(oracle.directional(fn, inputs, cotangents, direction, side=+1).value)
-            left = float(oracle.directional(fn, inputs, cotangents, direction, side=-1).value)
-            tol = 1e3 * (len(fn.nodes) + 1) * u * max(abs(left), abs(right), 1.0)
-            val = g[idx]
-            if not np.isfinite(val):
-                labels.add("other")
-            elif abs(val - left) <= tol and abs(val - right) <= tol:
-                continue
-            elif abs(val - right) <= tol:
-                labels.add("right")
-            elif abs(val - left) <= tol:
-                labels.add("left")
-            elif min(left, right) - tol <= val <= max(left, right) + tol:
-                labels.add("between")
-            else:
-                labels.add("other")
-                worst = max(worst, min(abs(val - left), abs(val - right)) / tol)
+# ---------------------------------------------------------------- kinks
+
+@dataclass
+class KinkReference:
+    """What a backend's VJP is compared with at a kink or tie: for each component, the derivatives it may match.
+
+    Components are the VJP's entries (``mode == "full"``, input by input, in C order) or, past
+    ``FULL_MODE_LIMIT`` input elements, its projections ``<g, w_j>`` on ``directions`` (``"projected"``).
+    ``sides`` maps a label to one value per component:
+
+    - ``left`` and ``right``: the oracle's one-sided derivatives at the drawn point x along the component's
+      direction (a step far below float resolution: both come from the piece x is on unless x is on the kink).
+    - ``across`` (one per kink the forward pass's rounding can cross, ``crossed`` names them): the derivative of
+      the piece on the other side of the kink. A float evaluation of x need not land on the side the exact x is
+      on: ``relu(logaddexp(x, x))`` at x = -0.6931471805599453 has ``x + ln 2`` = 2.3e-17 exactly, which every
+      float64 implementation rounds to 0. Where the kink's gap is within that rounding (``rounding_crosses``), x is
+      reflected across the kink, x' = x - 2 s(x) grad s / |grad s|^2 for the kink's signed gap s (from the
+      catalogue's gap |s|: grad s^2 by central differences at high precision), and the derivative is taken at x'
+      from the side facing away from the kink. It is the other piece's derivative at a point within ~2|s|/|grad s|
+      of x, which differs from that piece's derivative at x by the curvature times that distance: far below the
+      tolerance at a gap the rounding can cross. (The one-sided derivatives at the kink located exactly would not
+      do: along a direction that does not move the kink's operand, such as the branches of ``where(p > 0, a, b)``
+      with p computed from other inputs, both still come from one piece; the mirror point is on the other piece
+      in every direction.)
+
+    ``tolerance`` per component is the error model's ``K·(n+1)·u·scale`` with scale the magnitude
+    ``|v|^T |J_L| ... |J_1|`` (:func:`advalidate.errormodel.magnitude`) floored by the sides' absolute values, plus
+    the oracle's error bounds.
+    """
+
+    mode: str
+    names: list  # per component: "x0[1]" (full) or "<g, w0>" (projected)
+    directions: list | None  # projected mode: per component, one array per input
+    sides: dict  # label -> float64 array, one value per component
+    tolerance: np.ndarray
+    crossed: list = field(default_factory=list)  # nodes (with primitive) whose kink the rounding can cross
+
+    def components(self, grads) -> np.ndarray:
+        gs = [np.asarray(g, dtype=np.float64) for g in grads]
+        if self.mode == "full":
+            return np.concatenate([g.reshape(-1) for g in gs]) if gs else np.zeros(0)
+        with np.errstate(all="ignore"):
+            return np.array([sum(float(np.sum(g * w)) for g, w in zip(gs, ws)) for ws in self.directions])
+
+    def rounding(self, grads) -> np.ndarray:
+        """The float64 rounding of our own projections <g, w> (0 in full mode): N·u64·sum |g·w|."""
+        if self.mode == "full":
+            return np.zeros(len(self.names))
+        gs = [np.asarray(g, dtype=np.float64) for g in grads]
+        size = sum(g.size for g in gs)
+        with np.errstate(all="ignore"):
+            return np.array([size * unit_roundoff("float64") * sum(float(np.sum(np.abs(g * w))) for g, w in zip(gs, ws))
+                             for ws in self.directions])
+
+    def record(self) -> dict:
+        from .results import encode_array
+
+        return {"mode": self.mode, "names": list(self.names), "crossed": list(self.crossed),
+                "sides": {k: encode_array(v) for k, v in self.sides.items()},
+                "tolerance": encode_array(self.tolerance)}
+
+
+def _component_directions(fn: Function, inputs, mode: str, k: int = 4, seed: int = 0):
+    """(name, direction, scale) per component: basis directions scaled by max(|x|, 1) (as the oracle's full mode:
+    the derivative is the result divided by the scale), or ``k`` random directions (as its projected mode)."""
+    out = []
+    if mode == "full":
+        for i, (x, shape) in enumerate(zip(inputs, fn.inputs)):
+            scale = np.maximum(np.abs(np.asarray(x, dtype=np.float64)), 1.0)
+            for idx in np.ndindex(*shape):
+                direction = [np.zeros(s) for s in fn.inputs]
+                direction[i][idx] = scale[idx]
+                out.append((_element_name(i, idx), direction, float(scale[idx])))
+    else:
+        rng = np.random.default_rng(seed)
+        for j in range(k):
+            direction = [rng.standard_normal(s) * np.maximum(np.abs(np.asarray(x, dtype=np.float64)), 1.0)
+                         for x, s in zip(inputs, fn.inputs)]
+            out.append((f"<g, w{j}>", direction, 1.0))
+    return out
+
+
+def _element_name(i: int, idx: tuple) -> str:
+    return f"x{i}" + (f"[{', '.join(str(j) for j in idx)}]" if idx else "")
+
+
+def _shifted(fn: Function) -> Function:
+    """``fn(x + d)`` as a program of the inputs x and d (same shapes): the oracle then evaluates at x + d exactly
+    in its own precision, where x + d itself may not be a float."""
+    n = len(fn.inputs)
+    nodes = [Node.make("add", f"x{i}", f"x{n + i}") for i in range(n)]
+    rename = {f"x{i}": f"v{i}" for i in range(n)}
+    rename.update({f"v{j}": f"v{n + j}" for j in range(len(fn.nodes))})
+    nodes += [Node(node.prim, tuple(rename[a] for a in node.args), node.params) for node in fn.nodes]
+    return Function(fn.inputs + fn.inputs, tuple(nodes), tuple(rename[o] for o in fn.outputs), fn.dtype)
+
+
+def rounding_crosses(fn: Function, values: dict, gap) -> bool:
+    """Whether the rounding of a float evaluation can put a kink's operand on its other side: the gap is within
+    the error model's K·(n+1)·u times the largest magnitude the operand is computed from (the node's upstream
+    values: its operands and everything they are built from, inputs included). A gap that only flushing
+    subnormals to zero crosses is not: that is reported as ``flush-to-zero``."""
+    upstream = fn.upstream(gap.node) - {gap.node}
+    biggest = max((_max_abs(values[name]) for name in upstream), default=0.0)
+    return 0 < gap.kink <= K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype) * biggest
+
+
+def _max_abs(a) -> float:
+    a = np.asarray(a).reshape(-1)
+    return max((abs(float(v)) for v in a if not mpmath.isnan(v)), default=0.0) if a.size else 0.0
+
+
+def _reflection(fn: Function, inputs, node: str, oracle: Oracle):
+    """The shift d (float64 arrays per input) taking x across the kink of ``node`` to the mirror point, and the
+    gradient of the squared gap at x (to pick the side facing away from the kink); None where no such point is
+    found (a cone such as hypot's or norm's has no other side: the check below then fails)."""
+    n = fn.nodes[int(node[1:])]
+    prim = primitives.get(n.prim)
+    params = prim.check_params(n.kwargs)
+    wprec = oracle.prec + oracle.step_bits + 32
+    with mpmath.workprec(wprec):
+        xs = [to_mp(x) for x in inputs]
+
+        def gap_array(point):
+            values = trace(fn, point, "mp")
+            return np.asarray(prim.kink(*(values[a] for a in n.args), **params)).reshape(-1)
+
+        here = gap_array(xs)
+        element = int(np.argmin([abs(g) for g in here]))
+
+        def q(point):  # the squared gap of that element: smooth across the kink
+            return abs(gap_array(point)[element]) ** 2
+
+        q0 = q(xs)
+        if q0 == 0:
+            return None
+        grad = []
+        for i, x in enumerate(xs):
+            g = np.empty(x.shape, dtype=object)
+            for idx in np.ndindex(*x.shape):
+                h = mpmath.ldexp(max(abs(x[idx]), 1), -oracle.step_bits)
+                up, down = [a.copy() for a in xs], [a.copy() for a in xs]
+                up[i][idx] += h
+                down[i][idx] -= h
+                g[idx] = (q(up) - q(down)) / (2 * h)
+            grad.append(g)
+        norm2 = mpmath.fsum(v * v for g in grad for v in g.reshape(-1))
+        if norm2 == 0:
+            return None
+        shift = [np.array([float(-4 * q0 * v / norm2) for v in g.reshape(-1)], dtype=np.float64).reshape(g.shape)
+                 for g in grad]
+        if not all(np.all(np.isfinite(d)) for d in shift):
+            return None
+        # the mirror point is on the other side at about the same gap: the midpoint is (nearly) on the kink
+        mirror = q([x + to_mp(d) for x, d in zip(xs, shift)])
+        middle = q([x + to_mp(d) / 2 for x, d in zip(xs, shift)])
+        if not (q0 / 4 <= mirror <= 4 * q0 and middle <= q0 / 16):
+            return None
+        return shift, [np.array([float(v) for v in g.reshape(-1)]).reshape(g.shape) for g in grad]
+
+
+def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkReference:
+    """The one-sided derivatives at a kink point, and the derivatives across every kink the rounding can cross
+    (see :class:`KinkReference`). Full mode up to ``FULL_MODE_LIMIT`` input elements, projections beyond."""
+    size = sum(int(np.prod(s)) for s in fn.inputs)
+    mode = "full" if size <= FULL_MODE_LIMIT else "projected"
+    components = _component_directions(fn, inputs, mode)
+    with mpmath.workprec(oracle.prec):
+        values = trace(fn, [to_mp(x) for x in inputs], "mp")
+    tol = kink_tolerance(fn.dtype)
+    crossings = []
+    for gap in gaps(fn, values):
+        if gap.kink_rel <= tol and rounding_crosses(fn, values, gap):
+            found = _reflection(fn, inputs, gap.node, oracle)
+            if found is not None:
+                crossings.append((f"{gap.node} ({gap.prim})", *found))
+    sides = {label: np.empty(len(components)) for label in ("left", "right")}
+    sides.update({f"across {name}": np.empty(len(components)) for name, _, _ in crossings})
+    errors = np.zeros(len(components))
+    shifted = _shifted(fn) if crossings else None
+    for c, (_, direction, scale) in enumerate(components):
+        for label, side in (("left", -1), ("right", +1)):
+            d = oracle.directional(fn, inputs, cotangents, direction, side=side)
+            sides[label][c] = float(d.value) / scale
+            errors[c] = max(errors[c], float(d.error) / scale)
+        for name, shift, grad in crossings:
+            # at the mirror point the squared gap grows along -grad: step that way, away from the kink
+            toward = sum(float(np.sum(g * w)) for g, w in zip(grad, direction))
+            d = oracle.directional(shifted, list(inputs) + shift, cotangents,
+                                   list(direction) + [np.zeros(s) for s in fn.inputs], side=-1 if toward > 0 else +1)
+            sides[f"across {name}"][c] = float(d.value) / scale
+            errors[c] = max(errors[c], float(d.error) / scale)
+    values64 = _float_values(values)
+    with np.errstate(all="ignore"):
+        mags = magnitude(fn, values64, cotangents)
+        if mode == "full":
+            scale = np.concatenate([np.asarray(m, np.float64).reshape(-1) for m in mags]) if mags else np.zeros(0)
+        else:
+            scale = np.array([sum(float(np.sum(np.asarray(m, np.float64) * np.abs(w))) for m, w in zip(mags, ws))
+                              for _, ws, _ in components])
+        for v in sides.values():
+            scale = np.fmax(scale, np.abs(v))
+    tolerance = K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype) * scale + errors
+    return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
+                         sides, tolerance, [c[0] for c in crossings])
+
+
+def _float_values(values: dict) -> dict:
+    return {k: np.array([float(x) for x in np.asarray(v).reshape(-1)], dtype=np.float64).reshape(np.shape(v))
+            for k, v in values.items()}
+
+
+def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
+    """Which side each component of ``grads`` matches: (label, worst ratio, detail).
+
+    The label is ``smooth`` (every component matches every side), the ``+``-joined sides taken (``left``,
+    ``right``, ``across``: the piece beyond a kink the rounding crosses, ``between``: inside the sides' range, a
+    mix such as a subgradient), ``other`` (a component matches none: ``worst`` is its error over the tolerance)
+    or ``nan-inf`` (a component is NaN or inf where the sides are finite). ``detail`` names the worst component.
+    """
+    values = ref.components(grads)
+    tol = ref.tolerance + ref.rounding(grads)
+    labels, worst, detail, nonfinite = set(), 0.0, "", []
+    for c, val in enumerate(values):
+        cands = {label: float(side[c]) for label, side in ref.sides.items()}
+        if not np.isfinite(val):
+            if not any(val == cv for cv in cands.values()):  # inf where a side overflows to inf is right
+                nonfinite.append(c)
+            continue
+        matched = {label for label, cv in cands.items() if abs(val - cv) <= tol[c]}
+        if len(matched) == len(cands) or {"left", "right"} <= matched:
+            continue
+        if matched:
+            labels.add(next(label for label in ("right", "left") if label in matched) if matched & {"left", "right"}
+                       else "across")
+        elif min(cands.values()) - tol[c] <= val <= max(cands.values()) + tol[c]:
+            labels.add("between")
+        else:
+            labels.add("other")
+            ratio = min(abs(val - cv) for cv in cands.values()) / tol[c] if tol[c] > 0 else math.inf
+            if ratio >= worst:
+                worst, detail = ratio, _describe(ref, c, val, cands)
+    if nonfinite:
+        c = nonfinite[0]
+        return "nan-inf", math.inf, _describe(ref, c, values[c], {k: float(v[c]) for k, v in ref.sides.items()})
     if "other" in labels:
-        return "other", worst
-    return ("+".join(sorted(labels)) or "smooth"), 0.0
+        return "other", worst, detail
+    return ("+".join(sorted(labels)) or "smooth"), 0.0, ""
+
+
+def _describe(ref: KinkReference, c: int, val, cands: dict) -> str:
+    sides = ", ".join(f"{label} {v:.17g}" for label, v in cands.items())
+    return f"{ref.names[c]} = {float(val):.17g}; sides: {sides}"
 
 
 def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | None = None,
                   measure_work: bool = True, omega: float = OMEGA) -> ExampleResult:
-    """Check every backend on one example. Never raises for a backend's misbehaviour."""
+    """Check every backend on one example. Never raises for a backend's misbehaviour.
+
+    The backends run ``fn`` as given; the oracle, the error model and the kink test see ``fn.pruned()`` (the
+    same VJP without the nodes no output depends on, so a dead ``relu`` at its kink does not make a kink point).
+    """
     oracle = oracle or Oracle(dtype=fn.dtype)
+    live = fn.pruned()
     size = sum(int(np.prod(s)) for s in fn.inputs)
     mode = "full" if size <= FULL_MODE_LIMIT else "projected"
-    point, kink, ref = "regular", "", None
+    point, kink, ref, sides, undefined = "regular", "", None, None, ""
     seconds = Counter()
     clock = time.perf_counter()
 
@@ -139,11 +388,12 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         clock = now
 
     try:
-        ref = oracle.vjp(fn, inputs, cotangents, mode=mode)
+        ref = oracle.vjp(live, inputs, cotangents, mode=mode)
     except KinkError as e:
         point, kink = "kink", f"{e.node} ({e.prim})"
     except DomainError as e:
-        return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends])
+        return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends],
+                             function=live)
     lap("oracle")
 
     outcomes = []
@@ -161,19 +411,36 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
             continue
         outcome = Outcome(backend.name, "pass", grads=grads)
         if point == "kink":
-            label, worst = _convention(fn, inputs, cotangents, grads, oracle)
+            if sides is None and not undefined:
+                try:
+                    sides = kink_reference(live, inputs, cotangents, oracle)
+                except DomainError as e:  # a one-sided step leaves the domain (log(relu(x)) at 0, from the left)
+                    undefined = f"at a kink of {kink} a one-sided derivative is undefined: {e}"
+            if undefined:
+                outcomes.append(Outcome(backend.name, "skipped", message=undefined, grads=grads))
+                continue
+            label, worst, detail = _convention(sides, grads)
             outcome.convention = label
-            if label == "other":
+            if label == "nan-inf":
+                outcome.status, outcome.kind = "finding", "nan-inf"
+                outcome.message = (f"at a kink of {kink} the VJP is NaN or inf where the one-sided derivatives are "
+                                   f"finite: {detail}")
+            elif label == "other":
                 outcome.status, outcome.kind = "finding", "convention"
-                outcome.message = (f"at a kink of {kink} the VJP matches neither one-sided derivative nor "
-                                   f"lies between them (off by {worst:.3g}× the tolerance)")
+                outcome.message = (f"at a kink of {kink} the VJP matches neither one-sided derivative nor lies "
+                                   f"between them (off by {worst:.3g}× the tolerance): {detail}")
         else:
             compare = compare_full if mode == "full" else compare_projected
-            outcome.comparison = compare(fn, inputs, cotangents, ref, grads)
+            outcome.comparison = compare(live, inputs, cotangents, ref, grads)
             if not outcome.comparison.ok:
                 outcome.status, outcome.kind = "finding", outcome.comparison.kind
                 outcome.message = f"error {outcome.comparison.ratio:.3g}× the tolerance"
         lap("oracle (one-sided)" if point == "kink" else "error model")
+        if outcome.status == "finding":
+            flushed = _flush_to_zero(backend, fn, inputs, cotangents, grads)
+            if flushed:
+                outcome.tag, outcome.message = FLUSH_TO_ZERO, f"{flushed}: {outcome.message}"
+            lap(f"vjp {backend.name}")
         if measure_work and outcome.status == "pass" and hasattr(backend, "work"):
             try:
                 outcome.work = backend.work(fn, inputs, cotangents)
@@ -188,21 +455,113 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message
         outcomes.append(outcome)
-    _cross_check(fn, outcomes)
+    _cross_check(live, inputs, cotangents, outcomes, oracle)
     lap("other")
-    return ExampleResult(ref, point, outcomes, kink, seconds)
+    return ExampleResult(ref, point, outcomes, kink, seconds, function=live, sides=sides)
 
 
-def _cross_check(fn: Function, outcomes):
-    """Record which backends agree with each other (to a tolerance of the dtype's roundoff)."""
+def _subnormal(x, dtype: str) -> np.ndarray:
+    a = np.asarray(x)
+    return (a != 0) & (np.abs(a) < np.finfo(dtype).tiny)
+
+
+def _flush_to_zero(backend, fn: Function, inputs, cotangents, grads) -> str | None:
+    """Whether ``backend``'s VJP is explained by flushing subnormal numbers to zero (the sentence saying so, or
+    None): its subnormal inputs (:func:`_flushed_inputs`), or else subnormal values of its forward pass
+    (:func:`_flushed_forward`)."""
+    return _flushed_inputs(backend, fn, inputs, cotangents, grads) or _flushed_forward(backend, fn, inputs,
+                                                                                       cotangents, grads)
+
+
+def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | None:
+    """The backend's VJP with the subnormal inputs replaced by signed zeros is its VJP bit for bit, while the
+    reference tape (IEEE arithmetic, no flushing) tells the two points apart."""
+    if not any(np.any(_subnormal(x, fn.dtype)) for x in inputs):
+        return None
+    flushed = [np.where(_subnormal(x, fn.dtype), np.copysign(np.zeros_like(x), x), x).astype(np.asarray(x).dtype)
+               for x in inputs]
+    again, problem = run_vjp(backend, fn, flushed, cotangents)
+    if problem or not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(again, grads)):
+        return None
+    from .backends.numpy_ref import NumpyReference
+
+    reference = NumpyReference()
+    at_x, _ = run_vjp(reference, fn, inputs, cotangents)
+    at_zero, _ = run_vjp(reference, fn, flushed, cotangents)
+    if at_x is None or at_zero is None or all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)):
+        return None  # the subnormal values do not matter to this VJP: flushing them explains nothing
+    where = [(i, idx) for i, x in enumerate(inputs) for idx in np.ndindex(np.shape(x)) if _subnormal(x, fn.dtype)[idx]]
+    named = [(_element_name(i, tuple(int(j) for j in idx)), np.asarray(inputs[i])[idx]) for i, idx in where]
+    values = ", ".join(f"{name} = {float(v):.3g}" for name, v in named)
+    zeros = ", ".join(f"{name} = {'-' if np.signbit(v) else ''}0" for name, v in named)
+    one = len(named) == 1
+    return (f"input{'' if one else 's'} {values} {'is' if one else 'are'} subnormal in {fn.dtype}; {backend.name} "
+            f"flushes {'it' if one else 'them'} to zero (its VJP equals the VJP at {zeros})")
+
+
+def _flushed_forward(backend, fn: Function, inputs, cotangents, grads) -> str | None:
+    """The reference tape's forward pass in the function's dtype has subnormal values, and the tape run with every
+    subnormal value (inputs and nodes) flushed to a signed zero matches the backend's VJP, within the error model's
+    K·(n+1)·u·scale, where the tape run in IEEE arithmetic does not: the backend's result is what flushing gives.
+    (A backend's own forward values are not observable: the reference tape stands in for them.)"""
+    from .backends import numpy_ref
+
+    def flush(node, value, args):
+        value = np.asarray(value)
+        return np.where(_subnormal(value, fn.dtype), np.copysign(np.zeros_like(value), value), value).astype(value.dtype)
+
+    with np.errstate(all="ignore"):
+        plain = numpy_ref.forward(fn, inputs)
+        where = [(name, fn.nodes[int(name[1:])].prim, np.asarray(numpy_ref.counting.unwrap(plain[name])))
+                 for name in fn.node_names]
+        where = [(name, prim, v[_subnormal(v, fn.dtype)]) for name, prim, v in where]
+        where = [(name, prim, v.reshape(-1)[0]) for name, prim, v in where if v.size]
+        if not where:
+            return None
+        flushed = numpy_ref.forward(fn, [flush(None, x, None) for x in inputs], flush)
+        at_x = [np.asarray(g, np.float64) for g in numpy_ref.backward(fn, plain, cotangents)]
+        at_flushed = [np.asarray(g, np.float64) for g in numpy_ref.backward(fn, flushed, cotangents)]
+        values64 = {k: np.asarray(numpy_ref.counting.unwrap(v), np.float64) for k, v in plain.items()}
+        scale = [np.asarray(m, np.float64) for m in magnitude(fn, values64, cotangents)]
+        factor = K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
+
+        def close(a, b, m):
+            return (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= factor * np.fmax(m, np.fmax(np.abs(a), np.abs(b))))
+
+        explains = all(np.all(close(np.asarray(g, np.float64), f, m)) for g, f, m in zip(grads, at_flushed, scale))
+        matters = not all(np.all(close(a, f, m)) for a, f, m in zip(at_x, at_flushed, scale))
+    if not (explains and matters):
+        return None
+    named = ", ".join(f"{name} ({prim}) = {float(v):.3g}" for name, prim, v in where[:3])
+    more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+    one = len(where) == 1
+    return (f"the forward value{'' if one else 's'} {named}{more} {'is' if one else 'are'} subnormal in {fn.dtype}; "
+            f"{backend.name} flushes {'it' if one else 'them'} to zero (its VJP is the reference tape's with every "
+            f"subnormal value flushed to zero)")
+
+
+def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):
+    """Record which backends agree with each other: component by component within twice the error model's
+    K·(n+1)·u·scale (each may be that far from the truth), scale the magnitude |v|^T |J_L| ... |J_1| floored by
+    the two values compared. Identical values (NaN and inf included) agree."""
     done = [o for o in outcomes if o.grads is not None]
-    u = unit_roundoff(fn.dtype)
+    if len(done) < 2:
+        return
+    with mpmath.workprec(oracle.prec):
+        values = trace(fn, [to_mp(x) for x in inputs], "mp")
+    with np.errstate(all="ignore"):
+        scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents)]
+    factor = 2 * K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
     for a in done:
         for b in done:
             if a is b:
                 continue
-            close = all(np.allclose(np.asarray(x, np.float64), np.asarray(y, np.float64),
-                                    rtol=1e3 * (len(fn.nodes) + 1) * u, atol=0, equal_nan=True)
-                        for x, y in zip(a.grads, b.grads))
+            close = True
+            with np.errstate(all="ignore"):
+                for x, y, m in zip(a.grads, b.grads, scale):
+                    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+                    same = (x == y) | (np.isnan(x) & np.isnan(y))
+                    near = np.abs(x - y) <= factor * np.fmax(m, np.fmax(np.abs(x), np.abs(y)))
+                    close = close and bool(np.all(same | near))
             if close:
                 a.agrees_with.append(b.backend)

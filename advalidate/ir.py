@@ -139,6 +139,34 @@ class Function:
     def with_dtype(self, dtype: str) -> "Function":
         return Function(self.inputs, self.nodes, self.outputs, dtype)
 
+    # ---- liveness
+    def upstream(self, *names: str) -> set[str]:
+        """The values ``names`` depend on (themselves included): the inputs and nodes they are computed from."""
+        args = dict(self.named_nodes())
+        seen, stack = set(), list(names)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in args:
+                stack.extend(args[name].args)
+        return seen
+
+    def pruned(self) -> "Function":
+        """The same function without its dead nodes (those no output depends on), nodes renumbered in order.
+
+        The inputs are kept, used or not: they are the VJP's signature (an unused input's gradient is 0).
+        A function with no dead node is returned as it is.
+        """
+        live = self.upstream(*self.outputs)
+        kept = [(name, node) for name, node in self.named_nodes() if name in live]
+        if len(kept) == len(self.nodes):
+            return self
+        rename = {name: f"v{i}" for i, (name, _) in enumerate(kept)}
+        nodes = tuple(Node(node.prim, tuple(rename.get(a, a) for a in node.args), node.params) for _, node in kept)
+        return Function(self.inputs, nodes, tuple(rename.get(o, o) for o in self.outputs), self.dtype)
+
     def __repr__(self):
         from .render import render
 

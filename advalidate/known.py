@@ -4,6 +4,12 @@ One plain-text file per backend, ``<name>.txt`` (in ``advalidate/known/`` or a f
 one finding signature per line: ``<kind> <primitive signature>``, where the primitive signature is the
 ``+``-joined sorted primitives of the minimal function and may use shell wildcards (``*softplus*``).
 ``#`` starts a comment; each entry should say what the behaviour is and its evidence.
+
+A finding explained by a library-wide behaviour carries a tag instead of a primitive signature (see
+:func:`advalidate.check.finding_signature`): ``flush-to-zero`` when the library's VJP at the example equals its VJP
+with the subnormal inputs replaced by signed zeros. Such findings are kept once per backend and kind, whatever
+primitives show them, and an entry names the tag as its signature: ``nan-inf flush-to-zero``. A primitive pattern
+(``*sqrt*``) does not match a tagged finding, nor a tag an untagged one.
 """
 
 from __future__ import annotations
