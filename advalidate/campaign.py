@@ -247,6 +247,12 @@ class Campaign:
             example, result, outcome = state["last"]
             example, result, outcome = self._minimal(example, result, outcome, oracle)
             self._add_finding(example, result, outcome)
+            # the other backends that fail the same minimal example get their finding too: Hypothesis shrank
+            # for one backend, and the others would otherwise have to be drawn into the same failure again
+            for other in result.outcomes:
+                if other is not outcome and other.status == "finding" and \
+                        self._is_new(self._signature(other, example.function)):
+                    self._add_finding(example, result, other)
             self._save()
             return True
         return False

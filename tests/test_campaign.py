@@ -289,3 +289,18 @@ def test_the_terminal_names_a_few_unmatched_known_behaviours_and_counts_the_rest
     assert [line for line in err if "(cost-bound *p" in line] == [
         f"warning: known behaviour b.txt:{i} (cost-bound *p{i}*) matched no finding" for i in range(UNMATCHED_SHOWN)]
     assert err[-1].startswith("warning: 3 more known behaviours matched no finding")
+
+
+def test_every_backend_failing_the_minimal_example_gets_its_finding():
+    """Shrinking follows one backend; another with the same bug used to get no finding unless a later draw
+    failed it again (a special campaign reported jax's atan2 overflow, and torch only in 'agrees with'). One
+    example in the budget: the second backend's finding can only come from the first one's minimal example."""
+    b = Builder()
+    example = Example(b.build(b.tanh(b.input(2))), [np.array([0.5, -0.25])], [np.array([1.0, 2.0])])
+    twin = Mutant("bad-tanh-2", tanh=(lambda g, ans, x: g * (1 - ans),))
+    results = Campaign([NumpyReference(), bad_tanh(), twin], Settings(max_examples=1, seed=1),
+                       strategy=st.just(example)).run()
+    found = [(f["backend"], f["kind"], f["signature"]) for f in results["findings"]]
+    assert found == [("bad-tanh", "wrong-value", "tanh"), ("bad-tanh-2", "wrong-value", "tanh")]
+    first, second = results["findings"]
+    assert first["inputs"] == second["inputs"] and second["agrees_with"] == [first["backend"]]
