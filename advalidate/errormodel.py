@@ -31,11 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import xp
 from .backends import numpy_ref
 from .evaluate import trace, to_mp
 from .ir import Function
 
-__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected"]
+__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected",
+           "exact_precision"]
 
 K = 32
 S = 4
@@ -43,6 +45,14 @@ S = 4
 
 def unit_roundoff(dtype: str) -> float:
     return float(np.finfo(dtype).eps) / 2
+
+
+def exact_precision(dtype: str) -> int:
+    """The working precision of the high-precision run of the reference formulas (:func:`numpy_ref.mp_vjp`):
+    wide enough to resolve a difference as small as the dtype's smallest normal number between terms as large
+    as its largest finite number, plus 256 bits."""
+    info = np.finfo(dtype)
+    return int(info.maxexp - info.minexp) + 256
 
 
 # ---- |J|^T |v|: the NumPy reference rules applied to absolute values
@@ -65,7 +75,7 @@ def _softmax_bound(g, ans, x, axis=-1):
 
 
 def _log_softmax_bound(g, ans, x, axis=-1):
-    return g + np.exp(ans) * np.sum(g, axis=axis, keepdims=True)
+    return g + xp.exp(ans) * np.sum(g, axis=axis, keepdims=True)
 
 
 MAGNITUDE_RULES: dict = {}
