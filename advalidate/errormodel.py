@@ -20,15 +20,30 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
 
 A component that misses its tolerance is classified:
 - ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
-- ``precision-loss``: the textbook formula, evaluated in the same dtype by the NumPy reference tape, misses the
-  oracle on the same components (right formula, lost digits: saturation tails, thresholds);
-- ``wrong-value``: otherwise.
+- ``precision-loss``: right formulas, lost digits (saturation tails, thresholds). The NumPy reference rules
+  decide it, run twice: in the backend's dtype (the float tape) they miss the oracle on every component the
+  backend misses — the textbook formula loses those digits in this dtype —, and at high precision (the
+  forward pass in the catalogue's mpmath forms, the backward pass with the same rules on object arrays of
+  mpf, :func:`advalidate.backends.numpy_ref.mp_vjp`) they agree with the oracle there, to its error bound
+  plus 2^-100 of the magnitude scale (itself computed at high precision) — it is the right formula. A rule
+  that is simply wrong, in a library or shared with the reference tape, fails the second test;
+- ``wrong-value``: otherwise (including a formula that divides by an exact zero at high precision, where it
+  cannot be confirmed right).
+
+The high-precision run is made only for a miss the float tape shares, never on a passing comparison. Its
+working precision (:func:`exact_precision`) must resolve the cancellation that lost the digits in floating
+point, however far out: ``y (1 - y)`` for sigmoid at 700 is 0 below ~1010 bits, so a fixed 256 bits would call
+that right formula wrong. A finding's true value is at least the dtype's smallest normal number (below it the
+dtype keeps no relative precision) and the terms of a float program are at most its largest finite number, so
+``maxexp - minexp`` bits (2045 in float64, 253 in float32) resolve any difference between them; 256 more keep
+the run's own rounding far below the 2^-100 of agreement asked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from . import xp
@@ -174,8 +189,7 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, val
 def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
     """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`."""
     tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors, values64)
-    errors, ratio, worst, kinds = [], 0.0, None, set()
-    ref = None
+    errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
     for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
         g = np.asarray(g, dtype=np.float64)
         finite = np.isfinite(g)
@@ -185,15 +199,13 @@ def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None)
         if ratios.size and np.max(ratios) > ratio:
             ratio = float(np.max(ratios))
             worst = (i, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
-        bad = err > t
-        if np.any(bad & ~finite):
-            kinds.add("nan-inf")
-        elif np.any(bad):
-            if ref is None:
-                ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
-            ref_err = np.abs(np.asarray(ref[i], np.float64) - r)
-            kinds.add("precision-loss" if np.all(ref_err[bad] > t[bad]) else "wrong-value")
-    kind = next((k for k in ("nan-inf", "wrong-value", "precision-loss") if k in kinds), None)
+        bads.append(err > t)
+        nonfinite = nonfinite or bool(np.any(bads[-1] & ~finite))
+    kind = None
+    if nonfinite:
+        kind = "nan-inf"
+    elif any(np.any(b) for b in bads):
+        kind = "precision-loss" if _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) else "wrong-value"
     return Comparison(kind is None, kind, ratio, worst, errors, tols)
 
 
@@ -227,10 +239,90 @@ def compare_projected(fn: Function, inputs, cotangents, oracle, grads, values64=
         if not all(np.all(np.isfinite(g)) for g in gs):
             kind = "nan-inf"
         else:
-            ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
-            ref_err = np.array([abs(sum(float(np.sum(np.asarray(r, np.float64) * w)) for r, w in zip(ref, ws))
-                                    - float(d.value)) for ws, d in zip(oracle.directions, oracle.projections)])
-            bad = err > tol
-            kind = "precision-loss" if np.all(ref_err[bad] > tol[bad]) else "wrong-value"
+            kind = "precision-loss" if _lost_digits_projected(fn, inputs, cotangents, oracle, tol, err > tol) \
+                else "wrong-value"
     j = int(np.argmax(ratios)) if ratios.size else 0
     return Comparison(ok, kind, float(ratios.max()) if ratios.size else 0.0, (None, (j,)), [err], [tol])
+
+
+# ---- classification: right formulas that lost digits, or a wrong value
+
+
+AGREEMENT_BITS = 100  # the high-precision run agrees with the oracle to 2^-100 of the magnitude scale
+
+
+def _exact_run(fn: Function, inputs, cotangents):
+    """The reference formulas at :func:`exact_precision`: (VJP, magnitude scale) per input, object arrays of mpf,
+    or None where a formula divides by an exact zero (it cannot be confirmed right there)."""
+    prec = exact_precision(fn.dtype)
+    try:
+        values, grads = numpy_ref.mp_vjp(fn, inputs, cotangents, prec)
+        with mpmath.workprec(prec):
+            scale = numpy_ref.backward(fn, values, [np.abs(to_mp(np.broadcast_to(np.asarray(v, np.float64), s)))
+                                                    for v, s in zip(cotangents, fn.output_shapes)],
+                                       MAGNITUDE_RULES, dtype=object)
+    except ZeroDivisionError:
+        return None
+    return grads, scale
+
+
+def _within(diff, bound) -> np.ndarray:
+    """diff <= bound elementwise on object arrays (NaN compares False)."""
+    return np.array([bool(d <= b) for d, b in zip(np.ravel(diff), np.ravel(bound))], dtype=bool).reshape(np.shape(diff))
+
+
+def _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) -> bool:
+    """True when, on every component the backend misses, the reference formulas miss too in the dtype (the
+    float tape) and agree with the oracle at high precision: right formulas, lost digits."""
+    ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+    for r, o, t, bad in zip(ref, oracle.grads, tols, bads):
+        if not np.all(np.abs(np.asarray(r, np.float64) - o)[bad] > t[bad]):
+            return False  # the float formulas meet the tolerance where the backend does not
+    exact = _exact_run(fn, inputs, cotangents)
+    if exact is None:
+        return False
+    oracle_mp = getattr(oracle, "grads_mp", None)
+    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
+    with mpmath.workprec(exact_precision(fn.dtype)):
+        for i, bad in enumerate(bads):
+            if not np.any(bad):
+                continue
+            g, scale = (np.asarray(a, dtype=object) for a in (exact[0][i], exact[1][i]))
+            o, err = _oracle_component(oracle, oracle_mp, i)
+            size = np.array([max(abs(a), abs(b)) for a, b in zip(scale.reshape(-1), o.reshape(-1))],
+                            dtype=object).reshape(o.shape)
+            if not np.all(_within(np.abs(g - o)[bad], (err + margin * size)[bad])):
+                return False
+    return True
+
+
+def _oracle_component(oracle, oracle_mp, i):
+    """The oracle's VJP for input ``i`` as mpf and its error bound (with the float64 representation's error
+    when only the float64 values are at hand)."""
+    err = to_mp(oracle.errors[i])
+    if oracle_mp is not None:
+        return np.asarray(oracle_mp[i], dtype=object), err
+    o = to_mp(oracle.grads[i])
+    return o, err + np.abs(o) * mpmath.ldexp(1, -52)
+
+
+def _lost_digits_projected(fn, inputs, cotangents, oracle, tol, bad) -> bool:
+    """:func:`_lost_digits_full` for projections <J^T v, w_j>: on every direction the backend misses."""
+    ref = [np.asarray(r, np.float64) for r in numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads]
+    ref_err = np.array([abs(sum(float(np.sum(r * w)) for r, w in zip(ref, ws)) - float(d.value))
+                        for ws, d in zip(oracle.directions, oracle.projections)])
+    if not np.all(ref_err[bad] > tol[bad]):
+        return False
+    exact = _exact_run(fn, inputs, cotangents)
+    if exact is None:
+        return False
+    grads, scale = exact
+    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
+    with mpmath.workprec(exact_precision(fn.dtype)):
+        for j in np.flatnonzero(bad):
+            ws, d = [to_mp(w) for w in oracle.directions[j]], oracle.projections[j]
+            dot = mpmath.fsum(x for g, w in zip(grads, ws) for x in np.ravel(np.asarray(g, dtype=object) * w))
+            size = mpmath.fsum(x for sc, w in zip(scale, ws) for x in np.ravel(np.abs(np.asarray(sc, dtype=object) * w)))
+            if not abs(dot - d.value) <= d.error + margin * max(size, abs(d.value)):
+                return False
+    return True
