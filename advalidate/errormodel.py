@@ -171,11 +171,10 @@ def _float_values(oracle_trace: dict) -> dict:
             for k, v in oracle_trace.items()}
 
 
-def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, values64=None) -> list[np.ndarray]:
+def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> list[np.ndarray]:
     """``tol_i`` for every component of every input's VJP (see the module docstring)."""
     u = unit_roundoff(fn.dtype)
-    if values64 is None:
-        values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
+    values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
     n = len(fn.nodes)
@@ -186,9 +185,9 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, val
     return tols
 
 
-def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+def compare_full(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
     """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`."""
-    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors, values64)
+    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors)
     errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
     for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
         g = np.asarray(g, dtype=np.float64)
@@ -215,10 +214,10 @@ def _ratios(err, tol):
         return np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.inf))
 
 
-def compare_projected(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+def compare_projected(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
     """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j."""
     zeros = [np.zeros(s) for s in fn.inputs]
-    tols = tolerance(fn, inputs, cotangents, zeros, zeros, values64)
+    tols = tolerance(fn, inputs, cotangents, zeros, zeros)
     u64 = unit_roundoff("float64")
     n = len(fn.nodes)
     gs = [np.asarray(g, dtype=np.float64) for g in grads]
