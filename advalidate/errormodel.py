@@ -2,7 +2,7 @@
 
 For each component i of the VJP ``g = J^T v`` the tolerance is
 
-    tol_i = oracle_error_i + K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i)
+    tol_i = oracle_error_i + max(K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i), tiny)
 
 - ``oracle_error_i``: the oracle's own error bound (~1e-38 relative at the defaults: negligible).
 - ``u``: the unit roundoff of the backend's dtype (2^-53 for float64, 2^-24 for float32); ``n`` the number of
@@ -17,6 +17,14 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
   evaluating f and its derivative formulas in floating point. It excuses at most half the digits:
   ``min(sens_i, sqrt(u)·scale_i)``. A derivative that loses more than that (``1 - tanh²`` deep in a
   saturation tail, ``y (1 - y)`` with y rounded to 1) is a finding, not noise. S = 4.
+- ``tiny``: the dtype's smallest normal number (``np.finfo(dtype).tiny``: 2.2e-308 in float64, 1.2e-38 in
+  float32), an absolute floor of the rounding error. A result below it carries no relative precision
+  guarantee: gradual underflow keeps only the bits above the smallest subnormal, and an implementation that
+  flushes subnormals to zero (XLA does, by design) returns 0 for it — the exact VJP of ``square`` can be
+  3.1e-39 in float32, which such a backend rightly returns as 0. The floor acts only where the rounding
+  terms are below it, i.e. where ``scale_i`` is below ``tiny / (K·(n + 1)·u)`` (3e-33 for one float32 node,
+  1e-294 in float64): results larger than that, such as a float32 softmax tail of 1.3e-28 (a normal number),
+  are judged relatively as before.
 
 A component that misses its tolerance is classified:
 - ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
@@ -34,7 +42,7 @@ The high-precision run is made only for a miss the float tape shares, never on a
 working precision (:func:`exact_precision`) must resolve the cancellation that lost the digits in floating
 point, however far out: ``y (1 - y)`` for sigmoid at 700 is 0 below ~1010 bits, so a fixed 256 bits would call
 that right formula wrong. A finding's true value is at least the dtype's smallest normal number (below it the
-dtype keeps no relative precision) and the terms of a float program are at most its largest finite number, so
+floor above excuses any error) and the terms of a float program are at most its largest finite number, so
 ``maxexp - minexp`` bits (2045 in float64, 253 in float32) resolve any difference between them; 256 more keep
 the run's own rounding far below the 2^-100 of agreement asked.
 """
@@ -174,6 +182,7 @@ def _float_values(oracle_trace: dict) -> dict:
 def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> list[np.ndarray]:
     """``tol_i`` for every component of every input's VJP (see the module docstring)."""
     u = unit_roundoff(fn.dtype)
+    tiny = float(np.finfo(fn.dtype).tiny)
     values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
@@ -181,7 +190,7 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> 
     tols = []
     for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
         s = np.maximum(s, np.abs(ref))
-        tols.append(err + K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s))
+        tols.append(err + np.maximum(K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s), tiny))
     return tols
 
 
