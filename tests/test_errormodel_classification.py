@@ -20,10 +20,10 @@ from advalidate.oracle import Oracle, OracleVJP
 REF = NumpyReference()
 
 
-def _sin_exp():
+def _sin_exp(shape):
     b = Builder()
-    x = b.input(4)
-    return b.build(b.mul(b.sin(x), b.exp(b.input(4))))
+    x = b.input(*shape)
+    return b.build(b.mul(b.sin(x), b.exp(b.input(*shape))))
 
 
 @pytest.fixture
@@ -33,10 +33,14 @@ def sin_half_off(monkeypatch):
     monkeypatch.setitem(numpy_ref.VJPS, "sin", (lambda g, ans, x: right(g, ans, x) * 1.5,))
 
 
+@pytest.mark.parametrize("shape", [(4,), ()])
 @pytest.mark.parametrize("mode", ["full", "projected"])
-def test_a_wrong_rule_shared_with_the_reference_tape_is_wrong_value(sin_half_off, mode):
-    fn = _sin_exp()
-    xs, vs = [np.array([0.3, -1.1, 2.2, 0.7]), np.array([0.1, 0.5, -0.4, 0.9])], [np.array([1.0, -2.0, 0.5, 3.0])]
+def test_a_wrong_rule_shared_with_the_reference_tape_is_wrong_value(sin_half_off, mode, shape):
+    fn = _sin_exp(shape)
+    xs = [np.array([0.3, -1.1, 2.2, 0.7]), np.array([0.1, 0.5, -0.4, 0.9])]
+    vs = [np.array([1.0, -2.0, 0.5, 3.0])]
+    if shape == ():
+        xs, vs = [x[2].reshape(()) for x in xs], [vs[0][2].reshape(())]
     oracle = Oracle().vjp(fn, xs, vs, mode=mode)
     grads = REF.vjp(fn, xs, vs).grads  # the wrong rule, in the backend under test...
     verdict = (compare_full if mode == "full" else compare_projected)(fn, xs, vs, oracle, grads)
