@@ -2,7 +2,7 @@
 
 For each component i of the VJP ``g = J^T v`` the tolerance is
 
-    tol_i = oracle_error_i + K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i)
+    tol_i = oracle_error_i + max(K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i), tiny)
 
 - ``oracle_error_i``: the oracle's own error bound (~1e-38 relative at the defaults: negligible).
 - ``u``: the unit roundoff of the backend's dtype (2^-53 for float64, 2^-24 for float32); ``n`` the number of
@@ -17,25 +17,50 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
   evaluating f and its derivative formulas in floating point. It excuses at most half the digits:
   ``min(sens_i, sqrt(u)·scale_i)``. A derivative that loses more than that (``1 - tanh²`` deep in a
   saturation tail, ``y (1 - y)`` with y rounded to 1) is a finding, not noise. S = 4.
+- ``tiny``: the dtype's smallest normal number (``np.finfo(dtype).tiny``: 2.2e-308 in float64, 1.2e-38 in
+  float32), an absolute floor of the rounding error. A result below it carries no relative precision
+  guarantee: gradual underflow keeps only the bits above the smallest subnormal, and an implementation that
+  flushes subnormals to zero (XLA does, by design) returns 0 for it — the exact VJP of ``square`` can be
+  3.1e-39 in float32, which such a backend rightly returns as 0. The floor acts only where the rounding
+  terms are below it, i.e. where ``scale_i`` is below ``tiny / (K·(n + 1)·u)`` (3e-33 for one float32 node,
+  1e-294 in float64): results larger than that, such as a float32 softmax tail of 1.3e-28 (a normal number),
+  are judged relatively as before.
 
 A component that misses its tolerance is classified:
 - ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
-- ``precision-loss``: the textbook formula, evaluated in the same dtype by the NumPy reference tape, misses the
-  oracle on the same components (right formula, lost digits: saturation tails, thresholds);
-- ``wrong-value``: otherwise.
+- ``precision-loss``: right formulas, lost digits (saturation tails, thresholds). The NumPy reference rules
+  decide it, run twice: in the backend's dtype (the float tape) they miss the oracle on every component the
+  backend misses — the textbook formula loses those digits in this dtype —, and at high precision (the
+  forward pass in the catalogue's mpmath forms, the backward pass with the same rules on object arrays of
+  mpf, :func:`advalidate.backends.numpy_ref.mp_vjp`) they agree with the oracle there, to its error bound
+  plus 2^-100 of the magnitude scale (itself computed at high precision) — it is the right formula. A rule
+  that is simply wrong, in a library or shared with the reference tape, fails the second test;
+- ``wrong-value``: otherwise (including a formula that divides by an exact zero at high precision, where it
+  cannot be confirmed right).
+
+The high-precision run is made only for a miss the float tape shares, never on a passing comparison. Its
+working precision (:func:`exact_precision`) must resolve the cancellation that lost the digits in floating
+point, however far out: ``y (1 - y)`` for sigmoid at 700 is 0 below ~1010 bits, so a fixed 256 bits would call
+that right formula wrong. A finding's true value is at least the dtype's smallest normal number (below it the
+floor above excuses any error) and the terms of a float program are at most its largest finite number, so
+``maxexp - minexp`` bits (2045 in float64, 253 in float32) resolve any difference between them; 256 more keep
+the run's own rounding far below the 2^-100 of agreement asked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
+from . import xp
 from .backends import numpy_ref
 from .evaluate import trace, to_mp
 from .ir import Function
 
-__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected"]
+__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected",
+           "exact_precision"]
 
 K = 32
 S = 4
@@ -43,6 +68,14 @@ S = 4
 
 def unit_roundoff(dtype: str) -> float:
     return float(np.finfo(dtype).eps) / 2
+
+
+def exact_precision(dtype: str) -> int:
+    """The working precision of the high-precision run of the reference formulas (:func:`numpy_ref.mp_vjp`):
+    wide enough to resolve a difference as small as the dtype's smallest normal number between terms as large
+    as its largest finite number, plus 256 bits."""
+    info = np.finfo(dtype)
+    return int(info.maxexp - info.minexp) + 256
 
 
 # ---- |J|^T |v|: the NumPy reference rules applied to absolute values
@@ -65,7 +98,7 @@ def _softmax_bound(g, ans, x, axis=-1):
 
 
 def _log_softmax_bound(g, ans, x, axis=-1):
-    return g + np.exp(ans) * np.sum(g, axis=axis, keepdims=True)
+    return g + xp.exp(ans) * np.sum(g, axis=axis, keepdims=True)
 
 
 MAGNITUDE_RULES: dict = {}
@@ -146,26 +179,25 @@ def _float_values(oracle_trace: dict) -> dict:
             for k, v in oracle_trace.items()}
 
 
-def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, values64=None) -> list[np.ndarray]:
+def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> list[np.ndarray]:
     """``tol_i`` for every component of every input's VJP (see the module docstring)."""
     u = unit_roundoff(fn.dtype)
-    if values64 is None:
-        values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
+    tiny = float(np.finfo(fn.dtype).tiny)
+    values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
     n = len(fn.nodes)
     tols = []
     for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
         s = np.maximum(s, np.abs(ref))
-        tols.append(err + K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s))
+        tols.append(err + np.maximum(K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s), tiny))
     return tols
 
 
-def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+def compare_full(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
     """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`."""
-    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors, values64)
-    errors, ratio, worst, kinds = [], 0.0, None, set()
-    ref = None
+    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors)
+    errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
     for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
         g = np.asarray(g, dtype=np.float64)
         finite = np.isfinite(g)
@@ -175,15 +207,13 @@ def compare_full(fn: Function, inputs, cotangents, oracle, grads, values64=None)
         if ratios.size and np.max(ratios) > ratio:
             ratio = float(np.max(ratios))
             worst = (i, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
-        bad = err > t
-        if np.any(bad & ~finite):
-            kinds.add("nan-inf")
-        elif np.any(bad):
-            if ref is None:
-                ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
-            ref_err = np.abs(np.asarray(ref[i], np.float64) - r)
-            kinds.add("precision-loss" if np.all(ref_err[bad] > t[bad]) else "wrong-value")
-    kind = next((k for k in ("nan-inf", "wrong-value", "precision-loss") if k in kinds), None)
+        bads.append(err > t)
+        nonfinite = nonfinite or bool(np.any(bads[-1] & ~finite))
+    kind = None
+    if nonfinite:
+        kind = "nan-inf"
+    elif any(np.any(b) for b in bads):
+        kind = "precision-loss" if _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) else "wrong-value"
     return Comparison(kind is None, kind, ratio, worst, errors, tols)
 
 
@@ -193,10 +223,10 @@ def _ratios(err, tol):
         return np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.inf))
 
 
-def compare_projected(fn: Function, inputs, cotangents, oracle, grads, values64=None) -> Comparison:
+def compare_projected(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
     """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j."""
     zeros = [np.zeros(s) for s in fn.inputs]
-    tols = tolerance(fn, inputs, cotangents, zeros, zeros, values64)
+    tols = tolerance(fn, inputs, cotangents, zeros, zeros)
     u64 = unit_roundoff("float64")
     n = len(fn.nodes)
     gs = [np.asarray(g, dtype=np.float64) for g in grads]
@@ -217,10 +247,87 @@ def compare_projected(fn: Function, inputs, cotangents, oracle, grads, values64=
         if not all(np.all(np.isfinite(g)) for g in gs):
             kind = "nan-inf"
         else:
-            ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
-            ref_err = np.array([abs(sum(float(np.sum(np.asarray(r, np.float64) * w)) for r, w in zip(ref, ws))
-                                    - float(d.value)) for ws, d in zip(oracle.directions, oracle.projections)])
-            bad = err > tol
-            kind = "precision-loss" if np.all(ref_err[bad] > tol[bad]) else "wrong-value"
+            kind = "precision-loss" if _lost_digits_projected(fn, inputs, cotangents, oracle, tol, err > tol) \
+                else "wrong-value"
     j = int(np.argmax(ratios)) if ratios.size else 0
     return Comparison(ok, kind, float(ratios.max()) if ratios.size else 0.0, (None, (j,)), [err], [tol])
+
+
+# ---- classification: right formulas that lost digits, or a wrong value
+
+
+AGREEMENT_BITS = 100  # the high-precision run agrees with the oracle to 2^-100 of the magnitude scale
+
+
+def _exact_run(fn: Function, inputs, cotangents):
+    """The reference formulas at :func:`exact_precision`: (VJP, magnitude scale) per input, object arrays of mpf,
+    or None where a formula divides by an exact zero (it cannot be confirmed right there)."""
+    prec = exact_precision(fn.dtype)
+    try:
+        values, grads = numpy_ref.mp_vjp(fn, inputs, cotangents, prec)
+        with mpmath.workprec(prec):
+            scale = numpy_ref.backward(fn, values, [np.abs(to_mp(np.broadcast_to(np.asarray(v, np.float64), s)))
+                                                    for v, s in zip(cotangents, fn.output_shapes)],
+                                       MAGNITUDE_RULES, dtype=object)
+    except ZeroDivisionError:
+        return None
+    return grads, scale
+
+
+def _flat(a) -> list:
+    """The entries of an array (of mpf, 0-d included: NumPy returns a bare mpf for a 0-d object result)."""
+    return list(np.asarray(a, dtype=object).reshape(-1))
+
+
+def _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) -> bool:
+    """True when, on every component the backend misses, the reference formulas miss too in the dtype (the
+    float tape) and agree with the oracle at high precision: right formulas, lost digits."""
+    ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+    for r, o, t, bad in zip(ref, oracle.grads, tols, bads):
+        if not np.all(np.abs(np.asarray(r, np.float64) - o)[bad] > t[bad]):
+            return False  # the float formulas meet the tolerance where the backend does not
+    exact = _exact_run(fn, inputs, cotangents)
+    if exact is None:
+        return False
+    oracle_mp = getattr(oracle, "grads_mp", None)
+    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
+    with mpmath.workprec(exact_precision(fn.dtype)):
+        for i, bad in enumerate(bads):
+            o, err = _oracle_component(oracle, oracle_mp, i)
+            for miss, g, scale, oi, ei in zip(np.reshape(bad, -1), _flat(exact[0][i]), _flat(exact[1][i]),
+                                              _flat(o), _flat(err)):
+                if miss and not abs(g - oi) <= ei + margin * max(abs(scale), abs(oi)):  # NaN: not agreed
+                    return False
+    return True
+
+
+def _oracle_component(oracle, oracle_mp, i):
+    """The oracle's VJP for input ``i`` as mpf and its error bound (with the float64 representation's error
+    when only the float64 values are at hand)."""
+    err = to_mp(oracle.errors[i])
+    if oracle_mp is not None:
+        return np.asarray(oracle_mp[i], dtype=object), err
+    o = to_mp(oracle.grads[i])
+    return o, err + np.abs(o) * mpmath.ldexp(1, -52)
+
+
+def _lost_digits_projected(fn, inputs, cotangents, oracle, tol, bad) -> bool:
+    """:func:`_lost_digits_full` for projections <J^T v, w_j>: on every direction the backend misses."""
+    ref = [np.asarray(r, np.float64) for r in numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads]
+    ref_err = np.array([abs(sum(float(np.sum(r * w)) for r, w in zip(ref, ws)) - float(d.value))
+                        for ws, d in zip(oracle.directions, oracle.projections)])
+    if not np.all(ref_err[bad] > tol[bad]):
+        return False
+    exact = _exact_run(fn, inputs, cotangents)
+    if exact is None:
+        return False
+    grads, scale = exact
+    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
+    with mpmath.workprec(exact_precision(fn.dtype)):
+        for j in np.flatnonzero(bad):
+            ws, d = [_flat(to_mp(w)) for w in oracle.directions[j]], oracle.projections[j]
+            dot = mpmath.fsum(a * b for g, w in zip(grads, ws) for a, b in zip(_flat(g), w))
+            size = mpmath.fsum(abs(a * b) for sc, w in zip(scale, ws) for a, b in zip(_flat(sc), w))
+            if not abs(dot - d.value) <= d.error + margin * max(size, abs(d.value)):  # NaN: not agreed
+                return False
+    return True

@@ -21,6 +21,8 @@ from typing import Any, Callable
 import mpmath
 import numpy as np
 
+from . import xp
+
 __all__ = ["Primitive", "CATALOGUE", "FAMILIES", "get", "ShapeError"]
 
 
@@ -216,16 +218,6 @@ def _ew(fn, nin, domain=None):
     return lambda *args: guarded(domain(*args) > 0, *args)
 
 
-def _is_obj(x):
-    return isinstance(x, np.ndarray) and x.dtype == object
-
-
-def _mp_or_np(npf, mpf):
-    ufunc = np.frompyfunc(mpf, 1, 1)
-    return lambda x: ufunc(x) if _is_obj(x) else npf(x)
-
-
-_cos = _mp_or_np(np.cos, mpmath.cos)
 _mp_exp = np.frompyfunc(mpmath.exp, 1, 1)
 _mp_log = np.frompyfunc(mpmath.log, 1, 1)
 _mp_sqrt = np.frompyfunc(mpmath.sqrt, 1, 1)
@@ -333,7 +325,7 @@ def _second_abs(a, b):
 
 
 def _tan_domain(x):
-    return np.abs(_cos(x))
+    return np.abs(xp.cos(x))
 
 
 def _atan2_domain(y, x):
@@ -359,7 +351,7 @@ def _max_kink(x, axis=None):
 
 
 def _norm_kink(x, axis=None):
-    return np.sqrt(np.sum(x * x, axis=axis)) if not _is_obj(x) else _mp_norm(x, axis)
+    return np.sqrt(np.sum(x * x, axis=axis)) if not xp.is_mp(x) else _mp_norm(x, axis)
 
 
 # ---------------------------------------------------------------- the table

@@ -13,19 +13,25 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 
-from .. import counting, primitives
+from .. import counting, primitives, xp
+from ..evaluate import to_mp, trace
 from ..ir import Function
 from .contract import VJP, Backend, Work
 
-__all__ = ["NumpyReference", "VJPS"]
+__all__ = ["NumpyReference", "VJPS", "mp_vjp"]
 
 VJPS: dict = {}
 
 
 def defvjp(name, *rules):
-    """Register one rule per argument: ``rule(g, ans, *args, **params) -> cotangent`` (None: no dependence)."""
+    """Register one rule per argument: ``rule(g, ans, *args, **params) -> cotangent`` (None: no dependence).
+
+    A rule runs on float arrays (the tape) and on object arrays of mpf (:func:`mp_vjp`): write its
+    transcendental functions with :mod:`advalidate.xp` (``xp.cos``, not ``np.cos``) and its inexact
+    constants as :class:`advalidate.xp.Constant`."""
     VJPS[name] = rules
 
 
@@ -40,7 +46,7 @@ def _keep(ans, axis):
     return ans if axis is None else np.expand_dims(ans, axis)
 
 
-_LOG_2_OVER_SQRT_PI = math.log(2 / math.sqrt(math.pi))
+_LOG_2_OVER_SQRT_PI = xp.Constant(math.log(2 / math.sqrt(math.pi)), lambda: mpmath.log(2 / mpmath.sqrt(mpmath.pi)))
 
 # ---- elementwise, one argument
 defvjp("neg", lambda g, ans, x: -g)
@@ -50,18 +56,18 @@ defvjp("exp", lambda g, ans, x: g * ans)
 defvjp("expm1", lambda g, ans, x: g * (ans + 1))
 defvjp("log", lambda g, ans, x: g / x)
 defvjp("log1p", lambda g, ans, x: g / (1 + x))
-defvjp("sin", lambda g, ans, x: g * np.cos(x))
-defvjp("cos", lambda g, ans, x: -(g * np.sin(x)))
+defvjp("sin", lambda g, ans, x: g * xp.cos(x))
+defvjp("cos", lambda g, ans, x: -(g * xp.sin(x)))
 defvjp("tan", lambda g, ans, x: g * (1 + ans * ans))
 defvjp("tanh", lambda g, ans, x: g * (1 - ans * ans))
-defvjp("sinh", lambda g, ans, x: g * np.cosh(x))
-defvjp("cosh", lambda g, ans, x: g * np.sinh(x))
+defvjp("sinh", lambda g, ans, x: g * xp.cosh(x))
+defvjp("cosh", lambda g, ans, x: g * xp.sinh(x))
 defvjp("arctan", lambda g, ans, x: g / (1 + x * x))
-defvjp("arcsinh", lambda g, ans, x: g / np.cosh(ans))  # cosh(arcsinh x) = sqrt(1 + x^2)
+defvjp("arcsinh", lambda g, ans, x: g / xp.cosh(ans))  # cosh(arcsinh x) = sqrt(1 + x^2)
 defvjp("sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
-defvjp("softplus", lambda g, ans, x: g * np.exp(x - ans))  # sigmoid(x) = exp(x - softplus(x))
-defvjp("erf", lambda g, ans, x: g * np.exp(_LOG_2_OVER_SQRT_PI - x * x))
-defvjp("abs", lambda g, ans, x: g * np.sign(x))
+defvjp("softplus", lambda g, ans, x: g * xp.exp(x - ans))  # sigmoid(x) = exp(x - softplus(x))
+defvjp("erf", lambda g, ans, x: g * xp.exp(_LOG_2_OVER_SQRT_PI.like(x) - x * x))
+defvjp("abs", lambda g, ans, x: g * xp.sign(x))
 defvjp("relu", lambda g, ans, x: np.where(x > 0, g, 0))
 
 # ---- elementwise, several arguments (the tape sums away broadcast dimensions)
@@ -69,10 +75,10 @@ defvjp("add", lambda g, ans, a, b: g, lambda g, ans, a, b: g)
 defvjp("sub", lambda g, ans, a, b: g, lambda g, ans, a, b: -g)
 defvjp("mul", lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
 defvjp("div", lambda g, ans, a, b: g / b, lambda g, ans, a, b: -(g / b * ans))
-defvjp("pow", lambda g, ans, a, b: g * ans * b / a, lambda g, ans, a, b: g * ans * np.log(a))
+defvjp("pow", lambda g, ans, a, b: g * ans * b / a, lambda g, ans, a, b: g * ans * xp.log(a))
 defvjp("maximum", lambda g, ans, a, b: np.where(a >= b, g, 0), lambda g, ans, a, b: np.where(a >= b, 0, g))
 defvjp("minimum", lambda g, ans, a, b: np.where(a <= b, g, 0), lambda g, ans, a, b: np.where(a <= b, 0, g))
-defvjp("logaddexp", lambda g, ans, a, b: g * np.exp(a - ans), lambda g, ans, a, b: g * np.exp(b - ans))
+defvjp("logaddexp", lambda g, ans, a, b: g * xp.exp(a - ans), lambda g, ans, a, b: g * xp.exp(b - ans))
 defvjp("hypot", lambda g, ans, a, b: g / ans * a, lambda g, ans, a, b: g / ans * b)
 
 
@@ -106,7 +112,7 @@ def grad_prod(g, ans, x, axis=None):
 defvjp("sum", lambda g, ans, x, axis=None: _expand(g, x.shape, axis))
 defvjp("mean", lambda g, ans, x, axis=None: _expand(g / (x.size if axis is None else x.shape[axis]), x.shape, axis))
 defvjp("max", grad_max)
-defvjp("logsumexp", lambda g, ans, x, axis=None: _keep(g, axis) * np.exp(x - _keep(ans, axis)))
+defvjp("logsumexp", lambda g, ans, x, axis=None: _keep(g, axis) * xp.exp(x - _keep(ans, axis)))
 defvjp("prod", grad_prod)
 defvjp("norm", lambda g, ans, x, axis=None: x / _keep(ans, axis) * _keep(g, axis))
 
@@ -154,7 +160,7 @@ VJPS["stack"] = lambda g, ans, *xs, axis=0: tuple(np.moveaxis(g, axis, 0))
 
 # ---- neural-network compositions
 defvjp("softmax", lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
-defvjp("log_softmax", lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+defvjp("log_softmax", lambda g, ans, x, axis=-1: g - xp.exp(ans) * np.sum(g, axis=axis, keepdims=True))
 
 
 # ---------------------------------------------------------------- the tape
@@ -185,10 +191,11 @@ def forward(fn: Function, inputs, perturb=None) -> dict:
     return values
 
 
-def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[np.ndarray]:
+def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=None) -> list[np.ndarray]:
     """Propagate the output cotangents back to the inputs (the reverse pass), with ``rules_table``
-    (default: ``VJPS``)."""
+    (default: ``VJPS``), in ``dtype`` (default: ``fn.dtype``; ``object`` for mpf values and cotangents)."""
     rules_table = VJPS if rules_table is None else rules_table
+    dtype = fn.dtype if dtype is None else dtype
     ct: dict = {}
 
     def accumulate(name, g):
@@ -196,7 +203,7 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[n
         ct[name] = ct[name] + g if name in ct else g
 
     for name, v in zip(fn.outputs, cotangents):
-        accumulate(name, counting.wrap(np.asarray(v, dtype=fn.dtype)))
+        accumulate(name, counting.wrap(np.asarray(v, dtype=dtype)))
     for name, node in reversed(list(fn.named_nodes())):
         g = ct.pop(name, None)
         if g is None:
@@ -212,9 +219,22 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None) -> list[n
             parts = [None if rule is None else rule(g, ans, *args, **params) for rule in rules]
         for arg, part in zip(node.args, parts):
             if part is not None:
-                accumulate(arg, counting.wrap(np.asarray(part, dtype=fn.dtype)))
-    return [counting.unwrap(ct[x]) if x in ct else np.zeros(s, dtype=fn.dtype)
+                accumulate(arg, counting.wrap(np.asarray(part, dtype=dtype)))
+    return [counting.unwrap(ct[x]) if x in ct else np.zeros(s, dtype=dtype)
             for x, s in zip(fn.input_names, fn.inputs)]
+
+
+def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None) -> tuple[dict, list[np.ndarray]]:
+    """The same reverse pass on exact values: the forward pass with the catalogue's mpmath forms and the
+    backward pass with the same rules on object arrays of mpf, at ``prec`` bits. Returns every value of the
+    forward pass by name and the VJP per input (object arrays; entries a rule set to 0 may be the int 0).
+
+    The error model uses it to tell a right formula that lost digits in floating point from a wrong one."""
+    with mpmath.workprec(prec):
+        values = trace(fn, [to_mp(x) for x in inputs], "mp")
+        grads = backward(fn, values, [to_mp(np.broadcast_to(np.asarray(v, np.float64), s))
+                                      for v, s in zip(cotangents, fn.output_shapes)], rules_table, dtype=object)
+    return values, grads
 
 
 class NumpyReference(Backend):
