@@ -366,6 +366,17 @@ def _describe(ref: KinkReference, c: int, val, cands: dict) -> str:
     return f"{ref.names[c]} = {float(val):.17g}; sides: {sides}"
 
 
+def _overflow(fn: Function, outputs) -> str:
+    """Why the point is outside the dtype's range, or "": an exact output that overflows it (sinh(1e155)) has
+    no float value, and neither has the VJP through it (a zero cotangent times inf is NaN in every library)."""
+    big = float(np.finfo(fn.dtype).max)
+    for name, out in zip(fn.outputs, outputs):
+        out = np.asarray(out, dtype=object if np.asarray(out).dtype == object else np.float64).reshape(-1)
+        if any(abs(v) > big for v in out):
+            return f"the exact value of output {name} overflows {fn.dtype}"
+    return ""
+
+
 def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | None = None,
                   measure_work: bool = True, omega: float = OMEGA) -> ExampleResult:
     """Check every backend on one example. Never raises for a backend's misbehaviour.
@@ -393,6 +404,10 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         point, kink = "kink", f"{e.node} ({e.prim})"
     except DomainError as e:
         return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends],
+                             function=live)
+    overflow = _overflow(live, ref.outputs if ref is not None else oracle.value(live, inputs))
+    if overflow:
+        return ExampleResult(None, "overflow", [Outcome(b.name, "skipped", message=overflow) for b in backends],
                              function=live)
     lap("oracle")
 

@@ -1,0 +1,62 @@
+"""False alarms a special campaign raised against correct libraries, each settled in the error model."""
+
+import numpy as np
+import pytest
+
+from advalidate import Builder
+from advalidate.backends.numpy_ref import NumpyReference
+from advalidate.check import check_example
+
+
+def _outcome(fn, xs, vs, backend=None):
+    result = check_example(fn, [np.asarray(x) for x in xs], [np.asarray(v) for v in vs],
+                           [backend or NumpyReference()], measure_work=False)
+    return result, result.outcomes[0]
+
+
+def test_an_exact_derivative_past_the_float64_range_is_inf_correctly_rounded():
+    """log'(1e-310) = 1e310 overflows float64: inf is the right answer, not a nan-inf finding."""
+    b = Builder()
+    _, outcome = _outcome(b.build(b.log(b.input(2))), [[1e-310, 2.0]], [[1.0, 1.0]])
+    assert outcome.status == "pass", outcome.message
+    assert np.isinf(outcome.grads[0][0])
+
+
+def test_nan_where_the_exact_value_is_finite_is_a_finding_whatever_the_oracle_bound():
+    """A NaN must never pass, even where the program's values make the oracle's bound vast."""
+    from tests.helpers import Mutant
+
+    nan_exp = Mutant("nan-exp", exp=(lambda g, ans, x: g * ans * np.nan,))
+    b = Builder()
+    _, outcome = _outcome(b.build(b.exp(b.input(2))), [[0.5, 1.0]], [[1.0, 0.0]], nan_exp)
+    assert (outcome.status, outcome.kind) == ("finding", "nan-inf")
+
+
+def test_an_output_that_overflows_the_dtype_skips_the_example():
+    """sinh(1.2e155) has no float64 value; the VJP through it is inf, or NaN where a zero cotangent meets it."""
+    b = Builder()
+    result, outcome = _outcome(b.build(b.sinh(b.input(2))), [[1.2100416272066182e155, 0.5]], [[1.0, 0.0]])
+    assert result.point == "overflow" and outcome.status == "skipped"
+    assert "overflows float64" in outcome.message
+
+
+@pytest.mark.parametrize("prim", ["softmax", "log_softmax", "logsumexp"])
+def test_the_rounding_of_the_shift_by_the_max_is_excused(prim):
+    """softmax at logits 94.2 and 753.9: x - max rounds by u·659, which exp turns into 7e-14 relative in every
+    library (numpy-ref, jax and torch agreed at 1.82x the tolerance in a special campaign)."""
+    b = Builder()
+    fn = b.build(b.apply(prim, b.input(1, 2), axis=-1))
+    v = [[1.0, 0.0]] if prim != "logsumexp" else [1.0]
+    _, outcome = _outcome(fn, [[[94.23477438470898, 753.8781950776719]]], [v])
+    assert outcome.status == "pass", outcome.message
+
+
+def test_a_wrong_softmax_rule_is_still_caught_at_large_logits():
+    from tests.helpers import Mutant
+
+    wrong = Mutant("softmax-1e-9", softmax=(lambda g, ans, x, axis=-1: (1 + 1e-9) * ans * (
+        g - np.sum(g * ans, axis=axis, keepdims=True)),))
+    b = Builder()
+    fn = b.build(b.softmax(b.input(1, 2)))
+    _, outcome = _outcome(fn, [[[94.23477438470898, 95.8781950776719]]], [[[1.0, 0.0]]], wrong)
+    assert (outcome.status, outcome.kind) == ("finding", "wrong-value"), outcome.message
