@@ -50,3 +50,25 @@ def environment(tmp_path, *paths, blocked=()) -> dict:
 def run(args, env, cwd, timeout=300) -> subprocess.CompletedProcess:
     return subprocess.run(advalidate_command() + list(args), capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=timeout)
+
+
+def install_planted(root: Path, fixed: bool = False) -> Path:
+    """A dist-info under ``root`` declaring the planted backends of ``tests/planted_backends.py`` as entry points
+    (their fixed versions, under the same names, when ``fixed``): what a user has after ``pip install``-ing a
+    plug-in, and after upgrading to the release that fixed it."""
+    from .helpers import install_fake_distribution
+    from .planted_backends import FIXED, PLANTED
+
+    classes = FIXED if fixed else PLANTED
+    return install_fake_distribution(root, "planted-backends",
+                                     {name: f"tests.planted_backends:{cls.__name__}" for name, cls in classes.items()},
+                                     {})
+
+
+def results(path) -> dict:
+    """A results.json, checked against the schema."""
+    from advalidate.results import load, validate
+
+    data = load(path)
+    validate(data)
+    return data
