@@ -149,3 +149,37 @@ def test_replay_reproduces_findings_at_special_points(planted, kind):
         assert "at the kink the VJP matches: other" in again.stdout
         gone = _replay(path, finding, environment(root, fixed), root)
         assert gone.returncode == 0 and "no longer reproduces" in gone.stdout, gone.stdout + gone.stderr
+
+
+def test_replay_of_a_projected_finding_shows_the_worst_projection(tmp_path, monkeypatch, capsys):
+    """Past FULL_MODE_LIMIT input elements the oracle checks projections <VJP, w>: the replay shows the worst one."""
+    import numpy as np
+    from hypothesis import strategies as st
+
+    from advalidate import Builder, cli
+    from advalidate.backends import registry
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.check import FULL_MODE_LIMIT
+    from advalidate.results import write_json
+
+    from .helpers import Example
+    from .planted_backends import WrongValue
+
+    n = FULL_MODE_LIMIT + 2
+    b = Builder()
+    fn = b.build(b.sin(b.input(n)))
+    wide = st.builds(lambda x: Example(fn, [np.full(n, x)], [np.ones(n)]), st.floats(0.1, 1.0))
+    data = Campaign([WrongValue()], Settings(max_examples=3, seed=0, out=str(tmp_path)), strategy=wide).run()
+    write_json(tmp_path / "results.json", data)
+    (finding,) = data["findings"]
+    assert finding["oracle"]["mode"] == "projected"
+    fresh = registry.Registry(discover_plugins=False)
+    fresh.register(WrongValue())
+    monkeypatch.setattr(registry, "_default", fresh)
+    status = cli.main(["replay", str(tmp_path / "results.json"), "--id", "F001", "--isolate", "none"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "still present: F001 reproduces (wrong-value)" in out, out + err
+    worst = next(line for line in out.splitlines() if "worst projection" in line)
+    oracle = float(worst.split("oracle ")[1].split(" ±")[0])
+    backend = float(worst.split("backend ")[1])
+    assert backend == pytest.approx(2 * oracle, rel=1e-9) and oracle != 0
