@@ -17,6 +17,7 @@ COMMANDS = {
     "backends": "advalidate.cli_backends",
     "run": "advalidate.cli_run",
     "report": "advalidate.cli_report",
+    "replay": "advalidate.cli_replay",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
 import os
@@ -9,6 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["add_parser", "main", "load_backends"]
@@ -145,11 +147,16 @@ def main(args) -> int:
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
                         database=args.database)
     update, stop = _progress()
+    termination = _Termination()
+
+    def progress(done, total, findings):
+        update(done, total, findings)
+        termination.check()
 
     def checkpoint(results):
         write_json(out / "results.json", results)
 
-    campaign = Campaign(backends, settings, load_errors=errors, progress=update, checkpoint=checkpoint)
+    campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint)
     if args.resume:
         from .results import load
 
@@ -159,12 +166,14 @@ def main(args) -> int:
             stop()
             print(f"advalidate run --resume: {e}", file=sys.stderr)
             return 2
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, termination.handler)
     try:
         results = campaign.run()
+        termination.cancel()
         if args.cost and not campaign.interrupted:
             results["cost"] = _cost_sweeps(backends)
     finally:
+        termination.cancel()
         signal.signal(signal.SIGTERM, previous)
         stop()
     write_json(out / "results.json", results)
@@ -279,8 +288,36 @@ def shared_compile_cache(environ):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+TERM_GRACE_S = 5.0  # seconds SIGTERM waits for the campaign to reach its next example before interrupting at once
+
+
+class _Termination:
+    """SIGTERM stops the campaign at its next example, where Hypothesis unwinds cleanly: an exception raised by the
+    signal handler itself can land inside Hypothesis's own bookkeeping (seen as an AssertionError in
+    ``wrapped_test`` and exit 1 instead of 130, when SIGTERM came as a new round of the campaign started). A
+    second SIGTERM, or ``TERM_GRACE_S`` seconds without a next example (a long shrink, a hung backend that is not
+    isolated), interrupts at once, as before."""
+
+    def __init__(self):
+        self.requested = False
+        self._timer = None
+
+    def handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt(f"signal {signum}")
+        self.requested = True
+        self._timer = threading.Timer(TERM_GRACE_S, _thread.interrupt_main)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def check(self):
+        if self.requested:
+            self.cancel()
+            raise KeyboardInterrupt("SIGTERM")
+
+    def cancel(self):
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _cost_sweeps(backends):

@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import inspect
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from ..errors import AdvalidateError
 from ..ir import DTYPES
 
 __all__ = ["BUILTINS", "GROUP", "DISABLE_ENV", "Entry", "InvalidBackend", "BackendLoadError", "Registry",
-           "validate", "load_target", "default_registry", "get", "entries"]
+           "validate", "load_target", "default_registry", "get", "entries", "install_command"]
 
 GROUP = "advalidate.backends"
 DISABLE_ENV = "ADVALIDATE_DISABLE_PLUGINS"
@@ -32,6 +33,9 @@ BUILTINS = {
     "torch": "advalidate.backends.torch_backend:TorchBackend",
 }
 _CALL = ("function", "inputs", "cotangents")
+# the extra of advalidate that installs each built-in's library: used when advalidate's own metadata cannot be read
+# (a source checkout on the path, not installed); tests check it against pyproject.toml
+BUILTIN_EXTRAS = {"jax": "jax", "torch": "torch"}
 
 
 class InvalidBackend(AdvalidateError, TypeError):
@@ -119,9 +123,42 @@ def validate(backend, label: str | None = None):
     return backend
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def install_command(dist: str, requires, module: str) -> str | None:
+    """The pip command installing the missing ``module`` that distribution ``dist`` declares in ``requires``
+    (its Requires-Dist lines): ``pip install 'dist[extra]'`` for an optional extra, ``pip install 'req'`` for a
+    plain requirement; None when ``dist`` declares no requirement of that name."""
+    want = _canonical(module.split(".")[0])
+    for line in requires or []:
+        spec, _, marker = line.partition(";")
+        name = re.match(r"\s*([A-Za-z0-9._-]+)", spec)
+        if name is None or _canonical(name.group(1)) != want:
+            continue
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+        return f"pip install '{dist}[{extra.group(1)}]'" if extra else f"pip install '{spec.strip()}'"
+    return None
+
+
+def _builtin_install_command(module: str) -> str | None:
+    try:
+        requires = importlib.metadata.distribution("advalidate").requires
+    except importlib.metadata.PackageNotFoundError:
+        extra = BUILTIN_EXTRAS.get(module.split(".")[0])
+        return f"pip install 'advalidate[{extra}]'" if extra else None
+    return install_command("advalidate", requires, module)
+
+
 @dataclass
 class Entry:
-    """One known backend: where it comes from, and once loaded, the instance or the reason it failed."""
+    """One known backend: where it comes from, and once loaded, the instance or the reason it failed.
+
+    A backend whose library is simply not installed (an optional extra of advalidate, or a requirement its
+    plug-in declares) is ``not_installed``, with ``install`` the command that installs it; any other failure
+    (a module of the backend itself missing, an import error, a contract violation) is a load failure.
+    """
 
     name: str
     target: str | object  # "module:attr", or the backend object itself when registered directly
@@ -129,10 +166,27 @@ class Entry:
     backend: object | None = None
     error: str | None = None
     loaded: bool = False
+    dist: object | None = field(default=None, repr=False)  # the plug-in's distribution (entry points only)
+    install: str | None = None  # when not installed: the command that installs what is missing
 
     @property
     def ok(self) -> bool:
         return self.loaded and self.error is None
+
+    @property
+    def not_installed(self) -> bool:
+        return self.install is not None
+
+    def install_hint(self, missing: str) -> str | None:
+        """The command installing module ``missing``, which importing this backend needed; None when it is not
+        a library the backend's distribution declares (the backend is then broken, not uninstalled)."""
+        if not isinstance(self.target, str) or self.target.split(".")[0].split(":")[0] == missing.split(".")[0]:
+            return None  # the backend's own package is missing: a broken installation
+        if self.source == "built-in":
+            return _builtin_install_command(missing)
+        if self.dist is not None:
+            return install_command(self.dist.name, self.dist.requires, missing)
+        return None
 
 
 @dataclass
@@ -170,7 +224,7 @@ class Registry:
             self._entries[key] = Entry(key, ep.value, source, error=(
                 f"the name {ep.name!r} is already taken by {existing.target} ({existing.source})"), loaded=True)
             return
-        self._entries[ep.name] = Entry(ep.name, ep.value, source)
+        self._entries[ep.name] = Entry(ep.name, ep.value, source, dist=dist)
 
     def register(self, backend_or_target, name: str | None = None, source: str = "registered") -> Entry:
         """Add a backend (an instance, a class, or a ``"module:attr"`` path). Objects are validated now."""
@@ -205,7 +259,13 @@ class Registry:
                 raise InvalidBackend(repr(name), [f"name is {backend.name!r} but it is registered as {name!r}"])
             entry.backend = backend
         except AdvalidateError as e:
-            entry.error = str(e)
+            missing = e.__cause__
+            if isinstance(missing, ModuleNotFoundError) and missing.name:
+                entry.install = entry.install_hint(missing.name)
+            if entry.install:
+                entry.error = f"not installed: no module named {missing.name!r} (install it with: {entry.install})"
+            else:
+                entry.error = str(e)
         except Exception as e:  # constructing or inspecting a plug-in may raise anything
             entry.error = f"{type(e).__name__}: {e}"
         return entry

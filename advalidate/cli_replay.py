@@ -1,0 +1,123 @@
+"""``advalidate replay``: rerun one finding of a results.json on its backend and say whether it is still there."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+__all__ = ["add_parser", "main", "STILL_FAILS", "PASSES", "USAGE"]
+
+PASSES, STILL_FAILS, USAGE = 0, 1, 2
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("replay", help="rerun one finding of results.json and say whether it is still present",
+                       description="Rerun a finding's minimal example (its function, point and cotangent, as "
+                                   "recorded in results.json) on the backend that produced it, loaded as "
+                                   "`advalidate run` loads it, against a fresh oracle; print what the rerun finds "
+                                   "(kind, the oracle's and the backend's values, the error against the tolerance). "
+                                   f"Exit {STILL_FAILS} when the example still fails (the same kind: the finding "
+                                   f"is reproduced; another kind: it changed), {PASSES} when it passes now (the "
+                                   f"finding no longer reproduces), {USAGE} when the file, the id or the backend "
+                                   "is missing or the example cannot be checked here.")
+    p.add_argument("results", metavar="RESULTS_JSON", help="the results.json written by `advalidate run`")
+    p.add_argument("--id", required=True, metavar="FINDING", help="the finding's id, e.g. F001")
+    p.add_argument("--isolate", choices=["plugins", "all", "none"], default="plugins",
+                   help="run the backend in a worker process, as `advalidate run` does (default: third-party "
+                        "plug-ins), so that a hang or a crash is replayed as the error finding it was")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="seconds an isolated backend may take for the VJP before it counts as hung")
+    p.set_defaults(func=main)
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"advalidate replay: {message}", file=sys.stderr)
+    return USAGE
+
+
+def main(args) -> int:
+    from .cli_run import load_backends
+    from .replay import find_finding, replay_finding
+    from .results import load
+
+    try:
+        finding = find_finding(load(args.results), args.id, args.results)
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as e:
+        return _fail(str(e))
+    except KeyError as e:
+        return _fail(e.args[0])
+    name = finding["backend"]
+    try:
+        backends, errors = load_backends([name], args.isolate, args.timeout)
+    except LookupError as e:
+        return _fail(f"the backend {name!r} of {args.id} is not known here: {e}")
+    if errors:
+        return _fail(f"the backend {name!r} of {args.id} did not load: {errors[name]}")
+    (backend,) = backends
+    try:
+        outcome = replay_finding(finding, backend)
+    finally:
+        close = getattr(backend, "close", None)  # an isolated backend's worker process
+        if close is not None:
+            close()
+    return _print(finding, backend, outcome)
+
+
+def _short(a) -> str:
+    return np.array2string(np.asarray(a, dtype=np.float64), precision=17, threshold=8, edgeitems=3)
+
+
+def _values(outcome, ref) -> list[str]:
+    """The oracle's and the backend's VJP where they differ most (the whole arrays when small)."""
+    import mpmath
+
+    comparison = outcome.comparison
+    if comparison is None or ref is None or outcome.grads is None:
+        return [f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}"] if outcome.grads is not None else []
+    i, idx = comparison.worst if comparison.worst else (0, ())
+    if ref.mode == "full":
+        at = f"x{i}[{', '.join(map(str, idx))}]" if idx else f"x{i}"
+        return [f"  oracle VJP:  {', '.join(_short(g) for g in ref.grads)}",
+                f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}",
+                f"  worst component {at}: oracle {float(ref.grads[i][idx])!r} ± {ref.errors[i][idx]:.3g}, backend "
+                f"{float(outcome.grads[i][idx])!r}, |difference| {comparison.errors[i][idx]:.3g} against a tolerance of "
+                f"{comparison.tolerances[i][idx]:.3g}"]
+    j = idx[0] if idx else 0
+    w = ref.directions[j]
+    projected = float(sum(np.sum(np.asarray(g, dtype=np.float64) * d) for g, d in zip(outcome.grads, w)))
+    return [f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}",
+            f"  worst projection <VJP, w{j}>: oracle {mpmath.nstr(ref.projections[j].value, 17)} ± "
+            f"{float(ref.projections[j].error):.3g}, backend {projected!r}"]
+
+
+def _print(finding: dict, backend, replayed) -> int:
+    outcome, ref = replayed.outcome, replayed.result.oracle
+    print(f"{finding['id']}: recorded {finding['kind']} on {finding['signature']} by {finding['backend']}: "
+          f"{finding['message'].splitlines()[0] if finding['message'] else ''}")
+    print(f"rerun on {backend.name} {getattr(backend, 'version', '')} against the oracle "
+          f"({replayed.result.point} point{', kink at ' + replayed.result.kink if replayed.result.kink else ''}):")
+    if outcome.status in ("unsupported", "skipped"):
+        return _fail(f"{finding['id']} cannot be checked here: {outcome.message}")
+    for line in _values(outcome, ref):
+        print(line)
+    if outcome.convention:
+        print(f"  at the kink the VJP matches: {outcome.convention}")
+    if outcome.work is not None:
+        w = outcome.work
+        print(f"  work: f {w.forward}, f + VJP {w.vjp} (ratio {w.ratio:.2f}), forward passes {w.forward_passes}")
+    if outcome.status != "finding":
+        ratio = f" (error {outcome.ratio:.3g}× the tolerance)" if outcome.comparison else ""
+        print(f"found: nothing, the VJP passes{ratio}")
+        print(f"no longer reproduces: {finding['id']} ({finding['kind']}) is gone")
+        return PASSES
+    print(f"found: {outcome.kind}: {outcome.message.splitlines()[0] if outcome.message else ''}")
+    for line in outcome.message.splitlines()[1:]:
+        print(f"  {line}")
+    if replayed.reproduced:
+        print(f"still present: {finding['id']} reproduces ({finding['kind']})")
+    else:
+        print(f"changed: {finding['id']} was {finding['kind']}, the rerun finds {outcome.kind}")
+    return STILL_FAILS

@@ -1,0 +1,82 @@
+"""Planted backends for the command-line tests, one per finding kind, loaded by a real `advalidate run` through
+entry points (``tests/test_cli_replay.py`` declares them in a temporary dist-info), and their fixed versions
+(the same names, right answers), to show that a replay tells a fixed finding from one still present.
+"""
+
+import numpy as np
+
+from advalidate.backends.contract import VJP, Work
+from advalidate.backends import numpy_ref
+from advalidate.backends.numpy_ref import NumpyReference
+from advalidate.evaluate import gaps
+
+
+class WrongValue(NumpyReference):
+    """Every VJP doubled: a wrong value wherever the VJP is not zero."""
+
+    name = "planted-wrong-value"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        return VJP(out.outputs, [2 * g for g in out.grads])
+
+
+class NanInf(NumpyReference):
+    """Every VJP NaN."""
+
+    name = "planted-nan-inf"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        return VJP(out.outputs, [np.full_like(g, np.nan) for g in out.grads])
+
+
+class Error(NumpyReference):
+    """Every VJP raises."""
+
+    name = "planted-error"
+
+    def vjp(self, fn, inputs, cotangents):
+        raise RuntimeError("planted: this backend always raises")
+
+
+class CostBound(NumpyReference):
+    """Right values, but the forward runs twice per VJP."""
+
+    name = "planted-cost-bound"
+
+    def work(self, fn, inputs, cotangents):
+        w = super().work(fn, inputs, cotangents)
+        return Work(w.forward, w.vjp + w.forward, 2)
+
+
+class Convention(NumpyReference):
+    """Right away from kinks; at a kink or tie (relu at 0, maximum(a, a)...) 10·VJP + 100, which matches
+    neither one-sided derivative nor lies between them."""
+
+    name = "planted-convention"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        with np.errstate(all="ignore"):
+            at_kink = any(g.kink == 0 for g in gaps(fn, numpy_ref.forward(fn, inputs)))
+        return VJP(out.outputs, [10 * g + 100 for g in out.grads]) if at_kink else out
+
+
+class PrecisionLoss(NumpyReference):
+    """The textbook formulas of the reference tape, under another name: at saturation tails they lose digits."""
+
+    name = "planted-precision-loss"
+
+
+PLANTED = {cls.name: cls for cls in (WrongValue, NanInf, Error, CostBound, Convention, PrecisionLoss)}
+
+
+def _fixed(name):
+    return type(f"Fixed_{name.replace('-', '_')}", (NumpyReference,), {"name": name,
+                                                                        "__doc__": "The same name, right answers."})
+
+
+FIXED = {name: _fixed(name) for name in PLANTED}
+for _cls in FIXED.values():
+    globals()[_cls.__name__] = _cls

@@ -1,0 +1,185 @@
+"""`advalidate replay` through the installed command: a finding of each kind, written by a real `advalidate run` of
+a planted backend (an entry point in a temporary dist-info), is replayed and reproduced (exit 1); after the backend
+is "upgraded" to its fixed version (same name, right answers) the replay says it is gone (exit 0); a missing file,
+an unknown id and a backend that is not there are clear errors (exit 2)."""
+
+import json
+import shutil
+
+import pytest
+
+from .cli_support import environment, install_planted, results, run
+
+REGULAR_KINDS = ("wrong-value", "nan-inf", "error", "cost-bound")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    return install_planted(root / "broken"), install_planted(root / "fixed", fixed=True), root
+
+
+@pytest.fixture(scope="module")
+def regular_run(planted):
+    """One real run of the four planted backends whose findings come at regular points (with work counting)."""
+    broken, _, root = planted
+    args = ["run", "--max-examples", "4", "--seed", "3", "--out", str(root / "regular")]
+    for kind in REGULAR_KINDS:
+        args += ["--backend", f"planted-{kind}"]
+    done = run(args, environment(root, broken), root)
+    assert done.returncode == 1, done.stdout + done.stderr  # unexpected findings
+    return root / "regular" / "results.json"
+
+
+def _first(path, kind, backend):
+    finding = next((f for f in results(path)["findings"] if f["kind"] == kind and f["backend"] == backend), None)
+    assert finding is not None, f"no {kind} finding of {backend} in {path}"
+    return finding
+
+
+def _replay(path, finding, env, cwd, *extra):
+    return run(["replay", str(path), "--id", finding["id"], *extra], env, cwd)
+
+
+@pytest.mark.parametrize("kind", REGULAR_KINDS)
+def test_replay_reproduces_a_finding_of_each_regular_kind(planted, regular_run, kind):
+    broken, fixed, root = planted
+    finding = _first(regular_run, kind, f"planted-{kind}")
+    done = _replay(regular_run, finding, environment(root, broken), root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{finding['id']}: recorded {kind} on {finding['signature']} by planted-{kind}")
+    assert f"found: {kind}: " in done.stdout and f"still present: {finding['id']} reproduces ({kind})" in lines[-1]
+    if kind in ("wrong-value", "nan-inf"):  # the values and the ratio are shown
+        worst = next(line for line in lines if "worst component" in line)
+        assert "oracle" in worst and "backend" in worst and "tolerance" in worst
+        assert kind != "nan-inf" or "backend nan" in worst
+    if kind == "cost-bound":
+        assert "forward passes 2" in done.stdout
+    if kind == "error":
+        assert "planted: this backend always raises" in done.stdout
+
+    gone = _replay(regular_run, finding, environment(root, fixed), root)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert f"no longer reproduces: {finding['id']} ({kind}) is gone" in gone.stdout
+
+
+def test_a_wrong_value_replay_shows_the_oracle_and_the_backend_value(planted, regular_run):
+    broken, _, root = planted
+    finding = _first(regular_run, "wrong-value", "planted-wrong-value")
+    done = _replay(regular_run, finding, environment(root, broken), root, "--isolate", "none")
+    worst = next(line for line in done.stdout.splitlines() if "worst component" in line)
+    oracle = float(worst.split("oracle ")[1].split(" ±")[0])
+    backend = float(worst.split("backend ")[1].split(",")[0])
+    assert backend == pytest.approx(2 * oracle) and oracle != 0  # the planted bug: every VJP doubled
+    assert f"found: wrong-value: error {finding['ratio']:.3g}× the tolerance" in done.stdout
+
+
+def test_replay_errors_name_the_problem(planted, regular_run, tmp_path):
+    broken, _, root = planted
+    env = environment(root, broken)
+    ids = [f["id"] for f in results(regular_run)["findings"]]
+
+    missing = run(["replay", str(tmp_path / "nope.json"), "--id", "F001"], env, root)
+    assert missing.returncode == 2 and "no results file at" in missing.stderr
+
+    unknown = run(["replay", str(regular_run), "--id", "F999"], env, root)
+    assert unknown.returncode == 2
+    assert f"no finding 'F999' in {regular_run} (findings: {', '.join(ids)})" in unknown.stderr
+
+    no_id = run(["replay", str(regular_run)], env, root)
+    assert no_id.returncode == 2 and "--id" in no_id.stderr
+
+    # the plug-in uninstalled: its name is not known any more
+    finding = _first(regular_run, "wrong-value", "planted-wrong-value")
+    gone = _replay(regular_run, finding, environment(root), root)
+    assert gone.returncode == 2
+    assert "the backend 'planted-wrong-value' of F" in gone.stderr and "numpy-ref" in gone.stderr
+
+    # a built-in whose library is not installed: says so, with the command
+    data = json.loads(regular_run.read_text())
+    data["findings"][0]["backend"] = "jax"
+    copy = tmp_path / "results.json"
+    copy.write_text(json.dumps(data))
+    jax = run(["replay", str(copy), "--id", data["findings"][0]["id"]], environment(tmp_path, blocked=("jax",)),
+              tmp_path)
+    assert jax.returncode == 2
+    assert "did not load: not installed: no module named 'jax' (install it with: pip install 'advalidate[jax]')" \
+        in jax.stderr
+
+
+def test_replay_help_documents_the_exit_status(tmp_path):
+    done = run(["replay", "--help"], environment(tmp_path), tmp_path)
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0 and "Exit 1 when the example still fails" in text and "0 when it passes now" in text
+
+
+# ---------------------------------------------------------------- the kinds that need special points (slow)
+
+SPECIAL = {"convention": ("planted-convention", ["--special", "--max-examples", "30"]),
+           "precision-loss": ("planted-precision-loss", ["--special", "--dtype", "float32", "--max-examples", "40"])}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(SPECIAL))
+def test_replay_reproduces_findings_at_special_points(planted, kind):
+    """A kink (convention) or a saturation tail (precision-loss) is reached by a special campaign's draws; which
+    seed reaches it first depends on the strategies, so a few seeds are tried."""
+    broken, fixed, root = planted
+    backend, options = SPECIAL[kind]
+    tried = []
+    for seed in range(6):
+        out = root / f"{kind}-{seed}"
+        shutil.rmtree(out, ignore_errors=True)
+        done = run(["run", "--backend", backend, *options, "--seed", str(seed), "--no-cost", "--out", str(out)],
+                   environment(root, broken), root)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        path = out / "results.json"
+        found = [f for f in results(path)["findings"] if f["kind"] == kind]
+        tried.append((seed, sorted({f["kind"] for f in results(path)["findings"]})))
+        if found:
+            break
+    else:
+        pytest.fail(f"no {kind} finding of {backend} in seeds 0-5 (found: {tried})")
+    finding = found[0]
+    again = _replay(path, finding, environment(root, broken), root)
+    assert again.returncode == 1 and f"still present: {finding['id']} reproduces ({kind})" in again.stdout, \
+        again.stdout + again.stderr
+    if kind == "convention":
+        assert "at the kink the VJP matches: other" in again.stdout
+        gone = _replay(path, finding, environment(root, fixed), root)
+        assert gone.returncode == 0 and "no longer reproduces" in gone.stdout, gone.stdout + gone.stderr
+
+
+def test_replay_of_a_projected_finding_shows_the_worst_projection(tmp_path, monkeypatch, capsys):
+    """Past FULL_MODE_LIMIT input elements the oracle checks projections <VJP, w>: the replay shows the worst one."""
+    import numpy as np
+    from hypothesis import strategies as st
+
+    from advalidate import Builder, cli
+    from advalidate.backends import registry
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.check import FULL_MODE_LIMIT
+    from advalidate.results import write_json
+
+    from .helpers import Example
+    from .planted_backends import WrongValue
+
+    n = FULL_MODE_LIMIT + 2
+    b = Builder()
+    fn = b.build(b.sin(b.input(n)))
+    wide = st.builds(lambda x: Example(fn, [np.full(n, x)], [np.ones(n)]), st.floats(0.1, 1.0))
+    data = Campaign([WrongValue()], Settings(max_examples=3, seed=0, out=str(tmp_path)), strategy=wide).run()
+    write_json(tmp_path / "results.json", data)
+    (finding,) = data["findings"]
+    assert finding["oracle"]["mode"] == "projected"
+    fresh = registry.Registry(discover_plugins=False)
+    fresh.register(WrongValue())
+    monkeypatch.setattr(registry, "_default", fresh)
+    status = cli.main(["replay", str(tmp_path / "results.json"), "--id", "F001", "--isolate", "none"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "still present: F001 reproduces (wrong-value)" in out, out + err
+    worst = next(line for line in out.splitlines() if "worst projection" in line)
+    oracle = float(worst.split("oracle ")[1].split(" ±")[0])
+    backend = float(worst.split("backend ")[1])
+    assert backend == pytest.approx(2 * oracle, rel=1e-9) and oracle != 0
