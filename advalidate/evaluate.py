@@ -37,8 +37,27 @@ def trace(fn: Function, inputs, forms: str = "np") -> dict[str, np.ndarray]:
         prim = primitives.get(node.prim)
         form = prim.mp if forms == "mp" else prim.np
         out = form(*(values[a] for a in node.args), **prim.check_params(node.kwargs))
-        values[name] = np.asarray(out, dtype=object if forms == "mp" else fn.dtype)
+        values[name] = _capped(np.asarray(out, dtype=object)) if forms == "mp" else np.asarray(out, dtype=fn.dtype)
     return values
+
+
+# Exact values beyond 2^MAX_EXPONENT become infinite: every dtype overflowed long before (float64 at 2^1024), and
+# mpmath would take hours on the next primitive (sin(exp(1e155)) reduces its argument modulo pi to 1e155 digits).
+MAX_EXPONENT = 4096
+_INF = mpmath.inf
+
+
+def _cap1(v):
+    if isinstance(v, mpmath.mpf) and mpmath.isfinite(v) and mpmath.mag(v) > MAX_EXPONENT:
+        return _INF if v > 0 else -_INF
+    return v
+
+
+_cap = np.frompyfunc(_cap1, 1, 1)
+
+
+def _capped(a: np.ndarray) -> np.ndarray:
+    return np.asarray(_cap(a), dtype=object) if a.size else a
 
 
 def evaluate(fn: Function, inputs, forms: str = "np") -> list[np.ndarray]:

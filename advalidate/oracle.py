@@ -35,7 +35,7 @@ import mpmath
 import numpy as np
 
 from .errors import DomainError, KinkError
-from .evaluate import gaps, kink_tolerance, to_mp, trace
+from .evaluate import MAX_EXPONENT, gaps, kink_tolerance, to_mp, trace
 from .ir import Function
 
 __all__ = ["Oracle", "Derivative", "OracleVJP"]
@@ -96,6 +96,10 @@ class Oracle:
         """
         with mpmath.workprec(self.prec):
             values = trace(fn, [to_mp(x) for x in inputs], "mp")
+        huge = next((n for n in fn.node_names if _has_inf(values[n])), None)
+        if huge is not None:
+            raise DomainError(f"a value overflows past 2^{MAX_EXPONENT}, far beyond any dtype's range",
+                              node=huge, prim=fn.nodes[int(huge[1:])].prim)
         nan_nodes = [n for n in fn.node_names if _has_nan(values[n])]
         for o in fn.outputs:
             if _has_nan(values[o]):
@@ -335,6 +339,10 @@ def _max_rel(found) -> float:
         else:
             worst = max(worst, float(d.error / denominator))
     return worst
+
+
+def _has_inf(a) -> bool:
+    return any(mpmath.isinf(v) for v in np.asarray(a).reshape(-1))
 
 
 def _has_nan(a) -> bool:

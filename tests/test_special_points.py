@@ -60,3 +60,16 @@ def test_a_wrong_softmax_rule_is_still_caught_at_large_logits():
     fn = b.build(b.softmax(b.input(1, 2)))
     _, outcome = _outcome(fn, [[[94.23477438470898, 95.8781950776719]]], [[[1.0, 0.0]]], wrong)
     assert (outcome.status, outcome.kind) == ("finding", "wrong-value"), outcome.message
+
+
+def test_a_value_far_past_every_dtype_skips_the_example_instead_of_hanging_the_oracle():
+    """sin(sinh(1.2e155)): mpmath reduced exp(1.2e155) modulo pi to 1e155 digits (hours). Exact values past
+    2^4096 are infinite for the oracle, and the point is outside what any dtype represents."""
+    import time
+
+    b = Builder()
+    t0 = time.perf_counter()
+    result, outcome = _outcome(b.build(b.sin(b.sinh(b.input(2)))), [[1.2100416272066182e155, 0.5]], [[1.0, 1.0]])
+    assert time.perf_counter() - t0 < 60
+    assert result.point == "domain" and outcome.status == "skipped"
+    assert "overflows past 2^4096" in outcome.message and "v0" in outcome.message
