@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 
 import numpy as np
 
@@ -27,11 +26,9 @@ __all__ = ["Counter", "counting", "CountingArray", "wrap", "unwrap"]
 class Counter:
     def __init__(self):
         self.work = 0
-        self.ops = 0
 
     def add(self, work: int):
         self.work += int(work)
-        self.ops += 1
 
 
 _current: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("advalidate_counter", default=None)
@@ -164,10 +161,6 @@ def wrap(x) -> CountingArray:
 
 def unwrap(x):
     return x.view(np.ndarray) if isinstance(x, CountingArray) else x
-
-
-def size(shape) -> int:
-    return math.prod(shape)
 
 
 class CallCounter:
