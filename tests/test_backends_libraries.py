@@ -133,7 +133,7 @@ def test_an_unsupported_primitive_is_declared_and_refused_by_name():
 
 
 def test_jax_runs_in_float64_and_jit_is_an_option():
-    import jax
+    jax = pytest.importorskip("jax")
 
     from advalidate.backends.jax_backend import JaxBackend
 
