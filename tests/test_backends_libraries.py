@@ -122,7 +122,7 @@ def test_the_real_backends_follow_the_contract(backend):
     assert validate(type(backend)).name == backend.name
 
 
-def test_an_unsupported_primitive_is_declared_and_refused_by_name():
+def test_torch_an_unsupported_primitive_is_declared_and_refused_by_name():
     base = type(_torch())
     Partial = type("Partial", (base,), {"name": "torch-no-erf", "unsupported": {"erf": "not in this build"}})
     backend = Partial()
