@@ -2,7 +2,9 @@
 
 The unit-cost model (shared by every backend's counter):
 - an elementwise op costs the number of elements it produces;
-- a reduction costs the number of elements it reads;
+- a reduction costs the number of elements it reads, the ufunc ones (``sum``, ``max``…) and the others
+  (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike;
+- with ``where=``, only the selected elements count (produced by an elementwise op, read by a reduction);
 - a matrix product costs 2·m·n·k;
 - data movement that materialises a new array (copy, concatenate, stack, where) costs the elements produced;
 - views (reshape, transpose, basic slicing, broadcasting views) cost nothing.
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 
 import numpy as np
 
@@ -25,11 +26,9 @@ __all__ = ["Counter", "counting", "CountingArray", "wrap", "unwrap"]
 class Counter:
     def __init__(self):
         self.work = 0
-        self.ops = 0
 
     def add(self, work: int):
         self.work += int(work)
-        self.ops += 1
 
 
 _current: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("advalidate_counter", default=None)
@@ -52,6 +51,23 @@ def _charge(work):
         c.add(work)
 
 
+@contextlib.contextmanager
+def _uncounted():
+    """Run a function whose work is charged as a whole without charging the ufuncs it calls inside."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _selected(where, shape) -> int:
+    """How many of the elements of ``shape`` a ``where=`` mask selects (all of them without a mask)."""
+    if where is None or where is True:
+        return max(int(np.prod(shape)), 1)
+    return int(np.count_nonzero(np.broadcast_to(where, shape)))
+
+
 def _matmul_work(a, b, out) -> int:
     k = np.shape(a)[-1]
     return 2 * k * max(int(np.size(out)), 1)
@@ -65,8 +81,12 @@ COMPOSITES = {
 }
 
 _MOVES = {np.copy, np.concatenate, np.stack, np.where}
-# functions that convert their operand with asarray, so the subclass never sees their ufuncs
-_OPAQUE = {np.linalg.norm: lambda x, result: 2 * int(np.size(x)) + max(int(np.size(result)), 1)}  # x·x, Σ, sqrt
+# functions charged as a whole, their inner calls uncounted: some convert their operand with asarray, so the
+# subclass never sees their ufuncs; others reduce in C without a ufunc (count_nonzero without an axis)
+_OPAQUE = {
+    np.linalg.norm: lambda x, result: 2 * int(np.size(x)) + max(int(np.size(result)), 1),  # x·x, Σ, sqrt
+    np.count_nonzero: lambda x, result: max(int(np.size(x)), 1),  # reads every element
+}
 
 
 class CountingArray(np.ndarray):
@@ -74,29 +94,55 @@ class CountingArray(np.ndarray):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         raw = [unwrap(x) for x in inputs]
-        if "out" in kwargs:
-            kwargs["out"] = tuple(unwrap(x) for x in kwargs["out"])
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(unwrap(x) for x in out)
+        if "where" in kwargs:  # a counting mask left in place would dispatch back here, forever
+            kwargs["where"] = unwrap(kwargs["where"])
         result = getattr(ufunc, method)(*raw, **kwargs)
-        if method == "__call__":
-            if ufunc is np.matmul:
-                _charge(_matmul_work(raw[0], raw[1], result))
-            else:
-                outs = result if isinstance(result, tuple) else (result,)
-                weight = COMPOSITES.get(ufunc, 1)
-                _charge(weight * sum(max(int(np.size(o)), 1) for o in outs))
-        elif method in ("reduce", "accumulate", "reduceat"):
-            _charge(max(int(np.size(raw[0])), 1))
-        else:  # outer, at: elements produced or touched
-            _charge(max(int(np.size(result if result is not None else raw[0])), 1))
-        return _rewrap(result)
+        _charge(_ufunc_work(ufunc, method, raw, kwargs.get("where"), result))
+        if out is None:
+            return _rewrap(result)
+        # NumPy's convention: the outputs given are the objects returned
+        results = result if isinstance(result, tuple) else (result,)
+        given = tuple(o if o is not None else _rewrap(r) for o, r in zip(out, results))
+        return given if isinstance(result, tuple) else given[0]
 
     def __array_function__(self, func, types, args, kwargs):
-        result = super().__array_function__(func, types, args, kwargs)
-        if func in _MOVES:
-            _charge(int(np.size(result)))
-        elif func in _OPAQUE:
+        if func in _OPAQUE:
+            with _uncounted():
+                result = super().__array_function__(func, types, args, kwargs)
             _charge(_OPAQUE[func](args[0], result))
+        else:
+            result = super().__array_function__(func, types, args, kwargs)
+            if func in _MOVES:
+                _charge(int(np.size(result)))
         return _rewrap(result)  # keep observing what is computed from the result (np.concatenate drops subclasses)
+
+    # reductions NumPy runs in C without a ufunc; np.argmax(x) and friends call these methods
+    def argmax(self, *args, **kwargs):
+        _charge(max(self.size, 1))
+        return super().argmax(*args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        _charge(max(self.size, 1))
+        return super().argmin(*args, **kwargs)
+
+    def nonzero(self):
+        _charge(max(self.size, 1))
+        return super().nonzero()
+
+
+def _ufunc_work(ufunc, method, raw, where, result) -> int:
+    if method == "__call__":
+        if ufunc is np.matmul:
+            return _matmul_work(raw[0], raw[1], result)
+        outs = result if isinstance(result, tuple) else (result,)
+        return COMPOSITES.get(ufunc, 1) * sum(_selected(where, np.shape(o)) for o in outs)
+    if method in ("reduce", "accumulate", "reduceat"):
+        return _selected(where, np.shape(raw[0]))
+    # outer, at: elements produced or touched
+    return max(int(np.size(result if result is not None else raw[0])), 1)
 
 
 def _rewrap(result):
@@ -115,10 +161,6 @@ def wrap(x) -> CountingArray:
 
 def unwrap(x):
     return x.view(np.ndarray) if isinstance(x, CountingArray) else x
-
-
-def size(shape) -> int:
-    return math.prod(shape)
 
 
 class CallCounter:

@@ -103,14 +103,23 @@ def error_ratios(ratios_by_backend: dict):
         return _svg(fig, "plot-error-ratios"), None
 
 
+def _jacobian_label(method, size: str) -> str:
+    """The full-Jacobian line's legend from its sweep's ``jacobian_method``: measured, or derived from the VJP
+    (older results say "computed:" for derived; a sweep without the field was always derived)."""
+    if str(method or "").startswith("measured"):
+        return "full Jacobian, measured"
+    return f"full Jacobian, derived as {size}·(f + VJP)"
+
+
 def m_sweep(cost: dict | None, family: str = "matrix-chain") -> dict:
-    """``{backend: [{m, vjp_ratio, jacobian_ratio}]}`` from the ``outputs`` sweeps of
+    """``{backend: [{m, vjp_ratio, jacobian_ratio, jacobian_method}]}`` from the ``outputs`` sweeps of
     :func:`advalidate.cost.scaling.campaign_data` (the ``family`` sweep, else each backend's first)."""
     out = {}
     for backend, sweeps in ((cost or {}).get("outputs") or {}).items():
         chosen = next((s for s in sweeps if s.get("family") == family), sweeps[0] if sweeps else None)
         if chosen:
-            out[backend] = [{"m": m, "vjp_ratio": r, "jacobian_ratio": j}
+            method = chosen.get("jacobian_method")
+            out[backend] = [{"m": m, "vjp_ratio": r, "jacobian_ratio": j, "jacobian_method": method}
                             for m, r, j in zip(chosen["m"], chosen["ratio"], chosen["jacobian_ratio"]) if m]
     return {b: pts for b, pts in out.items() if pts}
 
@@ -131,7 +140,7 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
                 jac = [(p["m"], p["jacobian_ratio"]) for p in pts if p.get("jacobian_ratio") is not None]
                 if jac:
                     ax.plot(*zip(*jac), "s--", color=colour, ms=3, lw=1, alpha=0.8,
-                            label=f"{_label(backend)}: full Jacobian")
+                            label=f"{_label(backend)}: {_jacobian_label(pts[0]['jacobian_method'], 'm')}")
             ax.axhline(omega, color="black", lw=1, label=f"ω = {omega:g}")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
@@ -162,10 +171,11 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
 
 
 def seed_chain(cost: dict | None):
-    """The seed problem's work against N, log-log: the VJP's O(N) and the full Jacobian's O(N²)."""
+    """The seed problem's work against N, log-log: the VJP's O(N) and the full Jacobian's O(N²), the latter
+    labelled measured or derived (N × work(f + VJP), whose slope is the VJP's plus one by construction)."""
     chains = {b: {"N": c["N"], "f_work": c.get("forward"), "vjp_work": c.get("vjp"),
                   "jacobian_work": c.get("jacobian"), "vjp_slope": c.get("slope_vjp"),
-                  "jacobian_slope": c.get("slope_jacobian")}
+                  "jacobian_slope": c.get("slope_jacobian"), "jacobian_method": c.get("jacobian_method")}
               for b, c in ((cost or {}).get("seed") or {}).items() if c and c.get("N")}
     if not chains:
         return None, ("The seed's O(N) vs O(N²) sweep is not in this results.json (the cost sweeps did not run: "
@@ -184,7 +194,8 @@ def seed_chain(cost: dict | None):
             if c.get("jacobian_work"):
                 slope = c.get("jacobian_slope")
                 ax.plot(c["N"], c["jacobian_work"], "s--", color=colour, ms=3, lw=1,
-                        label=f"{name}: full Jacobian" + (f" (slope {slope:.2f})" if slope is not None else ""))
+                        label=f"{name}: {_jacobian_label(c['jacobian_method'], 'N')}"
+                        + (f" (slope {slope:.2f})" if slope is not None else ""))
         ax.set_xscale("log")
         ax.set_yscale("log")
         _ticks_at(ax, [n for c in chains.values() for n in c["N"]])

@@ -189,6 +189,11 @@ def _backends(results: dict) -> list:
     return [dict(b, counts=per.get(b["name"], {})) for b in results["backends"]]
 
 
+_JACOBIAN = ("A full Jacobian line marked measured was counted on the library's own Jacobian (JAX: the jaxpr of "
+             "jax.jacrev); one marked derived is m (or N) times the measured work of f + VJP, reverse mode's m "
+             "pullbacks, so its slope is the VJP's plus one by construction, not an observation.")
+
+
 def _plots(results: dict) -> list:
     stats, cost = results["stats"], results.get("cost")
     omega = results["settings"].get("omega", 5)
@@ -197,12 +202,12 @@ def _plots(results: dict) -> list:
          "model's tolerance: everything left of the dashed line passes.",
          plots.error_ratios(stats.get("error_ratios"))),
         ("Cost against output size", "work(f + VJP) / work(f) as the output size m grows: reverse mode stays "
-         "flat under ω while a full Jacobian grows with m." if plots.m_sweep(cost) else
+         "flat under ω while a full Jacobian grows with m. " + _JACOBIAN if plots.m_sweep(cost) else
          "work(f + VJP) / work(f) for every example the campaign checked, against its output size m "
          "(the cost sweeps with the full-Jacobian line did not run).",
          plots.cost_vs_m(cost, stats.get("cost_ratios"), omega)),
         ("The seed problem: O(N) against O(N²)", "Work of the seed's chain as N grows, log-log: the VJP's "
-         "slope should be 1, the full Jacobian's 2.", plots.seed_chain(cost)),
+         "slope should be 1, the full Jacobian's 2. " + _JACOBIAN, plots.seed_chain(cost)),
         ("Coverage per primitive", "Examples that used each primitive, per backend and status.",
          plots.coverage(stats.get("primitives"), [b["name"] for b in results["backends"]])),
     ]

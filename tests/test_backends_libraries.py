@@ -122,18 +122,18 @@ def test_the_real_backends_follow_the_contract(backend):
     assert validate(type(backend)).name == backend.name
 
 
-def test_an_unsupported_primitive_is_declared_and_refused_by_name():
+def test_torch_an_unsupported_primitive_is_declared_and_refused_by_name():
     base = type(_torch())
     Partial = type("Partial", (base,), {"name": "torch-no-erf", "unsupported": {"erf": "not in this build"}})
     backend = Partial()
     assert "erf" not in backend.primitives and backend.missing()["erf"] == "not in this build"
-    assert "erf" in backend.supports(single("erf"))
+    assert backend.supports(single("erf")) == "unsupported primitives: erf"
     with pytest.raises(NotImplementedError, match="does not support erf"):
         backend.vjp(single("erf"), [np.ones((3, 4))], [np.ones((3, 4))])
 
 
 def test_jax_runs_in_float64_and_jit_is_an_option():
-    import jax
+    jax = pytest.importorskip("jax")
 
     from advalidate.backends.jax_backend import JaxBackend
 

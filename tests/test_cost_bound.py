@@ -54,7 +54,7 @@ def test_planted_library_vjps_are_flagged(name, kind):
         assert verdict.ratio > 4 * OMEGA
 
 
-def test_measured_jacobian_grows_quadratically():
+def test_jax_measured_jacobian_grows_quadratically():
     """Full-Jacobian work measured (jax.jacrev's jaxpr), not computed: slope ~2 against N."""
     module, dialect = library("jax")
     counter = scaling.dialect_counter(lambda f, xs, vs: module.count_work(f, xs, vs, vjp=PLANTED["jax"]["jacobian"]),

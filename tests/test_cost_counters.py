@@ -120,7 +120,7 @@ def test_torch_fused_backward_kernels_are_weighted():
     assert tally.by_op["_softmax_backward_data"] == 4 * 5
 
 
-def test_xla_second_opinion_agrees_on_the_shape():
+def test_jax_xla_second_opinion_agrees_on_the_shape():
     """XLA's cost analysis (after fusion) gives a lower but also flat VJP/f flops ratio on the matrix chain."""
     pytest.importorskip("jax")
     from advalidate import compile_function

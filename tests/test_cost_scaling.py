@@ -43,3 +43,54 @@ def test_campaign_data_is_json_ready():
 def test_unknown_family_is_named():
     with pytest.raises(KeyError, match="unknown family 'nope'"):
         scaling.sweep_outputs(lambda *a: None, "nope")
+
+
+def test_without_a_measured_jacobian_it_is_derived_and_says_so():
+    from advalidate.backends.numpy_ref import NumpyReference
+
+    assert scaling.measured_jacobian(NumpyReference()) is None
+    data = scaling.campaign_data([NumpyReference()], families=("matrix-chain",))
+    seed, outputs = data["seed"]["numpy-ref"], data["outputs"]["numpy-ref"][0]
+    assert seed["jacobian_method"] == "derived: N × work(f + VJP)"
+    assert seed["jacobian"] == [n * w for n, w in zip(seed["N"], seed["vjp"])]
+    assert outputs["jacobian_method"] == "derived: m × work(f + VJP)"
+    assert outputs["jacobian"] == [m * w for m, w in zip(outputs["m"], outputs["vjp"])]
+
+
+def test_jax_full_jacobian_is_measured_on_the_jaxpr_of_jacrev():
+    """One forward and a vmapped pullback: less than N separate VJPs, still quadratic in N."""
+    pytest.importorskip("jax")
+    from advalidate.backends.jax_backend import JaxBackend
+
+    jacobian = scaling.measured_jacobian(JaxBackend())
+    assert jacobian is not None and jacobian[1] == "measured: the jaxpr of jax.jacrev"
+    backend = JaxBackend()
+    seed = scaling.seed_sweep(backend.work, sizes=(64, 256, 1024), jacobian=jacobian)
+    assert seed["jacobian_method"] == jacobian[1]
+    derived = [n * w for n, w in zip(seed["N"], seed["vjp"])]
+    assert all(f < j < d for f, j, d in zip(seed["vjp"], seed["jacobian"], derived)), (seed["jacobian"], derived)
+    assert abs(seed["slope_jacobian"] - 2) <= 0.1, seed["slope_jacobian"]
+    data = scaling.campaign_data([backend], families=("matrix-chain",))
+    assert data["seed"]["jax"]["jacobian_method"] == data["outputs"]["jax"][0]["jacobian_method"] == jacobian[1]
+
+
+def test_the_plots_label_each_jacobian_line_measured_or_derived():
+    from advalidate import plots
+
+    def sweeps(method):
+        seed = {"N": [16, 64], "forward": [10, 40], "vjp": [30, 120], "jacobian": [480, 7680],
+                "slope_vjp": 1.0, "slope_jacobian": 2.0}
+        outputs = {"family": "matrix-chain", "m": [1, 4], "ratio": [3.0, 3.0], "jacobian_ratio": [3.0, 12.0]}
+        if method:
+            seed["jacobian_method"] = outputs["jacobian_method"] = method
+        return {"omega": 5.0, "seed": {"lib": seed}, "outputs": {"lib": [outputs]}}
+
+    for method, label in [("measured: the jaxpr of jax.jacrev", "full Jacobian, measured"),
+                          ("derived: N × work(f + VJP)", "full Jacobian, derived as N·(f + VJP)"),
+                          (None, "full Jacobian, derived as N·(f + VJP)")]:  # results.json before the field
+        seed_svg, _ = plots.seed_chain(sweeps(method))
+        m_svg, _ = plots.cost_vs_m(sweeps(method), None, 5.0)
+        assert f"lib: {label} (slope 2.00)" in seed_svg, method
+        assert f"lib: {label.replace('N·', 'm·')}" in m_svg, method
+        other = "derived" if label.endswith("measured") else "measured"
+        assert other not in seed_svg + m_svg, method

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 
+from advalidate.ir import Function, Node
 from strategies import examples, functions
 
 SETTINGS = settings(database=None, derandomize=True, max_examples=2000, deadline=None,
@@ -19,11 +20,30 @@ def simple_inputs(fn) -> bool:
     return all(math.prod(s) == 1 for s in fn.inputs)
 
 
-def test_a_tanh_failure_shrinks_to_at_most_two_nodes_with_a_scalar_input():
-    fn = find(functions(), lambda f: "tanh" in f.primitives_used, settings=SETTINGS)
+def uses_tanh(fn) -> bool:
+    return "tanh" in fn.primitives_used
+
+
+def assert_a_minimal_tanh_program(fn):
+    """What the shrinker must reach beyond the predicate itself: nothing after the tanh, tiny inputs."""
     assert len(fn.nodes) <= 2, fn
     assert simple_inputs(fn), fn
-    assert [n.prim for n in fn.nodes][-1] == "tanh" or "tanh" in fn.primitives_used
+    assert fn.nodes[-1].prim == "tanh" and fn.outputs == (f"v{len(fn.nodes) - 1}",), fn
+
+
+def test_a_tanh_failure_shrinks_to_at_most_two_nodes_with_a_scalar_input():
+    assert_a_minimal_tanh_program(find(functions(), uses_tanh, settings=SETTINGS))
+
+
+def test_the_tanh_check_fails_when_a_strategy_keeps_a_node_after_the_tanh():
+    """A broken strategy whose programs all end in a ``neg`` the failure does not need: the check must see it."""
+
+    def with_a_trailing_neg(fn):
+        return Function(fn.inputs, fn.nodes + (Node.make("neg", fn.outputs[0]),), (f"v{len(fn.nodes)}",), fn.dtype)
+
+    fn = find(functions().map(with_a_trailing_neg), uses_tanh, settings=SETTINGS)
+    with pytest.raises(AssertionError):
+        assert_a_minimal_tanh_program(fn)
 
 
 def fans_out(fn) -> bool:

@@ -24,6 +24,10 @@ This file is the whole contract. A backend is an object (or a class with a no-ar
     :mod:`advalidate.counting`, measured by observing the library's trace, and how many times the forward
     was evaluated during the VJP (one, for reverse mode).
 
+What a backend can run follows from ``primitives`` and ``dtypes`` alone: :func:`supports` (also the method
+``Backend.supports``) returns None when a function can run, else the reason a campaign reports
+(``"unsupported primitives: erf, tan"``, or ``"dtype float32 not supported"``).
+
 How a backend is found (:mod:`advalidate.backends.registry`):
 
 - built-in backends (``numpy-ref``, ``jax``, ``jax-jit``, ``torch``) are registered by dotted path;
@@ -53,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["VJP", "Work", "Backend"]
+__all__ = ["VJP", "Work", "Backend", "supports"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,22 @@ class Backend:
         """The work of the forward alone and of forward plus backward, observed on the library's trace."""
         raise NotImplementedError
 
-    def supports(self, function) -> list[str]:
-        """The primitives of ``function`` this backend does not support (empty: it can run it)."""
-        return [p for p in function.primitives_used if p not in self.primitives]
+    def supports(self, function) -> str | None:
+        """None when this backend can run ``function``, else why not (see :func:`supports`)."""
+        return supports(self, function)
+
+
+def supports(backend, function) -> str | None:
+    """Whether ``backend`` can run ``function``: None when it can, else the reason, as a campaign reports it.
+
+    The primitives come first: ``"unsupported primitives: a, b"`` names every primitive of ``function`` missing
+    from ``backend.primitives`` (sorted, as ``function.primitives_used``); with all of them supported, a
+    dtype outside ``backend.dtypes`` gives ``"dtype float32 not supported"``. Works on any object that has
+    ``primitives`` and ``dtypes`` (subclassing :class:`Backend` is optional).
+    """
+    missing = [p for p in function.primitives_used if p not in backend.primitives]
+    if missing:
+        return f"unsupported primitives: {', '.join(missing)}"
+    if function.dtype not in backend.dtypes:
+        return f"dtype {function.dtype} not supported"
+    return None

@@ -3,6 +3,8 @@
 The function a backend differentiates is built by ``compile_function(fn, dialect)``: it is exactly the code
 a finding prints as its reproduction. Primitives the dialect has no template for, and those a backend
 declares in ``unsupported`` (with the reason), are left out of ``primitives``, so a run skips them.
+The compiled function is the rendered source as it is; a backend that transforms it does so around its own
+VJP (the JAX backend's ``jit=True`` wraps forward and backward together in ``jax.jit``, in ``jax_backend``).
 """
 
 from __future__ import annotations
@@ -43,11 +45,7 @@ class DialectBackend(Backend):
         unsupported = [p for p in fn.primitives_used if p not in self.primitives]
         if unsupported:
             raise NotImplementedError(f"backend {self.name!r} does not support {', '.join(unsupported)}")
-        f = cache[fn] = self._prepare(compile_function(fn, self.dialect))
+        f = cache[fn] = compile_function(fn, self.dialect)
         if len(cache) > self.cache_size:
             cache.popitem(last=False)
-        return f
-
-    def _prepare(self, f):
-        """Hook: wrap the compiled dialect function once (JAX's jit does)."""
         return f

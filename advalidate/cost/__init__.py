@@ -18,7 +18,9 @@ and divides when a reduction's cotangent is spread back); on a program of a few 
 
 ``io``: a VJP must read its m cotangent entries and write its n gradient entries. When the forward is pure
 data movement (a broadcast, a slice, a transpose: free in the unit-cost model), omega·work(f) is 0 and
-this is the whole cost of the VJP; pass ``io = n + m`` to allow for it. The campaign passes 0 (strict).
+this is the whole cost of the VJP; pass ``io = n + m`` (:func:`io_size`) to allow for it. The campaign
+(``check.check_example``) passes ``io_size(inputs, cotangents)`` exactly when the counted forward work is 0,
+and 0 (strict) otherwise.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from ..backends.contract import Work
 from ..counting import CallCounter as _Calls
 
 __all__ = ["FREE", "REDUCTIONS", "MOVES", "COMPOSITES", "Tally", "count_jaxpr", "count_program",
-           "count_work", "standard_vjp", "xla_cost"]
+           "count_work", "jacobian_work", "standard_vjp", "xla_cost"]
 
 FREE = frozenset({
     "reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose", "slice", "rev", "pad",
@@ -180,6 +180,16 @@ def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     counted = _Calls(f)
     both = count_program(lambda xs, vs: vjp(counted, xs, vs), xs, vs)
     return Work(forward=forward.work, vjp=both.work, forward_passes=counted.n)
+
+
+def jacobian_work(f, inputs) -> int:
+    """The work of the full Jacobian of ``f`` (every output against every input) as reverse mode builds it,
+    ``jax.jacrev``: one forward, the pullback vmapped over the output basis, counted on its jaxpr (traced,
+    never run, so a Jacobian too large to hold in memory is still counted)."""
+    import jax
+
+    xs = _jax_arrays(inputs)
+    return count_program(lambda *x: jax.jacrev(f, argnums=tuple(range(len(x))))(*x), *xs).work
 
 
 def xla_cost(f, inputs, cotangents, vjp=standard_vjp) -> dict:
