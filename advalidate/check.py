@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from .backends.contract import Work
+from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import K, Comparison, compare_full, compare_projected, magnitude, unit_roundoff
@@ -413,9 +413,8 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
 
     outcomes = []
     for backend in backends:
-        missing = [p for p in fn.primitives_used if p not in backend.primitives]
-        if missing or fn.dtype not in backend.dtypes:
-            why = f"unsupported primitives: {', '.join(missing)}" if missing else f"dtype {fn.dtype} not supported"
+        why = supports(backend, fn)
+        if why:
             outcomes.append(Outcome(backend.name, "unsupported", message=why))
             continue
         lap("other")
