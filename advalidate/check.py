@@ -22,7 +22,7 @@ import numpy as np
 from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
-from .errormodel import K, Comparison, compare_full, compare_projected, magnitude, unit_roundoff
+from .errormodel import K, Comparison, compare_full, compare_projected, ill_conditioned, magnitude, unit_roundoff
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -408,6 +408,10 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     overflow = _overflow(live, ref.outputs if ref is not None else oracle.value(live, inputs))
     if overflow:
         return ExampleResult(None, "overflow", [Outcome(b.name, "skipped", message=overflow) for b in backends],
+                             function=live)
+    unstable = ill_conditioned(live, inputs, cotangents) if ref is not None else ""
+    if unstable:
+        return ExampleResult(None, "ill-conditioned", [Outcome(b.name, "skipped", message=unstable) for b in backends],
                              function=live)
     lap("oracle")
 

@@ -167,6 +167,16 @@ def _shifted_rounding(node, value, args):
         return u * np.broadcast_to(share, np.shape(value))
 
 
+def _perturber(rng):
+    """A forward-pass hook moving each node's value up or down at random by its :func:`rounding`."""
+    def perturb(node, value, args):
+        value = np.asarray(value)
+        signs = np.where(rng.random(size=value.shape) < 0.5, 1.0, -1.0)
+        return (value.astype(np.float64) + signs * rounding(node, value, args)).astype(value.dtype)
+
+    return perturb
+
+
 def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
     """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
     differently: each node's value moves up or down at random by its :func:`rounding`, twice; the largest
@@ -176,15 +186,39 @@ def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndar
         base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
-            def perturb(node, value, args):
-                value = np.asarray(value)
-                signs = np.where(rng.random(size=value.shape) < 0.5, 1.0, -1.0)
-                return (value.astype(np.float64) + signs * rounding(node, value, args)).astype(value.dtype)
-
-            grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents)
+            grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, _perturber(rng)), cotangents)
             worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))
                      for w, g, b in zip(worst, grads, base)]
     return [np.where(np.isfinite(w), w, np.inf) for w in worst]
+
+
+def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
+    """Why f itself cannot be evaluated in ``fn.dtype`` at this point, or "": an output (with a nonzero
+    cotangent) that moves by more than sqrt(u) of itself when the forward pass rounds differently, while the
+    reference VJP moves by more than the sqrt(u)·scale the tolerance can excuse. Then no implementation's VJP
+    can be judged: sin(0.25·0.25 + 0.25·4.4e154) takes the sine of a sum already off by 1e138. Not this: a
+    derivative formula that loses digits on a well-conditioned forward (1 - tanh² at tanh = 1: the forward moves
+    by an ulp), nor an output that cancels exactly (y - y moves off 0 by an ulp of y, its VJP does not move)."""
+    rng = np.random.default_rng(seed)
+    u = unit_roundoff(fn.dtype)
+    with np.errstate(all="ignore"):
+        base = numpy_ref.forward(fn, inputs)
+        for _ in range(2):
+            moved = numpy_ref.forward(fn, inputs, _perturber(rng))
+            for o, v in zip(fn.outputs, cotangents):
+                b, m = (np.asarray(numpy_ref.counting.unwrap(x[o]), np.float64) for x in (base, moved))
+                relevant = (np.broadcast_to(np.asarray(v), b.shape) != 0) & np.isfinite(b) & np.isfinite(m)
+                rel = np.abs(m - b) / np.maximum(np.abs(b), np.finfo(fn.dtype).tiny)
+                if np.any(relevant & (rel > np.sqrt(u))) and _vjp_unjudgeable(fn, inputs, cotangents, u):
+                    return (f"output {o} moves by {float(np.max(rel[relevant])):.2g} of itself when the forward pass "
+                            f"rounds differently, and the VJP with it: f is ill-conditioned here in {fn.dtype}")
+    return ""
+
+
+def _vjp_unjudgeable(fn, inputs, cotangents, u) -> bool:
+    values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
+    scale = magnitude(fn, values64, cotangents)
+    return any(np.any(se > np.sqrt(u) * s) for se, s in zip(sensitivity(fn, inputs, cotangents), scale))
 
 
 @dataclass

@@ -110,11 +110,28 @@ def gaps(fn: Function, values: dict) -> list[Gap]:
         if prim.domain is not None:
             d = np.asarray(prim.domain(*args))
             dom = _min(np.where(_isnan(d), -np.inf, d)) if d.size else dom
+        rel = float("inf")
         if prim.kink is not None:
-            kink = abs(_min(prim.kink(*args, **params)))
-        scale = max((_max_abs(a) for a in args), default=0.0)
-        out.append(Gap(name, node.prim, dom, kink, kink / (1.0 + scale)))
+            k = np.asarray(np.abs(np.asarray(prim.kink(*args, **params))))  # 0-d object: np.abs gives a bare mpf
+            kink = _min(k)
+            rel = _relative(k, args) if k.size else rel
+        out.append(Gap(name, node.prim, dom, kink, rel))
     return out
+
+
+def _relative(k, args) -> float:
+    """The smallest kink gap relative to the operands it separates: element by element where the gap has the
+    operands' broadcast shape (relu(0.25) beside 4e154 in the same array is far from its kink), else against
+    the largest operand (a reduction's tie is relative to its whole slice)."""
+    shapes = [np.shape(a) for a in args]
+    try:
+        elementwise = k.shape == np.broadcast_shapes(*shapes)
+    except ValueError:
+        elementwise = False
+    if not elementwise:
+        return _min(k) / (1.0 + max((_max_abs(a) for a in args), default=0.0))
+    scale = np.maximum.reduce([np.asarray(np.abs(np.broadcast_to(np.asarray(a), k.shape))) for a in args])
+    return _min(np.asarray(k / (1 + scale)))
 
 
 def _isnan(a):

@@ -74,3 +74,33 @@ def test_a_value_far_past_every_dtype_skips_the_example_instead_of_hanging_the_o
     assert time.perf_counter() - t0 < 60
     assert result.point == "domain" and outcome.status == "skipped"
     assert "overflows past 2^4096" in outcome.message and "v0" in outcome.message
+
+
+def test_a_kink_gap_is_relative_to_its_own_element():
+    """relu of [0.25, 4.4e154]: 0.25 was judged against the array's largest element, so the point was a 'kink'
+    and a correct VJP a convention finding (a special campaign, seed 13)."""
+    b = Builder()
+    result, outcome = _outcome(b.build(b.relu(b.input(2))), [[0.25, 4.387974394922752e154]], [[1.0, 1.0]])
+    assert result.point == "regular" and outcome.status == "pass", (result.point, outcome.message)
+    b = Builder()
+    at_kink, _ = _outcome(b.build(b.relu(b.input(2))), [[1e-17, 4.4e154]], [[1.0, 1.0]])
+    assert at_kink.point == "kink"
+
+
+def test_a_forward_that_float64_cannot_evaluate_skips_the_example():
+    """sin(0.25·0.25 + 0.25·4.4e154): the sum is off by 1e138 in any float64 implementation, so the sine (and
+    its VJP) is noise in every library; the same program at moderate values is judged as usual."""
+    b = Builder()
+    fn = b.build(b.sin(b.matmul(b.input(1, 2), b.relu(b.stack(b.input(()), b.input(()))))))
+    result, outcome = _outcome(fn, [[[0.25, 0.25]], 0.25, 4.387974394922752e154], [[1.0]])
+    assert result.point == "ill-conditioned" and outcome.status == "skipped"
+    assert "ill-conditioned" in outcome.message
+    result, outcome = _outcome(fn, [[[0.25, 0.25]], 0.25, 4.4], [[1.0]])
+    assert result.point == "regular" and outcome.status == "pass"
+
+
+def test_a_lost_derivative_on_a_well_conditioned_forward_is_still_a_finding():
+    """tanh at 36.9: the forward is exact to an ulp, 1 - tanh² = 0 where the truth is 8e-33."""
+    b = Builder()
+    result, outcome = _outcome(b.build(b.tanh(b.input(1))), [[36.93444131496278]], [[1.0]])
+    assert result.point == "regular" and (outcome.status, outcome.kind) == ("finding", "precision-loss")
