@@ -104,3 +104,13 @@ def test_a_lost_derivative_on_a_well_conditioned_forward_is_still_a_finding():
     b = Builder()
     result, outcome = _outcome(b.build(b.tanh(b.input(1))), [[36.93444131496278]], [[1.0]])
     assert result.point == "regular" and (outcome.status, outcome.kind) == ("finding", "precision-loss")
+
+
+def test_a_subnormal_component_at_a_kink_is_judged_with_the_smallest_normal_floor():
+    """relu(stack(x0, x1)) at x1 = 7.8e-318 (a kink within rounding): the VJP component 1.95365414e-318 against a
+    side of 1.95364920e-318 was a convention finding at a tolerance of 0 (numpy-ref, special campaign seed 13)."""
+    b = Builder()
+    fn = b.build(b.matmul(b.input(2, 1), b.matmul(b.input(1, 2), b.relu(b.stack(b.input(()), b.input(()))))))
+    xs = [[[0.25], [0.25]], [[0.25, 1.125]], 0.25, 7.814607e-318]
+    result, outcome = _outcome(fn, xs, [[1.0, 0.0]])
+    assert result.point == "kink" and outcome.status == "pass", outcome.message
