@@ -27,9 +27,15 @@ CAMPAIGNS = [
 ] + [
     pytest.param(["--backend", "jax", "--backend", "torch", "--backend", "autograd", "--special", "--dtype", "float32",
                   "--max-examples", "300", "--seed", "31"], id="float32-seed31"),
+] + [  # the reference tape's own textbook rules at the same special points (seconds each)
+    pytest.param(["--backend", "numpy-ref", "--special", "--max-examples", "500", "--seed", str(n)],
+                 id=f"numpy-ref-float64-seed{n}") for n in (11, 12, 13)
+] + [
+    pytest.param(["--backend", "numpy-ref", "--special", "--dtype", "float32", "--max-examples", "300", "--seed", "31"],
+                 id="numpy-ref-float32-seed31"),
 ]
 
-LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd"}
+LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd", "numpy-ref": "numpy"}
 
 
 def _backends(args) -> list[str]:
