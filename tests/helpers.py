@@ -41,12 +41,15 @@ class Example:
 
 
 @st.composite
-def chains(draw, names=("sin", "tanh", "exp", "square", "arctan"), max_len=4):
-    """x (n) -> a chain of unary primitives; points in [-1, 1]."""
+def chains(draw, names=("sin", "tanh", "exp", "square", "arctan"), max_len=4, dead=()):
+    """x (n) -> a chain of unary primitives; points in [-1, 1]. ``dead``: primitives applied to x first whose
+    values nothing uses."""
     ops = draw(st.lists(st.sampled_from(names), min_size=1, max_size=max_len))
     n = draw(st.integers(1, 4))
     b = Builder()
     v = b.input(n)
+    for name in dead:
+        b.apply(name, v)
     for name in ops:
         v = b.apply(name, v)
     fn = b.build(v)

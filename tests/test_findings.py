@@ -12,7 +12,7 @@ from advalidate.campaign import Campaign, Settings
 from advalidate.check import FLUSH_TO_ZERO, check_example
 from advalidate.ir import Function, Node
 
-from .helpers import Example, Mutant, bad_tanh
+from .helpers import Example, Mutant, bad_tanh, chains
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 
@@ -55,23 +55,10 @@ def test_a_dead_relu_at_its_kink_does_not_make_a_kink_example():
     assert [(o.status, o.kind) for o in result.outcomes] == [("pass", None), ("finding", "wrong-value")]
 
 
-@st.composite
-def chains_with_dead_nodes(draw):
+def chains_with_dead_nodes():
     """A chain of unary primitives on x in [-1, 1] (shrinking moves x to 0), drawn after two nodes nothing uses:
     log(x) and relu(x) (at its kink once x shrinks to 0)."""
-    ops = draw(st.lists(st.sampled_from(["sin", "tanh", "exp", "arctan"]), min_size=1, max_size=4))
-    n = draw(st.integers(1, 3))
-    b = Builder()
-    x = b.input(n)
-    b.log(x)
-    b.relu(x)
-    v = x
-    for name in ops:
-        v = b.apply(name, v)
-    fn = b.build(v)
-    xs = [np.array(draw(st.lists(st.floats(-1, 1), min_size=n, max_size=n)))]
-    vs = [np.array(draw(st.lists(st.floats(-2, 2), min_size=n, max_size=n)))]
-    return Example(fn, xs, vs)
+    return chains(names=("sin", "tanh", "exp", "arctan"), dead=("log", "relu"))
 
 
 def test_a_shrunk_finding_has_no_dead_node():
