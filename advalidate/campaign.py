@@ -347,7 +347,7 @@ class Campaign:
             "convention": outcome.convention,
             "kink_sides": result.sides.record() if result.sides is not None else None,
             "tag": outcome.tag,
-            "primitives": primitive_signature(fn),
+            "primitives": primitive_signature(fn.pruned()),
             "agrees_with": sorted(outcome.agrees_with),
             "all_backends_agree": _all_agree(outcome, result),
         }

@@ -22,7 +22,8 @@ import numpy as np
 from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
-from .errormodel import K, Comparison, compare_full, compare_projected, ill_conditioned, magnitude, unit_roundoff
+from .errormodel import (K, Comparison, _float_values, compare_full, compare_projected, ill_conditioned, magnitude,
+                         unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -72,7 +73,7 @@ class Outcome:
 @dataclass
 class ExampleResult:
     oracle: OracleVJP | None
-    point: str  # regular, kink, domain
+    point: str  # regular, kink, domain, overflow (an exact output past the dtype), ill-conditioned (f itself)
     outcomes: list
     kink: str = ""  # the node and primitive at a kink
     seconds: Counter = field(default_factory=Counter)  # oracle, error model, and per backend: vjp, work
@@ -230,9 +231,11 @@ def _reflection(fn: Function, inputs, node: str, oracle: Oracle):
     n = fn.nodes[int(node[1:])]
     prim = primitives.get(n.prim)
     params = prim.check_params(n.kwargs)
-    wprec = oracle.prec + oracle.step_bits + 32
+    xs = [to_mp(x) for x in inputs]
+    biggest = max((abs(v) for x in xs for v in x.reshape(-1)), default=mpmath.mpf(0))
+    # x ± h exact: as many more bits as the largest input has above 1 (the oracle's rule, advalidate/oracle.py)
+    wprec = oracle.prec + oracle.step_bits + 32 + max(0, int(mpmath.mag(biggest)) if biggest else 0)
     with mpmath.workprec(wprec):
-        xs = [to_mp(x) for x in inputs]
 
         def gap_array(point):
             values = trace(fn, point, "mp")
@@ -251,7 +254,7 @@ def _reflection(fn: Function, inputs, node: str, oracle: Oracle):
         for i, x in enumerate(xs):
             g = np.empty(x.shape, dtype=object)
             for idx in np.ndindex(*x.shape):
-                h = mpmath.ldexp(max(abs(x[idx]), 1), -oracle.step_bits)
+                h = mpmath.ldexp(min(abs(x[idx]), 1) if x[idx] != 0 else 1, -oracle.step_bits)
                 up, down = [a.copy() for a in xs], [a.copy() for a in xs]
                 up[i][idx] += h
                 down[i][idx] -= h
@@ -294,15 +297,19 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     for c, (_, direction, scale) in enumerate(components):
         for label, side in (("left", -1), ("right", +1)):
             d = oracle.directional(fn, inputs, cotangents, direction, side=side)
-            sides[label][c] = float(d.value) / scale
-            errors[c] = max(errors[c], float(d.error) / scale)
+            sides[label][c], error = _per_unit(d, scale)
+            errors[c] = max(errors[c], error)
         for name, shift, grad in crossings:
             # at the mirror point the squared gap grows along -grad: step that way, away from the kink
             toward = sum(float(np.sum(g * w)) for g, w in zip(grad, direction))
-            d = oracle.directional(shifted, list(inputs) + shift, cotangents,
-                                   list(direction) + [np.zeros(s) for s in fn.inputs], side=-1 if toward > 0 else +1)
-            sides[f"across {name}"][c] = float(d.value) / scale
-            errors[c] = max(errors[c], float(d.error) / scale)
+            try:
+                d = oracle.directional(shifted, list(inputs) + shift, cotangents,
+                                       list(direction) + [np.zeros(s) for s in fn.inputs], side=-1 if toward > 0 else +1)
+            except DomainError:  # the mirror point's side leaves a domain: that side is not offered, the others are
+                sides[f"across {name}"][c] = np.nan
+                continue
+            sides[f"across {name}"][c], error = _per_unit(d, scale)
+            errors[c] = max(errors[c], error)
     values64 = _float_values(values)
     with np.errstate(all="ignore"):
         mags = magnitude(fn, values64, cotangents)
@@ -320,9 +327,11 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                          sides, tolerance, [c[0] for c in crossings])
 
 
-def _float_values(values: dict) -> dict:
-    return {k: np.array([float(x) for x in np.asarray(v).reshape(-1)], dtype=np.float64).reshape(np.shape(v))
-            for k, v in values.items()}
+def _per_unit(d, scale: float) -> tuple[float, float]:
+    """A derivative along a direction scaled by ``scale``, and its bound, per unit step: divided in mpf first (a
+    derivative of 1e10 along a direction of 1e300 is 1e310 before the division, inf as a float)."""
+    s = mpmath.mpf(float(scale))
+    return float(d.value / s), float(d.error / s)
 
 
 def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
@@ -337,7 +346,8 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
     tol = ref.tolerance + ref.rounding(grads)
     labels, worst, detail, nonfinite = set(), 0.0, "", []
     for c, val in enumerate(values):
-        cands = {label: float(side[c]) for label, side in ref.sides.items()}
+        # a side the oracle could not take (an across side whose step left a domain) is not offered
+        cands = {label: float(side[c]) for label, side in ref.sides.items() if not np.isnan(side[c])}
         if not np.isfinite(val):
             if not any(val == cv for cv in cands.values()):  # inf where a side overflows to inf is right
                 nonfinite.append(c)

@@ -77,6 +77,9 @@ def _values(outcome, ref) -> list[str]:
     comparison = outcome.comparison
     if comparison is None or ref is None or outcome.grads is None:
         return [f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}"] if outcome.grads is not None else []
+    if ref.mode == "full" and comparison.worst is None:  # every component exact: nothing differs to point at
+        return [f"  oracle VJP:  {', '.join(_short(g) for g in ref.grads)}",
+                f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}"]
     i, idx = comparison.worst if comparison.worst else (0, ())
     if ref.mode == "full":
         at = f"x{i}[{', '.join(map(str, idx))}]" if idx else f"x{i}"

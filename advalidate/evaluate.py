@@ -84,7 +84,7 @@ class Gap:
     prim: str
     domain: float  # smallest domain gap (inf when the primitive has no restricted domain)
     kink: float  # smallest absolute kink gap (inf when smooth)
-    kink_rel: float  # kink / (1 + largest operand magnitude)
+    kink_rel: float  # the smallest kink gap relative to 1 + its own operands (element by element where it can be)
 
 
 def _min(a) -> float:

@@ -152,7 +152,8 @@ class Oracle:
             result = self._difference(fn, xs, ws, vs, base - bits, wprec, side, magnitude)
             if result is None:  # a step left the domain
                 if bits + 32 > self.max_step_bits:
-                    raise DomainError(f"every step down to 2^-{bits} leaves the domain: the point is on its boundary")
+                    raise DomainError(f"every step down to 2^-{bits} of the local scale leaves the domain: the point "
+                                      "is on its boundary")
                 bits += 32
                 continue
             if result.unresolved_zero:

@@ -183,3 +183,22 @@ def test_replay_of_a_projected_finding_shows_the_worst_projection(tmp_path, monk
     oracle = float(worst.split("oracle ")[1].split(" ±")[0])
     backend = float(worst.split("backend ")[1])
     assert backend == pytest.approx(2 * oracle, rel=1e-9) and oracle != 0
+
+
+def test_a_fixed_finding_whose_vjp_is_now_exact_prints_the_values():
+    """A fixed backend that matches the oracle exactly (neg, mul) leaves no worst component: replay's value lines
+    indexed a whole array with () and raised TypeError instead of saying 'no longer reproduces'."""
+    import numpy as np
+
+    from advalidate import Builder
+    from advalidate.backends.numpy_ref import NumpyReference
+    from advalidate.check import check_example
+    from advalidate.cli_replay import _values
+
+    b = Builder()
+    result = check_example(b.build(b.neg(b.input(3))), [np.array([0.5, -1.0, 2.0])], [np.ones(3)],
+                           [NumpyReference()], measure_work=False)
+    outcome = result.outcomes[0]
+    assert outcome.comparison.worst is None
+    lines = _values(outcome, result.oracle)
+    assert lines[0].startswith("  oracle VJP:") and lines[1].startswith("  backend VJP:")

@@ -114,3 +114,19 @@ def test_a_subnormal_component_at_a_kink_is_judged_with_the_smallest_normal_floo
     xs = [[[0.25], [0.25]], [[0.25, 1.125]], 0.25, 7.814607e-318]
     result, outcome = _outcome(fn, xs, [[1.0, 0.0]])
     assert result.point == "kink" and outcome.status == "pass", outcome.message
+
+
+def test_a_kink_far_out_is_not_blind():
+    """sin(x1)·x2 + relu(x0) at x0 = 1e-17 (a kink), x1 = 1e300, x2 = 1e10: the side for x1, 1e10 along a direction
+    of 1e300, was divided after conversion to float (inf), which made the tolerance inf and every value 'smooth'.
+    A sin rule off by a factor 2 must be a convention finding there; the right one passes."""
+    from tests.helpers import Mutant
+
+    b = Builder()
+    fn = b.build(b.add(b.mul(b.sin(b.input(())), b.input(())), b.relu(b.input(()))))
+    xs = [1e300, 1e10, 1e-17]
+    result, right = _outcome(fn, xs, [1.0])
+    assert result.point == "kink" and right.status == "pass", right.message
+    double = Mutant("double-sin", sin=(lambda g, ans, x: 2 * g * np.cos(x),))
+    _, wrong = _outcome(fn, xs, [1.0], double)
+    assert (wrong.status, wrong.kind) == ("finding", "convention"), wrong.message
