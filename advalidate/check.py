@@ -214,9 +214,29 @@ def rounding_crosses(fn: Function, values: dict, gap) -> bool:
     the error model's K·(n+1)·u times the largest magnitude the operand is computed from (the node's upstream
     values: its operands and everything they are built from, inputs included). A gap that only flushing
     subnormals to zero crosses is not: that is reported as ``flush-to-zero``."""
+    if not any(a not in fn.input_names for a in _gap_operands(fn, values, gap.node)):
+        return False  # the gap is made of exact inputs only: no rounding moves it (where(p, …) at p = 2.6e-317)
     upstream = fn.upstream(gap.node) - {gap.node}
     biggest = max((_max_abs(values[name]) for name in upstream), default=0.0)
     return 0 < gap.kink <= K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype) * biggest
+
+
+def _gap_operands(fn: Function, values: dict, node: str) -> list[str]:
+    """The operands of ``node`` its kink gap depends on (where's gap is its predicate's alone): those whose change
+    moves the gap, tried on float64 copies."""
+    n = fn.nodes[int(node[1:])]
+    prim = primitives.get(n.prim)
+    params = prim.check_params(n.kwargs)
+    args = [_float_values({a: values[a]})[a] for a in n.args]
+    with np.errstate(all="ignore"):
+        base = np.asarray(prim.kink(*args, **params), np.float64)
+        moved = []
+        for i, a in enumerate(n.args):
+            other = list(args)
+            other[i] = args[i] * 1.5 + 0.5
+            if not np.array_equal(np.asarray(prim.kink(*other, **params), np.float64), base, equal_nan=True):
+                moved.append(a)
+    return moved
 
 
 def _max_abs(a) -> float:
