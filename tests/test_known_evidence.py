@@ -2,7 +2,7 @@
 code, beside the exact value from mpmath. Slow tier, with the triage (tests/test_triage.py): a library release
 that fixes one makes its case fail here, and its known-behaviour entry is then to be dropped.
 
-    pytest -m slow tests/test_known_evidence.py -s      # prints library value against exact value
+    pytest -m triage tests/test_known_evidence.py -s    # prints library value against exact value
 """
 
 import math
@@ -11,7 +11,7 @@ import mpmath
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.triage]
 M = mpmath
 
 

@@ -7,8 +7,8 @@ behaviour. A NEW finding is either a bug of a library, to be reproduced in the l
 ``advalidate/known/<backend>.txt`` with that evidence, or an error of advalidate, to be fixed. The draws change
 whenever the strategies or the catalogue change, so this is re-run after such changes:
 
-    pytest -m slow tests/test_triage.py -s          # all four campaigns (minutes each)
-    pytest -m slow tests/test_triage.py -s -k seed11
+    tox -e triage                                   # every campaign, and the evidence
+    pytest -m triage tests/test_triage.py -s -k seed11
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def describe(finding) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.triage
 @pytest.mark.parametrize("args", CAMPAIGNS)
 def test_every_finding_of_a_special_campaign_is_a_known_behaviour(args):
     for name in _backends(args):
