@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ from advalidate.render import render
 from ._describe import Described, call_repr
 from ._cotangents import _cotangents, COTANGENT_KINDS
 from ._functions import _DEFAULTS, functions
-from ._points import draw_point
+from ._points import draw_point, uniform_index
 
 __all__ = ["Example", "examples", "array_source"]
 
@@ -56,33 +57,61 @@ class Example:
         return "\n".join(lines) + "\n"
 
 
-def examples(*, special: bool = False, cotangent_kinds=COTANGENT_KINDS, **function_knobs):
+def examples(*, special: bool | float = False, cotangent_kinds=COTANGENT_KINDS, **function_knobs):
     """A strategy for :class:`Example`: ``functions(**function_knobs)``, then ``points``, then ``cotangents``.
 
-    ``special=True`` draws special points and lets the function strategy build ties by construction
-    (``ties=True``) unless the knobs say otherwise. A point that cannot be made regular rejects the example
-    (a Hypothesis event "point rejected"; see ``benchmarks/strategies.py`` for the measured rate).
+    ``special`` is the share of examples drawn at special points: False (or 0) regular points only, True (or 1)
+    every example special, a number strictly between 0 and 1 that share of the examples (each example's choice
+    shrinks towards a regular point, so a finding shrinks to a regular example where it shows there, and stays
+    special where it shows only at a special point). A special example's function may also build ties by
+    construction (``ties=True``) unless the knobs say otherwise; :attr:`Example.special` says which each example
+    is. A point that cannot be made regular rejects the example (a Hypothesis event "point rejected"; see
+    ``benchmarks/strategies.py`` for the measured rate).
     """
+    share = _share(special)
     knobs = dict(function_knobs)
-    if special:
-        knobs.setdefault("ties", True)
-    fns = functions(**knobs)
+    regular_fns = functions(**knobs) if share < 1 else None
+    knobs.setdefault("ties", True)
+    special_fns = functions(**knobs) if share > 0 else None
     kinds = tuple(cotangent_kinds)
     if not kinds or set(kinds) - set(COTANGENT_KINDS):
         from hypothesis.errors import InvalidArgument
 
         raise InvalidArgument(f"cotangent_kinds={kinds!r}: choose a non-empty subset of {COTANGENT_KINDS}")
     shown = {k: v for k, v in function_knobs.items() if v != _DEFAULTS.get(k)}
-    shown = dict(shown, **({"special": True} if special else {}))
+    if share:
+        shown["special"] = True if share == 1 else share
     if kinds != COTANGENT_KINDS:
         shown["cotangent_kinds"] = kinds
     text = call_repr("examples", {k: object() for k in shown}, shown)
-    return Described(_examples(fns, bool(special), kinds), text)
+    return Described(_examples(regular_fns, special_fns, share, kinds), text)
+
+
+_GRAIN = 1 << 16  # each example draws k < _GRAIN uniformly: special when k >= (1 - share)·_GRAIN (k shrinks to 0)
+
+
+def _share(special) -> float:
+    """``special`` as a share in [0, 1]; InvalidArgument naming the problem otherwise."""
+    from hypothesis.errors import InvalidArgument
+
+    if isinstance(special, (bool, np.bool_)):
+        return float(special)
+    if not isinstance(special, numbers.Real):
+        raise InvalidArgument(f"special={special!r} must be True, False or a share of special examples in [0, 1], "
+                              f"not a {type(special).__name__}")
+    share = float(special)
+    if not 0 <= share <= 1:  # NaN fails too
+        raise InvalidArgument(f"special={special!r} must be True, False or a share of special examples in [0, 1]")
+    return share
 
 
 @st.composite
-def _examples(draw, fns, special, kinds):
-    fn = draw(fns)
+def _examples(draw, regular_fns, special_fns, share, kinds):
+    if share in (0, 1):
+        special = share == 1
+    else:
+        special = uniform_index(draw, _GRAIN) >= round((1 - share) * _GRAIN)
+    fn = draw(special_fns if special else regular_fns)
     xs = draw_point(draw, fn, special)
     if xs is None:
         event("point rejected")

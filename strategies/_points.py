@@ -35,7 +35,7 @@ SATURATION = {"tanh": 3.0, "sigmoid": 5.0, "softplus": 5.0}
 _LOGITS = ("softmax", "log_softmax", "logsumexp")
 _LOGIT_LIMIT = 10.0
 _MAX_MAGNITUDE = 1e6
-_TAILS = {"float64": (20.0, 40.0), "float32": (9.0, 17.0)}
+_TAIL = {"float64": 20.0, "float32": 9.0}  # special_kinds: a saturating op's operand this deep is in its tail
 _RANGES = [(0.25, 2.0), (0.25, 2.0), (0.25, 2.0), (0.25, 1.0), (0.125, 0.5)]  # successive attempts: smaller magnitudes
 _FEW = 8  # points with at most this many entries in all draw each entry from Hypothesis
 _SMALL_LIMIT = 1.2  # inputs `tan` reads directly: |x| <= 1.2 keeps cos(x) >= 0.36
@@ -190,7 +190,7 @@ def special_kinds(fn: Function, xs, values=None) -> set[str]:
             kinds.add("near-overflow")
         if np.any((a > 0) & (a <= 1e3 * fi.tiny)):
             kinds.add("tiny")
-    tail = _TAILS[fn.dtype][0]
+    tail = _TAIL[fn.dtype]
     logits = 0.5 * math.log(fi.max)
     for name, node in fn.named_nodes():
         a = values[node.args[0]]
@@ -225,6 +225,81 @@ def _defined(fn: Function, xs) -> bool:
         return all(g.domain > 0 for g in gaps(f64, values))
 
 
+# Where each special move lands is drawn from Hypothesis as an integer binary exponent (or depth, or distance),
+# then a mantissa, so that campaigns at other seeds or with more budget reach other magnitudes, and a finding
+# shrinks towards the canonical exponent (the middle of what the move drew before, when one seed decided it all:
+# shrinking that seed towards 0 led every campaign to the same few values) and a mantissa of 1.
+# (low, high, canonical) binary exponents of each region:
+_REGIONS = {
+    "float64": {
+        # |x| from 2^9 (exp overflows past 709.8) to 2^1023 (the largest binade); 2^512 = sqrt(max): x² overflows
+        "near-overflow": (9, 1023, 512),
+        # subnormals of every size (2^-1074 the smallest) up to 2^-1000, where products of two underflow
+        "tiny": (-1074, -1000, -1050),
+        # saturation depth: tanh rounds to 1 past 19, sigmoid's 1 - s past 36.7, exp(-x) is subnormal past 708
+        "saturation": (3, 10, 5),
+        # logits: 2^8..2^14; exp overflows past 709.8
+        "large-logits": (8, 14, 9),
+    },
+    "float32": {
+        "near-overflow": (6, 127, 64),  # exp overflows past 88.7; sqrt(max) = 2^64
+        "tiny": (-149, -110, -136),
+        "saturation": (2, 7, 3),  # tanh rounds to 1 past 9, sigmoid's 1 - s past 17
+        "large-logits": (5, 11, 6),
+    },
+}
+_BITS = {"float64": 52, "float32": 23}  # near-ties and near-kinks: relative distances 2^(d - bits), d = 0, 1, ...
+
+
+def zigzag(k: int, low: int, high: int, canonical: int) -> int:
+    """The ``k``-th integer of [low, high] outwards from ``canonical``: canonical, +1, -1, +2, -2, ... (one side
+    continues alone once the other is exhausted). k = 0..high-low covers the range once."""
+    m = min(high - canonical, canonical - low)
+    if k <= 2 * m:
+        return canonical + (k + 1) // 2 if k % 2 else canonical - k // 2
+    return canonical + (k - m) if high - canonical > m else canonical - (k - m)
+
+
+def uniform_index(draw, n: int) -> int:
+    """An integer in [0, n) drawn (about) uniformly, shrinking towards 0. ``st.integers(0, n - 1)`` favours small
+    values (a third of its draws in the lowest tenth at n = 1000), ``st.sampled_from`` is uniform up to 256
+    choices: larger ``n`` take two digits of base 256 (the high one first, so the number shrinks as it does)."""
+    if n <= 256:
+        return draw(st.sampled_from(range(n)))
+    high = draw(st.sampled_from(range(-(-n // 256))))
+    return min(256 * high + draw(st.sampled_from(range(256))), n - 1)
+
+
+def _exponent(draw, region: tuple) -> int:
+    low, high, canonical = region
+    return zigzag(uniform_index(draw, high - low + 1), low, high, canonical)
+
+
+def _magnitude(draw, region: tuple) -> tuple[float, int]:
+    """(m·2^e, e): e drawn over the region (shrinking towards its canonical exponent), m in [1, 2) (towards 1)."""
+    e = _exponent(draw, region)
+    return math.ldexp(draw(st.floats(1.0, 2.0, exclude_max=True)), e), e
+
+
+def _around(rng, magnitude: float, e: int, region: tuple, shape, dtype) -> tuple[np.ndarray, int]:
+    """(magnitudes for an array, the flat index of the one that is exactly ``magnitude``): the others within a
+    few binades of it (inside the region), with their own mantissas."""
+    low, high, _ = region
+    exps = np.clip(e + rng.integers(-3, 4, shape), low, high)
+    mags = np.minimum(np.ldexp(rng.uniform(1.0, 2.0, shape), exps), float(np.finfo(dtype).max))
+    k = int(rng.integers(mags.size))
+    mags.reshape(-1)[k] = magnitude
+    return mags, k
+
+
+def _near(draw, dtype) -> float:
+    """0 (exactly on it, where shrinking goes) or a relative distance 2^(d - bits), d = 0 (one ulp) upwards."""
+    if not draw(st.booleans()):
+        return 0.0
+    bits = _BITS[dtype]
+    return math.ldexp(1.0, _exponent(draw, (0, bits - 1, 0)) - bits)
+
+
 def _specialise(draw, fn: Function, xs, needs):
     """Move a regular point onto special places; fall back to ``xs`` if no move gives a defined point."""
     moves = [m for m in _MOVES if _MOVES[m][0](fn, needs)]
@@ -233,7 +308,7 @@ def _specialise(draw, fn: Function, xs, needs):
             break
         name = draw(st.sampled_from(moves))
         seed = draw(st.integers(0, 2**32 - 1))
-        moved = _MOVES[name][1](fn, [x.copy() for x in xs], needs, np.random.default_rng(seed))
+        moved = _MOVES[name][1](fn, [x.copy() for x in xs], needs, np.random.default_rng(seed), draw)
         if moved is not None and _defined(fn, moved):
             event(f"special: {name}")
             return moved
@@ -249,7 +324,7 @@ def _nonempty_inputs(fn, needs, skip_small=True):
     return [i for i, need in enumerate(needs) if math.prod(fn.inputs[i]) > 0 and not (skip_small and SMALL in need)]
 
 
-def _move_zero(fn, xs, needs, rng):
+def _move_zero(fn, xs, needs, rng, draw=None):
     i = rng.choice(_signed_inputs(fn, needs))
     mask = rng.random(xs[i].shape) < 0.5
     mask.reshape(-1)[rng.integers(xs[i].size)] = True
@@ -257,12 +332,15 @@ def _move_zero(fn, xs, needs, rng):
     return xs
 
 
-def _move_tie(fn, xs, needs, rng):
+def _move_tie(fn, xs, needs, rng, draw):
+    """An exact tie, or (drawn) a near-tie: the copied value moved by a relative distance of 1 ulp upwards."""
+    rel = _near(draw, fn.dtype)
+    sign = 1.0 if rng.random() < 0.5 else -1.0
     same = [(i, j) for i in range(len(xs)) for j in range(len(xs)) if i != j and needs[i] <= needs[j]
             and xs[i].size and _broadcasts_to(xs[i].shape, xs[j].shape)]
     if same and rng.random() < 0.6:
         i, j = same[rng.integers(len(same))]
-        xs[j] = np.broadcast_to(xs[i], xs[j].shape).astype(fn.dtype)
+        xs[j] = (np.broadcast_to(xs[i], xs[j].shape) * (1 + sign * rel)).astype(fn.dtype)
         return xs
     big = [i for i, x in enumerate(xs) if x.size >= 2]
     if not big:
@@ -270,10 +348,13 @@ def _move_tie(fn, xs, needs, rng):
     i = big[rng.integers(len(big))]
     flat = xs[i].reshape(-1)
     if rng.random() < 0.5:
-        flat[:] = flat[rng.integers(flat.size)]
+        a = rng.integers(flat.size)
+        v = flat[a]
+        flat[:] = v * (1 + sign * rel)
+        flat[a] = v
     else:
         a, b = rng.choice(flat.size, 2, replace=False)
-        flat[b] = flat[a]
+        flat[b] = flat[a] * (1 + sign * rel)
     return xs
 
 
@@ -288,8 +369,11 @@ _SIGNED_KINK = {"abs": lambda a: a[0], "relu": lambda a: a[0], "where": lambda a
                 "maximum": lambda a: a[0] - a[1], "minimum": lambda a: a[0] - a[1]}
 
 
-def _move_kink(fn, xs, needs, rng):
-    """Bisect along a random line until one entry of a kink node's signed gap changes sign."""
+def _move_kink(fn, xs, needs, rng, draw):
+    """Bisect along a random line until one entry of a kink node's signed gap changes sign: to the end (as close
+    as the dtype allows), or (drawn) a near-kink, stopped once the bracket is within a relative distance of
+    1 ulp upwards."""
+    rel = _near(draw, fn.dtype)
     nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in _SIGNED_KINK]
     name, node = nodes[rng.integers(len(nodes))]
     direction = [rng.normal(size=x.shape) * (0 if SMALL in need else 1) for x, need in zip(xs, needs)]
@@ -313,6 +397,8 @@ def _move_kink(fn, xs, needs, rng):
         if s1 is not None and np.isfinite(s1[k]) and np.sign(s1[k]) != np.sign(s0[k]):
             lo, hi = 0.0, t
             for _ in range(80):
+                if rel and abs(hi - lo) <= rel * abs(hi):
+                    return signed(lo if rng.random() < 0.5 else hi)[1]
                 mid = 0.5 * (lo + hi)
                 sm, _ = signed(mid)
                 if sm is None or not np.isfinite(sm[k]):
@@ -326,25 +412,34 @@ def _move_kink(fn, xs, needs, rng):
     return None
 
 
-def _drive(fn, xs, needs, rng, prims, lo, hi):
-    """Scale the inputs feeding one node of ``prims`` until its operand reaches magnitude [lo, hi]."""
+def _drive(fn, xs, needs, rng, prims, target):
+    """Scale the inputs feeding one node of ``prims`` until its operand reaches magnitude ``target`` (the
+    smallest scale found that reaches it, to a few percent)."""
     nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in prims]
     name, node = nodes[rng.integers(len(nodes))]
-    target = rng.uniform(lo, hi)
     feeding = _ancestors(fn, node.args[0])
     chosen = [i for i in feeding if SMALL not in needs[i]] or None
     if chosen is None:
         return None
     base = [x.astype(np.float64) for x in xs]
-    best = None
-    for scale in np.geomspace(1, 1e4, 60):
+
+    def at(scale):
         moved = [(b * scale if i in chosen else b).astype(fn.dtype) for i, b in enumerate(base)]
         a = _trace(fn, moved)[node.args[0]]
         m = np.max(np.abs(a)) if a.size else 0
-        if np.isfinite(m) and m >= target:
-            best = moved
-            break
-    return best
+        return moved if np.isfinite(m) and m >= target else None
+
+    previous = 1.0
+    for scale in np.geomspace(1, 1e6, 80):
+        best = at(scale)
+        if best is not None:
+            lo, hi = math.log(previous), math.log(scale)
+            for _ in range(8 if scale > 1 else 0):  # the first scale that reaches it may overshoot by 19%
+                mid = at(math.exp(0.5 * (lo + hi)))
+                lo, hi, best = (lo, 0.5 * (lo + hi), mid) if mid is not None else (0.5 * (lo + hi), hi, best)
+            return best
+        previous = scale
+    return None
 
 
 def _ancestors(fn, value) -> set[int]:
@@ -356,31 +451,34 @@ def _ancestors(fn, value) -> set[int]:
     return out
 
 
-def _move_saturation(fn, xs, needs, rng):
-    lo, hi = _TAILS[fn.dtype]
-    return _drive(fn, xs, needs, rng, SATURATION, lo, hi)
+def _move_saturation(fn, xs, needs, rng, draw):
+    """A saturating op's operand driven to a tail depth m·2^e, e over :data:`_REGIONS`."""
+    return _drive(fn, xs, needs, rng, SATURATION, _magnitude(draw, _REGIONS[fn.dtype]["saturation"])[0])
 
 
-def _move_logits(fn, xs, needs, rng):
-    big = math.log(np.finfo(fn.dtype).max)
-    return _drive(fn, xs, needs, rng, _LOGITS, 0.5 * big, 2 * big)
+def _move_logits(fn, xs, needs, rng, draw):
+    return _drive(fn, xs, needs, rng, _LOGITS, _magnitude(draw, _REGIONS[fn.dtype]["large-logits"])[0])
 
 
-def _move_overflow(fn, xs, needs, rng):
+def _move_overflow(fn, xs, needs, rng, draw):
+    """One input's entries at magnitudes m·2^e (one exactly, the others a few binades around), e anywhere
+    from where exp overflows to the largest binade."""
     i = rng.choice(_nonempty_inputs(fn, needs))
-    root = math.sqrt(np.finfo(fn.dtype).max)
-    mags = root * 10 ** rng.uniform(0, 1.5, xs[i].shape)
+    region = _REGIONS[fn.dtype]["near-overflow"]
+    magnitude, e = _magnitude(draw, region)
+    mags, _ = _around(rng, magnitude, e, region, xs[i].shape, fn.dtype)
     xs[i] = (np.sign(xs[i]) * mags).astype(fn.dtype)
     return xs
 
 
-def _move_tiny(fn, xs, needs, rng):
+def _move_tiny(fn, xs, needs, rng, draw):
+    """About half of one input's entries (one at least) at tiny magnitudes m·2^e, subnormals of every size."""
     i = rng.choice(_nonempty_inputs(fn, needs, skip_small=False))
-    fi = np.finfo(fn.dtype)
-    lo = math.log10(fi.smallest_subnormal) + 1
-    mags = 10 ** rng.uniform(lo, math.log10(fi.tiny) + 2, xs[i].shape)
+    region = _REGIONS[fn.dtype]["tiny"]
+    magnitude, e = _magnitude(draw, region)
+    mags, k = _around(rng, magnitude, e, region, xs[i].shape, fn.dtype)
     mask = rng.random(xs[i].shape) < 0.5
-    mask.reshape(-1)[rng.integers(xs[i].size)] = True
+    mask.reshape(-1)[k] = True
     xs[i] = np.where(mask, np.sign(xs[i]) * mags, xs[i]).astype(fn.dtype)
     return xs
 
