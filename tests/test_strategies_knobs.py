@@ -193,3 +193,80 @@ def test_points_replay_the_generators_sampling_decisions(data):
     replay = analyse(fn)
     assert {k: v for k, v in gen.an.needs.items()} == replay.needs
     assert gen.an.props == {k: replay.props[k] for k in gen.an.props}
+
+
+# ------------------------------------------------------------------ a share of special examples
+
+
+@pytest.mark.parametrize("special, message", [
+    (-0.1, "special=-0.1 must be True, False or a share of special examples in [0, 1]"),
+    (1.5, "special=1.5 must be"),
+    (float("nan"), "special=nan must be"),
+    ("yes", "not a str"),
+    (None, "not a NoneType"),
+])
+def test_a_bad_special_share_raises_invalid_argument(special, message):
+    with pytest.raises(InvalidArgument, match=message.replace("[", r"\[").replace("]", r"\]")):
+        examples(special=special)
+
+
+def test_the_share_is_shown_in_the_repr():
+    assert repr(examples(special=0.25)) == "examples(special=0.25)"
+    assert repr(examples(special=1)) == repr(examples(special=True)) == "examples(special=True)"
+    assert repr(examples(special=0)) == repr(examples(special=False)) == "examples()"
+
+
+def _sample(strategy, n):
+    out = []
+
+    @settings(max_examples=n, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(ex):
+        out.append(ex)
+
+    collect()
+    return out
+
+
+@pytest.mark.parametrize("share", [0.25, 0.75])
+def test_a_share_draws_that_share_of_special_examples_each_truthfully_labelled(share):
+    from strategies import check_point
+
+    drawn = _sample(examples(special=share, max_ops=3), 200)
+    flags = [ex.special for ex in drawn]
+    assert all(type(f) is bool for f in flags)
+    assert abs(sum(flags) / len(flags) - share) < 0.12, sum(flags) / len(flags)
+    # a regular example's point is regular; special ones reach special places far more often (not always: a move
+    # may find nothing defined, and the kinds are narrower than the moves' regions)
+    assert all(check_point(ex.function, ex.inputs) is None for ex in drawn if not ex.special)
+    reach = {flag: np.mean([bool(special_kinds(ex.function, ex.inputs)) for ex in drawn if ex.special == flag])
+             for flag in (False, True)}
+    assert reach[True] > 0.25 and reach[True] > 3 * reach[False], reach
+    for ex in drawn[:20]:  # the repr stays a runnable script that says which it is
+        ns = {}
+        exec(repr(ex), ns)
+        assert ns["special"] is ex.special
+
+
+def test_with_a_share_examples_shrink_to_regular_unless_only_special_ones_fail():
+    from hypothesis import find
+
+    strategy = examples(special=0.5, max_ops=2)
+    FIND = settings(database=None, max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    assert not find(strategy, lambda ex: True, settings=FIND).special
+    extreme = find(strategy, lambda ex: bool({"near-overflow", "tiny"} & special_kinds(ex.function, ex.inputs)),
+                   settings=FIND)
+    assert extreme.special
+
+
+def test_ties_by_construction_go_with_the_special_examples():
+    """``maximum(a, a)`` is built only with ``ties=True``: at a share, only special examples may hold one."""
+    def self_tie(fn):
+        return any(n.prim in ("maximum", "minimum", "sub") and len(set(n.args)) == 1 for n in fn.nodes)
+
+    drawn = _sample(examples(special=0.5, primitives=["maximum", "sub", "tanh"], max_ops=3), 150)
+    assert not any(self_tie(ex.function) for ex in drawn if not ex.special)
+    assert any(self_tie(ex.function) for ex in drawn if ex.special)
+    explicit = _sample(examples(special=0.5, ties=False, primitives=["maximum", "sub", "tanh"], max_ops=3), 60)
+    assert not any(self_tie(ex.function) for ex in explicit)
