@@ -34,15 +34,16 @@ sys.path[:] = [_ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != _HE
 OLD_COMMIT = "9327227"
 
 
-def old_strategies(where: str):
-    """The ``strategies`` package of :data:`OLD_COMMIT`, imported as ``strategies_old`` from ``where``."""
-    files = subprocess.run(["git", "-C", _ROOT, "ls-tree", "--name-only", f"{OLD_COMMIT}:strategies"],
+def old_strategies(where: str, repo: str = _ROOT):
+    """The ``strategies`` package of :data:`OLD_COMMIT` (read from the git checkout ``repo``), imported as
+    ``strategies_old`` from ``where``."""
+    files = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", f"{OLD_COMMIT}:strategies"],
                            check=True, capture_output=True, text=True).stdout.split()
     package = os.path.join(where, "strategies_old")
     os.makedirs(package)
     for name in files:
         if name.endswith(".py"):
-            text = subprocess.run(["git", "-C", _ROOT, "show", f"{OLD_COMMIT}:strategies/{name}"],
+            text = subprocess.run(["git", "-C", repo, "show", f"{OLD_COMMIT}:strategies/{name}"],
                                   check=True, capture_output=True, text=True).stdout
             with open(os.path.join(package, name), "w") as f:
                 f.write(text)
@@ -90,13 +91,14 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
     p.add_argument("--backend", action="append", default=None, help="default: jax and torch")
     p.add_argument("--strategies", nargs="+", choices=["old", "new"], default=["old", "new"])
+    p.add_argument("--repo", default=_ROOT, help=f"the git checkout to read {OLD_COMMIT} from (default: this one)")
     args = p.parse_args(argv)
     names = args.backend or ["jax", "torch"]
     backends = load(names)
     with tempfile.TemporaryDirectory() as tmp:
         import strategies as new
 
-        made = {"old": lambda: old_strategies(tmp).examples(special=True), "new": lambda: new.examples(special=True)}
+        made = {"old": lambda: old_strategies(tmp, args.repo).examples(special=True), "new": lambda: new.examples(special=True)}
         strategies = {label: made[label]() for label in args.strategies}
         print(f"backends {', '.join(names)}; {args.n} examples per campaign, every example special; seeds "
               f"{', '.join(map(str, args.seeds))}; old = strategies at {OLD_COMMIT}, new = {new.__file__}")
