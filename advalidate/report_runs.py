@@ -217,9 +217,10 @@ def run_matrix(runs: list[Run]) -> dict:
         for run, m in zip(runs, single):
             row = next((row for row in m["rows"] if row["backend"] == name), None)
             cells = {(c["family"], c["property"]): c for c in row["cells"]} if row else {}
+            absent = {"status": NOT_RUN, "ran": 0, "passed": 0}
             rows.append({"run": run, "present": row is not None,
-                         "cells": [dict(cells.get((f, p)) or {"family": f, "property": p, "status": NOT_RUN, "ran": 0,
-                                                               "passed": 0, "title": f"{f} {p}: {name} not in this run"})
+                         "cells": [dict(cells.get((f, p)) or dict(absent, family=f, property=p,
+                                                                  title=f"{f} {p}: {name} not in this run"))
                                    for f in families for p in ("value", "cost")]})
         for j in range(len(families) * 2):
             seen = {row["cells"][j]["status"] for row in rows if row["present"]}
