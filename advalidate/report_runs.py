@@ -17,7 +17,6 @@ has no script, and its Content-Security-Policy allows none.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections import Counter
 from pathlib import Path
@@ -68,9 +67,13 @@ def runs_from(results: list[dict], sources: list[str] | None = None, labels: lis
     runs = [Run(r, s, labels[i] if labels else None) for i, (r, s) in enumerate(zip(results, sources))]
     if labels is None:
         label_runs(runs)
-    for i, run in enumerate(runs, 1):
-        run.anchor = f"run{i}"
+    _anchor(runs)
     return runs
+
+
+def _anchor(runs: list[Run]) -> None:
+    for i, run in enumerate(runs, 1):
+        run.anchor = run.anchor or f"run{i}"
 
 
 # ---------------------------------------------------------------------- what the runs are
@@ -275,6 +278,9 @@ def render_runs(runs: list[Run]) -> str:
     """The page of several runs as one HTML document."""
     if len(runs) < 2:
         raise ValueError("a page of several runs needs at least two; render one run with advalidate.report")
+    _anchor(runs)
+    if any(run.label is None for run in runs):
+        label_runs(runs)
     env = _environment()
     cmp = compare(runs)
     for run in runs:
@@ -293,17 +299,14 @@ def render_runs(runs: list[Run]) -> str:
         status_mark=RUN_STATUS_MARK, in_all=sum(r["everywhere"] for r in findings))
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
-
-
 def write_runs(runs: list[Run], path, pages: bool = True) -> Path:
     """Write the page of ``runs`` to ``path``; with ``pages``, each run's single-run page too, in the folder
-    ``<page name>-pages/`` beside it (linked from the run's details). Returns the page's path."""
+    ``<page name>-pages/run<N>.html`` beside it (linked from the run's details). Returns the page's path."""
     path = Path(path)
+    _anchor(runs)
     folder = path.with_name(f"{path.stem}-pages")
-    singles = [(folder / f"{i}-{_slug(run.label)}.html", render_report(run.results)) for i, run in enumerate(runs, 1)
-               if pages]
+    # named by position, not label: rendering again (other labels, the same runs) replaces the pages
+    singles = [(folder / f"{run.anchor}.html", render_report(run.results)) for run in runs if pages]
     for run, (page, _) in zip(runs, singles):
         run.page = f"{folder.name}/{page.name}"
     html = render_runs(runs)

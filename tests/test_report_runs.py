@@ -224,7 +224,7 @@ def test_write_runs_writes_each_runs_own_page_and_links_it(two_runs, tmp_path):
     page = write_runs(runs_from(list(two_runs)), tmp_path / "out" / "matrix.html")
     html = page.read_text()
     singles = sorted((tmp_path / "out" / "matrix-pages").glob("*.html"))
-    assert [p.name for p in singles] == ["1-float64.html", "2-float32.html"]
+    assert [p.name for p in singles] == ["run1.html", "run2.html"]
     for p, results in zip(singles, two_runs):
         assert f'href="matrix-pages/{p.name}"' in html
         assert p.read_text() == render_report(results)  # the single-run page, unchanged
@@ -250,8 +250,7 @@ def test_report_cli_with_several_runs(two_runs, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out == "report: reports/runs.html\n"
     html = (tmp_path / "reports" / "runs.html").read_text()
     assert Tables(html).tables["runs"][0][1]["text"] == "float64"
-    assert sorted(p.name for p in (tmp_path / "reports" / "runs-pages").iterdir()) == ["1-float64.html",
-                                                                                       "2-float32.html"]
+    assert sorted(p.name for p in (tmp_path / "reports" / "runs-pages").iterdir()) == ["run1.html", "run2.html"]
     assert "advalidate replay f64/results.json --id" in html or not wide["findings"]
     # labels given; the same file twice is fine
     args = parse(["f64/results.json", "f64/results.json", "--label", "before", "--label", "after", "-o", "x.html"])
