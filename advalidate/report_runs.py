@@ -25,7 +25,8 @@ from . import __version__
 from .report import (FINDING_DEFAULTS, REQUIRED, STATS_DEFAULTS, STATUS_MARK, STATUS_SHORT, STATUS_TEXT,
                      _environment, _summary, matrix, render_report)
 
-__all__ = ["Run", "runs_from", "label_runs", "compare", "render_runs", "write_runs"]
+__all__ = ["Run", "runs_from", "label_runs", "attributes", "compare", "run_matrix", "grouped_findings", "render_runs",
+           "write_runs"]
 
 NOT_RUN = "not-run"  # the backend was not selected in that run: a status of this page's matrix only
 RUN_STATUS_TEXT = {**STATUS_TEXT, NOT_RUN: "not in this run"}
@@ -47,6 +48,11 @@ class Run:
         self.label = label
         self.anchor = ""
         self.page = None  # the run's single-run page, relative to the multi-run page, when one was written
+        self.summary = _summary(self.results)
+        per = self.results["stats"].get("backends") or {}
+        self.backends = [dict(b, counts=per.get(b["name"], {})) for b in self.results["backends"]]
+        self.cards = [{"f": f, "replay": _replay(self, f)}
+                      for f in sorted(self.results["findings"], key=lambda f: (bool(f.get("known")), f["id"]))]
 
 
 def runs_from(results: list[dict], sources: list[str] | None = None, labels: list[str] | None = None) -> list[Run]:
@@ -283,12 +289,6 @@ def render_runs(runs: list[Run]) -> str:
         label_runs(runs)
     env = _environment()
     cmp = compare(runs)
-    for run in runs:
-        run.summary = _summary(run.results)
-        per = run.results["stats"].get("backends") or {}
-        run.backends = [dict(b, counts=per.get(b["name"], {})) for b in run.results["backends"]]
-        run.cards = [{"f": f, "replay": _replay(run, f)}
-                     for f in sorted(run.results["findings"], key=lambda f: (bool(f.get("known")), f["id"]))]
     findings = grouped_findings(runs)
     unexpected = sum(r.results["summary"]["unexpected"] for r in runs)
     title = (f"{len(runs)} runs: " + (f"{unexpected} unexpected finding{'s' if unexpected != 1 else ''}" if unexpected

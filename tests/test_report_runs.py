@@ -149,7 +149,8 @@ def test_a_backend_missing_from_a_run_is_not_run_there_not_absent(two_runs):
 def test_labels_name_what_differs():
     base = {"settings": {"seed": 0, "dtype": "float64", "special": False, "backends": ["jax"]},
             "environment": {"python": "3.11.7", "platform": "Linux-6.1-x86_64-with-glibc2.36"},
-            "backends": [{"name": "jax", "version": "0.4.30", "error": None}], "summary": {}, "stats": {},
+            "backends": [{"name": "jax", "version": "0.4.30", "error": None}],
+            "summary": {"examples": 0, "findings": 0, "unexpected": 0, "known": 0}, "stats": {},
             "findings": []}
 
     def variant(version="0.4.30", **settings):
