@@ -1,6 +1,8 @@
 """Variety of special points: what ``--special`` campaigns find at several seeds, old strategy against new.
 
     python benchmarks/special_variety.py [--n 150] [--seeds 11 12 13] [--backend jax --backend torch]
+    python benchmarks/special_variety.py --strategies new --seeds 12 --save new12.json   (one process per campaign,
+    python benchmarks/special_variety.py --table old*.json new*.json                      then one table)
 
 For each strategy and seed it runs a special campaign (``advalidate.campaign.Campaign`` with
 ``examples(special=True)``, every example special, cost counting off, so no cost-bound findings) on the selected
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -92,13 +95,25 @@ def main(argv=None):
     p.add_argument("--backend", action="append", default=None, help="default: jax and torch")
     p.add_argument("--strategies", nargs="+", choices=["old", "new"], default=["old", "new"])
     p.add_argument("--repo", default=_ROOT, help=f"the git checkout to read {OLD_COMMIT} from (default: this one)")
+    p.add_argument("--save", metavar="FILE", help="also write the campaigns' findings and points as JSON")
+    p.add_argument("--table", nargs="+", metavar="FILE",
+                   help="run nothing: print the table of campaigns saved by --save (e.g. one process per seed)")
     args = p.parse_args(argv)
+    if args.table:
+        rows = {}
+        for path in args.table:
+            with open(path) as f:
+                for r in json.load(f):
+                    rows[r["strategy"], r["seed"]] = ({tuple(k) for k in r["findings"]},
+                                                      {tuple(v) for v in r["points"]}, r["seconds"])
+        return table(rows, sorted({k[1] for k in rows}), [s for s in ("old", "new") if any(k[0] == s for k in rows)])
     names = args.backend or ["jax", "torch"]
     backends = load(names)
     with tempfile.TemporaryDirectory() as tmp:
-        import strategies as new
+        import advalidate.strategies as new
 
-        made = {"old": lambda: old_strategies(tmp, args.repo).examples(special=True), "new": lambda: new.examples(special=True)}
+        made = {"old": lambda: old_strategies(tmp, args.repo).examples(special=True),
+                "new": lambda: new.examples(special=True)}
         strategies = {label: made[label]() for label in args.strategies}
         print(f"backends {', '.join(names)}; {args.n} examples per campaign, every example special; seeds "
               f"{', '.join(map(str, args.seeds))}; old = strategies at {OLD_COMMIT}, new = {new.__file__}")
@@ -112,12 +127,20 @@ def main(argv=None):
                 rows[label, seed] = (keys, points, time.perf_counter() - t0)
                 print(f"  {label} seed {seed}: {len(keys)} findings at {len(points)} points "
                       f"({rows[label, seed][2]:.0f} s)", flush=True)
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump([{"strategy": label, "seed": seed, "findings": sorted(keys), "points": sorted(points),
+                        "seconds": seconds} for (label, seed), (keys, points, seconds) in rows.items()], f)
+    table(rows, args.seeds, list(strategies))
+
+
+def table(rows, seeds, labels):
     print()
-    print(f"{'strategy':8s} " + " ".join(f"{'seed ' + str(s):>8s}" for s in args.seeds) +
+    print(f"{'strategy':8s} " + " ".join(f"{'seed ' + str(s):>8s}" for s in seeds) +
           f" {'one seed':>9s} {'all seeds':>9s} {'in every':>9s} {'points':>7s} {'values':>7s} {'in every':>9s}")
-    for label in strategies:
-        keys = [rows[label, s][0] for s in args.seeds]
-        points = [rows[label, s][1] for s in args.seeds]
+    for label in labels:
+        keys = [rows[label, s][0] for s in seeds]
+        points = [rows[label, s][1] for s in seeds]
         values = [set().union(*map(special_values, ps)) for ps in points]
         union, common = set().union(*keys), set.intersection(*keys)
         print(f"{label:8s} " + " ".join(f"{len(k):8d}" for k in keys) +
@@ -126,8 +149,8 @@ def main(argv=None):
     print("\nfindings: distinct (backend, kind, signature); one seed: their mean per seed; all seeds: the union; "
           "in every: found at every seed.\npoints: distinct finding points (all input values) over the seeds; "
           "values: distinct special input values |x| (outside 0.125..2) over the seeds; in every: those at every seed.")
-    for label in strategies:
-        kinds = Counter(k[1] for s in args.seeds for k in rows[label, s][0])
+    for label in labels:
+        kinds = Counter(k[1] for s in seeds for k in rows[label, s][0])
         print(f"{label}: findings by kind over the seeds: {dict(sorted(kinds.items()))}")
 
 

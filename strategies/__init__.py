@@ -4,10 +4,13 @@
   broadcasting, reductions, matmul chains, structural ops, softmax-like motifs); knobs choose the
   primitives, the size, the shapes and the dtype;
 - :func:`points` draws inputs inside every node's domain, away from kinks and saturation (or, with
-  ``special=True``, deliberately on zeros, ties, kinks, saturation tails, large logits, near-overflow and
-  tiny magnitudes; :func:`special_kinds` says which a point reaches);
+  ``special=True``, deliberately on zeros, ties and near-ties, kinks and near-kinks, saturation tails of many
+  depths, large logits, magnitudes over the exponent range where exp or x² overflow, and subnormals of every
+  size; :func:`special_kinds` says which a point reaches);
 - :func:`cotangents` draws one ``v`` per output (one-hot, dense, signed, sparse, scaled);
-- :func:`examples` draws all three as an :class:`Example` whose repr is a runnable Python script.
+- :func:`examples` draws all three as an :class:`Example` whose repr is a runnable Python script;
+  ``special`` is the share of examples at special points: False (or 0) none, True (or 1) all, a number in
+  between that share, each example's choice shrinking towards a regular point (``Example.special`` says which).
 
 Usage::
 
@@ -19,7 +22,12 @@ Usage::
         grads = my_vjp(ex.function, ex.inputs, ex.cotangents)
         ...
 
-Every choice shrinks towards fewer nodes, scalar or length-1 inputs and simpler primitives.
+    @given(examples(special=0.25))  # a quarter of the examples special
+    def test_my_vjp_mixed(ex):
+        ...
+
+Every choice shrinks towards fewer nodes, scalar or length-1 inputs and simpler primitives; a special value
+towards a canonical one of its region (2^512 for float64 near-overflow, a tanh tail of 32, an exact tie).
 Hypothesis statistics (``--hypothesis-show-statistics``) show the events "point rejected",
 "point redrawn Nx" and "special: <kind>".
 """

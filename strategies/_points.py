@@ -9,7 +9,10 @@ magnitudes a few times; only then is the example rejected (counted as a Hypothes
 
 ``special=True`` starts from a regular point and deliberately moves it onto the places real libraries get
 wrong: exact zeros, ties, kinks (by bisection along a line), saturation tails, large logits, near-overflow
-and tiny magnitudes. :func:`special_kinds` says which of these a point reaches.
+and tiny magnitudes. :func:`special_kinds` says which of these a point reaches. Each move draws where it lands
+from Hypothesis, with variety: a binary exponent over its region (:data:`_REGIONS`: from where exp overflows
+to the largest binade, subnormals of every size, tails and logits of many depths) and a mantissa, or a
+near-tie or near-kink distance from one ulp upwards; each draw shrinks towards a canonical value.
 """
 
 from __future__ import annotations

@@ -141,8 +141,8 @@ from hypothesis import HealthCheck, assume, find, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from advalidate.evaluate import gaps, kink_tolerance, trace  # noqa: E402
-from strategies import _points, special_kinds  # noqa: E402
-from strategies._analysis import analyse  # noqa: E402
+from advalidate.strategies import _points, special_kinds  # noqa: E402
+from advalidate.strategies._analysis import analyse  # noqa: E402
 
 DRAWS = settings(max_examples=200, database=None, deadline=None, derandomize=True,
                  suppress_health_check=list(HealthCheck))

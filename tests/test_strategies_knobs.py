@@ -231,7 +231,7 @@ def _sample(strategy, n):
 
 @pytest.mark.parametrize("share", [0.25, 0.75])
 def test_a_share_draws_that_share_of_special_examples_each_truthfully_labelled(share):
-    from strategies import check_point
+    from advalidate.strategies import check_point
 
     drawn = _sample(examples(special=share, max_ops=3), 200)
     flags = [ex.special for ex in drawn]
