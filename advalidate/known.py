@@ -484,3 +484,50 @@ def _wrap(text: str, width: int = 116) -> list[str]:
         else:
             line = f"{line} {word}" if line else word
     return out + [line] * bool(line)
+
+
+# ---------------------------------------------------------------- display (the report and the terminal)
+
+BADGES = {"present": "present", "fixed": "fixed", "changed": "changed", "cannot run": "cannot run",
+          "no example": "no example yet"}
+
+
+def _encoded_text(v) -> str:
+    """An encoded array (results.json's nested lists, "nan"/"inf" strings) as the format writes it."""
+    return "[" + ", ".join(_encoded_text(x) for x in v) + "]" if isinstance(v, list) else \
+        (v if isinstance(v, str) else _float_text(v))
+
+
+def _named_text(encoded) -> str:
+    return ", ".join(f"x{i} = {_encoded_text(g)}" for i, g in enumerate(encoded))
+
+
+def display_rows(records) -> list[dict]:
+    """The ``known`` records of a results.json with what the report shows: the badge, and the values the replay
+    saw (the oracle's and the library's gradients, the kink's one-sided derivatives, or the work ratio)."""
+    rows = []
+    for r in records or []:
+        seen = []
+        if r.get("oracle") is not None:
+            seen.append(("oracle", _named_text(r["oracle"])))
+        if r.get("oracle_sides"):
+            sides = r["oracle_sides"].get("sides", {})
+            seen.append(("one-sided", "; ".join(f"{k} {_encoded_text(v)}" for k, v in sides.items())))
+        if r.get("library") is not None and r.get("kind") != "cost-bound":
+            seen.append((r["backend"], _named_text(r["library"])))
+        if r.get("ratio") is not None:
+            seen.append(("work ratio", f"{r['ratio']:.3g}"))
+        badge = BADGES.get(r.get("status"), r.get("status", ""))
+        if r.get("status") == "fixed":
+            badge = f"fixed in {r['backend']} {r.get('version', '')}".rstrip()
+        rows.append({**r, "badge": badge, "seen": seen})
+    return rows
+
+
+def known_counts(records) -> list[tuple[str, int]]:
+    """(status, count) in a fixed order, for the statuses that occur."""
+    order = ("present", "fixed", "changed", "cannot run", "no example")
+    counts = {}
+    for r in records or []:
+        counts[r.get("status")] = counts.get(r.get("status"), 0) + 1
+    return [(s, counts[s]) for s in order if s in counts] + [(s, n) for s, n in counts.items() if s not in order]
