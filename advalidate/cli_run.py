@@ -13,7 +13,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["add_parser", "main", "load_backends"]
+__all__ = ["add_parser", "main"]
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -57,45 +57,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def check_names(names=None) -> list[str]:
-    """The backends ``names`` selects (all known ones when empty); LookupError naming the known ones for an
-    unknown name. Nothing is imported."""
-    from .backends.registry import default_registry
-
-    known = default_registry().entries()
-    unknown = [n for n in names or [] if n not in known]
-    if unknown:
-        raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
-    return list(names or known)
-
-
-def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
-    """(backends, load errors by name). Unknown names raise LookupError naming the known ones.
-
-    ``isolate``: "plugins" runs third-party backends (entry points) in a worker process, "all" every backend,
-    "none" none (see :mod:`advalidate.isolation`: a hang past ``timeout`` or a crash becomes an error finding).
-    """
-    from .backends.registry import default_registry
-
-    registry = default_registry()
-    entries = [registry.load(n) for n in check_names(names)]
-    errors = {e.name: e.error for e in entries if e.error is not None}
-    backends = []
-    for e in entries:
-        if e.error is not None:
-            continue
-        if isolate == "all" or (isolate == "plugins" and e.source != "built-in"):
-            from .isolation import Isolated
-
-            try:
-                backends.append(Isolated(e.name, timeout=timeout))
-            except RuntimeError as problem:
-                errors[e.name] = f"in a worker process: {problem}"
-            continue
-        backends.append(e.backend)
-    return backends, errors
-
-
 def _progress():
     if sys.stdout.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -121,6 +82,7 @@ def _progress():
 
 
 def main(args) -> int:
+    from .backends.registry import load_backends
     from .campaign import Campaign, Settings
     from .results import write_json
 
@@ -212,6 +174,8 @@ def _run_parallel(args) -> int:
 
     from .merge import merge_results
     from .results import load, write_json
+
+    from .backends.registry import check_names, load_backends
 
     try:
         check_names(args.backend)  # a usage error is ours to report, before any worker starts (nothing imported)
