@@ -322,7 +322,6 @@ class Entry:
 @dataclass
 class KnownBehaviours:
     entries: list = field(default_factory=list)
-    used: set = field(default_factory=set)
 
     @classmethod
     def load(cls, backends, folder=None) -> "KnownBehaviours":
@@ -343,15 +342,9 @@ class KnownBehaviours:
                 known.entries.extend(parse(text, name, label))
         return known
 
-    def unmatched(self, backends=None, skipped_kinds=()) -> list[Entry]:
-        """Entries that matched no finding (for the backends that ran, of the kinds that were checked)."""
-        return [e for e in self.entries if e not in self.used and (backends is None or e.backend in backends)
-                and e.kind not in skipped_kinds]
-
     def match(self, backend: str, kind: str, signature: str) -> Entry | None:
         for entry in self.entries:
             if entry.matches(backend, kind, signature):
-                self.used.add(entry)
                 return entry
         return None
 

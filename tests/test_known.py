@@ -227,3 +227,94 @@ def test_only_the_selected_backends_are_replayed():
     records = replay(known, [NumpyReference()])
     assert records and {r["backend"] for r in records} == {"numpy-ref"}
     assert all(r["status"] == "present" for r in records), [(r["source"], r["status"], r["why"]) for r in records]
+
+
+# ---------------------------------------------------------------- in a campaign, the terminal and results.json
+
+
+def _campaign(backends, known_dir, n=40, **kw):
+    from advalidate.campaign import Campaign, Settings
+
+    from .helpers import chains
+
+    return Campaign(backends, Settings(max_examples=n, seed=1, known_dir=str(known_dir), **kw),
+                    strategy=chains()).run()
+
+
+def test_a_campaign_replays_the_known_behaviours_first_and_matches_its_findings(tmp_path):
+    from advalidate.results import validate
+
+    (tmp_path / "bad-tanh.txt").write_text(ENTRY + "\n" + "nan-inf *exp*\n    function: exp(x0)\n"
+                                           "    inputs: x0 = 0.5\n    cotangents: 1.0\n")
+    results = _campaign([bad_tanh()], tmp_path)
+    (finding,) = results["findings"]
+    assert finding["known"] and "evidence" in finding["known_note"]
+    assert results["summary"]["unexpected"] == 0
+    # the entry no finding matched is not a warning: its replay says the backend passes it
+    assert [(k["pattern"], k["status"]) for k in results["known"]] == [("tanh", "present"), ("*exp*", "fixed")]
+    assert "known_unmatched" not in results
+    validate(results)
+
+
+def test_a_run_that_counts_no_work_does_not_run_the_cost_entries(tmp_path):
+    (tmp_path / "bad-tanh.txt").write_text(
+        "cost-bound *sin*\n    function: sin(x0)\n    inputs: x0 = full((8, 16), 0.5)\n"
+        "    cotangents: full((8, 16), 1.0)\n")
+    (record,) = _campaign([bad_tanh()], tmp_path, n=5, measure_work=False)["known"]
+    assert record["status"] == "cannot run" and record["why"] == "this run counts no work"
+    (record,) = _campaign([bad_tanh()], tmp_path, n=5)["known"]
+    assert record["status"] == "fixed"  # the tape's sin costs less than the bound
+
+
+def test_the_terminal_shows_the_counts_and_names_the_fixed_ones(tmp_path, capsys):
+    from advalidate.cli_run import _print_summary
+
+    (tmp_path / "bad-tanh.txt").write_text(ENTRY)
+    results = _campaign([bad_tanh()], tmp_path, n=3)
+    fixed = dict(results["known"][0], status="fixed", version="2.0", source="b.txt:9")
+    results["known"] = results["known"] + [fixed]
+    _print_summary(results, tmp_path, None)
+    captured = capsys.readouterr()
+    assert "known behaviours: 1 present, 1 fixed\n  fixed in bad-tanh 2.0: bad-tanh wrong-value tanh (b.txt:9)\n" \
+        in captured.out
+    assert "matched no finding" not in captured.out + captured.err
+
+
+def test_an_old_results_file_is_refused_clearly(tmp_path):
+    from advalidate.results import load
+
+    (tmp_path / "results.json").write_text('{"schema": "advalidate.results/1"}')
+    with pytest.raises(ValueError, match="is not 'advalidate.results/2' \\(written by an older advalidate"):
+        load(tmp_path / "results.json")
+
+
+def test_advalidate_run_shows_the_known_behaviours_in_the_terminal_results_and_report(tmp_path):
+    """Through the installed command: the shipped numpy-ref entries, then a folder of one's own where one
+    behaviour is fixed."""
+    import json
+
+    from .cli_support import environment, run
+
+    env = environment(tmp_path)
+    done = run(["run", "--backend", "numpy-ref", "--max-examples", "5", "--no-cost", "--out", str(tmp_path / "a")],
+               env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    shipped = KnownBehaviours.load(["numpy-ref"]).entries
+    assert f"known behaviours: {len(shipped)} present\n" in done.stdout
+    assert "matched no finding" not in done.stdout + done.stderr
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert [(k["source"], k["status"]) for k in results["known"]] == [(e.source, "present") for e in shipped]
+    page = (tmp_path / "a" / "index.html").read_text()
+    assert 'id="known"' in page and "sum(atan2(x0, x0))" in page and "x0 = 36.93444131496278" in page
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    tail = next(e for e in shipped if e.pattern == "*tanh*")
+    healed = ENTRY.replace("wrong-value tanh", "precision-loss *tanh*")  # tanh at 0.5: the tape is right
+    (folder / "numpy-ref.txt").write_text(format_entry(tail) + "\n" + healed)
+    done = run(["run", "--backend", "numpy-ref", "--max-examples", "5", "--no-cost", "--out", str(tmp_path / "b"),
+                "--known-dir", str(folder)], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    version = json.loads((tmp_path / "b" / "results.json").read_text())["known"][1]["version"]
+    assert (f"known behaviours: 1 present, 1 fixed\n  fixed in numpy-ref {version}: numpy-ref precision-loss *tanh* "
+            f"({folder / 'numpy-ref.txt'}:" in done.stdout), done.stdout
