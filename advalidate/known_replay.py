@@ -111,8 +111,10 @@ def summary_line(records) -> str:
 
 
 def fixed_lines(records) -> list[str]:
-    """One line per entry the terminal should name: fixed (with the library's version), changed, cannot run."""
-    lines = []
+    """The lines under the summary: each fixed entry (with the library's version) and each changed one named;
+    the entries that cannot run named too, or counted by reason when several share it (a run without cost
+    counting skips every cost-bound entry)."""
+    lines, unable = [], {}
     for r in records:
         what = f"{r['backend']} {r['kind']} {r['pattern']} ({r['source']})"
         if r["status"] == "fixed":
@@ -120,5 +122,7 @@ def fixed_lines(records) -> list[str]:
         elif r["status"] == "changed":
             lines.append(f"  changed: {what}: {r['why']}")
         elif r["status"] == "cannot run":
-            lines.append(f"  cannot run: {what}: {r['why'].splitlines()[0] if r['why'] else ''}")
+            unable.setdefault(r["why"].splitlines()[0] if r["why"] else "", []).append(what)
+    for why, whats in unable.items():
+        lines += [f"  cannot run: {whats[0]}: {why}"] if len(whats) == 1 else [f"  {len(whats)} cannot run: {why}"]
     return lines

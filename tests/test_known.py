@@ -318,3 +318,12 @@ def test_advalidate_run_shows_the_known_behaviours_in_the_terminal_results_and_r
     version = json.loads((tmp_path / "b" / "results.json").read_text())["known"][1]["version"]
     assert (f"known behaviours: 1 present, 1 fixed\n  fixed in numpy-ref {version}: numpy-ref precision-loss *tanh* "
             f"({folder / 'numpy-ref.txt'}:" in done.stdout), done.stdout
+
+
+def test_entries_that_cannot_run_for_one_reason_are_counted_not_listed():
+    records = [{"backend": "b", "kind": "cost-bound", "pattern": f"*p{i}*", "source": f"b.txt:{i}",
+                "status": "cannot run", "why": "this run counts no work", "version": "1"} for i in range(5)]
+    records.append(dict(records[0], status="cannot run", why="b does not support float32"))
+    assert fixed_lines(records) == ["  5 cannot run: this run counts no work",
+                                    "  cannot run: b cost-bound *p0* (b.txt:0): b does not support float32"]
+    assert summary_line(records) == "known behaviours: 6 cannot run"
