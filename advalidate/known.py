@@ -39,6 +39,8 @@ The fields (each at most once):
   ``issue`` (a public report).
 - ``no example yet: <why>``: instead of an example, for a behaviour whose minimal example is not found yet.
 
+An indented ``#`` line inside an entry is a note the parser skips; a blank line ends the entry.
+
 At the start of a run every example of the selected backends is replayed (:mod:`advalidate.known_replay`) and
 shown as present or fixed; a finding of the campaign is known when an entry matches it.
 """
@@ -118,7 +120,8 @@ def _literal(node, where: str):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("full", "linspace"):
         name, count = node.func.id, 2 if node.func.id == "full" else 3
         if len(node.args) != count or node.keywords:
-            raise ValueError(f"{where}: {'full takes (shape, value)' if count == 2 else 'linspace takes (shape, start, stop)'}")
+            usage = "full takes (shape, value)" if count == 2 else "linspace takes (shape, start, stop)"
+            raise ValueError(f"{where}: {usage}")
         try:
             shape = ast.literal_eval(node.args[0])
         except ValueError:
@@ -177,12 +180,8 @@ def format_named(arrays) -> str:
 
 # ---------------------------------------------------------------- functions
 
-def _param_text(v) -> str:
-    return repr(v)
-
-
 def _call_text(node: Node, args: list[str]) -> str:
-    return f"{node.prim}({', '.join(list(args) + [f'{k}={_param_text(v)}' for k, v in node.params])})"
+    return f"{node.prim}({', '.join(list(args) + [f'{k}={v!r}' for k, v in node.params])})"
 
 
 def format_function(fn: Function) -> str:
