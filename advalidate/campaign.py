@@ -35,7 +35,7 @@ class Settings:
     max_examples: int = 150
     seed: int = 0
     dtype: str = "float64"
-    special: bool = False
+    special: float = 0.0  # the share of examples at special points (True: 1, False: 0)
     out: str = "reports"
     workers: int = 1
     known_dir: str | None = None
@@ -43,6 +43,12 @@ class Settings:
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
     max_per_kind: int = MAX_PER_KIND  # distinct findings kept per (backend, kind); past it the search moves on
     replay_known: bool = True  # replay each known behaviour's example first (one shard of a parallel run does)
+
+    def __post_init__(self):
+        share = float(self.special)
+        if not 0 <= share <= 1:
+            raise ValueError(f"special={self.special!r}: the share of special examples must be in [0, 1]")
+        self.special = share
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,8 @@ class Campaign:
 
     def _database(self):
         s = self.settings
-        return example_database(s.database, f"{s.dtype}-{'special' if s.special else 'regular'}")
+        kind = {0.0: "regular", 1.0: "special"}.get(s.special, f"special-share-{s.special:g}")
+        return example_database(s.database, f"{s.dtype}-{kind}")
 
     # ------------------------------------------------------------------ bookkeeping
 

@@ -20,8 +20,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="examples to generate (default: 120, or 40 with --dtype float32 or --special)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--special", action=argparse.BooleanOptionalAction, default=False,
-                   help="draw special points: zeros, ties, kinks, saturation tails, large logits, extremes")
+    p.add_argument("--special", dest="special_share", action="store_const", const=1.0,
+                   help="draw every example at special points: zeros, ties, kinks, saturation tails, large logits, "
+                        "extremes (the same as --special-share 1)")
+    p.add_argument("--no-special", dest="special_share", action="store_const", const=0.0,
+                   help="regular points only (the same as --special-share 0)")
+    p.add_argument("--special-share", dest="special_share", type=_share, default=DEFAULT_SPECIAL_SHARE, metavar="S",
+                   help=f"the share of examples drawn at special points, in [0, 1] (default: {DEFAULT_SPECIAL_SHARE})")
     p.add_argument("--out", default="reports", metavar="DIR", help="where results.json and index.html go")
     p.add_argument("--workers", type=_positive, default=1, metavar="N", help="parallel workers (processes)")
     p.add_argument("--known-dir", default=None, metavar="DIR",
@@ -37,13 +42,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="seconds an isolated backend may take for one VJP before it counts as hung")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted campaign saved in DIR/results.json (same settings)")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, special_share=DEFAULT_SPECIAL_SHARE)
     return p
 
 
+DEFAULT_SPECIAL_SHARE = 0.25  # the default run: a quarter of the examples at special points, the rest regular
+
+
 def default_examples(args) -> int:
-    """--max-examples, or its default: 120, or 40 with --dtype float32 or --special."""
-    return args.max_examples or (40 if args.dtype == "float32" or args.special else 120)
+    """--max-examples, or its default: 120, or 40 with --dtype float32 or --special (every example special)."""
+    return args.max_examples or (40 if args.dtype == "float32" or args.special_share == 1 else 120)
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -82,7 +100,7 @@ def main(args) -> int:
     backends = [b for b in backends if args.dtype in b.dtypes]
     max_examples = default_examples(args)
     out = Path(args.out)
-    settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special,
+    settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
                         database=args.database)
     from .progress import Termination, progress_display

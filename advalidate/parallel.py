@@ -50,7 +50,7 @@ def run_parallel(args) -> int:
                "--advalidate-dtype", args.dtype, "--advalidate-out", str(out),
                "--advalidate-isolate", args.isolate, "--advalidate-timeout", str(args.timeout), "--advalidate-no-merge"]
     command += [f"--advalidate-backend={b}" for b in args.backend or []]
-    command += ["--advalidate-special"] if args.special else []
+    command += [f"--advalidate-special-share={args.special_share}"]
     command += ["--advalidate-no-cost"] if not args.cost else []
     command += [f"--advalidate-known-dir={args.known_dir}"] if args.known_dir else []
     command += [f"--advalidate-database={args.database}"] if args.database else []

@@ -18,7 +18,10 @@ def pytest_addoption(parser):
     group.addoption("--advalidate-max-examples", type=int, default=60, metavar="N", help="examples per campaign")
     group.addoption("--advalidate-seed", type=int, default=0, metavar="N")
     group.addoption("--advalidate-dtype", choices=["float64", "float32"], default="float64")
-    group.addoption("--advalidate-special", action="store_true", default=False, help="draw special points")
+    group.addoption("--advalidate-special", dest="advalidate_special_share", action="store_const", const=1.0,
+                    help="draw every example at special points (--advalidate-special-share 1)")
+    group.addoption("--advalidate-special-share", dest="advalidate_special_share", type=float, default=0.0, metavar="S",
+                    help="the share of examples drawn at special points, in [0, 1] (default 0)")
     group.addoption("--advalidate-out", default=None, metavar="DIR", help="write results.json and index.html here")
     group.addoption("--advalidate-known-dir", default=None, metavar="DIR", help="known-behaviour files")
     group.addoption("--advalidate-shards", type=int, default=1, metavar="N",
@@ -48,7 +51,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
     out = opt("advalidate_out") or "reports"
     settings = Settings(max_examples=total // shards + (shard < total % shards),
                         seed=opt("advalidate_seed") + 1_000_003 * shard, dtype=dtype,
-                        special=opt("advalidate_special"), known_dir=opt("advalidate_known_dir"),
+                        special=opt("advalidate_special_share"), known_dir=opt("advalidate_known_dir"),
                         out=out, database=opt("advalidate_database"),
                         measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0)
     # shards share one budget (None: the campaign's own, its static share of the budget)

@@ -156,7 +156,8 @@ def _label_part(key: str, value) -> str:
     if key == "setting: dtype":
         return value
     if key == "setting: special":
-        return "special points" if value == "yes" else "regular points"
+        share = 1.0 if value == "yes" else 0.0 if value == "no" else float(value)
+        return {0.0: "regular points", 1.0: "special points"}.get(share, f"{share:.0%} special points")
     if key == "setting: seed":
         return f"seed {value}"
     if key == "setting: max_examples":

@@ -265,3 +265,23 @@ def test_every_backend_failing_the_minimal_example_gets_its_finding():
     assert found == [("bad-tanh", "wrong-value", "tanh"), ("bad-tanh-2", "wrong-value", "tanh")]
     first, second = results["findings"]
     assert first["inputs"] == second["inputs"] and second["agrees_with"] == [first["backend"]]
+
+
+def test_special_share_is_a_setting_of_the_run(tmp_path):
+    """The run's share of special points: the CLI's default mixes, --special is every example, --no-special none;
+    a share outside [0, 1] is a usage error naming it."""
+    import argparse
+
+    from advalidate.cli_run import DEFAULT_SPECIAL_SHARE, add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert parser.parse_args(["run"]).special_share == DEFAULT_SPECIAL_SHARE and 0 < DEFAULT_SPECIAL_SHARE < 1
+    assert parser.parse_args(["run", "--special"]).special_share == 1.0
+    assert parser.parse_args(["run", "--no-special"]).special_share == 0.0
+    assert parser.parse_args(["run", "--special-share", "0.5"]).special_share == 0.5
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--special-share", "1.5"])
+    assert Settings(special=True).special == 1.0
+    with pytest.raises(ValueError, match="must be in"):
+        Settings(special=2)

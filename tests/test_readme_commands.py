@@ -131,7 +131,7 @@ def check_run(command, ctx):
 def check_run_options(command, ctx):
     data = check_run_any_exit(command, ctx)
     settings = data["settings"]
-    assert (settings["seed"], settings["dtype"], settings["special"]) == (1, "float32", True), settings
+    assert (settings["seed"], settings["dtype"], settings["special"]) == (1, "float32", 1.0), settings
 
 
 def check_run_any_exit(command, ctx):

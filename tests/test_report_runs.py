@@ -166,6 +166,8 @@ def test_labels_name_what_differs():
     assert labels(variant(), variant("0.5.0", dtype="float32")) == ["jax 0.4.30 · float64", "jax 0.5.0 · float32"]
     # the others only while they tell runs apart
     assert labels(variant(seed=1), variant(seed=2, special=True)) == ["regular points", "special points"]
+    assert labels(variant(seed=1, special=0.0), variant(seed=2, special=0.25)) == ["regular points",
+                                                                                  "25% special points"]
     assert labels(variant(seed=1), variant(seed=2)) == ["seed 1", "seed 2"]
     mac = variant()
     mac["environment"]["platform"] = "macOS-14.4-arm64-arm-64bit"
