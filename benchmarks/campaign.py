@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -68,37 +69,47 @@ def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str) ->
                    "--out", out, "--seed", str(seed), "--dtype", dtype]
         if max_examples:
             command += ["--max-examples", str(max_examples)]
-        start = time.perf_counter()
+        start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(command, env=env, cwd=out, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        load = os.getloadavg()[0]
         path = Path(out) / "results.json"
         if not path.exists():
             raise RuntimeError(f"advalidate run in {checkout} wrote no results (exit {done.returncode}):\n"
                                f"{done.stderr[-2000:]}")
         results = json.loads(path.read_text())
-    return {"wall": wall, "results": results}
+    return {"wall": wall, "cpu": cpu, "load": load, "results": results}
 
 
 def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str):
     runs = {"old": [], "new": []}
-    print(f"{'run':8s} {'checkout':40s} {'process s':>9s} {'campaign s':>10s} {'examples':>8s} {'findings':>8s}")
+    print(f"{'run':8s} {'checkout':30s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} "
+          f"{'examples':>8s} {'findings':>8s}")
     for i in range(repeat):
         for label, tree in (("old", old), ("new", ROOT)):
             r = cold_run(tree, max_examples, seed, dtype)
             runs[label].append(r)
             s = r["results"]["summary"]
-            print(f"{label} {i + 1:<4d} {str(tree):40s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
-                  f"{s['examples']:8d} {s['findings']:8d}", flush=True)
-    med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["results"]["duration_s"] for r in v))
-           for k, v in runs.items()}
+            print(f"{label} {i + 1:<4d} {str(tree):30s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
+                  f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}", flush=True)
+    med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["results"]["duration_s"] for r in v),
+               statistics.median(r["cpu"] for r in v)) for k, v in runs.items()}
     print(f"\nmedian of {repeat} interleaved cold runs: process {med['old'][0]:.1f} s -> {med['new'][0]:.1f} s "
           f"({med['old'][0] / med['new'][0]:.2f}x), campaign {med['old'][1]:.1f} s -> {med['new'][1]:.1f} s "
-          f"({med['old'][1] / med['new'][1]:.2f}x)")
-    same = [sorted((f["backend"], f["kind"], f["signature"]) for f in r["results"]["findings"]) for r in
-            runs["old"] + runs["new"]]
-    points = [r["results"]["summary"]["points"] for r in runs["old"] + runs["new"]]
-    print("same findings and points in every run:", all(s == same[0] for s in same) and
-          all(p == points[0] for p in points))
+          f"({med['old'][1] / med['new'][1]:.2f}x), CPU {med['old'][2]:.1f} s -> {med['new'][2]:.1f} s "
+          f"({med['old'][2] / med['new'][2]:.2f}x; the load column is the 1-minute load average at the end of each run: "
+          f"overlap gains wall time only where a core is idle)")
+    def verdicts(r):  # what the runs must agree on: the same examples drawn and judged alike
+        res = r["results"]
+        return ([(f["backend"], f["kind"], f["signature"]) for f in res["findings"]], res["summary"]["points"],
+                res["stats"]["backends"], res["stats"]["primitives"], res["stats"]["error_ratios"],
+                res["stats"]["cost_ratios"])
+
+    every = [verdicts(r) for r in runs["old"] + runs["new"]]
+    print("same findings, points, per-primitive counts, error and cost ratios in every run:",
+          all(v == every[0] for v in every))
     print()
     print(HEAD)
     print("-" * len(HEAD))
