@@ -141,7 +141,7 @@ def main():
     print(_row(f"all {n}, cold (fresh process)", cold["results"]) + f"   [process {cold['wall']:.1f} s]", flush=True)
 
     from advalidate.campaign import Campaign, Settings
-    from advalidate.cli_run import load_backends
+    from advalidate.backends.registry import load_backends
 
     backends, errors = load_backends()
     for name, why in errors.items():
