@@ -11,6 +11,7 @@ test see the live program only (:meth:`Function.pruned`); the backends run the p
 from __future__ import annotations
 
 import math
+import threading
 import time
 import traceback
 from collections import Counter
@@ -22,15 +23,15 @@ import numpy as np
 from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
-from .errormodel import (K, Comparison, _float_values, compare_full, compare_projected, ill_conditioned, magnitude,
-                         unit_roundoff)
+from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
+                         magnitude, rounding_bound, unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
 from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
 
-__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "kink_reference", "FULL_MODE_LIMIT", "OMEGA",
+__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "kink_reference", "FULL_MODE_LIMIT", "OMEGA",
            "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
@@ -137,7 +138,8 @@ class KinkReference:
       with p computed from other inputs, both still come from one piece; the mirror point is on the other piece
       in every direction.)
 
-    ``tolerance`` per component is the error model's ``K·(n+1)·u·scale`` with scale the magnitude
+    ``tolerance`` per component is the error model's ``K·(n+1)·u·scale`` (:func:`advalidate.errormodel.rounding_bound`)
+    with scale the magnitude
     ``|v|^T |J_L| ... |J_1|`` (:func:`advalidate.errormodel.magnitude`) floored by the sides' absolute values, plus
     the oracle's error bounds.
     """
@@ -218,7 +220,7 @@ def rounding_crosses(fn: Function, values: dict, gap) -> bool:
         return False  # the gap is made of exact inputs only: no rounding moves it (where(p, …) at p = 2.6e-317)
     upstream = fn.upstream(gap.node) - {gap.node}
     biggest = max((_max_abs(values[name]) for name in upstream), default=0.0)
-    return 0 < gap.kink <= K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype) * biggest
+    return 0 < gap.kink <= rounding_bound(len(fn.nodes), fn.dtype, biggest)
 
 
 def _gap_operands(fn: Function, values: dict, node: str) -> list[str]:
@@ -342,7 +344,7 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
             scale = np.fmax(scale, np.abs(v))
     # the error model's rounding term, with its floor at the dtype's smallest normal number (a subnormal result
     # carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not a finding)
-    tolerance = np.maximum(K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype) * scale, np.finfo(fn.dtype).tiny) + errors
+    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale), np.finfo(fn.dtype).tiny) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])
 
@@ -409,18 +411,68 @@ def _overflow(fn: Function, outputs) -> str:
     return ""
 
 
+def concurrent(backend) -> bool:
+    """Whether ``backend`` may run in a thread of its own, beside the oracle and the other backends: it says so
+    (``concurrent = True``: the JAX and PyTorch backends, whose compilations and kernels release the GIL), or it
+    runs in a worker process (:class:`advalidate.isolation.Isolated`: the call waits on a pipe). Any other
+    backend (a plug-in loaded in-process) runs in the calling thread, one call at a time, as it always has."""
+    from .isolation import Isolated
+
+    return bool(getattr(backend, "concurrent", False)) or isinstance(backend, Isolated)
+
+
+class _Job:
+    """One backend's VJP, and its work when asked, on a daemon thread of its own (a backend that hangs keeps its
+    thread, never the process's exit). The verdict is made later in the calling thread, from ``result()``:
+    the same VJP and work the backend would have returned there. The work is counted whatever the VJP's verdict
+    and used only where the VJP passes, as before."""
+
+    def __init__(self, backend, fn: Function, inputs, cotangents, measure_work: bool):
+        self.backend, self.fn, self.inputs, self.cotangents = backend, fn, inputs, cotangents
+        self.measure_work = measure_work and hasattr(backend, "work")
+        self.seconds = Counter()
+        self.grads = self.problem = self.work = self.work_error = None
+        self._thread = threading.Thread(target=self._run, name=f"advalidate-{backend.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        name = self.backend.name
+        clock = time.perf_counter()
+        self.grads, self.problem = run_vjp(self.backend, self.fn, self.inputs, self.cotangents)
+        now = time.perf_counter()
+        self.seconds[f"vjp {name}"] += now - clock
+        if self.problem is None and self.measure_work:
+            try:
+                self.work = self.backend.work(self.fn, self.inputs, self.cotangents)
+            except Exception as e:  # noqa: BLE001  reported as a finding where the VJP passes, as before
+                self.work_error = e
+            self.seconds[f"work {name}"] += time.perf_counter() - now
+
+    def result(self):
+        self._thread.join()
+        return self
+
+
 def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | None = None,
                   measure_work: bool = True, omega: float = OMEGA) -> ExampleResult:
     """Check every backend on one example. Never raises for a backend's misbehaviour.
 
     The backends run ``fn`` as given; the oracle, the error model and the kink test see ``fn.pruned()`` (the
     same VJP without the nodes no output depends on, so a dead ``relu`` at its kink does not make a kink point).
+
+    What the backends are judged against is computed once per example and shared: the oracle's VJP, the error
+    model's tolerances and classification runs (:class:`advalidate.errormodel.Reference`), the one-sided
+    derivatives at a kink (:func:`kink_reference`). Backends that may run concurrently (:func:`concurrent`)
+    start their VJPs (and work counts) in threads of their own as soon as the point is known to be in the
+    domain, while the oracle computes; verdicts are made afterwards in this thread, backend by backend in the
+    given order, exactly as if each had run here. ``seconds`` then holds each part's own time, and the parts
+    overlap: their sum exceeds the wall time (``waiting``: this thread idle until a backend's thread ended).
     """
     oracle = oracle or Oracle(dtype=fn.dtype)
     live = fn.pruned()
     size = sum(int(np.prod(s)) for s in fn.inputs)
     mode = "full" if size <= FULL_MODE_LIMIT else "projected"
-    point, kink, ref, sides, undefined = "regular", "", None, None, ""
+    point, kink = "regular", ""
     seconds = Counter()
     clock = time.perf_counter()
 
@@ -431,31 +483,69 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         clock = now
 
     try:
-        ref = oracle.vjp(live, inputs, cotangents, mode=mode)
+        # the domain first (one high-precision evaluation): no backend is called at a point outside it
+        oracle.check_point(live, inputs)
     except KinkError as e:
         point, kink = "kink", f"{e.node} ({e.prim})"
     except DomainError as e:
         return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends],
                              function=live)
-    overflow = _overflow(live, ref.outputs if ref is not None else oracle.value(live, inputs))
-    if overflow:
-        return ExampleResult(None, "overflow", [Outcome(b.name, "skipped", message=overflow) for b in backends],
-                             function=live)
-    unstable = ill_conditioned(live, inputs, cotangents) if ref is not None else ""
-    if unstable:
-        return ExampleResult(None, "ill-conditioned", [Outcome(b.name, "skipped", message=unstable) for b in backends],
+    why_not = {b.name: supports(b, fn) for b in backends}
+    jobs = {b.name: _Job(b, fn, inputs, cotangents, measure_work) for b in backends
+            if not why_not[b.name] and concurrent(b)}
+    try:
+        return _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
+                      why_not, seconds, lap)
+    except BaseException as e:
+        if not isinstance(e, KeyboardInterrupt):  # no backend is left running into the next example
+            for job in jobs.values():
+                job.result()
+        raise
+
+
+def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs, why_not,
+           seconds, lap) -> ExampleResult:
+    """The oracle, then each backend's verdict (:func:`check_example`, past the domain test)."""
+    ref, sides, undefined, skipped = None, None, "", ""
+    if point == "regular":
+        try:
+            ref = oracle.vjp(live, inputs, cotangents, mode=mode)
+        except KinkError as e:  # not expected after check_point: the same test
+            point, kink = "kink", f"{e.node} ({e.prim})"
+        except DomainError as e:  # a step of the oracle left the domain
+            skipped, point = str(e), "domain"
+    if not skipped:
+        overflow = _overflow(live, ref.outputs if ref is not None else oracle.value(live, inputs))
+        if overflow:
+            skipped, point = overflow, "overflow"
+        elif ref is not None:
+            unstable = ill_conditioned(live, inputs, cotangents)
+            if unstable:
+                skipped, point = unstable, "ill-conditioned"
+    if skipped:
+        for job in jobs.values():  # the backends ran for nothing: their results are not looked at
+            job.result()
+        return ExampleResult(None, point, [Outcome(b.name, "skipped", message=skipped) for b in backends],
                              function=live)
     lap("oracle")
+    reference = Reference(live, inputs, cotangents, ref) if ref is not None else None
 
     outcomes = []
     for backend in backends:
-        why = supports(backend, fn)
+        why = why_not[backend.name]
         if why:
             outcomes.append(Outcome(backend.name, "unsupported", message=why))
             continue
         lap("other")
-        grads, problem = run_vjp(backend, fn, inputs, cotangents)
-        lap(f"vjp {backend.name}")
+        job = jobs.get(backend.name)
+        if job is not None:
+            job.result()
+            lap("waiting")
+            seconds.update(job.seconds)
+            grads, problem = job.grads, job.problem
+        else:
+            grads, problem = run_vjp(backend, fn, inputs, cotangents)
+            lap(f"vjp {backend.name}")
         if problem:
             outcomes.append(Outcome(backend.name, "finding", "error", problem))
             continue
@@ -481,7 +571,7 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
                                    f"between them (off by {worst:.3g}× the tolerance): {detail}")
         else:
             compare = compare_full if mode == "full" else compare_projected
-            outcome.comparison = compare(live, inputs, cotangents, ref, grads)
+            outcome.comparison = compare(live, inputs, cotangents, ref, grads, reference)
             if not outcome.comparison.ok:
                 outcome.status, outcome.kind = "finding", outcome.comparison.kind
                 outcome.message = f"error {outcome.comparison.ratio:.3g}× the tolerance"
@@ -492,13 +582,20 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
                 outcome.tag, outcome.message = FLUSH_TO_ZERO, f"{flushed}: {outcome.message}"
             lap(f"vjp {backend.name}")
         if measure_work and outcome.status == "pass" and hasattr(backend, "work"):
-            try:
-                outcome.work = backend.work(fn, inputs, cotangents)
-                lap(f"work {backend.name}")
-            except Exception as e:
-                outcome.status, outcome.kind = "finding", "error"
-                outcome.message = f"work counting failed: {type(e).__name__}: {e}"
+            if job is not None:
+                work, failure = job.work, job.work_error
             else:
+                work, failure = None, None
+                try:
+                    work = backend.work(fn, inputs, cotangents)
+                except Exception as e:
+                    failure = e
+                lap(f"work {backend.name}")
+            if failure is not None:
+                outcome.status, outcome.kind = "finding", "error"
+                outcome.message = f"work counting failed: {type(failure).__name__}: {failure}"
+            else:
+                outcome.work = work
                 # a forward that is pure data movement costs 0, while its VJP must still read v and write g
                 io = io_size(inputs, cotangents) if outcome.work.forward == 0 else 0
                 verdict = check_bound(outcome.work, omega, io=io)
@@ -573,10 +670,9 @@ def _flushed_forward(backend, fn: Function, inputs, cotangents, grads) -> str | 
         at_flushed = [np.asarray(g, np.float64) for g in numpy_ref.backward(fn, flushed, cotangents)]
         values64 = {k: np.asarray(numpy_ref.counting.unwrap(v), np.float64) for k, v in plain.items()}
         scale = [np.asarray(m, np.float64) for m in magnitude(fn, values64, cotangents)]
-        factor = K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
-
         def close(a, b, m):
-            return (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= factor * np.fmax(m, np.fmax(np.abs(a), np.abs(b))))
+            return (a == b) | (np.isnan(a) & np.isnan(b)) | \
+                (np.abs(a - b) <= rounding_bound(len(fn.nodes), fn.dtype, np.fmax(m, np.fmax(np.abs(a), np.abs(b)))))
 
         explains = all(np.all(close(np.asarray(g, np.float64), f, m)) for g, f, m in zip(grads, at_flushed, scale))
         matters = not all(np.all(close(a, f, m)) for a, f, m in zip(at_x, at_flushed, scale))
@@ -601,7 +697,6 @@ def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):
         values = trace(fn, [to_mp(x) for x in inputs], "mp")
     with np.errstate(all="ignore"):
         scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents)]
-    factor = 2 * K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
     for a in done:
         for b in done:
             if a is b:
@@ -611,7 +706,8 @@ def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):
                 for x, y, m in zip(a.grads, b.grads, scale):
                     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
                     same = (x == y) | (np.isnan(x) & np.isnan(y))
-                    near = np.abs(x - y) <= factor * np.fmax(m, np.fmax(np.abs(x), np.abs(y)))
+                    near = np.abs(x - y) <= rounding_bound(len(fn.nodes), fn.dtype, np.fmax(m, np.fmax(np.abs(x), np.abs(y))),
+                                                           factor=2)
                     close = close and bool(np.all(same | near))
             if close:
                 a.agrees_with.append(b.backend)

@@ -4,6 +4,11 @@ For each component i of the VJP ``g = J^T v`` the tolerance is
 
     tol_i = oracle_error_i + max(K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i), tiny)
 
+Its rounding term ``K·(n + 1)·u·scale`` is :func:`rounding_bound`, the one formula every tolerance of advalidate
+is built on: this comparison, the one-sided derivatives at kinks (``advalidate.check.kink_reference``), the
+cross-check between backends (twice it: each may be that far from the truth), the flush-to-zero test, whether
+the rounding can cross a kink, and the conformance checks' forward values (``advalidate.conformance.checks``).
+
 - ``oracle_error_i``: the oracle's own error bound (~1e-38 relative at the defaults: negligible).
 - ``u``: the unit roundoff of the backend's dtype (2^-53 for float64, 2^-24 for float32); ``n`` the number of
   nodes, bounding the depth of the program; K = 32.
@@ -59,8 +64,8 @@ from .backends import numpy_ref
 from .evaluate import trace, to_mp
 from .ir import Function
 
-__all__ = ["K", "S", "Comparison", "magnitude", "sensitivity", "unit_roundoff", "compare_full", "compare_projected",
-           "exact_precision"]
+__all__ = ["K", "S", "Comparison", "Reference", "magnitude", "sensitivity", "unit_roundoff", "rounding_bound",
+           "compare_full", "compare_projected", "exact_precision"]
 
 K = 32
 S = 4
@@ -68,6 +73,14 @@ S = 4
 
 def unit_roundoff(dtype: str) -> float:
     return float(np.finfo(dtype).eps) / 2
+
+
+def rounding_bound(n_nodes: int, dtype: str, scale, factor: float = 1.0):
+    """``factor·K·(n + 1)·u·scale``: the rounding error a float program of ``n_nodes`` nodes in ``dtype`` may leave
+    in a result whose terms, in absolute value, sum to ``scale`` (a float or an array). It is the rounding term
+    of the error model's tolerance (module docstring) and of every other tolerance in advalidate; ``factor`` 2
+    where two float results are compared with each other (each may be that far from the truth)."""
+    return factor * K * (n_nodes + 1) * unit_roundoff(dtype) * scale
 
 
 def exact_precision(dtype: str) -> int:
@@ -249,13 +262,52 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> 
     tols = []
     for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
         s = np.maximum(s, np.abs(ref))
-        tols.append(err + np.maximum(K * (n + 1) * u * s + S * np.minimum(se, np.sqrt(u) * s), tiny))
+        tols.append(err + np.maximum(rounding_bound(n, fn.dtype, s) + S * np.minimum(se, np.sqrt(u) * s), tiny))
     return tols
 
 
-def compare_full(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
-    """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`."""
-    tols = tolerance(fn, inputs, cotangents, oracle.grads, oracle.errors)
+class Reference:
+    """What every backend's VJP on one example is judged against, computed once and shared by the backends:
+    the tolerances (the oracle's error bounds, the magnitude scale from a high-precision trace, the sensitivity
+    from three float tape runs), the reference tape's VJP in the dtype, and its high-precision run (the last two
+    only when a backend misses the tolerance: they classify the miss). Each is computed on first use and kept.
+    ``oracle`` is the example's :class:`~advalidate.oracle.OracleVJP` (full or projected)."""
+
+    def __init__(self, fn: Function, inputs, cotangents, oracle):
+        self.fn, self.inputs, self.cotangents, self.oracle = fn, inputs, cotangents, oracle
+        self._cache: dict = {}
+
+    def _get(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    @property
+    def tolerances(self) -> list[np.ndarray]:
+        """Per input, ``tol_i`` of every component (full mode); in projected mode the tolerance of the VJP's
+        components around 0, which the projections weight by their directions."""
+        fn, o = self.fn, self.oracle
+        if o.mode == "full":
+            return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, o.grads, o.errors))
+        zeros = [np.zeros(s) for s in fn.inputs]
+        return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, zeros, zeros))
+
+    @property
+    def tape_grads(self) -> list:
+        """The NumPy reference tape's VJP in the function's dtype."""
+        return self._get("tape", lambda: numpy_ref.NumpyReference().vjp(self.fn, self.inputs, self.cotangents).grads)
+
+    @property
+    def exact(self):
+        """:func:`_exact_run`: the reference formulas at high precision (or None)."""
+        return self._get("exact", lambda: _exact_run(self.fn, self.inputs, self.cotangents))
+
+
+def compare_full(fn: Function, inputs, cotangents, oracle, grads, reference: Reference | None = None) -> Comparison:
+    """Compare a backend's ``grads`` with a full-mode :class:`~advalidate.oracle.OracleVJP`. ``reference``: the
+    example's shared :class:`Reference` (one is made when None)."""
+    reference = reference or Reference(fn, inputs, cotangents, oracle)
+    tols = reference.tolerances
     errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
     for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
         g = np.asarray(g, dtype=np.float64)
@@ -279,7 +331,7 @@ def compare_full(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
     if nonfinite:
         kind = "nan-inf"
     elif any(np.any(b) for b in bads):
-        kind = "precision-loss" if _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) else "wrong-value"
+        kind = "precision-loss" if _lost_digits_full(reference, tols, bads) else "wrong-value"
     return Comparison(kind is None, kind, ratio, worst, errors, tols)
 
 
@@ -289,10 +341,11 @@ def _ratios(err, tol):
         return np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.inf))
 
 
-def compare_projected(fn: Function, inputs, cotangents, oracle, grads) -> Comparison:
-    """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j."""
-    zeros = [np.zeros(s) for s in fn.inputs]
-    tols = tolerance(fn, inputs, cotangents, zeros, zeros)
+def compare_projected(fn: Function, inputs, cotangents, oracle, grads, reference: Reference | None = None) -> Comparison:
+    """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j.
+    ``reference``: the example's shared :class:`Reference` (one is made when None)."""
+    reference = reference or Reference(fn, inputs, cotangents, oracle)
+    tols = reference.tolerances
     u64 = unit_roundoff("float64")
     n = len(fn.nodes)
     gs = [np.asarray(g, dtype=np.float64) for g in grads]
@@ -304,7 +357,7 @@ def compare_projected(fn: Function, inputs, cotangents, oracle, grads) -> Compar
         exact_inf = np.isinf(dot) and abs(d.value) > np.finfo(fn.dtype).max and (dot > 0) == (d.value > 0)
         errors.append(abs(dot - value) if np.isfinite(dot) else 0.0 if exact_inf else np.inf)
         tolerances.append(float(d.error) + sum(float(np.sum(t * np.abs(w))) for t, w in zip(tols, ws))
-                          + K * (n + 1) * unit_roundoff(fn.dtype) * abs(value)
+                          + rounding_bound(n, fn.dtype, abs(value))
                           + 2 * sum(g.size for g in gs) * u64 * size)
     err, tol = np.array(errors), np.array(tolerances)
     ratios = _ratios(err, tol)
@@ -314,8 +367,7 @@ def compare_projected(fn: Function, inputs, cotangents, oracle, grads) -> Compar
         if not all(np.all(np.isfinite(g)) for g in gs):
             kind = "nan-inf"
         else:
-            kind = "precision-loss" if _lost_digits_projected(fn, inputs, cotangents, oracle, tol, err > tol) \
-                else "wrong-value"
+            kind = "precision-loss" if _lost_digits_projected(reference, tol, err > tol) else "wrong-value"
     j = int(np.argmax(ratios)) if ratios.size else 0
     return Comparison(ok, kind, float(ratios.max()) if ratios.size else 0.0, (None, (j,)), [err], [tol])
 
@@ -346,14 +398,14 @@ def _flat(a) -> list:
     return list(np.asarray(a, dtype=object).reshape(-1))
 
 
-def _lost_digits_full(fn, inputs, cotangents, oracle, tols, bads) -> bool:
+def _lost_digits_full(reference: Reference, tols, bads) -> bool:
     """True when, on every component the backend misses, the reference formulas miss too in the dtype (the
     float tape) and agree with the oracle at high precision: right formulas, lost digits."""
-    ref = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+    fn, oracle, ref = reference.fn, reference.oracle, reference.tape_grads
     for r, o, t, bad in zip(ref, oracle.grads, tols, bads):
         if not np.all(np.abs(np.asarray(r, np.float64) - o)[bad] > t[bad]):
             return False  # the float formulas meet the tolerance where the backend does not
-    exact = _exact_run(fn, inputs, cotangents)
+    exact = reference.exact
     if exact is None:
         return False
     oracle_mp = getattr(oracle, "grads_mp", None)
@@ -378,14 +430,15 @@ def _oracle_component(oracle, oracle_mp, i):
     return o, err + np.abs(o) * mpmath.ldexp(1, -52)
 
 
-def _lost_digits_projected(fn, inputs, cotangents, oracle, tol, bad) -> bool:
+def _lost_digits_projected(reference: Reference, tol, bad) -> bool:
     """:func:`_lost_digits_full` for projections <J^T v, w_j>: on every direction the backend misses."""
-    ref = [np.asarray(r, np.float64) for r in numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads]
+    fn, oracle = reference.fn, reference.oracle
+    ref = [np.asarray(r, np.float64) for r in reference.tape_grads]
     ref_err = np.array([abs(sum(float(np.sum(r * w)) for r, w in zip(ref, ws)) - float(d.value))
                         for ws, d in zip(oracle.directions, oracle.projections)])
     if not np.all(ref_err[bad] > tol[bad]):
         return False
-    exact = _exact_run(fn, inputs, cotangents)
+    exact = reference.exact
     if exact is None:
         return False
     grads, scale = exact

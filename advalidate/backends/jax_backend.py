@@ -6,6 +6,9 @@ silently computes in float32).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -28,6 +31,7 @@ class JaxBackend(DialectBackend):
     dtypes = ("float64", "float32")
     dialect = JAX
     jit = False
+    concurrent = True  # may run in a thread beside the oracle (advalidate.check.concurrent): XLA compiles release the GIL
 
     def __init__(self, jit: bool | None = None):
         if jit is not None and jit != self.jit:
@@ -55,10 +59,28 @@ class JaxBackend(DialectBackend):
         return VJP([np.array(o) for o in outs], [np.array(g) for g in grads])
 
     def work(self, function, inputs, cotangents) -> Work:
-        """Counted on the jaxpr of forward plus VJP by :func:`advalidate.cost.jaxpr.count_work`."""
+        """Counted on the jaxpr of forward plus VJP by :func:`advalidate.cost.jaxpr.count_work`.
+
+        The jaxpr is the rendered function's, traced (never run) at the inputs' shapes and dtypes, with or
+        without ``jit``: eager JAX and ``jax.jit`` are charged the same count (every equation, dead ones
+        included). So it is counted once per function and shapes and shared by every JAX backend of the process.
+        """
         from ..cost.jaxpr import count_work
 
-        return count_work(self.compiled(function), list(inputs), list(cotangents))
+        key = (function, tuple((np.shape(x), str(np.asarray(x).dtype)) for x in (*inputs, *cotangents)))
+        with _WORK_LOCK:  # a JAX backend in another thread may be counting the same function: wait for it
+            if key in _WORK:
+                _WORK.move_to_end(key)
+                return _WORK[key]
+            work = count_work(self.compiled(function), list(inputs), list(cotangents))
+            _WORK[key] = work
+            if len(_WORK) > self.cache_size:
+                _WORK.popitem(last=False)
+            return work
+
+
+_WORK: OrderedDict = OrderedDict()  # (function, shapes and dtypes) -> Work, for every JAX backend (see work)
+_WORK_LOCK = threading.Lock()
 
 
 class JaxJitBackend(JaxBackend):

@@ -19,6 +19,7 @@ class TorchBackend(DialectBackend):
     version = torch.__version__
     dtypes = ("float64", "float32")
     dialect = TORCH
+    concurrent = True  # may run in a thread beside the oracle (advalidate.check.concurrent); kernels release the GIL
 
     def vjp(self, function, inputs, cotangents) -> VJP:
         f = self.compiled(function)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import builder, primitives
 from ..builder import Builder
-from ..errormodel import K, compare_full, unit_roundoff
+from ..errormodel import compare_full, rounding_bound, unit_roundoff
 from ..evaluate import trace
 from ..errors import OracleError
 from ..ir import DTYPES, Function
@@ -171,8 +171,9 @@ def _structure(fn, result) -> str | None:
 
 
 def _forward_error(fn, xs, outs, oracle_outs) -> str | None:
-    """Outputs must be within K·(n+1)·u of the largest value the program computes (which bounds what cancelled)."""
-    tol = K * (len(fn.nodes) + 1) * unit_roundoff(fn.dtype)
+    """Outputs must be within K·(n+1)·u of the largest value the program computes (which bounds what cancelled):
+    the error model's :func:`~advalidate.errormodel.rounding_bound` with that largest value as the scale."""
+    tol = rounding_bound(len(fn.nodes), fn.dtype, 1.0)
     with np.errstate(all="ignore"):
         values = trace(fn.with_dtype("float64"), [np.asarray(x, np.float64) for x in xs])
     scale = max(float(np.max(np.abs(v), initial=0.0)) for v in values.values())
