@@ -86,7 +86,9 @@ def _one(draw, shape, dtype, kinds):
             else:
                 u = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).uniform(-2.0, 2.0, size)
             sign = np.sign(u + (u == 0))
-            v = sign * (0.125 + np.abs(u) * (1.875 / 2.0))  # moderate magnitudes: [0.125, 2]
+            # moderate magnitudes in [0.125, 2], 1 at |u| = 1 (so that shrinking, which favours integral u, reads 1)
+            a = np.abs(u)
+            v = sign * np.where(a <= 1.0, 0.125 + 0.875 * a, a)
             if kind == "signed":
                 v = sign
             elif kind == "sparse":  # about a quarter nonzero, at least one
