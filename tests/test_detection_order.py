@@ -13,7 +13,7 @@ from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.builder import Builder
 from advalidate.check import check_example
 from advalidate.oracle import Oracle
-from strategies import cotangents, examples
+from advalidate.strategies import cotangents, examples
 from tests.mutants import MUTANTS
 
 DRAWS = 400
