@@ -21,6 +21,7 @@ from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .draws import seed_only_draws
 from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
 from .known import KnownBehaviours
+from .known_replay import replay as replay_known
 from .oracle import Oracle
 from .results import build, environment
 from .shards import Budget
@@ -41,6 +42,7 @@ class Settings:
     measure_work: bool = True
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
     max_per_kind: int = MAX_PER_KIND  # distinct findings kept per (backend, kind); past it the search moves on
+    replay_known: bool = True  # replay each known behaviour's example first (one shard of a parallel run does)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Campaign:
         self.budget = budget if budget is not None else Budget(self.settings.max_examples)
         self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
         self.known = KnownBehaviours.load([b.name for b in self.backends], self.settings.known_dir)
+        self.known_records: list = []  # each known behaviour's example replayed (advalidate.known_replay)
         self.kept = FindingSet(self.settings.max_per_kind)
         self.stats = Stats()
         self.started = time.time()
@@ -112,6 +115,8 @@ class Campaign:
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
         try:
+            if self.settings.replay_known:
+                self.known_records = replay_known(self.known, self.backends, self.settings.measure_work)
             while self.budget.remaining() > 0:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
@@ -141,8 +146,6 @@ class Campaign:
         self.kept = FindingSet(self.settings.max_per_kind, previous["findings"], progress.get("seen", []))
         self.stats = Stats.from_results(previous)
         self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
-        for f in self.findings:
-            self.known.match(f["backend"], f["kind"], f["signature"])
         return self
 
     def _round(self, budget: int, seed: int) -> bool:
@@ -271,12 +274,9 @@ class Campaign:
         settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
                     "dtype": self.settings.dtype, "special": self.settings.special,
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
-        unmatched = [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
-                     for e in self.known.unmatched([b.name for b in self.backends],
-                                                   () if self.settings.measure_work else ("cost-bound",))]
         progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)]}
         return build(settings=settings, backends=backends, stats=self.stats, findings=self.findings,
-                     capped=self.kept.capped(), known_unmatched=unmatched, cost=self.cost_data, progress=progress,
+                     capped=self.kept.capped(), known=self.known_records, cost=self.cost_data, progress=progress,
                      duration_s=self.elapsed_before + time.time() - self.started,
                      complete=self.complete and not self.interrupted)
 

@@ -126,22 +126,16 @@ def main(args) -> int:
     return 1 if results["summary"]["unexpected"] else 0
 
 
-UNMATCHED_SHOWN = 5  # known behaviours that matched nothing, named one by one on the terminal
-
-
 def _print_summary(results, out: Path, report):
+    from .known_replay import fixed_lines, summary_line
+
     summary = results["summary"]
     print(f"{summary['examples']} examples, {summary['findings']} findings "
           f"({summary['unexpected']} unexpected, {summary['known']} known) in {results['duration_s']:.0f} s")
     for f in results["findings"]:
         tag = "known" if f["known"] else "NEW"
         print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}")
-    unmatched = results["known_unmatched"]
-    for e in unmatched[:UNMATCHED_SHOWN]:
-        print(f"warning: known behaviour {e['source']} ({e['kind']} {e['pattern']}) matched no finding", file=sys.stderr)
-    if len(unmatched) > UNMATCHED_SHOWN:
-        print(f"warning: {len(unmatched) - UNMATCHED_SHOWN} more known behaviours matched no finding (fixed upstream, "
-              f"or not reached by this budget): all are listed in the report and in results.json", file=sys.stderr)
+    print("\n".join([summary_line(results["known"])] + fixed_lines(results["known"])))
     print(f"results: {out / 'results.json'}" + (f"\nreport:  {report}" if report else ""))
 
 

@@ -50,7 +50,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         seed=opt("advalidate_seed") + 1_000_003 * shard, dtype=dtype,
                         special=opt("advalidate_special"), known_dir=opt("advalidate_known_dir"),
                         out=out, database=opt("advalidate_database"),
-                        measure_work=not opt("advalidate_no_cost"))
+                        measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0)
     # shards share one budget (None: the campaign's own, its static share of the budget)
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,

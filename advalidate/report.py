@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, plots, primitives
+from .known import display_rows, known_counts
 from .results import decode_array
 
 __all__ = ["render_report", "write_report", "matrix", "REQUIRED"]
@@ -50,7 +51,6 @@ def render_report(results: dict) -> str:
     if missing:
         raise ValueError(f"not an advalidate results dict: missing {', '.join(missing)}")
     results = dict(results, stats={**STATS_DEFAULTS, **results["stats"]}, cost=results.get("cost"),
-                   known_unmatched=results.get("known_unmatched") or [],
                    findings=[{**FINDING_DEFAULTS, **f} for f in results["findings"]])
     env = _environment()
     script = env.get_template("report.js").render()
@@ -58,6 +58,7 @@ def render_report(results: dict) -> str:
     return env.get_template("report.html.j2").render(
         r=results, summary=_summary(results), matrix=matrix(results), findings=_cards(results),
         plots=_plots(results), backends=_backends(results), version=__version__,
+        known=display_rows(results.get("known")), known_counts=known_counts(results.get("known")),
         kinds=sorted({f["kind"] for f in results["findings"]}),
         finding_backends=list(dict.fromkeys(f["backend"] for f in results["findings"])),
         status_text=STATUS_TEXT, status_short=STATUS_SHORT, status_mark=STATUS_MARK, script_hash=f"sha256-{digest}")

@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["SCHEMA", "encode_array", "decode_array", "write_json", "load", "validate", "schema", "build",
            "environment"]
 
-SCHEMA = "advalidate.results/1"
+SCHEMA = "advalidate.results/2"  # 2: the replayed known behaviours ("known") replace "known_unmatched"
 
 
 def _num(x: float):
@@ -70,7 +70,9 @@ def load(path) -> dict:
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: schema {data.get('schema') if isinstance(data, dict) else None!r} is not {SCHEMA!r}")
+        found = data.get("schema") if isinstance(data, dict) else None
+        older = " (written by an older advalidate: run the campaign again)" if found == "advalidate.results/1" else ""
+        raise ValueError(f"{path}: schema {found!r} is not {SCHEMA!r}{older}")
     return data
 
 
@@ -85,7 +87,7 @@ def validate(data: dict) -> None:
     jsonschema.validate(data, schema())
 
 
-def build(*, settings: dict, backends: list, stats, findings: list, capped: list, known_unmatched: list,
+def build(*, settings: dict, backends: list, stats, findings: list, capped: list, known: list,
           cost, progress: dict, duration_s: float, complete: bool, environment_: dict | None = None,
           created: str | None = None) -> dict:
     """A results.json document: the one place its top-level layout is written.
@@ -108,7 +110,7 @@ def build(*, settings: dict, backends: list, stats, findings: list, capped: list
                     "known": len(findings) - unexpected, "points": dict(stats.points), "capped": capped},
         "stats": stats.to_json(),
         "findings": list(findings),
-        "known_unmatched": known_unmatched,
+        "known": list(known),
         "cost": cost,
         "progress": progress,
     }

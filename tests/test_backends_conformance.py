@@ -131,7 +131,8 @@ def test_an_unsupported_primitive_is_reported_not_run():
 
 def test_a_known_failure_is_reported_as_known_with_its_evidence(tmp_path):
     (tmp_path / "planted-sin.txt").write_text(
-        "# planted: the sin rule is 1e-9 relative off\n# evidence: the test that planted it\nwrong-value sin\n")
+        "# planted: the sin rule is 1e-9 relative off\n# evidence: the test that planted it\nwrong-value sin\n"
+        "    function: sin(x0)\n    inputs: x0 = 0.5\n    cotangents: 1.0\n")
     report = run_checks(PlantedSin, known_dir=tmp_path, select=_only("vjp[float64][sin]", "vjp[float64][cos]"))
     assert report.ok
     assert {o.id: o.status for o in report.outcomes} == {"vjp[float64][sin]": "known", "vjp[float64][cos]": "pass"}
@@ -140,7 +141,8 @@ def test_a_known_failure_is_reported_as_known_with_its_evidence(tmp_path):
 
 
 def test_a_known_entry_of_another_kind_does_not_match(tmp_path):
-    (tmp_path / "planted-sin.txt").write_text("nan-inf sin  # a different kind\n")
+    (tmp_path / "planted-sin.txt").write_text(
+        "nan-inf sin  # a different kind\n    function: sin(x0)\n    inputs: x0 = 0.5\n    cotangents: 1.0\n")
     with pytest.raises(AssertionError, match="FAIL vjp\\[float64\\]\\[sin\\] \\[wrong-value\\]"):
         run_checks(PlantedSin, known_dir=tmp_path, select=_only("vjp[float64][sin]"))
 

@@ -8,7 +8,6 @@ import pytest
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.campaign import Campaign, Settings
 from advalidate.check import check_example
-from advalidate.known import KnownBehaviours, parse
 from advalidate.replay import replay
 from advalidate.results import load, validate, write_json
 
@@ -91,31 +90,6 @@ def test_replay_names_a_missing_finding(tmp_path):
     write_json(tmp_path / "results.json", run([NumpyReference()], n=5))
     with pytest.raises(KeyError, match="no finding 'F009'"):
         replay(tmp_path / "results.json", "F009", {})
-
-
-def test_known_behaviours_match_and_unmatched_entries_are_listed(tmp_path):
-    (tmp_path / "bad-tanh.txt").write_text(
-        "# tanh' written as 1 - tanh: evidence: oracle 0.42, backend 0.24 at x = 1\nwrong-value tanh\n"
-        "nan-inf *exp*  # never happens\n")
-    results = run([bad_tanh()], known_dir=str(tmp_path))
-    (finding,) = results["findings"]
-    assert finding["known"] and "evidence" in finding["known_note"]
-    assert results["summary"]["unexpected"] == 0
-    assert [e["pattern"] for e in results["known_unmatched"]] == ["*exp*"]
-
-
-def test_a_cost_entry_is_not_unmatched_in_a_run_that_counted_no_work(tmp_path):
-    (tmp_path / "bad-tanh.txt").write_text("wrong-value tanh\ncost-bound *sin*\n")
-    counted = run([bad_tanh()], known_dir=str(tmp_path))
-    assert [e["pattern"] for e in counted["known_unmatched"]] == ["*sin*"]
-    uncounted = run([bad_tanh()], known_dir=str(tmp_path), measure_work=False)
-    assert uncounted["known_unmatched"] == []
-
-
-def test_bad_known_behaviour_lines_are_refused_clearly():
-    with pytest.raises(ValueError, match="x.txt:2: expected '<kind> <primitive signature>'"):
-        parse("# fine\nwrong tanh\n", "b", "x.txt")
-    assert KnownBehaviours.load(["nonexistent-backend"]).entries == []
 
 
 def test_exact_cancellation_is_not_a_finding():
@@ -276,19 +250,6 @@ def test_a_seed_draws_the_same_examples_whatever_local_modules_were_imported(tmp
     # the control: Hypothesis on its own draws other examples from the same seed once the module is imported...
     assert not same["plain"], "Hypothesis no longer draws local constants: is advalidate/draws.py still needed?"
     assert same["campaign"]  # ...the campaign does not
-
-
-def test_the_terminal_names_a_few_unmatched_known_behaviours_and_counts_the_rest(tmp_path, capsys):
-    from advalidate.cli_run import UNMATCHED_SHOWN, _print_summary
-
-    results = run([NumpyReference()], n=3)
-    results["known_unmatched"] = [{"backend": "b", "kind": "cost-bound", "pattern": f"*p{i}*", "source": f"b.txt:{i}"}
-                                  for i in range(UNMATCHED_SHOWN + 3)]
-    _print_summary(results, tmp_path, None)
-    err = capsys.readouterr().err.splitlines()
-    assert [line for line in err if "(cost-bound *p" in line] == [
-        f"warning: known behaviour b.txt:{i} (cost-bound *p{i}*) matched no finding" for i in range(UNMATCHED_SHOWN)]
-    assert err[-1].startswith("warning: 3 more known behaviours matched no finding")
 
 
 def test_every_backend_failing_the_minimal_example_gets_its_finding():

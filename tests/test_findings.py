@@ -236,7 +236,9 @@ def subnormal_points(draw):
 def test_flush_to_zero_is_reported_once_per_backend_and_kind_and_can_be_a_known_behaviour(tmp_path):
     (tmp_path / "flushes.txt").write_text(
         "# flushes subnormal inputs to zero (evidence: the VJP at x equals the VJP at the flushed x)\n"
-        "nan-inf flush-to-zero\nconvention flush-to-zero\n")
+        "nan-inf flush-to-zero\n    function: sqrt(x0)\n    inputs: x0 = [1.3e-309, 4.0]\n    cotangents: [1.0, 1.0]\n"
+        "convention flush-to-zero\n    function: where(x0, sin(x1), neg(x1))\n"
+        "    inputs: x0 = [2.6e-317, 1.0], x1 = [0.5, 1.5]\n    cotangents: [1.0, 1.0]\n")
     results = Campaign([FlushesSubnormals()], Settings(max_examples=40, seed=3, known_dir=str(tmp_path)),
                        strategy=subnormal_points()).run()
     keys = [(f["kind"], f["signature"]) for f in results["findings"]]

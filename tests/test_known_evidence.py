@@ -204,3 +204,22 @@ def test_the_library_still_misses_the_exact_value(case):
     with np.errstate(all="ignore"):
         rel = np.abs(got - exact) / np.maximum(np.abs(exact), np.finfo(np.float64).tiny)
     assert not np.all(np.isfinite(got) & (rel < 1e-4)), "fixed: drop its known-behaviour entry"
+
+
+@pytest.mark.parametrize("backend", ["numpy-ref", "jax", "jax-jit", "torch", "autograd"])
+def test_every_known_example_still_gives_its_finding(backend):
+    """The known files' own minimal examples, replayed as a run replays them: each present on the installed
+    library (or without an example, saying why). A release that fixes one shows here as 'fixed' with its version."""
+    from advalidate.backends.registry import default_registry
+    from advalidate.known import KnownBehaviours
+    from advalidate.known_replay import replay
+
+    entry = default_registry().load(backend)
+    if entry.error is not None:
+        pytest.skip(f"{backend} does not load here: {entry.error}")
+    records = replay(KnownBehaviours.load([backend]), [entry.backend])
+    for r in records:
+        print(f"\n{r['source']}: {r['status']} {r['why']}")
+    wrong = [f"{r['source']} ({r['kind']} {r['pattern']}): {r['status']} {r['why']}" for r in records
+             if r["status"] not in ("present", "no example")]
+    assert records and not wrong, "\n".join(wrong)

@@ -113,7 +113,8 @@ def test_the_only_script_is_allowed_by_its_hash(hostile, hostile_html):
 
 
 def test_matrix_statuses_follow_the_findings(tmp_path):
-    (tmp_path / "bad-tanh.txt").write_text("# planted: uses 1 - y\nwrong-value tanh\n")
+    (tmp_path / "bad-tanh.txt").write_text("# planted: uses 1 - y\nwrong-value tanh\n"
+                                         "    function: tanh(x0)\n    inputs: x0 = 0.5\n    cotangents: 1.0\n")
     # no exp: chains of exp saturate tanh, a real precision loss of the textbook tanh rule
     raiser = Raising("raiser", "arctan", "arctan is not implemented", ValueError)
     results = run([NumpyReference(), bad_tanh(), raiser], n=60, known_dir=str(tmp_path),
