@@ -1,6 +1,7 @@
 """Detection power of advalidate beside the anchors: planted bugs, sensitivity and false alarms, in one run.
 
 Usage: python benchmarks/detection.py [--quick] [--examples N] [--false-alarm-examples N] [--seed S]
+       [--across-seeds K]
 
 Every checker sees the SAME generated examples (one stream drawn from ``strategies.examples()`` with a fixed
 seed) and the SAME planted-bug backends (``tests/mutants.py``). The anchors check a function of their own
@@ -18,13 +19,15 @@ A function with several outputs is seen by the anchors as one vector (the output
 its backward splits the cotangent back into one per output, so nothing is dropped. The anchors check values
 only: the cost-bound mutants (right values, wrong cost) are out of their reach by design.
 
-Three tables:
+Three tables, and a fourth on request:
 1. planted bugs: detected within the stream, examples and seconds to the first detection, size of the
    counterexample (advalidate: the shrunk minimal finding of a campaign on the mutant; anchors: the first
    failing example, they do not shrink);
 2. sensitivity: the smallest relative VJP error δ (backend = correct VJP × (1 + δ), δ = 1e-2 … 1e-14)
    detected at every one of several points of well-conditioned functions;
-3. false alarms per 10,000 examples on correct VJPs (the NumPy reference tape) over the stream.
+3. false alarms per 10,000 examples on correct VJPs (the NumPy reference tape) over the stream;
+4. ``--across-seeds K``: for each mutant, in how many of the streams of seeds 0 … K-1 advalidate's first
+   detection comes later than, with, or earlier than the earliest anchor's (one seed's table can be luck).
 """
 
 from __future__ import annotations
@@ -231,15 +234,7 @@ def planted(stream, campaign_examples: int, seed: int):
     for name, (factory, kind) in MUTANTS.items():
         row = {"mutant": name, "kind": kind}
         for checker in CHECKERS:
-            backend, oracle = factory(), Oracle()
-            t0 = time.perf_counter()
-            hit = None
-            for i, ex in enumerate(stream, 1):
-                got = flags(checker, ex, backend, oracle)
-                if got and (checker != "advalidate" or got == kind):
-                    hit = (i, time.perf_counter() - t0, size(ex.function), got)
-                    break
-            row[checker] = hit
+            row[checker] = first_detection(checker, stream, factory, kind)
         res = Campaign([factory()], Settings(max_examples=campaign_examples, seed=seed)).run()
         shrunk = [f for f in res["findings"] if f["kind"] == kind]
         if shrunk:
@@ -251,6 +246,21 @@ def planted(stream, campaign_examples: int, seed: int):
         rows.append(row)
         print(f"  {name}: done", file=sys.stderr, flush=True)
     return rows
+
+
+def first_detection(checker: str, stream, factory, kind: str):
+    """``(example number, seconds, size, verdict)`` of the first example ``checker`` flags, or None.
+
+    advalidate's verdict must be the mutant's expected kind; an anchor's flag is any failure."""
+    from advalidate.oracle import Oracle
+
+    backend, oracle = factory(), Oracle()
+    t0 = time.perf_counter()
+    for i, ex in enumerate(stream, 1):
+        got = flags(checker, ex, backend, oracle)
+        if got and (checker != "advalidate" or got == kind):
+            return i, time.perf_counter() - t0, size(ex.function), got
+    return None
 
 
 def _size_key(s: str):
@@ -413,6 +423,43 @@ def print_false_alarms(rows):
         print(f"| {c} | {n} | {hits} | {crashes} | {rate:.1f} | {secs:.0f} | {what} |")
 
 
+# ---------------------------------------------------------------- 4. first detection across seeds
+
+
+def across_seeds(seeds: int, n: int) -> dict:
+    """Per mutant, per seed 0 … seeds-1: every checker's first detection in that seed's stream of ``n``."""
+    from advalidate.oracle import Oracle
+    from tests.mutants import MUTANTS
+
+    firsts = {name: [] for name in MUTANTS}
+    for s in range(seeds):
+        stream = checkable(draw_examples(n, s), Oracle())
+        for name, (factory, kind) in MUTANTS.items():
+            firsts[name].append({c: first_detection(c, stream, factory, kind) for c in CHECKERS})
+        print(f"  seed {s}: done", file=sys.stderr, flush=True)
+    return firsts
+
+
+def print_across_seeds(firsts: dict, seeds: int, n: int):
+    anchors = [c for c in CHECKERS if c != "advalidate"]
+    print(f"\n## First detection across seeds 0–{seeds - 1} ({n} examples each): advalidate against the earliest "
+          f"of {', '.join(anchors)}\n")
+    print("| mutant | advalidate later | same example | advalidate earlier | advalidate only | anchors only "
+          "| neither |")
+    print("|---|---|---|---|---|---|---|")
+    for name, runs in firsts.items():
+        count = dict.fromkeys(["later", "same", "earlier", "advalidate only", "anchors only", "neither"], 0)
+        for run in runs:
+            a = run["advalidate"][0] if run.get("advalidate") else None
+            hits = [run[c][0] for c in anchors if run[c]]
+            b = min(hits) if hits else None
+            if a and b:
+                count["later" if a > b else "same" if a == b else "earlier"] += 1
+            else:
+                count["advalidate only" if a else "anchors only" if b else "neither"] += 1
+        print(f"| {name} | " + " | ".join(str(v) for v in count.values()) + " |")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -430,6 +477,9 @@ def main(argv=None):
     p.add_argument("--checkers", nargs="*", default=CHECKERS, choices=CHECKERS, metavar="CHECKER",
                    help=f"the columns to run (default: all of {', '.join(CHECKERS)})")
     p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms"])
+    p.add_argument("--across-seeds", type=int, default=0, metavar="K",
+                   help="also compare first detections over the streams of seeds 0 … K-1 (run it with "
+                        "--checkers advalidate and the quick anchors: jax costs ~0.3 s an example)")
     args = p.parse_args(argv)
     CHECKERS[:] = [c for c in CHECKERS if c in args.checkers]
     n = args.examples or (40 if args.quick else 120)
@@ -456,6 +506,8 @@ def main(argv=None):
     if "false-alarms" not in args.skip:
         stream = checkable(draw_examples(nfa, args.seed + 1), Oracle())
         print_false_alarms(false_alarms(stream, nfa_anchor))
+    if args.across_seeds:
+        print_across_seeds(across_seeds(args.across_seeds, n), args.across_seeds, n)
     print(f"\n(total {time.time() - t0:.0f} s)")
 
 
