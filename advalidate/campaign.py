@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import __version__, primitives
+from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature, primitive_signature
 from .draws import seed_only_draws
 from .known import KnownBehaviours
@@ -352,6 +353,7 @@ class Campaign:
             "all_backends_agree": _all_agree(outcome, result),
         }
         record["replay"] = f"advalidate replay {self.settings.out}/results.json --id {record['id']}"
+        record["script"] = script_or_fallback(record, backend)  # a bug report to paste (advalidate.bugreport)
         self.findings.append(record)
 
     # ------------------------------------------------------------------ results

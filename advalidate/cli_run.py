@@ -189,12 +189,16 @@ UNMATCHED_SHOWN = 5  # known behaviours that matched nothing, named one by one o
 
 
 def _print_summary(results, out: Path, report):
+    from .bugreport import write_scripts
+
     summary = results["summary"]
     print(f"{summary['examples']} examples, {summary['findings']} findings "
           f"({summary['unexpected']} unexpected, {summary['known']} known) in {results['duration_s']:.0f} s")
+    scripts = write_scripts(results, out)  # each finding's bug report, a script to paste (advalidate.bugreport)
     for f in results["findings"]:
         tag = "known" if f["known"] else "NEW"
-        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}")
+        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}"
+              + (f" (script: {scripts[f['id']]})" if f["id"] in scripts else ""))
     unmatched = results["known_unmatched"]
     for e in unmatched[:UNMATCHED_SHOWN]:
         print(f"warning: known behaviour {e['source']} ({e['kind']} {e['pattern']}) matched no finding", file=sys.stderr)
