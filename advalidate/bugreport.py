@@ -130,9 +130,11 @@ vjp = None
 # ---------------------------------------------------------------- the comparison sections
 
 _SHOW = '''\
-def show(a):
-    """An array in full, each value as the repr of its float64 (exact, float32 values included)."""
-    return np.array2string(np.asarray(a, dtype=np.float64), separator=", ", floatmode="unique", threshold=10**9)
+def show(a, indent=4):
+    """An array in full, each value as the repr of its float64 (exact, float32 values included); its lines after the
+    first indented by ``indent``."""
+    return np.array2string(np.asarray(a, dtype=np.float64), separator=", ", floatmode="unique", threshold=10**9,
+                           prefix=" " * indent)
 
 
 def same(a, b):
@@ -151,7 +153,7 @@ else:
     grads = RECORDED
     print(f"{LIBRARY}: the VJP recorded by advalidate (not computed here: the VJP call is the backend's to supply):")
 for i, g in enumerate(grads):
-    print(f"  grad x{i} = {show(g)}")
+    print(f"  grad x{i} = {show(g, len(f'  grad x{i} = '))}")
 if vjp is not None and RECORDED is not None:
     print("  the same as advalidate recorded, bit for bit" if all(same(g, r) for g, r in zip(grads, RECORDED))
           else f"  NOT what advalidate recorded ({LIBRARY} {RECORDED_VERSION}): {', '.join(show(r) for r in RECORDED)}")
