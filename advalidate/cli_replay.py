@@ -43,7 +43,7 @@ def _fail(message: str) -> int:
 
 
 def main(args) -> int:
-    from .cli_run import load_backends
+    from .backends.registry import load_backends
     from .replay import find_finding, replay_finding
     from .results import load
 
@@ -80,7 +80,7 @@ def _script(finding: dict, results: dict, args) -> int:
 
     text = finding.get("script")
     if not text:
-        from .cli_run import load_backends
+        from .backends.registry import load_backends
 
         version = next((b.get("version", "") for b in results.get("backends", []) if b["name"] == finding["backend"]),
                        None)

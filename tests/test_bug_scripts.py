@@ -380,3 +380,19 @@ def test_the_report_card_shows_the_script_with_a_copy_button(tmp_path):
     dom, console = dump_dom(tmp_path, page)
     assert f'class="copy" data-target="{finding["id"]}-script">Copy script</button>' in dom, "the script showed it"
     assert not [line for line in console if "Content Security Policy" in line or "Uncaught" in line], console
+
+
+def test_a_merge_renumbering_a_finding_renumbers_its_script():
+    """Shards of a parallel run number their findings each from F001; the merge numbers them again, and the script's
+    header (its id, its replay command) follows."""
+    from advalidate.backends.numpy_ref import NumpyReference
+    from advalidate.findings import FindingSet
+
+    fn, xs, vs = _one("tanh", 36.93444131496278)
+    data = Campaign([NumpyReference()], Settings(max_examples=1, seed=0), strategy=st.just(Example(fn, xs, vs))).run()
+    finding = data["findings"][0]
+    shard = dict(finding, id="F007", replay=finding["replay"].replace("F001", "F007"),
+                 script=finding["script"].replace("F001", "F007"))
+    merged = FindingSet().add(shard)
+    assert merged["id"] == "F001" and merged["script"] == finding["script"]
+    assert "# advalidate finding F001: precision-loss" in merged["script"] and "--id F001\n" in merged["script"]
