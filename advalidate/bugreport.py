@@ -91,7 +91,7 @@ def _list_literal(arrays, dtype: str, notes=None, indent: int = 4) -> str:
     return "\n".join(lines + ["]"])
 
 
-def _comment(text: str, width: int = 116) -> str:
+def _comment(text: str, width: int = 100) -> str:
     out = []
     for para in str(text).splitlines() or [""]:
         out += textwrap.wrap(para, width - 2, break_long_words=True, break_on_hyphens=False) or [""]
@@ -354,6 +354,9 @@ def script(finding: dict, backend=None, version: str | None = None) -> str:
         parts.append(found.helpers.rstrip("\n"))
     parts.append(function_source.rstrip("\n"))
     parts.append((vjp_source if vjp_source is not None else FALLBACK_VJP.format(name=name)).rstrip("\n"))
+    operations = found.operations(backend) if kind == "cost-bound" and found is not None and found.operations else None
+    if operations:
+        parts.append(operations.rstrip("\n"))
 
     inputs = [decode_array(x, dtype) for x in finding["inputs"]]
     cotangents = [decode_array(v, dtype) for v in finding["cotangents"]]
@@ -387,6 +390,8 @@ def script(finding: dict, backend=None, version: str | None = None) -> str:
         run.append('print("advalidate has no exact value for this example (its oracle did not run).")\n')
     if kind == "cost-bound" and finding.get("work"):
         run.append(_COST)
+        if operations:
+            run.append(f'print()\nprint("what {name} runs for f and its VJP, in its own words:")\noperations(f, xs, vs)\n')
     parts.append("\n".join(r.rstrip("\n") for r in run))
     return "\n\n\n".join(p for p in parts if p) + "\n"
 

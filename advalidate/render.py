@@ -38,6 +38,8 @@ class VJPScript:
     ``function(fn) -> str``: optional, source defining ``f`` (default: the dialect's rendering of ``fn``).
     ``describe``: how the script's header names the VJP call (``jax.vjp``).
     ``version``: an expression the script prints as the library's version, evaluated live (``jax.__version__``).
+    ``operations(backend) -> str``: optional, source defining ``operations(f, xs, vs)`` that prints the library's own
+    record of what its VJP runs (JAX: the jaxpr of forward plus VJP), shown by the script of a cost-bound finding.
     """
 
     requires: str
@@ -47,6 +49,7 @@ class VJPScript:
     function: "Callable[[Function], str] | None" = None
     describe: str = ""
     version: str = ""
+    operations: "Callable[[object], str] | None" = None
 
 
 @dataclass(frozen=True)
@@ -129,12 +132,22 @@ def _jax_vjp(backend) -> str:
 '''
 
 
+_JAX_OPERATIONS = '''def operations(f, xs, vs):
+    """The jaxpr of forward plus VJP: the operations jax runs (advalidate counts its work on this jaxpr)."""
+    def run(xs, vs):
+        outputs, pullback = jax.vjp(f, *xs)
+        return outputs, pullback(tuple(vs))
+
+    print(jax.make_jaxpr(run)([jnp.asarray(x) for x in xs], [jnp.asarray(v) for v in vs]))
+'''
+
+
 JAX_SCRIPT = VJPScript(
     requires="jax",
     imports=("import jax\n"
              "jax.config.update(\"jax_enable_x64\", True)  # float64, as advalidate runs JAX (else it computes in float32)\n"
              "import jax.numpy as jnp\nimport jax.scipy.special"),
-    vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__")
+    vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__", operations=lambda backend: _JAX_OPERATIONS)
 
 _TORCH_VJP = '''def vjp(f, xs, vs):
     """torch.autograd.grad of f's outputs with respect to the inputs xs (leaf tensors), grad_outputs vs."""

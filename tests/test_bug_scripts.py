@@ -249,6 +249,7 @@ def test_a_cost_bound_script_prints_the_recorded_work(tmp_path):
     out = check_script(finding, backend, tmp_path)
     w = finding["work"]
     assert f"f alone: {w['forward']}, f + VJP: {w['vjp']} (ratio 6.00)" in out and finding["message"] in out
+    assert "what jax runs for f and its VJP" in out and "erf" in out.split("in its own words:")[1]  # the jaxpr
 
 
 def test_an_error_script_raises_the_librarys_exception_live(tmp_path):
