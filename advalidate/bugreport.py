@@ -384,8 +384,11 @@ def script(finding: dict, backend=None, version: str | None = None) -> str:
     parts.append(_SHOW.rstrip("\n"))
     run = [_ERROR_RUN if kind == "error" else _RUN]
     if section_code:
-        run.append(section_code if kind != "error" else "if grads is not None and len(grads) == len(xs):\n"
-                   + textwrap.indent(section_code, "    "))
+        # an error's VJP, where it returned gradients of the inputs' shapes (a NaN, a mutation, a wrong dtype), is
+        # still compared; gradients of other shapes are shown above only
+        run.append(section_code if kind != "error" else
+                   "if grads is not None and len(grads) == len(xs) and all(np.shape(g) == np.shape(x) "
+                   "for g, x in zip(grads, xs)):\n" + textwrap.indent(section_code, "    "))
     elif kind != "error":
         run.append('print("advalidate has no exact value for this example (its oracle did not run).")\n')
     if kind == "cost-bound" and finding.get("work"):

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
+from advalidate.backends.contract import VJP
+from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.bugreport import array_literal, float_literal, script, script_path
 from advalidate.builder import Builder
 from advalidate.campaign import Campaign, Settings
@@ -397,3 +399,26 @@ def test_a_merge_renumbering_a_finding_renumbers_its_script():
     merged = FindingSet().add(shard)
     assert merged["id"] == "F001" and merged["script"] == finding["script"]
     assert "# advalidate finding F001: precision-loss" in merged["script"] and "--id F001\n" in merged["script"]
+
+
+class WrongShapeTape(NumpyReference):
+    """A tape whose gradients come back with an extra leading dimension (an error finding that does not raise)."""
+
+    name = "wrong-shape"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        return VJP(out.outputs, [g[None] for g in out.grads])
+
+
+def test_an_error_script_shows_wrong_shapes_without_comparing_them(tmp_path):
+    fn, xs, vs = _one("sin", [0.5, 1.0], shape=(2,))
+    finding = finding_of(WrongShapeTape(), fn, xs, vs, "error")
+    assert "from tests.test_bug_scripts import WrongShapeTape" in finding["script"]
+    path = tmp_path / "wrong_shape.py"
+    path.write_text(finding["script"])
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env=environment(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "grad x0: shape (1, 2), dtype float64; x0: shape (2,), dtype float64  <- wrong" in done.stdout
+    assert "component" not in done.stdout  # nothing compared component by component
