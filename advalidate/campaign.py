@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import primitives
+from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .draws import seed_only_draws
 from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
@@ -264,6 +265,7 @@ class Campaign:
         record = finding_record(key, example, result, outcome, backend, self.known.match(*key))
         record["id"] = self.kept.next_id()
         record["replay"] = f"advalidate replay {self.settings.out}/results.json --id {record['id']}"
+        record["script"] = script_or_fallback(record, backend)  # a bug report to paste (advalidate.bugreport)
         self.kept.records.append(record)
 
     # ------------------------------------------------------------------ results

@@ -29,6 +29,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "plug-ins), so that a hang or a crash is replayed as the error finding it was")
     p.add_argument("--timeout", type=float, default=120.0, metavar="S",
                    help="seconds an isolated backend may take for the VJP before it counts as hung")
+    p.add_argument("--script", action="store_true",
+                   help="print the finding's bug report instead of rerunning it: a self-contained Python script in "
+                        "the library's own API (its function, point and cotangent as exact literals, the library's "
+                        "VJP computed live, the oracle's value with its bound beside it); exit 0")
     p.set_defaults(func=main)
     return p
 
@@ -44,11 +48,14 @@ def main(args) -> int:
     from .results import load
 
     try:
-        finding = find_finding(load(args.results), args.id, args.results)
+        data = load(args.results)
+        finding = find_finding(data, args.id, args.results)
     except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as e:
         return _fail(str(e))
     except KeyError as e:
         return _fail(e.args[0])
+    if args.script:
+        return _script(finding, data, args)
     name = finding["backend"]
     try:
         backends, errors = load_backends([name], args.isolate, args.timeout)
@@ -64,6 +71,28 @@ def main(args) -> int:
         if close is not None:
             close()
     return _print(finding, backend, outcome)
+
+
+def _script(finding: dict, results: dict, args) -> int:
+    """Print the finding's script: the one recorded by the run, or (a results.json from before scripts were
+    recorded) one written now, with the backend when it loads here, else the fallback."""
+    from .bugreport import script
+
+    text = finding.get("script")
+    if not text:
+        from .backends.registry import load_backends
+
+        version = next((b.get("version", "") for b in results.get("backends", []) if b["name"] == finding["backend"]),
+                       None)
+        backend = None
+        try:
+            loaded, _ = load_backends([finding["backend"]], "none", args.timeout)
+            backend = loaded[0] if loaded else None
+        except LookupError:
+            pass  # not known here: the fallback says the VJP call is the backend's to supply
+        text = script(finding, backend, version)
+    sys.stdout.write(text)
+    return 0
 
 
 def _short(a) -> str:

@@ -145,14 +145,17 @@ def main(args) -> int:
 
 
 def _print_summary(results, out: Path, report):
+    from .bugreport import write_scripts
     from .known_replay import fixed_lines, summary_line
 
     summary = results["summary"]
     print(f"{summary['examples']} examples, {summary['findings']} findings "
           f"({summary['unexpected']} unexpected, {summary['known']} known) in {results['duration_s']:.0f} s")
+    scripts = write_scripts(results, out)  # each finding's bug report, a script to paste (advalidate.bugreport)
     for f in results["findings"]:
         tag = "known" if f["known"] else "NEW"
-        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}")
+        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}"
+              + (f" (script: {scripts[f['id']]})" if f["id"] in scripts else ""))
     print("\n".join([summary_line(results["known"])] + fixed_lines(results["known"])))
     print(f"results: {out / 'results.json'}" + (f"\nreport:  {report}" if report else ""))
 

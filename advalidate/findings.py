@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
+from .bugreport import renumber
 from .results import encode_array
 from .stats import finite_or_str
 
@@ -47,9 +48,12 @@ class FindingSet:
         if not self.is_new(key):
             return None
         self.add_key(key)
+        old = record
         record = dict(record, id=f"F{len(self.records) + 1:03d}")
         if "replay" in record:
             record["replay"] = record["replay"].rsplit("--id", 1)[0] + f"--id {record['id']}"
+        if record.get("script"):  # its header names the id and the replay command (advalidate.bugreport)
+            record["script"] = renumber(record, old["id"], old.get("replay"))
         self.records.append(record)
         return record
 

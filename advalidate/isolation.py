@@ -9,6 +9,7 @@ into an ``error`` finding and goes on.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import traceback
 
@@ -56,6 +57,11 @@ def _serve(conn, spec):
         except EOFError:
             return
         try:
+            if method == "bug_script":  # the finding record as JSON: its script, rendered where the dialect lives
+                from .bugreport import script
+
+                conn.send(("ok", script(json.loads(fn_json), backend)))
+                continue
             fn = Function.from_json(fn_json)
             if method == "source":  # dialects hold lambdas, which do not pickle: render here
                 from .render import render
@@ -132,6 +138,16 @@ class Isolated:
         from .render import render
 
         return self._call("source", fn, [], []) if self.has_dialect else render(fn, "numpy")
+
+    def bug_script(self, finding: dict) -> str:
+        """The finding's bug-report script (:mod:`advalidate.bugreport`), generated in the worker."""
+        if self._proc is None or not self._proc.is_alive():
+            self._start()
+        self._conn.send(("bug_script", json.dumps(finding), [], []))
+        status, payload = self._receive(self.timeout, "writing a script")
+        if status == "raised":
+            raise BackendRaised(payload)
+        return payload
 
     def close(self):
         if self._proc is not None:

@@ -13,9 +13,43 @@ from typing import Callable
 from . import primitives
 from .ir import Function
 
-__all__ = ["Dialect", "DIALECTS", "render", "compile_function", "key_source"]
+__all__ = ["Dialect", "DIALECTS", "VJPScript", "render", "compile_function", "key_source"]
 
 Template = Callable[[list, dict], str]
+
+
+@dataclass(frozen=True)
+class VJPScript:
+    """What a finding's bug-report script (:mod:`advalidate.bugreport`) needs from a library, beyond the function.
+
+    A dialect carries one in ``Dialect.vjp_script`` (a backend without a dialect may set ``vjp_script`` on itself);
+    a third-party backend provides its own the same way. Without one, the script prints the function in NumPy,
+    the oracle's value and the value advalidate recorded, and says that the VJP call is the backend's to supply.
+
+    ``requires``: what the script needs installed besides NumPy (named in its header).
+    ``imports``: the lines after ``import numpy as np``: the imports of the rendered function and any setup the
+    library needs first (JAX's float64 switch).
+    ``vjp(backend) -> str``: source defining ``vjp(f, xs, vs) -> (outputs, grads)``: ``xs`` and ``vs`` lists of
+    NumPy arrays (the point and the cotangent, in the function's dtype), the result the library's own values as
+    NumPy arrays, not cast or repaired, computed as the backend computes them (so the script prints the very
+    value of the finding). It may return None where it cannot say (the script then falls back as above).
+    ``helpers``: source defining ``F``, included when the rendered function calls ``F.`` (compositions the
+    library lacks, inlined so that the script needs only the library).
+    ``function(fn) -> str``: optional, source defining ``f`` (default: the dialect's rendering of ``fn``).
+    ``describe``: how the script's header names the VJP call (``jax.vjp``).
+    ``version``: an expression the script prints as the library's version, evaluated live (``jax.__version__``).
+    ``operations(backend) -> str``: optional, source defining ``operations(f, xs, vs)`` that prints the library's own
+    record of what its VJP runs (JAX: the jaxpr of forward plus VJP), shown by the script of a cost-bound finding.
+    """
+
+    requires: str
+    imports: str
+    vjp: Callable[[object], "str | None"]
+    helpers: str = ""
+    function: "Callable[[Function], str] | None" = None
+    describe: str = ""
+    version: str = ""
+    operations: "Callable[[object], str] | None" = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +57,7 @@ class Dialect:
     name: str
     preamble: str  # imports the rendered body needs
     ops: dict  # catalogue name -> Template
+    vjp_script: VJPScript | None = None  # how a bug-report script computes the library's VJP (advalidate.bugreport)
 
     def missing(self) -> list[str]:
         return sorted(set(primitives.CATALOGUE) - set(self.ops))
@@ -80,6 +115,58 @@ def _common(mod: str, extra: dict) -> dict:
     return ops
 
 
+# ---- the VJP calls of the bug-report scripts (advalidate.bugreport), as the backends make them
+
+def _jax_vjp(backend) -> str:
+    jit = bool(getattr(backend, "jit", False))
+    run = "jax.jit(run)" if jit else "run"
+    how = "forward and backward compiled together by jax.jit" if jit else "eager"
+    return f'''def vjp(f, xs, vs):
+    """jax.vjp of f at xs, its pullback applied to the cotangents vs ({how})."""
+    def run(xs, vs):
+        outputs, pullback = jax.vjp(f, *xs)
+        return outputs, pullback(tuple(vs))
+
+    outputs, grads = {run}([jnp.asarray(x) for x in xs], [jnp.asarray(v) for v in vs])
+    return [np.asarray(o) for o in outputs], [np.asarray(g) for g in grads]
+'''
+
+
+_JAX_OPERATIONS = '''def operations(f, xs, vs):
+    """The jaxpr of forward plus VJP: the operations jax runs (advalidate counts its work on this jaxpr)."""
+    def run(xs, vs):
+        outputs, pullback = jax.vjp(f, *xs)
+        return outputs, pullback(tuple(vs))
+
+    print(jax.make_jaxpr(run)([jnp.asarray(x) for x in xs], [jnp.asarray(v) for v in vs]))
+'''
+
+
+JAX_SCRIPT = VJPScript(
+    requires="jax",
+    imports=("import jax\n"
+             "jax.config.update(\"jax_enable_x64\", True)  # float64, as advalidate runs JAX (else it computes in float32)\n"
+             "import jax.numpy as jnp\nimport jax.scipy.special"),
+    vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__", operations=lambda backend: _JAX_OPERATIONS)
+
+_TORCH_VJP = '''def vjp(f, xs, vs):
+    """torch.autograd.grad of f's outputs with respect to the inputs xs (leaf tensors), grad_outputs vs."""
+    xs = [torch.tensor(x, requires_grad=True) for x in xs]
+    outputs = f(*xs)
+    pairs = [(o, torch.from_numpy(v)) for o, v in zip(outputs, vs) if o.requires_grad]
+    grads = [None] * len(xs)
+    if pairs:
+        grads = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs], allow_unused=True)
+    # an input no output depends on gets None from torch: its gradient is zeros
+    return ([o.detach().numpy() for o in outputs],
+            [np.zeros(x.shape, dtype=x.detach().numpy().dtype) if g is None else g.detach().numpy()
+             for x, g in zip(xs, grads)])
+'''
+
+TORCH_SCRIPT = VJPScript(requires="torch", imports="import torch", vjp=lambda backend: _TORCH_VJP,
+                         describe="torch.autograd.grad", version="torch.__version__")
+
+
 _NP = "np"
 NUMPY = Dialect("numpy", "import numpy as np\nfrom advalidate.primitives import numpy_forms as F", _common(_NP, {
     "neg": _f("np.negative"), "add": _f("np.add"), "sub": _f("np.subtract"), "mul": _f("np.multiply"),
@@ -105,7 +192,7 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "transpose": _kw("jnp.transpose"), "reshape": _kw("jnp.reshape"), "broadcast_to": _kw("jnp.broadcast_to"),
     "concatenate": _seq("jnp.concatenate", "axis"), "stack": _seq("jnp.stack", "axis"),
     "softmax": _kw("jax.nn.softmax"), "log_softmax": _kw("jax.nn.log_softmax"),
-}))
+}), JAX_SCRIPT)
 
 
 def _torch_reduce(path: str) -> Template:
@@ -139,7 +226,8 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "concatenate": _seq("torch.cat", "dim"), "stack": _seq("torch.stack", "dim"),
     "softmax": lambda a, p: f"torch.softmax({a[0]}, dim={p['axis']})",
     "log_softmax": lambda a, p: f"torch.log_softmax({a[0]}, dim={p['axis']})",
-}))
+}), TORCH_SCRIPT)
+
 
 DIALECTS = {d.name: d for d in (NUMPY, JAX, TORCH)}
 

@@ -151,6 +151,19 @@ def check_replay(command, ctx):
     assert f"still present: F003 reproduces ({finding['kind']})" in done.stdout
 
 
+def check_replay_script(command, ctx):
+    """The finding's bug report: the script the run recorded and wrote to reports/scripts/, runnable."""
+    done = advalidate(command, ctx)
+    assert done.returncode == 0, done.stdout + done.stderr
+    finding = next(f for f in results(ctx.cwd / "reports" / "results.json")["findings"] if f["id"] == "F001")
+    assert done.stdout == finding["script"] and done.stdout.startswith("# advalidate finding F001")
+    written = ctx.cwd / "reports" / "scripts" / f"F001-{finding['backend']}.py"
+    assert written.read_text() == done.stdout
+    ran = subprocess.run([sys.executable, str(written)], capture_output=True, text=True, env=ctx.env, cwd=ctx.cwd,
+                         timeout=120)
+    assert ran.returncode == 0 and ("grad x0 = " in ran.stdout or "the VJP raised" in ran.stdout), ran.stdout + ran.stderr
+
+
 def check_backends(command, ctx):
     done = advalidate(command, ctx)
     assert done.returncode == 0, done.stderr
@@ -275,6 +288,7 @@ CHECKS = {
     "advalidate run": check_run,
     "advalidate run --backend jax --max-examples 300 --seed 1 --dtype float32 --special --out DIR": check_run_options,
     "advalidate replay reports/results.json --id F003": check_replay,
+    "advalidate replay reports/results.json --id F001 --script": check_replay_script,
     "advalidate backends": check_backends,
     "advalidate report reports/results.json -o index.html": check_report,
     "advalidate report float64/results.json float32/results.json -o runs.html": check_report_runs,
@@ -287,7 +301,7 @@ CHECKS = {
     "advalidate run --database redis://localhost:6379/0": check_database,
     "advalidate run --resume": check_resume,
 }
-NEEDS_REPORTS = {check_replay, check_report}
+NEEDS_REPORTS = {check_replay, check_replay_script, check_report}
 # the whole conformance suite (its fuzz test draws 100 examples whatever the budget) and a parallel run (pytest-xdist
 # workers starting) take 10-20 s each on a quiet machine: the slow tier runs them
 SLOW = {check_conformance_suite, check_workers}

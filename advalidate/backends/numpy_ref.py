@@ -19,6 +19,7 @@ import numpy as np
 from .. import counting, primitives, xp
 from ..evaluate import to_mp, trace
 from ..ir import Function
+from ..render import VJPScript, render
 from .contract import VJP, Backend, Work
 
 __all__ = ["NumpyReference", "VJPS", "mp_vjp"]
@@ -237,6 +238,26 @@ def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None) -> tup
     return values, grads
 
 
+def _tape_function(fn: Function) -> str:
+    numpy = "\n".join(("# " + line).rstrip() for line in render(fn, "numpy", preamble=False).rstrip().splitlines())
+    return (f"# f in NumPy (what the tape computes, for reading):\n{numpy}\n\n"
+            f"# the tape runs advalidate's IR of f\nf = Function.from_json({fn.to_json()!r})\n")
+
+
+def _tape_vjp(backend) -> str | None:
+    """The VJP call of ``type(backend)`` (a subclass of the tape calls its own ``vjp``); None for a class the script
+    cannot import (defined in ``__main__`` or inside a function)."""
+    cls = type(backend)
+    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        return None
+    top = cls.__qualname__.split(".")[0]
+    return (f"from {cls.__module__} import {top}\n\n\n"
+            f"def vjp(f, xs, vs):\n"
+            f"    \"\"\"advalidate's reverse-mode tape ({cls.__qualname__}.vjp) on its IR of f.\"\"\"\n"
+            f"    result = {cls.__qualname__}().vjp(f, xs, vs)\n"
+            f"    return result.outputs, result.grads\n")
+
+
 class NumpyReference(Backend):
     """advalidate's own reverse-mode tape in NumPy: the canonical linear-time VJP."""
 
@@ -244,6 +265,10 @@ class NumpyReference(Backend):
     version = np.__version__
     dtypes = ("float64", "float32")
     primitives = VJPS
+    # how a finding's bug-report script calls the tape (advalidate.bugreport); a subclass's script calls its own vjp
+    vjp_script = VJPScript(requires="advalidate (the tape is advalidate's own: this script imports it)",
+                           imports="from advalidate.ir import Function", vjp=_tape_vjp, function=_tape_function,
+                           describe="advalidate's reverse-mode tape", version="np.__version__")
 
     def vjp(self, fn: Function, inputs, cotangents) -> VJP:
         with np.errstate(all="ignore"):
@@ -258,3 +283,4 @@ class NumpyReference(Backend):
             with counting.counting() as bwd:
                 backward(fn, values, cotangents)
         return Work(forward=fwd.work, vjp=fwd.work + bwd.work, forward_passes=1)
+

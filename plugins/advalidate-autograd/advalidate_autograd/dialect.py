@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from advalidate.render import Dialect, key_source
+import inspect
+
+from advalidate.render import Dialect, VJPScript, key_source
+
+from . import forms
 
 __all__ = ["AUTOGRAD"]
 
@@ -68,5 +72,23 @@ OPS.update({
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
 })
 
+_VJP = '''def vjp(f, xs, vs):
+    """autograd.make_vjp of f over the tuple of inputs (a traced tuple of outputs: one backward pass for all)."""
+    pullback, outputs = make_vjp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))
+    grads = pullback(tuple(vs))
+    return [np.asarray(o) for o in outputs], [np.asarray(g) for g in grads]
+'''
+
+# the compositions of forms.py the rendered source calls as F.name, inlined so that a script needs only autograd
+_HELPERS = "import types\n\n\n" + "".join(inspect.getsource(getattr(forms, name)) + "\n\n" for name in forms.__all__) \
+    + f"F = types.SimpleNamespace({', '.join(f'{n}={n}' for n in forms.__all__)})  # advalidate_autograd.forms\n"
+
+SCRIPT = VJPScript(
+    requires="autograd (with scipy)",
+    imports=("import autograd.numpy as anp\nimport autograd.scipy.special as ags\nfrom autograd import make_vjp\n"
+             "from autograd.builtins import tuple as ag_tuple"),
+    vjp=lambda backend: _VJP, helpers=_HELPERS, describe="autograd.make_vjp",
+    version='__import__("importlib.metadata").metadata.version("autograd")')
+
 AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags\n"
-                   "from advalidate_autograd import forms as F", OPS)
+                   "from advalidate_autograd import forms as F", OPS, SCRIPT)
