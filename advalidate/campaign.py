@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import __version__, primitives
+from .coverage import Schedule, unexercised
 from .check import OMEGA, ExampleResult, check_example, finding_signature, primitive_signature
 from .draws import seed_only_draws
 from .known import KnownBehaviours
@@ -46,6 +47,8 @@ class Settings:
     measure_work: bool = True
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
     max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
+    probes: bool = True  # the coverage schedule: probes of every primitive (on top), focused composition rounds
+    probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class _Stats:
     backend: dict = field(default_factory=lambda: defaultdict(Counter))
     cells: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, family, property) -> status
     primitives: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, prim) -> status
+    alone: dict = field(default_factory=lambda: defaultdict(Counter))  # the same, one-node programs only
+    probes: int = 0  # examples of the probe phase (on top of the budget)
     conventions: dict = field(default_factory=lambda: defaultdict(Counter))
     ratios: dict = field(default_factory=lambda: defaultdict(list))
     cost_ratios: dict = field(default_factory=lambda: defaultdict(list))
@@ -91,6 +96,8 @@ class _Stats:
             s.cells[(cell["backend"], cell["family"], cell["property"])].update(cell["counts"])
         for row in saved["primitives"]:
             s.primitives[(row["backend"], row["primitive"])].update(row["counts"])
+            s.alone[(row["backend"], row["primitive"])].update(row.get("alone", {}))
+        s.probes = results.get("progress", {}).get("probes", 0)
         for name, counts in saved.get("conventions", {}).items():
             s.conventions[name].update(counts)
         for name, ratios in saved["error_ratios"].items():
@@ -122,11 +129,16 @@ class Campaign:
         self.stats = _Stats()
         self.started = time.time()
         self.elapsed_before = 0.0  # seconds of earlier sessions of a resumed campaign
+        self._replayed = False  # the example database was replayed (first composition round of a fresh campaign)
         self.rounds = 0  # Hypothesis runs done (each ends at a new finding or at the end of the budget)
         self.resumes = 0
         self.interrupted = False
         self.complete = False
         self._last_checkpoint = time.time()
+        # the default strategy runs the coverage schedule (advalidate.coverage): probes, then focused rounds
+        self.schedule = None if strategy is not None or not self.settings.probes else Schedule(
+            self.backends, self.settings.dtype, self.settings.special, self.settings.max_examples,
+            self.settings.probe_share)
 
     # ------------------------------------------------------------------ the property
 
@@ -157,13 +169,21 @@ class Campaign:
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
         try:
-            while self.budget.remaining() > 0:
+            while True:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
-                found = self._round(self.budget.remaining(), seed)
-                self.rounds += 1
-                if not found:
+                if self.schedule is None:  # a strategy of the caller's: one run over the whole budget
+                    if self.budget.remaining() <= 0 or not self._round(self.budget.remaining(), seed):
+                        break
+                    self.rounds += 1
+                    continue
+                step = self.schedule.next(self.budget.remaining())
+                if step is None:
                     break
+                before = self.stats.examples + self.stats.probes
+                self._round(step.examples, seed, step)
+                self.rounds += 1
+                self.schedule.done(step, self.stats.examples + self.stats.probes - before)
             self.complete = True
         except KeyboardInterrupt:
             self.interrupted = True
@@ -187,39 +207,43 @@ class Campaign:
         self.seen = {tuple(k) for k in progress.get("seen", [])}
         self.stats = _Stats.from_results(previous)
         self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
+        if self.schedule is not None:
+            self.schedule.restore(previous["stats"]["primitives"], progress.get("probes_done", 0))
         for f in self.findings:
             self.known.match(f["backend"], f["kind"], f["signature"])
         return self
 
-    def _round(self, budget: int, seed: int) -> bool:
+    def _round(self, budget: int, seed: int, step=None) -> bool:
         state = {"target": None, "last": None}
+        claims = step is None or step.claims
         oracle = Oracle(dtype=self.settings.dtype)
 
         # The counterexamples saved in the shared database (by other workers, machines, earlier runs) are replayed
         # first, in the first round of a fresh campaign only: a later round would replay what this campaign has
         # just kept, find it no longer new, and Hypothesis would delete it from the database shared by all.
-        replay = self.settings.database and self.rounds == 0 and self.resumes == 0
+        replay = self.settings.database and claims and not self._replayed and self.resumes == 0
+        self._replayed = self._replayed or bool(replay)
         phases = [Phase.reuse] * bool(replay) + [Phase.generate, Phase.shrink]
 
-        @hsettings(max_examples=budget, deadline=None, database=self._database(), derandomize=False,
+        @hsettings(max_examples=budget, deadline=None, database=self._database() if claims else None, derandomize=False,
                    suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
         @hypothesis.seed(seed)
-        @given(self._strategy())
+        @given(self._strategy() if step is None else step.strategy)
         def prop(example):
             fn, inputs, cotangents = example.function, example.inputs, example.cotangents
             t0 = time.perf_counter()
             if state.get("t_end") is not None:
                 self.stats.timings["generation"] += t0 - state["t_end"]
             shrinking = state["target"] is not None
-            if not shrinking and not self.budget.claim():
+            if not shrinking and claims and not self.budget.claim():
                 raise _BudgetSpent
             # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
             result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure)
             if not shrinking:
-                self._record(fn, result, time.perf_counter() - t0)
+                self._record(fn, result, time.perf_counter() - t0, probe=not claims)
             else:
                 self.stats.timings["shrinking"] += time.perf_counter() - t0
             state["t_end"] = time.perf_counter()
@@ -284,9 +308,14 @@ class Campaign:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _record(self, fn, result: ExampleResult, seconds: float):
+    def _record(self, fn, result: ExampleResult, seconds: float, probe: bool = False):
         s = self.stats
-        s.examples += 1
+        if probe:
+            s.probes += 1
+        else:
+            s.examples += 1
+        if self.schedule is not None:
+            self.schedule.record(fn)
         s.points[result.point] += 1
         s.timings["check"] += seconds
         s.timings.update(result.seconds)
@@ -310,8 +339,11 @@ class Campaign:
                     s.cells[(o.backend, fam, "cost")][cost_status] += 1
             for p in fn.primitives_used:
                 s.primitives[(o.backend, p)][value_status] += 1
+                if len(fn.nodes) == 1:
+                    s.alone[(o.backend, p)][value_status] += 1
         if self.progress:
-            self.progress(s.examples, self.settings.max_examples, len(self.findings))
+            total = self.settings.max_examples + (len(self.schedule.probes) if self.schedule else 0)
+            self.progress(s.examples + s.probes, total, len(self.findings))
         if time.time() - self._last_checkpoint > 5:
             self._save()
 
@@ -368,7 +400,7 @@ class Campaign:
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],
                              "error": why})
         unexpected = [f for f in self.findings if not f["known"]]
-        return {
+        out = {
             "schema": SCHEMA,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "duration_s": round(self.elapsed_before + time.time() - self.started, 3),
@@ -381,12 +413,12 @@ class Campaign:
             "backends": backends,
             "summary": {"examples": s.examples, "findings": len(self.findings), "unexpected": len(unexpected),
                         "known": len(self.findings) - len(unexpected), "points": dict(s.points),
-                        "capped": self._capped()},
+                        "capped": self._capped(), "probes": s.probes},
             "stats": {
                 "backends": {k: dict(v) for k, v in s.backend.items()},
                 "cells": [{"backend": b, "family": f, "property": p, "counts": dict(c)}
                           for (b, f, p), c in sorted(s.cells.items())],
-                "primitives": [{"backend": b, "primitive": p, "counts": dict(c)}
+                "primitives": [{"backend": b, "primitive": p, "counts": dict(c), "alone": dict(s.alone.get((b, p), {}))}
                                for (b, p), c in sorted(s.primitives.items())],
                 "conventions": {k: dict(v) for k, v in s.conventions.items()},
                 "error_ratios": {k: [_finite_or_str(r) for r in v] for k, v in s.ratios.items()},
@@ -398,8 +430,11 @@ class Campaign:
                                 for e in self.known.unmatched([b.name for b in self.backends],
                                                               () if self.settings.measure_work else ("cost-bound",))],
             "cost": self.cost_data,
-            "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)]},
+            "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)],
+                         "probes": s.probes, "probes_done": self.schedule.probes_done if self.schedule else 0},
         }
+        out["summary"]["unexercised"] = unexercised(out)
+        return out
 
 
 def example_database(spec: str | None, namespace: str = "float64-regular"):
