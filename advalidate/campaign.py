@@ -9,30 +9,25 @@ the budget. So each distinct finding is reported once, minimal, and the run is r
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
-import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import hypothesis
-import numpy as np
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
-from . import __version__, primitives
-from .coverage import Schedule, unexercised
-from .check import OMEGA, ExampleResult, check_example, finding_signature, primitive_signature
+from . import primitives
+from .check import OMEGA, ExampleResult, check_example, finding_signature
+from .coverage import Schedule
 from .draws import seed_only_draws
+from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
 from .known import KnownBehaviours
 from .oracle import Oracle
-from .results import SCHEMA, encode_array
+from .results import build, environment
 from .shards import Budget
+from .stats import Stats
 
-__all__ = ["Settings", "Campaign"]
-
-MAX_RATIO_SAMPLES = 2000
+__all__ = ["Settings", "Campaign", "example_database", "backend_source", "environment"]
 
 
 @dataclass
@@ -46,8 +41,8 @@ class Settings:
     known_dir: str | None = None
     measure_work: bool = True
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
-    max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
-    probes: bool = True  # the coverage schedule: probes of every primitive (on top), focused composition rounds
+    max_per_kind: int = MAX_PER_KIND  # distinct findings kept per (backend, kind); past it the search moves on
+    probes: bool = True  # the coverage schedule: probes of every primitive (on top), then focused rounds
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
 
 
@@ -69,45 +64,6 @@ class _BudgetSpent(BaseException):
     a BaseException through at once, without shrinking (see ``hypothesis.core.failure_exceptions_to_catch``)."""
 
 
-@dataclass
-class _Stats:
-    examples: int = 0
-    points: Counter = field(default_factory=Counter)
-    backend: dict = field(default_factory=lambda: defaultdict(Counter))
-    cells: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, family, property) -> status
-    primitives: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, prim) -> status
-    alone: dict = field(default_factory=lambda: defaultdict(Counter))  # the same, one-node programs only
-    probes: int = 0  # examples of the probe phase (on top of the budget)
-    conventions: dict = field(default_factory=lambda: defaultdict(Counter))
-    ratios: dict = field(default_factory=lambda: defaultdict(list))
-    cost_ratios: dict = field(default_factory=lambda: defaultdict(list))
-    timings: Counter = field(default_factory=Counter)
-
-
-    @classmethod
-    def from_results(cls, results: dict) -> "_Stats":
-        """The statistics saved in a results.json (to resume a campaign)."""
-        s, saved = cls(), results["stats"]
-        s.examples = results["summary"]["examples"]
-        s.points.update(results["summary"].get("points", {}))
-        for name, counts in saved["backends"].items():
-            s.backend[name].update(counts)
-        for cell in saved["cells"]:
-            s.cells[(cell["backend"], cell["family"], cell["property"])].update(cell["counts"])
-        for row in saved["primitives"]:
-            s.primitives[(row["backend"], row["primitive"])].update(row["counts"])
-            s.alone[(row["backend"], row["primitive"])].update(row.get("alone", {}))
-        s.probes = results.get("progress", {}).get("probes", 0)
-        for name, counts in saved.get("conventions", {}).items():
-            s.conventions[name].update(counts)
-        for name, ratios in saved["error_ratios"].items():
-            s.ratios[name].extend(float(r) for r in ratios)
-        for name, pairs in saved["cost_ratios"].items():
-            s.cost_ratios[name].extend(pairs)
-        s.timings.update(saved.get("seconds", {}))
-        return s
-
-
 class Campaign:
     """Run ``settings.max_examples`` examples through ``backends`` (objects following the contract)."""
 
@@ -124,13 +80,12 @@ class Campaign:
         self.budget = budget if budget is not None else Budget(self.settings.max_examples)
         self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
         self.known = KnownBehaviours.load([b.name for b in self.backends], self.settings.known_dir)
-        self.findings: list[dict] = []
-        self.seen: set = set()
-        self.stats = _Stats()
+        self.kept = FindingSet(self.settings.max_per_kind)
+        self.stats = Stats()
         self.started = time.time()
         self.elapsed_before = 0.0  # seconds of earlier sessions of a resumed campaign
-        self._replayed = False  # the example database was replayed (first composition round of a fresh campaign)
         self.rounds = 0  # Hypothesis runs done (each ends at a new finding or at the end of the budget)
+        self._replayed = False  # the example database was replayed (first composition round of a fresh campaign)
         self.resumes = 0
         self.interrupted = False
         self.complete = False
@@ -145,7 +100,7 @@ class Campaign:
     def _strategy(self):
         if self.strategy is not None:
             return self.strategy
-        from strategies import examples
+        from advalidate.strategies import examples
 
         return examples(dtype=self.settings.dtype, special=self.settings.special)
 
@@ -155,16 +110,12 @@ class Campaign:
         return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()))
 
     def _is_new(self, key) -> bool:
-        """A finding is new unless one already kept for the same backend and kind used a subset of its
-        primitives (``sin+tanh`` adds nothing to a ``tanh`` finding), or ``max_per_kind`` of that backend and
-        kind are kept already (a bug in the tape itself shows on every primitive: a few make the point)."""
-        prims = set(key[2].split("+"))
-        same = [k for k in self.seen | self._peers if k[:2] == key[:2]]
-        return len(same) < self.settings.max_per_kind and not any(set(k[2].split("+")) <= prims for k in same)
+        """The finding set's rule (:class:`advalidate.findings.FindingSet`), counting the other shards' findings."""
+        return self.kept.is_new(key, self._peers)
 
-    def _capped(self) -> list:
-        counts = Counter(k[:2] for k in self.seen)
-        return [list(k) for k, n in sorted(counts.items()) if n >= self.settings.max_per_kind]
+    @property
+    def findings(self) -> list[dict]:
+        return self.kept.records
 
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
@@ -172,7 +123,7 @@ class Campaign:
             while True:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
-                if self.schedule is None:  # a strategy of the caller's: one run over the whole budget
+                if self.schedule is None:  # one run over the whole budget, a new one after each finding
                     if self.budget.remaining() <= 0 or not self._round(self.budget.remaining(), seed):
                         break
                     self.rounds += 1
@@ -203,9 +154,8 @@ class Campaign:
         self.rounds = progress.get("rounds", 0)
         self.resumes = progress.get("resumes", 0) + 1
         self.elapsed_before = previous.get("duration_s", 0.0)
-        self.findings = list(previous["findings"])
-        self.seen = {tuple(k) for k in progress.get("seen", [])}
-        self.stats = _Stats.from_results(previous)
+        self.kept = FindingSet(self.settings.max_per_kind, previous["findings"], progress.get("seen", []))
+        self.stats = Stats.from_results(previous)
         self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
         if self.schedule is not None:
             self.schedule.restore(previous["stats"]["primitives"], progress.get("probes_done", 0))
@@ -214,6 +164,8 @@ class Campaign:
         return self
 
     def _round(self, budget: int, seed: int, step=None) -> bool:
+        """One Hypothesis run of ``budget`` examples (of ``step``'s strategy when given: a probe's examples are
+        not claimed from the budget); True when it ended at a new finding."""
         state = {"target": None, "last": None}
         claims = step is None or step.claims
         oracle = Oracle(dtype=self.settings.dtype)
@@ -221,11 +173,13 @@ class Campaign:
         # The counterexamples saved in the shared database (by other workers, machines, earlier runs) are replayed
         # first, in the first round of a fresh campaign only: a later round would replay what this campaign has
         # just kept, find it no longer new, and Hypothesis would delete it from the database shared by all.
+        # Probes draw from strategies of their own: they neither replay nor save.
         replay = self.settings.database and claims and not self._replayed and self.resumes == 0
         self._replayed = self._replayed or bool(replay)
         phases = [Phase.reuse] * bool(replay) + [Phase.generate, Phase.shrink]
 
-        @hsettings(max_examples=budget, deadline=None, database=self._database() if claims else None, derandomize=False,
+        @hsettings(max_examples=budget, deadline=None, database=self._database() if claims else None,
+                   derandomize=False,
                    suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
         @hypothesis.seed(seed)
@@ -309,87 +263,29 @@ class Campaign:
     # ------------------------------------------------------------------ bookkeeping
 
     def _record(self, fn, result: ExampleResult, seconds: float, probe: bool = False):
-        s = self.stats
-        if probe:
-            s.probes += 1
-        else:
-            s.examples += 1
+        self.stats.add(fn, result, probe)
+        self.stats.timings["check"] += seconds
         if self.schedule is not None:
             self.schedule.record(fn)
-        s.points[result.point] += 1
-        s.timings["check"] += seconds
-        s.timings.update(result.seconds)
-        families = {primitives.get(p).family for p in fn.primitives_used}
-        for o in result.outcomes:
-            s.backend[o.backend][o.status] += 1
-            if o.convention:
-                s.conventions[o.backend][o.convention] += 1
-            if o.comparison is not None and len(s.ratios[o.backend]) < MAX_RATIO_SAMPLES:
-                s.ratios[o.backend].append(float(o.comparison.ratio))
-            if o.work is not None and o.work.forward and len(s.cost_ratios[o.backend]) < MAX_RATIO_SAMPLES:
-                outputs = int(sum(np.prod(shape) for shape in fn.output_shapes))
-                s.cost_ratios[o.backend].append([outputs, o.work.vjp / o.work.forward])
-            value_status = o.status if o.kind != "cost-bound" else "pass"
-            cost_status = ("finding" if o.kind == "cost-bound" else "pass") if o.work is not None else None
-            if o.status in ("unsupported", "skipped"):
-                value_status = cost_status = o.status
-            for fam in families:
-                s.cells[(o.backend, fam, "value")][value_status] += 1
-                if cost_status:
-                    s.cells[(o.backend, fam, "cost")][cost_status] += 1
-            for p in fn.primitives_used:
-                s.primitives[(o.backend, p)][value_status] += 1
-                if len(fn.nodes) == 1:
-                    s.alone[(o.backend, p)][value_status] += 1
         if self.progress:
             total = self.settings.max_examples + (len(self.schedule.probes) if self.schedule else 0)
-            self.progress(s.examples + s.probes, total, len(self.findings))
+            self.progress(self.stats.examples + self.stats.probes, total, len(self.findings))
         if time.time() - self._last_checkpoint > 5:
             self._save()
 
     def _add_finding(self, example, result: ExampleResult, outcome):
-        fn = example.function
-        key = self._signature(outcome, fn)
-        self.seen.add(key)
-        self.budget.publish(self.seen)
-        entry = self.known.match(*key)
+        key = self._signature(outcome, example.function)
+        self.kept.add_key(key)
+        self.budget.publish(self.kept.keys)
         backend = next(b for b in self.backends if b.name == outcome.backend)
-        record = {
-            "id": f"F{len(self.findings) + 1:03d}",
-            "backend": outcome.backend,
-            "kind": outcome.kind,
-            "signature": key[2],
-            "known": entry is not None,
-            "known_note": entry.comment if entry else "",
-            "message": outcome.message,
-            "point": result.point,
-            "kink": result.kink,
-            "function": fn.to_dict(),
-            "source": backend_source(backend, fn),
-            "inputs": [encode_array(x) for x in example.inputs],
-            "cotangents": [encode_array(v) for v in example.cotangents],
-            "oracle": _oracle_record(result.oracle),
-            "backend_grads": [encode_array(g) for g in outcome.grads] if outcome.grads is not None else None,
-            "ratio": _finite_or_str(outcome.comparison.ratio) if outcome.comparison else None,
-            "worst": list(outcome.comparison.worst[1]) if outcome.comparison and outcome.comparison.worst else None,
-            "worst_input": outcome.comparison.worst[0] if outcome.comparison and outcome.comparison.worst else None,
-            "tolerance": [encode_array(t) for t in outcome.comparison.tolerances] if outcome.comparison else None,
-            "errors": [encode_array(e) for e in outcome.comparison.errors] if outcome.comparison else None,
-            "work": asdict(outcome.work) if outcome.work else None,
-            "convention": outcome.convention,
-            "kink_sides": result.sides.record() if result.sides is not None else None,
-            "tag": outcome.tag,
-            "primitives": primitive_signature(fn.pruned()),
-            "agrees_with": sorted(outcome.agrees_with),
-            "all_backends_agree": _all_agree(outcome, result),
-        }
+        record = finding_record(key, example, result, outcome, backend, self.known.match(*key))
+        record["id"] = self.kept.next_id()
         record["replay"] = f"advalidate replay {self.settings.out}/results.json --id {record['id']}"
-        self.findings.append(record)
+        self.kept.records.append(record)
 
     # ------------------------------------------------------------------ results
 
     def results(self) -> dict:
-        s = self.stats
         backends = []
         for b in self.backends:
             supported = sorted(p for p in primitives.CATALOGUE if p in b.primitives)
@@ -399,42 +295,18 @@ class Campaign:
         for name, why in self.load_errors.items():
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],
                              "error": why})
-        unexpected = [f for f in self.findings if not f["known"]]
-        out = {
-            "schema": SCHEMA,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "duration_s": round(self.elapsed_before + time.time() - self.started, 3),
-            "complete": self.complete and not self.interrupted,
-            "settings": {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
-                         "dtype": self.settings.dtype, "special": self.settings.special,
-                         "workers": self.settings.workers, "omega": OMEGA,
-                         "backends": [b.name for b in self.backends]},
-            "environment": environment(),
-            "backends": backends,
-            "summary": {"examples": s.examples, "findings": len(self.findings), "unexpected": len(unexpected),
-                        "known": len(self.findings) - len(unexpected), "points": dict(s.points),
-                        "capped": self._capped(), "probes": s.probes},
-            "stats": {
-                "backends": {k: dict(v) for k, v in s.backend.items()},
-                "cells": [{"backend": b, "family": f, "property": p, "counts": dict(c)}
-                          for (b, f, p), c in sorted(s.cells.items())],
-                "primitives": [{"backend": b, "primitive": p, "counts": dict(c), "alone": dict(s.alone.get((b, p), {}))}
-                               for (b, p), c in sorted(s.primitives.items())],
-                "conventions": {k: dict(v) for k, v in s.conventions.items()},
-                "error_ratios": {k: [_finite_or_str(r) for r in v] for k, v in s.ratios.items()},
-                "cost_ratios": {k: v for k, v in s.cost_ratios.items()},
-                "seconds": {k: round(v, 3) for k, v in s.timings.items()},
-            },
-            "findings": self.findings,
-            "known_unmatched": [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
-                                for e in self.known.unmatched([b.name for b in self.backends],
-                                                              () if self.settings.measure_work else ("cost-bound",))],
-            "cost": self.cost_data,
-            "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)],
-                         "probes": s.probes, "probes_done": self.schedule.probes_done if self.schedule else 0},
-        }
-        out["summary"]["unexercised"] = unexercised(out)
-        return out
+        settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
+                    "dtype": self.settings.dtype, "special": self.settings.special,
+                    "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
+        unmatched = [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
+                     for e in self.known.unmatched([b.name for b in self.backends],
+                                                   () if self.settings.measure_work else ("cost-bound",))]
+        progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)],
+                    "probes_done": self.schedule.probes_done if self.schedule else 0}
+        return build(settings=settings, backends=backends, stats=self.stats, findings=self.findings,
+                     capped=self.kept.capped(), known_unmatched=unmatched, cost=self.cost_data, progress=progress,
+                     duration_s=self.elapsed_before + time.time() - self.started,
+                     complete=self.complete and not self.interrupted)
 
 
 def example_database(spec: str | None, namespace: str = "float64-regular"):
@@ -456,57 +328,3 @@ def example_database(spec: str | None, namespace: str = "float64-regular"):
     from hypothesis.database import DirectoryBasedExampleDatabase
 
     return DirectoryBasedExampleDatabase(Path(spec) / namespace)
-
-
-def backend_source(backend, fn) -> str:
-    """The function as runnable Python for ``backend`` (its dialect when it has one, NumPy otherwise)."""
-    from .render import render
-
-    if callable(getattr(backend, "source", None)):
-        return backend.source(fn)
-    dialect = getattr(backend, "dialect", None)
-    try:
-        return render(fn, dialect if dialect is not None else "numpy")
-    except Exception:
-        return render(fn, "numpy")
-
-
-def _finite_or_str(x):
-    x = float(x)
-    return x if np.isfinite(x) else ("inf" if x > 0 else "nan" if np.isnan(x) else "-inf")
-
-
-def _oracle_record(ref):
-    if ref is None:
-        return None
-    record = {"mode": ref.mode, "outputs": [encode_array(o) for o in ref.outputs],
-              "max_error_rel": _finite_or_str(ref.max_error_rel)}
-    if ref.mode == "full":
-        record["grads"] = [encode_array(g) for g in ref.grads]
-        record["errors"] = [encode_array(e) for e in ref.errors]
-    else:
-        record["directions"] = [[encode_array(w) for w in ws] for ws in ref.directions]
-        record["projections"] = [float(d.value) for d in ref.projections]
-        record["projection_errors"] = [float(d.error) for d in ref.projections]
-    return record
-
-
-def _all_agree(outcome, result) -> bool:
-    """Every other backend's VJP matches this one's (a value finding then points at the shared formula)."""
-    if outcome.kind not in ("wrong-value", "precision-loss", "nan-inf", "convention"):
-        return False
-    others = [o for o in result.outcomes if o is not outcome and o.grads is not None]
-    return bool(others) and all(o.backend in outcome.agrees_with for o in others)
-
-
-def environment() -> dict:
-    import mpmath
-
-    env = {"python": sys.version.split()[0], "platform": platform.platform(), "advalidate": __version__,
-           "numpy": np.__version__, "mpmath": mpmath.__version__, "mpmath_backend": mpmath.libmp.BACKEND,
-           "hypothesis": hypothesis.__version__}
-    for mod in ("jax", "torch", "autograd"):
-        module = sys.modules.get(mod)
-        if module is not None:
-            env[mod] = getattr(module, "__version__", "?")
-    return env

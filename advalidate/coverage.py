@@ -53,7 +53,7 @@ def _runs(backend, dtype) -> bool:
 
 def covered_primitives(backends, dtype: str = "float64") -> list[str]:
     """The primitives some selected backend runs in ``dtype`` and the generator can build, simplest first."""
-    from strategies import SIMPLICITY
+    from advalidate.strategies import SIMPLICITY
 
     names = set()
     for b in backends:
@@ -89,13 +89,13 @@ def _drawn(draw, inner):
 
 
 def probe_strategy(probe: Probe, dtype: str = "float64"):
-    from strategies import examples
+    from advalidate.strategies import examples
 
     return _drawn(examples(primitives=[probe.primitive], max_ops=1, special=probe.special, dtype=dtype))
 
 
 def composition_strategy(focus: str, backends, dtype: str = "float64", special: bool = False):
-    from strategies import examples
+    from advalidate.strategies import examples
 
     return _drawn(examples(primitives=allowed_with(focus, backends, dtype), focus=focus, dtype=dtype,
                            special=special))

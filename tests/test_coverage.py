@@ -18,7 +18,7 @@ from advalidate.backends.contract import supports
 from advalidate.coverage import (Probe, Schedule, allowed_with, covered_primitives, exercised, probes, round_size,
                                  unexercised)
 from advalidate.draws import seed_only_draws
-from strategies import SIMPLICITY, functions
+from advalidate.strategies import SIMPLICITY, functions
 
 RUN_DEFAULT_EXAMPLES = 120  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
 
@@ -29,7 +29,7 @@ def _fake(name, prims, dtypes=("float64", "float32")):
 
 @pytest.fixture(scope="module")
 def default_backends():
-    from advalidate.cli_run import load_backends
+    from advalidate.backends.registry import load_backends
 
     backends, errors = load_backends(None, "none")
     assert not errors, errors
