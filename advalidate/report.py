@@ -202,8 +202,11 @@ def coverage_table(results: dict) -> dict:
                 row["cells"].append(dict(c, status=status, title=title))
             rows.append(row)
     missing = unexercised(results)
+    ran = [(b, p, c) for (b, p), c in cells.items() if c["status"] == "ran"]
     return {"backends": backends, "rows": rows, "unexercised": missing,
-            "complete": bool(backends) and not missing}
+            "complete": bool(backends) and not missing,
+            "never_alone": sorted({p for _, p, c in ran if not c["alone"]}),
+            "never_composed": sorted({p for _, p, c in ran if not c["composed"]})}
 
 
 # ---------------------------------------------------------------------- the rest of the page

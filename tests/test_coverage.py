@@ -171,3 +171,43 @@ def test_exercised_and_unexercised_from_results():
     assert table[("a", "tan")]["status"] == "unsupported"
     assert not any(b == "broken" for b, _ in table)
     assert unexercised(results) == {"a": ["sin"]}
+
+
+def test_report_shows_the_coverage_table_and_names_what_was_not_exercised():
+    import re
+
+    from advalidate.report import coverage_table, render_report
+    from advalidate.results import build
+    from advalidate.stats import Stats
+
+    stats = Stats()
+    stats.examples = 3
+    for p in primitives.CATALOGUE:
+        if p != "hypot":
+            stats.primitives[("numpy-ref", p)]["pass"] = 3
+            stats.alone[("numpy-ref", p)]["pass"] = 2
+    stats.primitives[("numpy-ref", "tanh")]["finding"] = 1
+    stats.primitives[("lib", "exp")]["pass"] = 1
+    backends = [{"name": "numpy-ref", "version": "1", "dtypes": ["float64"], "supported": list(primitives.CATALOGUE),
+                 "unsupported": [], "error": None},
+                {"name": "lib", "version": "1", "dtypes": ["float64"], "supported": ["exp", "sin"],
+                 "unsupported": [p for p in primitives.CATALOGUE if p not in ("exp", "sin")], "error": None}]
+    finding = {"id": "F001", "backend": "numpy-ref", "kind": "wrong-value", "signature": "tanh", "known": False,
+               "inputs": [], "cotangents": [], "function": {}, "source": "", "replay": ""}
+    results = build(settings={"max_examples": 3, "seed": 0, "dtype": "float64", "special": False, "omega": 5,
+                              "backends": ["numpy-ref", "lib"]}, backends=backends, stats=stats, findings=[finding],
+                    capped=[], known_unmatched=[], cost=None, progress={"rounds": 1, "resumes": 0, "seen": []},
+                    duration_s=1.0, complete=True)
+    assert results["summary"]["unexercised"] == {"numpy-ref": ["hypot"], "lib": ["sin"]}
+    table = coverage_table(results)
+    cells = {(r["primitive"], b): c for r in table["rows"] for b, c in zip(table["backends"], r["cells"])}
+    assert (cells[("exp", "numpy-ref")]["alone"], cells[("exp", "numpy-ref")]["composed"]) == (2, 1)
+    assert cells[("tanh", "numpy-ref")]["status"] == "finding" and cells[("tanh", "numpy-ref")]["composed"] == 2
+    assert cells[("hypot", "numpy-ref")]["status"] == "untested"
+    assert cells[("tan", "lib")]["status"] == "unsupported" and cells[("sin", "lib")]["status"] == "untested"
+    assert len(table["rows"]) == len(primitives.CATALOGUE)
+    html = render_report(results)
+    summary = html[html.index('id="summary"'):html.index('id="matrix"')]
+    assert "Not exercised by this run" in summary
+    assert re.search(r"numpy-ref</span>: hypot", summary) and re.search(r"lib</span>: sin", summary)
+    assert 'table class="coverage"' in html and "2 + 1" in html
