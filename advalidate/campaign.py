@@ -124,9 +124,12 @@ class Campaign:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
                 if self.schedule is None:  # one run over the whole budget, a new one after each finding
-                    if self.budget.remaining() <= 0 or not self._round(self.budget.remaining(), seed):
+                    if self.budget.remaining() <= 0:
                         break
+                    found = self._round(self.budget.remaining(), seed)
                     self.rounds += 1
+                    if not found:
+                        break
                     continue
                 step = self.schedule.next(self.budget.remaining())
                 if step is None:
