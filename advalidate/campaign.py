@@ -19,6 +19,7 @@ from hypothesis import settings as hsettings
 from . import primitives
 from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
+from .coverage import Schedule
 from .draws import seed_only_draws
 from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
 from .known import KnownBehaviours
@@ -50,6 +51,8 @@ class Settings:
         if not 0 <= share <= 1:
             raise ValueError(f"special={self.special!r}: the share of special examples must be in [0, 1]")
         self.special = share
+    probes: bool = True  # the coverage schedule: probes of every primitive (on top), then focused rounds
+    probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,15 @@ class Campaign:
         self.started = time.time()
         self.elapsed_before = 0.0  # seconds of earlier sessions of a resumed campaign
         self.rounds = 0  # Hypothesis runs done (each ends at a new finding or at the end of the budget)
+        self._replayed = False  # the example database was replayed (first composition round of a fresh campaign)
         self.resumes = 0
         self.interrupted = False
         self.complete = False
         self._last_checkpoint = time.time()
+        # the default strategy runs the coverage schedule (advalidate.coverage): probes, then focused rounds
+        self.schedule = None if strategy is not None or not self.settings.probes else Schedule(
+            self.backends, self.settings.dtype, self.settings.special, self.settings.max_examples,
+            self.settings.probe_share)
 
     # ------------------------------------------------------------------ the property
 
@@ -124,13 +132,24 @@ class Campaign:
         try:
             if self.settings.replay_known:
                 self.known_records = replay_known(self.known, self.backends, self.settings.measure_work)
-            while self.budget.remaining() > 0:
+            while True:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
-                found = self._round(self.budget.remaining(), seed)
-                self.rounds += 1
-                if not found:
+                if self.schedule is None:  # one run over the whole budget, a new one after each finding
+                    if self.budget.remaining() <= 0:
+                        break
+                    found = self._round(self.budget.remaining(), seed)
+                    self.rounds += 1
+                    if not found:
+                        break
+                    continue
+                step = self.schedule.next(self.budget.remaining())
+                if step is None:
                     break
+                before = self.stats.examples + self.stats.probes
+                self._round(step.examples, seed, step)
+                self.rounds += 1
+                self.schedule.done(step, self.stats.examples + self.stats.probes - before)
             self.complete = True
         except KeyboardInterrupt:
             self.interrupted = True
@@ -153,37 +172,45 @@ class Campaign:
         self.kept = FindingSet(self.settings.max_per_kind, previous["findings"], progress.get("seen", []))
         self.stats = Stats.from_results(previous)
         self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
+        if self.schedule is not None:
+            self.schedule.restore(previous["stats"]["primitives"], progress.get("probes_done", 0))
         return self
 
-    def _round(self, budget: int, seed: int) -> bool:
+    def _round(self, budget: int, seed: int, step=None) -> bool:
+        """One Hypothesis run of ``budget`` examples (of ``step``'s strategy when given: a probe's examples are
+        not claimed from the budget); True when it ended at a new finding."""
         state = {"target": None, "last": None}
+        claims = step is None or step.claims
         oracle = Oracle(dtype=self.settings.dtype)
 
         # The counterexamples saved in the shared database (by other workers, machines, earlier runs) are replayed
         # first, in the first round of a fresh campaign only: a later round would replay what this campaign has
         # just kept, find it no longer new, and Hypothesis would delete it from the database shared by all.
-        replay = self.settings.database and self.rounds == 0 and self.resumes == 0
+        # Probes draw from strategies of their own: they neither replay nor save.
+        replay = self.settings.database and claims and not self._replayed and self.resumes == 0
+        self._replayed = self._replayed or bool(replay)
         phases = [Phase.reuse] * bool(replay) + [Phase.generate, Phase.shrink]
 
-        @hsettings(max_examples=budget, deadline=None, database=self._database(), derandomize=False,
+        @hsettings(max_examples=budget, deadline=None, database=self._database() if claims else None,
+                   derandomize=False,
                    suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
         @hypothesis.seed(seed)
-        @given(self._strategy())
+        @given(self._strategy() if step is None else step.strategy)
         def prop(example):
             fn, inputs, cotangents = example.function, example.inputs, example.cotangents
             t0 = time.perf_counter()
             if state.get("t_end") is not None:
                 self.stats.timings["generation"] += t0 - state["t_end"]
             shrinking = state["target"] is not None
-            if not shrinking and not self.budget.claim():
+            if not shrinking and claims and not self.budget.claim():
                 raise _BudgetSpent
             # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
             result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure)
             if not shrinking:
-                self._record(fn, result, time.perf_counter() - t0)
+                self._record(fn, result, time.perf_counter() - t0, probe=not claims)
             else:
                 self.stats.timings["shrinking"] += time.perf_counter() - t0
             state["t_end"] = time.perf_counter()
@@ -249,11 +276,14 @@ class Campaign:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _record(self, fn, result: ExampleResult, seconds: float):
-        self.stats.add(fn, result)
+    def _record(self, fn, result: ExampleResult, seconds: float, probe: bool = False):
+        self.stats.add(fn, result, probe)
         self.stats.timings["check"] += seconds
+        if self.schedule is not None:
+            self.schedule.record(fn)
         if self.progress:
-            self.progress(self.stats.examples, self.settings.max_examples, len(self.findings))
+            total = self.settings.max_examples + (len(self.schedule.probes) if self.schedule else 0)
+            self.progress(self.stats.examples + self.stats.probes, total, len(self.findings))
         if time.time() - self._last_checkpoint > 5:
             self._save()
 
@@ -283,7 +313,8 @@ class Campaign:
         settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
                     "dtype": self.settings.dtype, "special": self.settings.special,
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
-        progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)]}
+        progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)],
+                    "probes_done": self.schedule.probes_done if self.schedule else 0}
         return build(settings=settings, backends=backends, stats=self.stats, findings=self.findings,
                      capped=self.kept.capped(), known=self.known_records, cost=self.cost_data, progress=progress,
                      duration_s=self.elapsed_before + time.time() - self.started,

@@ -17,7 +17,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "Exit 0 when every finding is a known behaviour, 1 otherwise, 2 on a usage error.")
     p.add_argument("--backend", action="append", metavar="NAME", help="a backend to check (repeatable; default: all)")
     p.add_argument("--max-examples", type=_positive, default=None, metavar="N",
-                   help="examples to generate (default: 120, or 40 with --dtype float32 or --special)")
+                   help="random programs to generate (default: 120, or 40 with --dtype float32 or --special), after "
+                        "the probes (see --probes)")
+    p.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
+                   help="first check every primitive of the selected backends alone, at a regular and at a special "
+                        "point: 2 examples per primitive on top of --max-examples (default: on)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--special", dest="special_share", action="store_const", const=1.0,
@@ -102,7 +106,7 @@ def main(args) -> int:
     out = Path(args.out)
     settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
-                        database=args.database)
+                        database=args.database, probes=args.probes)
     from .progress import Termination, progress_display
 
     update, stop = progress_display()

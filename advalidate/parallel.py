@@ -52,6 +52,7 @@ def run_parallel(args) -> int:
     command += [f"--advalidate-backend={b}" for b in args.backend or []]
     command += [f"--advalidate-special-share={args.special_share}"]
     command += ["--advalidate-no-cost"] if not args.cost else []
+    command += ["--advalidate-no-probes"] if not args.probes else []
     command += [f"--advalidate-known-dir={args.known_dir}"] if args.known_dir else []
     command += [f"--advalidate-database={args.database}"] if args.database else []
     print(f"{args.workers} workers: {' '.join(command[2:])}", flush=True)

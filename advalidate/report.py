@@ -19,7 +19,7 @@ from . import __version__, plots, primitives
 from .known import display_rows, known_counts
 from .results import decode_array
 
-__all__ = ["render_report", "write_report", "matrix", "REQUIRED"]
+__all__ = ["render_report", "write_report", "matrix", "coverage_table", "REQUIRED"]
 
 REQUIRED = ("settings", "environment", "backends", "summary", "stats", "findings")
 FINDING_DEFAULTS = {"known_note": "", "point": "", "kink": "", "oracle": None, "backend_grads": None, "ratio": None,
@@ -56,7 +56,8 @@ def render_report(results: dict) -> str:
     script = env.get_template("report.js").render()
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return env.get_template("report.html.j2").render(
-        r=results, summary=_summary(results), matrix=matrix(results), findings=_cards(results),
+        r=results, summary=_summary(results), matrix=matrix(results), coverage=coverage_table(results),
+        findings=_cards(results),
         plots=_plots(results), backends=_backends(results), version=__version__,
         known=display_rows(results.get("known")), known_counts=known_counts(results.get("known")),
         kinds=sorted({f["kind"] for f in results["findings"]}),
@@ -168,6 +169,45 @@ def matrix(results: dict) -> dict:
                                      "passed": counts.get("pass", 0), "title": f"{family} {prop}: {detail}"})
         rows.append(row)
     return {"families": families, "rows": rows}
+
+
+# ---------------------------------------------------------------------- the coverage table
+
+def coverage_table(results: dict) -> dict:
+    """Primitives × backends: examples per cell, alone (one-node programs) and inside compositions.
+
+    A cell's status is ``finding`` / ``known`` when a finding of that backend has the primitive in its minimal
+    function, ``pass`` when examples ran it, ``untested`` when none did (the summary names these), and
+    ``unsupported`` when the backend lacks the primitive. Backends that did not load have no column.
+    """
+    from .coverage import exercised, unexercised
+
+    cells = exercised(results)
+    flagged = defaultdict(set)
+    for f in results["findings"]:
+        for p in (f.get("signature") or "").split("+"):
+            flagged[(f["backend"], p)].add("known" if f.get("known") else "finding")
+    backends = [b["name"] for b in results["backends"] if not b.get("error")]
+    rows = []
+    for family, members in primitives.FAMILIES.items():
+        for p in members:
+            row = {"primitive": p, "family": family, "cells": []}
+            for name in backends:
+                c = cells[(name, p)]
+                marks = flagged.get((name, p), set())
+                status = {"unsupported": "unsupported", "none": "untested"}.get(c["status"], "pass")
+                if status == "pass" and marks:
+                    status = "finding" if "finding" in marks else "known"
+                title = (f"{p} on {name}: not supported" if status == "unsupported" else
+                         f"{p} on {name}: {c['alone']} example(s) alone, {c['composed']} in compositions")
+                row["cells"].append(dict(c, status=status, title=title))
+            rows.append(row)
+    missing = unexercised(results)
+    ran = [(b, p, c) for (b, p), c in cells.items() if c["status"] == "ran"]
+    return {"backends": backends, "rows": rows, "unexercised": missing,
+            "complete": bool(backends) and not missing,
+            "never_alone": sorted({p for _, p, c in ran if not c["alone"]}),
+            "never_composed": sorted({p for _, p, c in ran if not c["composed"]})}
 
 
 # ---------------------------------------------------------------------- the rest of the page

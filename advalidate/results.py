@@ -97,8 +97,10 @@ def build(*, settings: dict, backends: list, stats, findings: list, capped: list
     """
     import datetime as _dt
 
+    from .coverage import unexercised
+
     unexpected = sum(not f["known"] for f in findings)
-    return {
+    doc = {
         "schema": SCHEMA,
         "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(duration_s, 3),
@@ -106,14 +108,17 @@ def build(*, settings: dict, backends: list, stats, findings: list, capped: list
         "settings": settings,
         "environment": environment_ if environment_ is not None else environment(),
         "backends": backends,
-        "summary": {"examples": stats.examples, "findings": len(findings), "unexpected": unexpected,
-                    "known": len(findings) - unexpected, "points": dict(stats.points), "capped": capped},
+        "summary": {"examples": stats.examples, "probes": stats.probes, "findings": len(findings),
+                    "unexpected": unexpected, "known": len(findings) - unexpected, "points": dict(stats.points),
+                    "capped": capped},
         "stats": stats.to_json(),
         "findings": list(findings),
         "known": list(known),
         "cost": cost,
         "progress": progress,
     }
+    doc["summary"]["unexercised"] = unexercised(doc)  # the primitives no example exercised, per backend
+    return doc
 
 
 def environment() -> dict:

@@ -27,19 +27,25 @@ def finite_or_str(x):
 
 @dataclass
 class Stats:
-    examples: int = 0
+    examples: int = 0  # the budget's examples (random compositions)
+    probes: int = 0  # the coverage phase's one-node examples, on top of the budget (advalidate.coverage)
     points: Counter = field(default_factory=Counter)
     backend: dict = field(default_factory=lambda: defaultdict(Counter))
     cells: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, family, property) -> status
     primitives: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, prim) -> status
+    alone: dict = field(default_factory=lambda: defaultdict(Counter))  # the same, one-node programs only
     conventions: dict = field(default_factory=lambda: defaultdict(Counter))
     ratios: dict = field(default_factory=lambda: defaultdict(list))
     cost_ratios: dict = field(default_factory=lambda: defaultdict(list))
     timings: Counter = field(default_factory=Counter)
 
-    def add(self, fn, result) -> None:
-        """Count one checked example (``result`` of :func:`advalidate.check.check_example` on ``fn``)."""
-        self.examples += 1
+    def add(self, fn, result, probe: bool = False) -> None:
+        """Count one checked example (``result`` of :func:`advalidate.check.check_example` on ``fn``); ``probe``:
+        one of the coverage phase's, on top of the budget."""
+        if probe:
+            self.probes += 1
+        else:
+            self.examples += 1
         self.points[result.point] += 1
         self.timings.update(result.seconds)
         families = {primitives.get(p).family for p in fn.primitives_used}
@@ -62,6 +68,8 @@ class Stats:
                     self.cells[(o.backend, fam, "cost")][cost_status] += 1
             for p in fn.primitives_used:
                 self.primitives[(o.backend, p)][value_status] += 1
+                if len(fn.nodes) == 1:
+                    self.alone[(o.backend, p)][value_status] += 1
 
     # ------------------------------------------------------------------ JSON
 
@@ -71,7 +79,7 @@ class Stats:
             "backends": {k: dict(v) for k, v in self.backend.items()},
             "cells": [{"backend": b, "family": f, "property": p, "counts": dict(c)}
                       for (b, f, p), c in sorted(self.cells.items())],
-            "primitives": [{"backend": b, "primitive": p, "counts": dict(c)}
+            "primitives": [{"backend": b, "primitive": p, "counts": dict(c), "alone": dict(self.alone.get((b, p), {}))}
                            for (b, p), c in sorted(self.primitives.items())],
             "conventions": {k: dict(v) for k, v in self.conventions.items()},
             "error_ratios": {k: [finite_or_str(r) for r in v] for k, v in self.ratios.items()},
@@ -84,6 +92,7 @@ class Stats:
         """The statistics saved in a results.json (to resume a campaign, or to merge shards)."""
         s, saved = cls(), results["stats"]
         s.examples = results["summary"]["examples"]
+        s.probes = results["summary"].get("probes", 0)
         s.points.update(results["summary"].get("points", {}))
         for name, counts in saved["backends"].items():
             s.backend[name].update(counts)
@@ -91,6 +100,7 @@ class Stats:
             s.cells[(cell["backend"], cell["family"], cell["property"])].update(cell["counts"])
         for row in saved["primitives"]:
             s.primitives[(row["backend"], row["primitive"])].update(row["counts"])
+            s.alone[(row["backend"], row["primitive"])].update(row.get("alone", {}))
         for name, counts in saved.get("conventions", {}).items():
             s.conventions[name].update(counts)
         for name, ratios in saved["error_ratios"].items():
@@ -106,9 +116,10 @@ class Stats:
         total = cls()
         for s in parts:
             total.examples += s.examples
+            total.probes += s.probes
             total.points.update(s.points)
             for table, into in ((s.backend, total.backend), (s.cells, total.cells), (s.primitives, total.primitives),
-                                (s.conventions, total.conventions)):
+                                (s.alone, total.alone), (s.conventions, total.conventions)):
                 for key, counts in table.items():
                     into[key].update(counts)
             for table, into in ((s.ratios, total.ratios), (s.cost_ratios, total.cost_ratios)):

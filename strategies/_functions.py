@@ -54,11 +54,12 @@ _NONEMPTY = {"mean", "max", "logsumexp", "softmax", "log_softmax"}
 _UNARY_NEEDS = {"sqrt": POS, "log": POS, "log1p": POS, "tan": SMALL}
 
 _DEFAULTS = dict(primitives=None, max_ops=6, max_inputs=4, max_dims=2, max_side=4, allow_empty=True,
-                 dtype="float64", ties=False, motifs=True)
+                 dtype="float64", ties=False, motifs=True, focus=None)
 
 
 def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dims: int = 2, max_side: int = 4,
-              allow_empty: bool = True, dtype: str = "float64", ties: bool = False, motifs: bool = True):
+              allow_empty: bool = True, dtype: str = "float64", ties: bool = False, motifs: bool = True,
+              focus: str | None = None):
     """A strategy for random :class:`~advalidate.ir.Function` programs.
 
     - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
@@ -69,12 +70,16 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
     - ``dtype``: "float64" or "float32";
     - ``ties``: also build ties and constants by construction (``maximum(a, a)``, ``sub(a, a)``, a ``max`` over
       repeated entries): points on them are never regular, so only ``points(special=True)`` wants them;
-    - ``motifs``: also draw multi-node compositions (MLP chains, softmax, cross-entropy).
+    - ``motifs``: also draw multi-node compositions (MLP chains, softmax, cross-entropy);
+    - ``focus``: a primitive of ``primitives`` that the program starts with, followed by at least one more node
+      (a composition around it; ``max_ops`` >= 2). The shrinker can drop the focus (the program then grows as
+      without it), so a finding that does not need it does not keep it. Campaigns use it to exercise every
+      primitive inside compositions (:mod:`advalidate.coverage`).
 
     Bad knobs raise :class:`hypothesis.errors.InvalidArgument` naming the problem.
     """
     values = dict(primitives=primitives, max_ops=max_ops, max_inputs=max_inputs, max_dims=max_dims,
-                  max_side=max_side, allow_empty=allow_empty, dtype=dtype, ties=ties, motifs=motifs)
+                  max_side=max_side, allow_empty=allow_empty, dtype=dtype, ties=ties, motifs=motifs, focus=focus)
     cfg = _validate(**values)
     if primitives is not None:
         values["primitives"] = list(primitives)
@@ -92,6 +97,7 @@ class _Config:
     dtype: str
     ties: bool
     motifs: tuple
+    focus: str | None = None
 
 
 def _int(name, value, lo):
@@ -111,7 +117,8 @@ def _rank_range(prim: str, max_dims: int) -> tuple[int, int]:
     return 0, max_dims
 
 
-def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, motifs) -> _Config:
+def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, motifs,
+              focus=None) -> _Config:
     _int("max_ops", max_ops, 1)
     _int("max_inputs", max_inputs, 1)
     _int("max_dims", max_dims, 0)
@@ -152,7 +159,12 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
                               "ties or cancels by construction: allow max_inputs >= 2, more primitives, or ties=True")
     chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
                    and _MOTIF_NEEDS[m] <= set(order))
-    return _Config(order, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, chosen)
+    if focus is not None:
+        if focus not in order:
+            raise InvalidArgument(f"focus={focus!r} is not one of the primitives drawn from ({', '.join(order)})")
+        if max_ops < 2:
+            raise InvalidArgument(f"focus={focus!r} needs max_ops >= 2 (a composition around it), got {max_ops}")
+    return _Config(order, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, chosen, focus)
 
 
 def _needs_text(prim):
@@ -174,6 +186,7 @@ class _Gen:
         self.draw, self.cfg = draw, cfg
         self.an = Analysis()
         self.nodes: list[Node] = []
+        self.feed: str | None = None  # a value the next primary operand must be, when it can (the focus's output)
 
     # ---- bookkeeping
     @property
@@ -239,6 +252,8 @@ class _Gen:
         hi = top if hi is None else min(hi, top)
         ok = [v for v in self.values if lo <= len(self.shape(v)) <= top and accept(v)
               and (need is None or self.an.can_have(v, need))]
+        if self.feed in ok:
+            return self.feed
         if ok and fresh and self.room_for_inputs():
             ok.append("<fresh>")
         if ok:
@@ -575,6 +590,15 @@ _MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2, "logits": 1}
 # ---------------------------------------------------------------------------------------------- the strategy
 
 
+def _reaches(nodes, value: str, target: str) -> bool:
+    """``target`` is ``value`` or computed from it."""
+    live = {value}
+    for i, node in enumerate(nodes):
+        if live & set(node.args):
+            live.add(f"v{i}")
+    return target in live
+
+
 @st.composite
 def _functions(draw, cfg: _Config) -> Function:
     return _build(draw, cfg)[1]
@@ -584,19 +608,27 @@ def _build(draw, cfg: _Config) -> tuple[_Gen, Function]:
     """The generator's state (its analysis of the values) and the program it built."""
     g = _Gen(draw, cfg)
     more = st.integers(0, cfg.max_ops).map(lambda k: k >= 2)  # shrinks to "stop"
-    while True:
+    # the focus is applied unless the shrinker drops it (0, the shrink target, is "no focus"; 15 in 16 draws keep it)
+    focused = cfg.focus is not None and draw(st.integers(0, 15)) > 0
+    if focused:
+        if not g.attempt(_rule(cfg.focus), cfg.focus):
+            raise InvalidArgument(f"focus={cfg.focus!r} does not apply under these knobs")
+        g.feed = "v0"
+    while True:  # at least one step: after a focus, the program is a composition
         try:
             g.step(cfg.max_ops - len(g.nodes))
         except _NotApplicable:
             if not g.nodes:
                 raise InvalidArgument(f"no primitive of {list(cfg.prims)} applies under these knobs") from None
             break
+        g.feed = None
         if len(g.nodes) >= cfg.max_ops or not draw(more):
             break
     last = f"v{len(g.nodes) - 1}"
     outputs = [last]
     # mostly every value nothing else reads is an output too (no dead code); the shrink target is one output
-    if len(g.nodes) > 1 and draw(st.integers(0, 3)) > 0:
+    # (not when the focus would be dead code: it stays live)
+    if len(g.nodes) > 1 and (draw(st.integers(0, 3)) > 0 or focused and not _reaches(g.nodes, "v0", last)):
         used = {a for n in g.nodes for a in n.args}
         outputs = [v for v in g.values[::-1] if v.startswith("v") and v not in used and v != last] + [last]
     return g, Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)

@@ -66,6 +66,8 @@ def _first_slice_unbroadcast(g, shape):
     """Bug: takes one slice over broadcast dimensions instead of summing them."""
     if g.shape == tuple(shape):
         return g
+    if g.size == 0:  # no slice to take (an empty axis): the sum is zeros, and so is this
+        return np.zeros(shape, dtype=g.dtype)
     lead = g.ndim - len(shape)
     g = g[(0,) * lead] if lead else g
     index = tuple(slice(0, 1) if d == 1 and gd != 1 else slice(None) for d, gd in zip(shape, g.shape))
