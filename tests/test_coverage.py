@@ -196,7 +196,7 @@ def test_report_shows_the_coverage_table_and_names_what_was_not_exercised():
                "inputs": [], "cotangents": [], "function": {}, "source": "", "replay": ""}
     results = build(settings={"max_examples": 3, "seed": 0, "dtype": "float64", "special": False, "omega": 5,
                               "backends": ["numpy-ref", "lib"]}, backends=backends, stats=stats, findings=[finding],
-                    capped=[], known_unmatched=[], cost=None, progress={"rounds": 1, "resumes": 0, "seen": []},
+                    capped=[], known=[], cost=None, progress={"rounds": 1, "resumes": 0, "seen": []},
                     duration_s=1.0, complete=True)
     assert results["summary"]["unexercised"] == {"numpy-ref": ["hypot"], "lib": ["sin"]}
     table = coverage_table(results)

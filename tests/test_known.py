@@ -314,8 +314,8 @@ def test_advalidate_run_shows_the_known_behaviours_in_the_terminal_results_and_r
     tail = next(e for e in shipped if e.pattern == "*tanh*")
     healed = ENTRY.replace("wrong-value tanh", "precision-loss *tanh*")  # tanh at 0.5: the tape is right
     (folder / "numpy-ref.txt").write_text(format_entry(tail) + "\n" + healed)
-    done = run(["run", "--backend", "numpy-ref", "--max-examples", "5", "--no-cost", "--out", str(tmp_path / "b"),
-                "--known-dir", str(folder)], env, tmp_path)
+    done = run(["run", "--backend", "numpy-ref", "--max-examples", "5", "--no-cost", "--no-special", "--no-probes",
+                "--out", str(tmp_path / "b"), "--known-dir", str(folder)], env, tmp_path)
     assert done.returncode == 0, done.stderr
     version = json.loads((tmp_path / "b" / "results.json").read_text())["known"][1]["version"]
     assert (f"known behaviours: 1 present, 1 fixed\n  fixed in numpy-ref {version}: numpy-ref precision-loss *tanh* "
