@@ -28,6 +28,7 @@ from .known import KnownBehaviours
 from .oracle import Oracle
 from .results import SCHEMA, encode_array
 from .shards import Budget
+from .warnings_capture import records
 
 __all__ = ["Settings", "Campaign"]
 
@@ -347,6 +348,7 @@ class Campaign:
             "convention": outcome.convention,
             "kink_sides": result.sides.record() if result.sides is not None else None,
             "tag": outcome.tag,
+            "warnings": records(outcome.warnings),  # what the backend warned computing this VJP: evidence
             "primitives": primitive_signature(fn.pruned()),
             "agrees_with": sorted(outcome.agrees_with),
             "all_backends_agree": _all_agree(outcome, result),
