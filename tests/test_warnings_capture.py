@@ -78,15 +78,42 @@ def test_a_warning_is_evidence_even_under_an_error_filter_or_numpy_raise():
     assert outcome.status == "pass" and _messages(outcome) == PLANTED
 
 
-def test_a_finding_record_carries_the_warnings(tmp_path):
+class WarnsHostile(WarnsWrong):
+    name = "warns-hostile"
+
+    def vjp(self, fn, inputs, cotangents):
+        warnings.warn("<script>alert(1)</script>", UserWarning)
+        return super().vjp(fn, inputs, cotangents)
+
+
+def test_a_finding_carries_the_warnings_to_its_record_card_and_replay(tmp_path, monkeypatch, capsys):
+    from advalidate import cli
+    from advalidate.backends import registry
     from advalidate.campaign import Campaign, Settings
+    from advalidate.report import render_report
+    from advalidate.results import validate, write_json
 
     settings = Settings(max_examples=3, seed=0, out=str(tmp_path), measure_work=False)
-    results = Campaign([WarnsWrong()], settings, strategy=chains(names=("sin",), max_len=1)).run()
-    assert results["findings"]
-    for finding in results["findings"]:
-        assert {(w["category"], w["message"].split(":")[0]) for w in finding["warnings"]} == PLANTED
-        assert all(set(w) == {"category", "message", "where", "count"} for w in finding["warnings"])
+    data = Campaign([WarnsHostile()], settings, strategy=chains(names=("sin",), max_len=1)).run()
+    validate(data)
+    (finding,) = data["findings"]
+    assert {(w["category"], w["message"].split(":")[0]) for w in finding["warnings"]} == \
+        PLANTED | {("UserWarning", "<script>alert(1)</script>")}
+    assert all(set(w) == {"category", "message", "where", "count"} for w in finding["warnings"])
+
+    html = render_report(data)
+    card = html[html.index('id="F001"'):]
+    assert "RuntimeWarning: overflow encountered in exp</code> at <code>tests/test_warnings_capture.py:" in card
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card and "<script>alert" not in html
+
+    write_json(tmp_path / "results.json", data)
+    fresh = registry.Registry(discover_plugins=False)
+    fresh.register(WarnsHostile())
+    monkeypatch.setattr(registry, "_default", fresh)
+    status = cli.main(["replay", str(tmp_path / "results.json"), "--id", "F001", "--isolate", "none"])
+    out, err = capsys.readouterr()
+    assert status == 1, out + err
+    assert "  the backend warned: RuntimeWarning: overflow encountered in exp [tests/test_warnings_capture.py:" in out
 
 
 def test_run_vjp_merges_and_caps():
