@@ -9,30 +9,24 @@ the budget. So each distinct finding is reported once, minimal, and the run is r
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
-import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import hypothesis
-import numpy as np
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
-from . import __version__, primitives
-from .check import OMEGA, ExampleResult, check_example, finding_signature, primitive_signature
+from . import primitives
+from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .draws import seed_only_draws
+from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
 from .known import KnownBehaviours
 from .oracle import Oracle
-from .results import SCHEMA, encode_array
+from .results import build, environment
 from .shards import Budget
-from .warnings_capture import records
+from .stats import Stats
 
-__all__ = ["Settings", "Campaign"]
-
-MAX_RATIO_SAMPLES = 2000
+__all__ = ["Settings", "Campaign", "example_database", "backend_source", "environment"]
 
 
 @dataclass
@@ -46,7 +40,7 @@ class Settings:
     known_dir: str | None = None
     measure_work: bool = True
     database: str | None = None  # Hypothesis example database: a directory or redis:// URL (None: runs reproduce)
-    max_per_kind: int = 6  # distinct findings kept per (backend, kind); past it the search moves on
+    max_per_kind: int = MAX_PER_KIND  # distinct findings kept per (backend, kind); past it the search moves on
 
 
 @dataclass(frozen=True)
@@ -67,41 +61,6 @@ class _BudgetSpent(BaseException):
     a BaseException through at once, without shrinking (see ``hypothesis.core.failure_exceptions_to_catch``)."""
 
 
-@dataclass
-class _Stats:
-    examples: int = 0
-    points: Counter = field(default_factory=Counter)
-    backend: dict = field(default_factory=lambda: defaultdict(Counter))
-    cells: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, family, property) -> status
-    primitives: dict = field(default_factory=lambda: defaultdict(Counter))  # (backend, prim) -> status
-    conventions: dict = field(default_factory=lambda: defaultdict(Counter))
-    ratios: dict = field(default_factory=lambda: defaultdict(list))
-    cost_ratios: dict = field(default_factory=lambda: defaultdict(list))
-    timings: Counter = field(default_factory=Counter)
-
-
-    @classmethod
-    def from_results(cls, results: dict) -> "_Stats":
-        """The statistics saved in a results.json (to resume a campaign)."""
-        s, saved = cls(), results["stats"]
-        s.examples = results["summary"]["examples"]
-        s.points.update(results["summary"].get("points", {}))
-        for name, counts in saved["backends"].items():
-            s.backend[name].update(counts)
-        for cell in saved["cells"]:
-            s.cells[(cell["backend"], cell["family"], cell["property"])].update(cell["counts"])
-        for row in saved["primitives"]:
-            s.primitives[(row["backend"], row["primitive"])].update(row["counts"])
-        for name, counts in saved.get("conventions", {}).items():
-            s.conventions[name].update(counts)
-        for name, ratios in saved["error_ratios"].items():
-            s.ratios[name].extend(float(r) for r in ratios)
-        for name, pairs in saved["cost_ratios"].items():
-            s.cost_ratios[name].extend(pairs)
-        s.timings.update(saved.get("seconds", {}))
-        return s
-
-
 class Campaign:
     """Run ``settings.max_examples`` examples through ``backends`` (objects following the contract)."""
 
@@ -118,9 +77,8 @@ class Campaign:
         self.budget = budget if budget is not None else Budget(self.settings.max_examples)
         self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
         self.known = KnownBehaviours.load([b.name for b in self.backends], self.settings.known_dir)
-        self.findings: list[dict] = []
-        self.seen: set = set()
-        self.stats = _Stats()
+        self.kept = FindingSet(self.settings.max_per_kind)
+        self.stats = Stats()
         self.started = time.time()
         self.elapsed_before = 0.0  # seconds of earlier sessions of a resumed campaign
         self.rounds = 0  # Hypothesis runs done (each ends at a new finding or at the end of the budget)
@@ -134,7 +92,7 @@ class Campaign:
     def _strategy(self):
         if self.strategy is not None:
             return self.strategy
-        from strategies import examples
+        from advalidate.strategies import examples
 
         return examples(dtype=self.settings.dtype, special=self.settings.special)
 
@@ -144,16 +102,12 @@ class Campaign:
         return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()))
 
     def _is_new(self, key) -> bool:
-        """A finding is new unless one already kept for the same backend and kind used a subset of its
-        primitives (``sin+tanh`` adds nothing to a ``tanh`` finding), or ``max_per_kind`` of that backend and
-        kind are kept already (a bug in the tape itself shows on every primitive: a few make the point)."""
-        prims = set(key[2].split("+"))
-        same = [k for k in self.seen | self._peers if k[:2] == key[:2]]
-        return len(same) < self.settings.max_per_kind and not any(set(k[2].split("+")) <= prims for k in same)
+        """The finding set's rule (:class:`advalidate.findings.FindingSet`), counting the other shards' findings."""
+        return self.kept.is_new(key, self._peers)
 
-    def _capped(self) -> list:
-        counts = Counter(k[:2] for k in self.seen)
-        return [list(k) for k, n in sorted(counts.items()) if n >= self.settings.max_per_kind]
+    @property
+    def findings(self) -> list[dict]:
+        return self.kept.records
 
     def run(self) -> dict:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
@@ -184,9 +138,8 @@ class Campaign:
         self.rounds = progress.get("rounds", 0)
         self.resumes = progress.get("resumes", 0) + 1
         self.elapsed_before = previous.get("duration_s", 0.0)
-        self.findings = list(previous["findings"])
-        self.seen = {tuple(k) for k in progress.get("seen", [])}
-        self.stats = _Stats.from_results(previous)
+        self.kept = FindingSet(self.settings.max_per_kind, previous["findings"], progress.get("seen", []))
+        self.stats = Stats.from_results(previous)
         self.budget = Budget(self.settings.max_examples, done=self.stats.examples)
         for f in self.findings:
             self.known.match(f["backend"], f["kind"], f["signature"])
@@ -286,80 +239,26 @@ class Campaign:
     # ------------------------------------------------------------------ bookkeeping
 
     def _record(self, fn, result: ExampleResult, seconds: float):
-        s = self.stats
-        s.examples += 1
-        s.points[result.point] += 1
-        s.timings["check"] += seconds
-        s.timings.update(result.seconds)
-        families = {primitives.get(p).family for p in fn.primitives_used}
-        for o in result.outcomes:
-            s.backend[o.backend][o.status] += 1
-            if o.convention:
-                s.conventions[o.backend][o.convention] += 1
-            if o.comparison is not None and len(s.ratios[o.backend]) < MAX_RATIO_SAMPLES:
-                s.ratios[o.backend].append(float(o.comparison.ratio))
-            if o.work is not None and o.work.forward and len(s.cost_ratios[o.backend]) < MAX_RATIO_SAMPLES:
-                outputs = int(sum(np.prod(shape) for shape in fn.output_shapes))
-                s.cost_ratios[o.backend].append([outputs, o.work.vjp / o.work.forward])
-            value_status = o.status if o.kind != "cost-bound" else "pass"
-            cost_status = ("finding" if o.kind == "cost-bound" else "pass") if o.work is not None else None
-            if o.status in ("unsupported", "skipped"):
-                value_status = cost_status = o.status
-            for fam in families:
-                s.cells[(o.backend, fam, "value")][value_status] += 1
-                if cost_status:
-                    s.cells[(o.backend, fam, "cost")][cost_status] += 1
-            for p in fn.primitives_used:
-                s.primitives[(o.backend, p)][value_status] += 1
+        self.stats.add(fn, result)
+        self.stats.timings["check"] += seconds
         if self.progress:
-            self.progress(s.examples, self.settings.max_examples, len(self.findings))
+            self.progress(self.stats.examples, self.settings.max_examples, len(self.findings))
         if time.time() - self._last_checkpoint > 5:
             self._save()
 
     def _add_finding(self, example, result: ExampleResult, outcome):
-        fn = example.function
-        key = self._signature(outcome, fn)
-        self.seen.add(key)
-        self.budget.publish(self.seen)
-        entry = self.known.match(*key)
+        key = self._signature(outcome, example.function)
+        self.kept.add_key(key)
+        self.budget.publish(self.kept.keys)
         backend = next(b for b in self.backends if b.name == outcome.backend)
-        record = {
-            "id": f"F{len(self.findings) + 1:03d}",
-            "backend": outcome.backend,
-            "kind": outcome.kind,
-            "signature": key[2],
-            "known": entry is not None,
-            "known_note": entry.comment if entry else "",
-            "message": outcome.message,
-            "point": result.point,
-            "kink": result.kink,
-            "function": fn.to_dict(),
-            "source": backend_source(backend, fn),
-            "inputs": [encode_array(x) for x in example.inputs],
-            "cotangents": [encode_array(v) for v in example.cotangents],
-            "oracle": _oracle_record(result.oracle),
-            "backend_grads": [encode_array(g) for g in outcome.grads] if outcome.grads is not None else None,
-            "ratio": _finite_or_str(outcome.comparison.ratio) if outcome.comparison else None,
-            "worst": list(outcome.comparison.worst[1]) if outcome.comparison and outcome.comparison.worst else None,
-            "worst_input": outcome.comparison.worst[0] if outcome.comparison and outcome.comparison.worst else None,
-            "tolerance": [encode_array(t) for t in outcome.comparison.tolerances] if outcome.comparison else None,
-            "errors": [encode_array(e) for e in outcome.comparison.errors] if outcome.comparison else None,
-            "work": asdict(outcome.work) if outcome.work else None,
-            "convention": outcome.convention,
-            "kink_sides": result.sides.record() if result.sides is not None else None,
-            "tag": outcome.tag,
-            "warnings": records(outcome.warnings),  # what the backend warned computing this VJP: evidence
-            "primitives": primitive_signature(fn.pruned()),
-            "agrees_with": sorted(outcome.agrees_with),
-            "all_backends_agree": _all_agree(outcome, result),
-        }
+        record = finding_record(key, example, result, outcome, backend, self.known.match(*key))
+        record["id"] = self.kept.next_id()
         record["replay"] = f"advalidate replay {self.settings.out}/results.json --id {record['id']}"
-        self.findings.append(record)
+        self.kept.records.append(record)
 
     # ------------------------------------------------------------------ results
 
     def results(self) -> dict:
-        s = self.stats
         backends = []
         for b in self.backends:
             supported = sorted(p for p in primitives.CATALOGUE if p in b.primitives)
@@ -369,39 +268,17 @@ class Campaign:
         for name, why in self.load_errors.items():
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],
                              "error": why})
-        unexpected = [f for f in self.findings if not f["known"]]
-        return {
-            "schema": SCHEMA,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "duration_s": round(self.elapsed_before + time.time() - self.started, 3),
-            "complete": self.complete and not self.interrupted,
-            "settings": {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
-                         "dtype": self.settings.dtype, "special": self.settings.special,
-                         "workers": self.settings.workers, "omega": OMEGA,
-                         "backends": [b.name for b in self.backends]},
-            "environment": environment(),
-            "backends": backends,
-            "summary": {"examples": s.examples, "findings": len(self.findings), "unexpected": len(unexpected),
-                        "known": len(self.findings) - len(unexpected), "points": dict(s.points),
-                        "capped": self._capped()},
-            "stats": {
-                "backends": {k: dict(v) for k, v in s.backend.items()},
-                "cells": [{"backend": b, "family": f, "property": p, "counts": dict(c)}
-                          for (b, f, p), c in sorted(s.cells.items())],
-                "primitives": [{"backend": b, "primitive": p, "counts": dict(c)}
-                               for (b, p), c in sorted(s.primitives.items())],
-                "conventions": {k: dict(v) for k, v in s.conventions.items()},
-                "error_ratios": {k: [_finite_or_str(r) for r in v] for k, v in s.ratios.items()},
-                "cost_ratios": {k: v for k, v in s.cost_ratios.items()},
-                "seconds": {k: round(v, 3) for k, v in s.timings.items()},
-            },
-            "findings": self.findings,
-            "known_unmatched": [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
-                                for e in self.known.unmatched([b.name for b in self.backends],
-                                                              () if self.settings.measure_work else ("cost-bound",))],
-            "cost": self.cost_data,
-            "progress": {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.seen)]},
-        }
+        settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
+                    "dtype": self.settings.dtype, "special": self.settings.special,
+                    "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
+        unmatched = [{"backend": e.backend, "kind": e.kind, "pattern": e.pattern, "source": e.source}
+                     for e in self.known.unmatched([b.name for b in self.backends],
+                                                   () if self.settings.measure_work else ("cost-bound",))]
+        progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)]}
+        return build(settings=settings, backends=backends, stats=self.stats, findings=self.findings,
+                     capped=self.kept.capped(), known_unmatched=unmatched, cost=self.cost_data, progress=progress,
+                     duration_s=self.elapsed_before + time.time() - self.started,
+                     complete=self.complete and not self.interrupted)
 
 
 def example_database(spec: str | None, namespace: str = "float64-regular"):
@@ -423,57 +300,3 @@ def example_database(spec: str | None, namespace: str = "float64-regular"):
     from hypothesis.database import DirectoryBasedExampleDatabase
 
     return DirectoryBasedExampleDatabase(Path(spec) / namespace)
-
-
-def backend_source(backend, fn) -> str:
-    """The function as runnable Python for ``backend`` (its dialect when it has one, NumPy otherwise)."""
-    from .render import render
-
-    if callable(getattr(backend, "source", None)):
-        return backend.source(fn)
-    dialect = getattr(backend, "dialect", None)
-    try:
-        return render(fn, dialect if dialect is not None else "numpy")
-    except Exception:
-        return render(fn, "numpy")
-
-
-def _finite_or_str(x):
-    x = float(x)
-    return x if np.isfinite(x) else ("inf" if x > 0 else "nan" if np.isnan(x) else "-inf")
-
-
-def _oracle_record(ref):
-    if ref is None:
-        return None
-    record = {"mode": ref.mode, "outputs": [encode_array(o) for o in ref.outputs],
-              "max_error_rel": _finite_or_str(ref.max_error_rel)}
-    if ref.mode == "full":
-        record["grads"] = [encode_array(g) for g in ref.grads]
-        record["errors"] = [encode_array(e) for e in ref.errors]
-    else:
-        record["directions"] = [[encode_array(w) for w in ws] for ws in ref.directions]
-        record["projections"] = [float(d.value) for d in ref.projections]
-        record["projection_errors"] = [float(d.error) for d in ref.projections]
-    return record
-
-
-def _all_agree(outcome, result) -> bool:
-    """Every other backend's VJP matches this one's (a value finding then points at the shared formula)."""
-    if outcome.kind not in ("wrong-value", "precision-loss", "nan-inf", "convention"):
-        return False
-    others = [o for o in result.outcomes if o is not outcome and o.grads is not None]
-    return bool(others) and all(o.backend in outcome.agrees_with for o in others)
-
-
-def environment() -> dict:
-    import mpmath
-
-    env = {"python": sys.version.split()[0], "platform": platform.platform(), "advalidate": __version__,
-           "numpy": np.__version__, "mpmath": mpmath.__version__, "mpmath_backend": mpmath.libmp.BACKEND,
-           "hypothesis": hypothesis.__version__}
-    for mod in ("jax", "torch", "autograd"):
-        module = sys.modules.get(mod)
-        if module is not None:
-            env[mod] = getattr(module, "__version__", "?")
-    return env

@@ -39,7 +39,7 @@ def _fail(message: str) -> int:
 
 
 def main(args) -> int:
-    from .cli_run import load_backends
+    from .backends.registry import load_backends
     from .replay import find_finding, replay_finding
     from .results import load
 

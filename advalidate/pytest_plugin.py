@@ -38,7 +38,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
     """The campaign the ``--advalidate-*`` options describe (shard ``shard`` of ``shards``: its share of the
     budget, its own seed), as ``advalidate run`` builds it: same backends, isolation, settings."""
     from advalidate.campaign import Campaign, Settings
-    from advalidate.cli_run import load_backends
+    from advalidate.backends.registry import load_backends
     from advalidate.shards import SharedBudget
 
     opt = config.getoption

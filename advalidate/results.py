@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SCHEMA", "encode_array", "decode_array", "write_json", "load", "validate", "schema"]
+__all__ = ["SCHEMA", "encode_array", "decode_array", "write_json", "load", "validate", "schema", "build",
+           "environment"]
 
 SCHEMA = "advalidate.results/1"
 
@@ -82,3 +83,52 @@ def validate(data: dict) -> None:
     import jsonschema
 
     jsonschema.validate(data, schema())
+
+
+def build(*, settings: dict, backends: list, stats, findings: list, capped: list, known_unmatched: list,
+          cost, progress: dict, duration_s: float, complete: bool, environment_: dict | None = None,
+          created: str | None = None) -> dict:
+    """A results.json document: the one place its top-level layout is written.
+
+    ``stats`` is an :class:`advalidate.stats.Stats`; ``findings`` the kept finding records; ``settings`` the
+    campaign's settings as recorded; ``backends`` one entry per selected backend (loaded or not).
+    """
+    import datetime as _dt
+
+    unexpected = sum(not f["known"] for f in findings)
+    return {
+        "schema": SCHEMA,
+        "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(duration_s, 3),
+        "complete": bool(complete),
+        "settings": settings,
+        "environment": environment_ if environment_ is not None else environment(),
+        "backends": backends,
+        "summary": {"examples": stats.examples, "findings": len(findings), "unexpected": unexpected,
+                    "known": len(findings) - unexpected, "points": dict(stats.points), "capped": capped},
+        "stats": stats.to_json(),
+        "findings": list(findings),
+        "known_unmatched": known_unmatched,
+        "cost": cost,
+        "progress": progress,
+    }
+
+
+def environment() -> dict:
+    """Versions of what a run depends on (the AD libraries among them once imported)."""
+    import platform
+    import sys
+
+    import hypothesis
+    import mpmath
+
+    from . import __version__
+
+    env = {"python": sys.version.split()[0], "platform": platform.platform(), "advalidate": __version__,
+           "numpy": np.__version__, "mpmath": mpmath.__version__, "mpmath_backend": mpmath.libmp.BACKEND,
+           "hypothesis": hypothesis.__version__}
+    for mod in ("jax", "torch", "autograd"):
+        module = sys.modules.get(mod)
+        if module is not None:
+            env[mod] = getattr(module, "__version__", "?")
+    return env

@@ -25,7 +25,7 @@ def main():
     args = parser.parse_args()
 
     from advalidate.campaign import Campaign, Settings
-    from advalidate.cli_run import load_backends
+    from advalidate.backends.registry import load_backends
 
     backends, errors = load_backends()
     for name, why in errors.items():

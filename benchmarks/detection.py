@@ -55,7 +55,7 @@ def draw_examples(n: int, seed: int, dtype: str = "float64") -> list:
     import hypothesis
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from strategies import examples
+    from advalidate.strategies import examples
 
     out = []
 

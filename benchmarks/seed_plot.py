@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main():
-    from advalidate.cli_run import load_backends
+    from advalidate.backends.registry import load_backends
     from advalidate.cost.scaling import campaign_data
     from advalidate.plots import seed_chain
 

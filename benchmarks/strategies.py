@@ -22,9 +22,9 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [os.
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from strategies import functions
-from strategies._cotangents import COTANGENT_KINDS, _cotangents
-from strategies._points import draw_point
+from advalidate.strategies import functions
+from advalidate.strategies._cotangents import COTANGENT_KINDS, _cotangents
+from advalidate.strategies._points import draw_point
 
 SETTINGS = {
     "small": dict(max_ops=3, max_side=2, max_dims=1, max_inputs=2),

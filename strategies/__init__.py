@@ -12,7 +12,7 @@
 Usage::
 
     from hypothesis import given
-    from strategies import examples
+    from advalidate.strategies import examples
 
     @given(examples(dtype="float32", special=True))
     def test_my_vjp(ex):

@@ -222,7 +222,7 @@ import importlib, json, sys
 from hypothesis import HealthCheck, given, seed, settings
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.campaign import Campaign, Settings
-from strategies import examples
+from advalidate.strategies import examples
 
 
 class Recorder(NumpyReference):

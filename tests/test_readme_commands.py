@@ -171,6 +171,26 @@ def check_report(command, ctx):
         assert f'id="{finding["id"]}"' in html and finding["replay"] in html
 
 
+def check_report_runs(command, ctx):
+    """Two real runs, float64 and float32 (as the command's paths say), on one page with a column per run."""
+    argv = shlex.split(command)
+    sources = [a for a in argv if a.endswith("results.json")]
+    for source in sources:
+        dtype = Path(source).parent.name
+        done = advalidate(f"advalidate run --no-cost --dtype {dtype} --out {Path(source).parent}", ctx,
+                          backend="numpy-ref", max_examples="3")
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = advalidate(command, ctx)
+    page = ctx.cwd / argv[argv.index("-o") + 1]
+    assert done.returncode == 0 and done.stdout == f"report: {page.name}\n", done.stdout + done.stderr
+    html = page.read_text()
+    labels = argv[argv.index("--label") + 1::2] if "--label" in argv else ["float64", "float32"]
+    header = re.search(r'<table class="runs">\s*<thead>(.*?)</thead>', html, re.S).group(1)
+    assert re.findall(r'<th scope="col"><a href="#run\d">([^<]*)</a></th>', header) == labels
+    assert re.search(r'<tr class="differs"><th scope="row">setting: dtype</th><td>float64</td><td>float32</td>', html)
+    assert len(list((ctx.cwd / f"{page.stem}-pages").glob("*.html"))) == 2
+
+
 def check_run_conformance(command, ctx):
     """The Python line: a correct backend passes, a planted one fails with its finding's reproduction."""
     snippet = command.replace("MyBackend", "NumpyReference")
@@ -257,6 +277,9 @@ CHECKS = {
     "advalidate replay reports/results.json --id F003": check_replay,
     "advalidate backends": check_backends,
     "advalidate report reports/results.json -o index.html": check_report,
+    "advalidate report float64/results.json float32/results.json -o runs.html": check_report_runs,
+    "advalidate report float64/results.json float32/results.json -o runs.html --label f64 --label f32":
+        check_report_runs,
     "from advalidate.testing import run_conformance; run_conformance(MyBackend)": check_run_conformance,
     "pytest --pyargs advalidate.conformance --advalidate-backend NAME": check_conformance_suite,
     "pytest --pyargs advalidate.conformance -k primitive --advalidate-backend NAME": check_primitives,

@@ -238,7 +238,7 @@ print(len(hits))
 
 def test_workers_share_one_jax_compilation_cache_and_it_is_removed_after(tmp_path):
     pytest.importorskip("jax")
-    from advalidate.cli_run import JAX_CACHE, shared_compile_cache
+    from advalidate.parallel import JAX_CACHE, shared_compile_cache
 
     with shared_compile_cache({"PATH": os.environ["PATH"]}) as env:
         folder = env[JAX_CACHE]

@@ -12,7 +12,7 @@ from hypothesis.errors import InvalidArgument
 
 from advalidate.builder import Builder
 from advalidate.ir import Function
-from strategies import (SIMPLICITY, Example, array_source, cotangents, examples, functions, points,
+from advalidate.strategies import (SIMPLICITY, Example, array_source, cotangents, examples, functions, points,
                         special_kinds)
 
 FAST = settings(max_examples=60, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -185,8 +185,8 @@ def test_self_tying_primitives_alone_with_one_input_are_refused():
 def test_points_replay_the_generators_sampling_decisions(data):
     """``points`` re-derives from the finished program which inputs must be positive or small: it must agree
     with what the generator relied on when it made domains safe by construction."""
-    from strategies._analysis import analyse
-    from strategies._functions import _build, _validate
+    from advalidate.strategies._analysis import analyse
+    from advalidate.strategies._functions import _build, _validate
 
     cfg = _validate(None, 8, 4, 2, 4, True, "float64", False, True)
     gen, fn = data.draw(st.composite(lambda draw: _build(draw, cfg))())

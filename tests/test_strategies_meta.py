@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from advalidate import primitives
 from advalidate.evaluate import gaps, kink_tolerance, trace
 from advalidate.render import compile_function
-from strategies import SPECIAL_KINDS, examples, functions
-from strategies._points import draw_point
+from advalidate.strategies import SPECIAL_KINDS, examples, functions
+from advalidate.strategies._points import draw_point
 
 N = 1000  # per dtype
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 
 from advalidate.ir import Function, Node
-from strategies import examples, functions
+from advalidate.strategies import examples, functions
 
 SETTINGS = settings(database=None, derandomize=True, max_examples=2000, deadline=None,
                     suppress_health_check=list(HealthCheck))

@@ -22,7 +22,8 @@ from ..errors import AdvalidateError
 from ..ir import DTYPES
 
 __all__ = ["BUILTINS", "GROUP", "DISABLE_ENV", "Entry", "InvalidBackend", "BackendLoadError", "Registry",
-           "validate", "load_target", "default_registry", "get", "entries", "install_command"]
+           "validate", "load_target", "default_registry", "get", "entries", "install_command", "check_names",
+           "load_backends"]
 
 GROUP = "advalidate.backends"
 DISABLE_ENV = "ADVALIDATE_DISABLE_PLUGINS"
@@ -301,3 +302,38 @@ def get(name: str):
 def entries() -> dict[str, Entry]:
     """Every backend the default registry knows (not loaded)."""
     return default_registry().entries()
+
+
+def check_names(names=None) -> list[str]:
+    """The backends ``names`` selects (all known ones when empty); LookupError naming the known ones for an
+    unknown name. Nothing is imported."""
+    known = default_registry().entries()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise LookupError(f"unknown backend(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    return list(names or known)
+
+
+def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
+    """(backends, load errors by name). Unknown names raise LookupError naming the known ones.
+
+    ``isolate``: "plugins" runs third-party backends (entry points) in a worker process, "all" every backend,
+    "none" none (see :mod:`advalidate.isolation`: a hang past ``timeout`` or a crash becomes an error finding).
+    """
+    registry = default_registry()
+    entries = [registry.load(n) for n in check_names(names)]
+    errors = {e.name: e.error for e in entries if e.error is not None}
+    backends = []
+    for e in entries:
+        if e.error is not None:
+            continue
+        if isolate == "all" or (isolate == "plugins" and e.source != "built-in"):
+            from ..isolation import Isolated
+
+            try:
+                backends.append(Isolated(e.name, timeout=timeout))
+            except RuntimeError as problem:
+                errors[e.name] = f"in a worker process: {problem}"
+            continue
+        backends.append(e.backend)
+    return backends, errors

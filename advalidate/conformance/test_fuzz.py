@@ -13,7 +13,7 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 
-from strategies import examples
+from advalidate.strategies import examples
 
 DTYPE = os.environ.get("ADVALIDATE_DTYPE", "float64")
 SPECIAL = os.environ.get("ADVALIDATE_SPECIAL", "") not in ("", "0")
@@ -22,7 +22,7 @@ _state = {}
 
 def _backends(config):
     if "backends" not in _state:
-        from advalidate.cli_run import load_backends
+        from advalidate.backends.registry import load_backends
         from advalidate.known import KnownBehaviours
 
         names = config.getoption("advalidate_backend", None) or \
