@@ -6,8 +6,7 @@ the terminal between the progress lines. Two scopes:
 
 - :func:`capture` (used by :func:`advalidate.check.run_vjp` around a backend's ``vjp`` and ``work``) keeps the
   warnings raised *by the calling thread* while it is open, as :class:`Caught` records: deduplicated by
-  (category, message, where) with a count, at most :data:`MAX_KEPT` distinct ones (the rest are counted in
-  ``dropped``). Inside it every warning is shown to us each time (the ``always`` action: Python's default action
+  (category, message, where) with a count, at most :data:`MAX_KEPT` distinct ones (the first raised). Inside it every warning is shown to us each time (the ``always`` action: Python's default action
   shows a warning once per code location per process, so a second example hitting the same line of a library
   would otherwise be silent), and numpy's floating-point errors warn (``divide``, ``over``, ``invalid``; not
   ``under``, which subnormal points raise everywhere), whatever the process's settings: an ``error`` filter or
@@ -72,7 +71,6 @@ class _Sink:
     def __init__(self, limit: int | None = MAX_KEPT):
         self.limit = limit
         self.counts: Counter = Counter()
-        self.dropped = 0  # raised warnings not kept: distinct ones past the limit (each occurrence counted)
         self._lock = threading.Lock()
 
     def add(self, category: str, message: str, where: str, count: int = 1):
@@ -80,19 +78,10 @@ class _Sink:
         with self._lock:
             if key in self.counts or self.limit is None or len(self.counts) < self.limit:
                 self.counts[key] += count
-            else:
-                self.dropped += count
 
     def caught(self) -> list[Caught]:
         with self._lock:
             return [Caught(c, m, w, n) for (c, m, w), n in self.counts.items()]
-
-
-class Captured(list):
-    """What :func:`capture` yields: a list of :class:`Caught`, filled when the capture closes (and by
-    :func:`deliver` meanwhile), with ``dropped``: the warnings raised past :data:`MAX_KEPT` distinct ones."""
-
-    dropped: int = 0
 
 
 # ---------------------------------------------------------------- the process-wide hook
@@ -161,10 +150,10 @@ def _uninstall():
 
 @contextlib.contextmanager
 def capture(limit: int | None = MAX_KEPT):
-    """Keep the warnings the calling thread raises inside the block: yields a :class:`Captured` list, filled
-    with :class:`Caught` records when the block ends (normally or by an exception)."""
+    """Keep the warnings the calling thread raises inside the block (and those :func:`deliver` hands it): yields
+    a list, filled with :class:`Caught` records when the block ends (normally or by an exception)."""
     sink = _Sink(limit)
-    out = Captured()
+    out: list = []
     _install()
     stack = _local.__dict__.setdefault("stack", [])
     stack.append(sink)
@@ -175,7 +164,6 @@ def capture(limit: int | None = MAX_KEPT):
         stack.remove(sink)
         _uninstall()
         out.extend(sink.caught())
-        out.dropped = sink.dropped
 
 
 def deliver(caught) -> None:

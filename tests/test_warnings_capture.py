@@ -147,6 +147,18 @@ def test_a_raising_backend_keeps_what_it_warned_before():
     assert outcome.kind == "error" and [c.message for c in outcome.warnings] == ["about to fail"]
 
 
+def test_what_the_work_count_warns_joins_the_vjps():
+    class WorkWarns(Warns):
+        name = "work-warns"
+
+        def work(self, fn, inputs, cotangents):
+            warnings.warn("counting", RuntimeWarning)
+            return super().work(fn, inputs, cotangents)
+
+    (outcome,) = check_example(_fn(), X, V, [WorkWarns()], measure_work=True).outcomes
+    assert outcome.work is not None and _messages(outcome) == PLANTED | {("RuntimeWarning", "counting")}
+
+
 def test_threads_keep_their_own_warnings():
     # each thread's capture gets exactly its own warnings, while the other threads warn at the same time
     barrier = threading.Barrier(4)
