@@ -31,8 +31,8 @@ from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
 from .warnings_capture import MAX_KEPT, Caught, capture
 
-__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "run_vjp", "run_work", "kink_reference", "FULL_MODE_LIMIT", "OMEGA",
-           "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
+__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "run_vjp", "run_work", "kink_reference",
+           "FULL_MODE_LIMIT", "OMEGA", "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
 
