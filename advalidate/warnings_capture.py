@@ -6,9 +6,10 @@ the terminal between the progress lines. Two scopes:
 
 - :func:`capture` (used by :func:`advalidate.check.run_vjp` around a backend's ``vjp`` and ``work``) keeps the
   warnings raised *by the calling thread* while it is open, as :class:`Caught` records: deduplicated by
-  (category, message, where) with a count, at most :data:`MAX_KEPT` distinct ones (the first raised). Inside it every warning is shown to us each time (the ``always`` action: Python's default action
-  shows a warning once per code location per process, so a second example hitting the same line of a library
-  would otherwise be silent), and numpy's floating-point errors warn (``divide``, ``over``, ``invalid``; not
+  (category, message, where) with a count, at most :data:`MAX_KEPT` distinct ones (the first raised). Inside
+  it every warning is shown to us each time (the ``always`` action: Python's default action shows a warning once
+  per code location per process, so a second example hitting the same line of a library would otherwise be
+  silent), and numpy's floating-point errors warn (``divide``, ``over``, ``invalid``; not
   ``under``, which subnormal points raise everywhere), whatever the process's settings: an ``error`` filter or
   ``np.seterr(all="raise")`` would turn a library's warning into an exception and the VJP into an error finding.
 - :func:`collecting` (used by ``advalidate run`` around the whole run) gathers every other warning (raised by
