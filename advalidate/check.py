@@ -30,9 +30,10 @@ from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
 from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
+from .warnings_capture import MAX_KEPT, Caught, capture
 
-__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "kink_reference", "FULL_MODE_LIMIT", "OMEGA",
-           "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
+__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "run_vjp", "run_work",
+           "kink_reference", "FULL_MODE_LIMIT", "OMEGA", "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
 
@@ -65,6 +66,7 @@ class Outcome:
     convention: str | None = None  # at kinks: left, right, across, between, other (see kink_reference)
     agrees_with: list = field(default_factory=list)  # backends whose VJP matches this one's
     tag: str | None = None  # flush-to-zero: the finding is explained by the library flushing subnormal inputs
+    warnings: list = field(default_factory=list)  # Caught: what the backend warned while computing its VJP and work
 
     @property
     def ratio(self) -> float:
@@ -96,21 +98,50 @@ def _validate(fn: Function, result, n_inputs: int) -> str | None:
     return None
 
 
-def run_vjp(backend, fn: Function, inputs, cotangents) -> tuple[list | None, str | None]:
-    """Call the backend defensively: (grads, None) or (None, a message naming the failure)."""
+def run_vjp(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> tuple[list | None, str | None]:
+    """Call the backend defensively: (grads, None) or (None, a message naming the failure).
+
+    The warnings the backend raises meanwhile are never printed: they are added to ``caught`` (as
+    :class:`~advalidate.warnings_capture.Caught`, merged with what it holds), or dropped when it is None (a probe
+    such as the flush-to-zero rerun, whose point is not the example's)."""
     given = [np.array(x, copy=True) for x in inputs]  # the backend's own copies: our example stays intact
+    raised = []
     try:
-        result = backend.vjp(fn, given, [np.array(v, copy=True) for v in cotangents])
+        with capture() as raised:
+            result = backend.vjp(fn, given, [np.array(v, copy=True) for v in cotangents])
     except Exception as e:  # a backend bug, reported as an `error` finding
         if isinstance(e, BackendRaised):  # from a worker process: its message carries the traceback
             return None, str(e)
         return None, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
+    finally:
+        _keep(caught, raised)
     problem = _validate(fn, result, len(inputs))
     if problem:
         return None, problem
     if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(given, inputs)):
         return None, "the backend mutated its inputs"
     return [np.asarray(g) for g in result.grads], None
+
+
+def run_work(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> Work:
+    """``backend.work``, its warnings added to ``caught`` as :func:`run_vjp` does (exceptions propagate)."""
+    raised = []
+    try:
+        with capture() as raised:
+            return backend.work(fn, inputs, cotangents)
+    finally:
+        _keep(caught, raised)
+
+
+def _keep(caught: list | None, raised) -> None:
+    """Merge the records ``raised`` into ``caught`` (same category, message and place: counts add up)."""
+    if caught is None:
+        return
+    merged = {(c.category, c.message, c.where): c for c in caught}
+    for c in raised:
+        key = (c.category, c.message, c.where)
+        merged[key] = Caught(*key, merged[key].count + c.count) if key in merged else c
+    caught[:] = list(merged.values())[:MAX_KEPT]
 
 
 # ---------------------------------------------------------------- kinks
@@ -432,18 +463,19 @@ class _Job:
         self.measure_work = measure_work and hasattr(backend, "work")
         self.seconds = Counter()
         self.grads = self.problem = self.work = self.work_error = None
+        self.warnings: list = []  # what the backend warned, in this thread (advalidate.warnings_capture)
         self._thread = threading.Thread(target=self._run, name=f"advalidate-{backend.name}", daemon=True)
         self._thread.start()
 
     def _run(self):
         name = self.backend.name
         clock = time.perf_counter()
-        self.grads, self.problem = run_vjp(self.backend, self.fn, self.inputs, self.cotangents)
+        self.grads, self.problem = run_vjp(self.backend, self.fn, self.inputs, self.cotangents, self.warnings)
         now = time.perf_counter()
         self.seconds[f"vjp {name}"] += now - clock
         if self.problem is None and self.measure_work:
             try:
-                self.work = self.backend.work(self.fn, self.inputs, self.cotangents)
+                self.work = run_work(self.backend, self.fn, self.inputs, self.cotangents, self.warnings)
             except Exception as e:  # noqa: BLE001  reported as a finding where the VJP passes, as before
                 self.work_error = e
             self.seconds[f"work {name}"] += time.perf_counter() - now
@@ -542,14 +574,15 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             job.result()
             lap("waiting")
             seconds.update(job.seconds)
-            grads, problem = job.grads, job.problem
+            grads, problem, caught = job.grads, job.problem, job.warnings
         else:
-            grads, problem = run_vjp(backend, fn, inputs, cotangents)
+            caught = []
+            grads, problem = run_vjp(backend, fn, inputs, cotangents, caught)
             lap(f"vjp {backend.name}")
         if problem:
-            outcomes.append(Outcome(backend.name, "finding", "error", problem))
+            outcomes.append(Outcome(backend.name, "finding", "error", problem, warnings=caught))
             continue
-        outcome = Outcome(backend.name, "pass", grads=grads)
+        outcome = Outcome(backend.name, "pass", grads=grads, warnings=caught)
         if point == "kink":
             if sides is None and not undefined:
                 try:
@@ -587,7 +620,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             else:
                 work, failure = None, None
                 try:
-                    work = backend.work(fn, inputs, cotangents)
+                    work = run_work(backend, fn, inputs, cotangents, outcome.warnings)
                 except Exception as e:
                     failure = e
                 lap(f"work {backend.name}")

@@ -140,6 +140,8 @@ def _print(finding: dict, backend, replayed) -> int:
     if outcome.work is not None:
         w = outcome.work
         print(f"  work: f {w.forward}, f + VJP {w.vjp} (ratio {w.ratio:.2f}), forward passes {w.forward_passes}")
+    for caught in outcome.warnings:  # what the library warned while computing the VJP: evidence for its report
+        print(f"  the backend warned: {caught.line()}")
     if outcome.status != "finding":
         ratio = f" (error {outcome.ratio:.3g}× the tolerance)" if outcome.comparison else ""
         print(f"found: nothing, the VJP passes{ratio}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 from pathlib import Path
@@ -78,6 +79,34 @@ def _positive(text: str) -> int:
     return value
 
 
+STRAY_SHOWN = 8  # modules whose uncaptured warnings the end of a run names one by one
+
+
+def _warnings_summarised(run):
+    """``run`` with every warning it raises outside a backend's VJP (Hypothesis's, jax's at import, our own)
+    collected, and summarised once at the end, one line per module, instead of printed between the progress
+    lines. A backend's warnings are kept with its outcome (:mod:`advalidate.warnings_capture`)."""
+
+    @functools.wraps(run)
+    def wrapper(args):
+        from .warnings_capture import collecting
+
+        with collecting() as stray:
+            try:
+                return run(args)
+            finally:
+                lines = stray.summary()
+                if lines:
+                    print("warnings raised outside the backends' VJPs (collected during the run):", file=sys.stderr)
+                for line in lines[:STRAY_SHOWN]:
+                    print(f"  {line}", file=sys.stderr)
+                if len(lines) > STRAY_SHOWN:
+                    print(f"  and warnings from {len(lines) - STRAY_SHOWN} more modules", file=sys.stderr)
+
+    return wrapper
+
+
+@_warnings_summarised
 def main(args) -> int:
     from .backends.registry import load_backends
     from .campaign import Campaign, Settings

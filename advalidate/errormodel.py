@@ -341,6 +341,7 @@ def _ratios(err, tol):
         return np.where(err == 0, 0.0, np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.inf))
 
 
+@np.errstate(all="ignore")  # a backend's inf or NaN projects to inf or NaN, which the comparison expects
 def compare_projected(fn: Function, inputs, cotangents, oracle, grads, reference: Reference | None = None) -> Comparison:
     """Compare a backend's ``grads`` with a projected-mode oracle: <g, w_j> against <J^T v, w_j> for each j.
     ``reference``: the example's shared :class:`Reference` (one is made when None)."""

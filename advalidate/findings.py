@@ -14,6 +14,7 @@ from dataclasses import asdict
 from .bugreport import renumber
 from .results import encode_array
 from .stats import finite_or_str
+from .warnings_capture import records
 
 __all__ = ["FindingSet", "finding_record", "backend_source", "MAX_PER_KIND"]
 
@@ -104,6 +105,7 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "convention": outcome.convention,
         "kink_sides": result.sides.record() if result.sides is not None else None,
         "tag": outcome.tag,
+        "warnings": records(outcome.warnings),  # what the backend warned computing this VJP: evidence
         "primitives": primitive_signature(fn.pruned()),
         "agrees_with": sorted(outcome.agrees_with),
         "all_backends_agree": _all_agree(outcome, result),

@@ -4,7 +4,8 @@
 (started with ``spawn``: JAX and torch are not fork-safe), answered within ``timeout`` seconds or the worker
 is killed and restarted. A hang raises :class:`BackendTimeout`, a dead process :class:`BackendDied`, an
 exception in the backend :class:`BackendRaised` carrying its message and traceback; the campaign turns each
-into an ``error`` finding and goes on.
+into an ``error`` finding and goes on. The warnings the backend raises in the worker are captured there and
+handed to the caller's capture (:func:`advalidate.warnings_capture.deliver`), as if it had computed in-process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from .backends.contract import VJP, Work
 from .ir import Function
+from .warnings_capture import capture, deliver, records
 
 __all__ = ["Isolated", "BackendTimeout", "BackendDied", "BackendRaised"]
 
@@ -43,19 +45,24 @@ def _load(spec):
 
 
 def _serve(conn, spec):
+    """Answer (method, function, inputs, cotangents) requests with (status, payload, warnings): the warnings the
+    backend raised meanwhile, as records (:mod:`advalidate.warnings_capture`), for the caller to keep."""
+    raised = []
     try:
-        backend = _load(spec)
+        with capture(limit=None) as raised:  # jax and torch may warn as they are imported
+            backend = _load(spec)
         conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
                              "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),
-                             "dialect": getattr(backend, "dialect", None) is not None}))
+                             "dialect": getattr(backend, "dialect", None) is not None}, records(raised)))
     except BaseException as e:
-        conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
+        conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}", records(raised)))
         return
     while True:
         try:
             method, fn_json, inputs, cotangents = conn.recv()
         except EOFError:
             return
+        raised = []
         try:
             if method == "bug_script":  # the finding record as JSON: its script, rendered where the dialect lives
                 from .bugreport import script
@@ -66,17 +73,19 @@ def _serve(conn, spec):
             if method == "source":  # dialects hold lambdas, which do not pickle: render here
                 from .render import render
 
-                conn.send(("ok", render(fn, backend.dialect)))
+                conn.send(("ok", render(fn, backend.dialect), []))
                 continue
             given = [np.array(x, copy=True) for x in inputs]
-            result = getattr(backend, method)(fn, given, cotangents)
+            with capture() as raised:
+                result = getattr(backend, method)(fn, given, cotangents)
             if method == "vjp":
                 result = VJP([np.asarray(o) for o in result.outputs], [np.asarray(g) for g in result.grads])
-                conn.send(("ok", (result, given)))
+                conn.send(("ok", (result, given), records(raised)))
             else:
-                conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes))))
+                conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes)),
+                           records(raised)))
         except BaseException as e:
-            conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
+            conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}", records(raised)))
 
 
 class Isolated:
@@ -96,7 +105,8 @@ class Isolated:
         self._proc = ctx.Process(target=_serve, args=(child, self.spec), daemon=True)
         self._proc.start()
         child.close()
-        status, payload = self._receive(self.start_timeout, "starting")
+        status, payload, caught = self._receive(self.start_timeout, "starting")
+        deliver(caught)
         if status != "ready":
             self.close()
             raise BackendRaised(f"the backend failed to start: {payload}")
@@ -118,7 +128,8 @@ class Isolated:
         if self._proc is None or not self._proc.is_alive():
             self._start()
         self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], [np.asarray(v) for v in cotangents]))
-        status, payload = self._receive(self.timeout, f"computing {method}")
+        status, payload, caught = self._receive(self.timeout, f"computing {method}")
+        deliver(caught)  # into the caller's capture (run_vjp's): what the backend warned in the worker
         if status == "raised":
             raise BackendRaised(payload)
         return payload

@@ -24,7 +24,7 @@ __all__ = ["render_report", "write_report", "matrix", "coverage_table", "REQUIRE
 REQUIRED = ("settings", "environment", "backends", "summary", "stats", "findings")
 FINDING_DEFAULTS = {"known_note": "", "point": "", "kink": "", "oracle": None, "backend_grads": None, "ratio": None,
                     "worst": None, "worst_input": None, "tolerance": None, "errors": None, "work": None,
-                    "convention": None, "agrees_with": [], "all_backends_agree": False, "message": ""}
+                    "convention": None, "agrees_with": [], "all_backends_agree": False, "message": "", "warnings": []}
 STATS_DEFAULTS = {"conventions": {}, "seconds": {}, "error_ratios": {}, "cost_ratios": {}, "backends": {},
                   "cells": [], "primitives": []}
 ARRAY_LIMIT = 64  # values shown in a card per array; the rest stay in results.json (and the replay)
