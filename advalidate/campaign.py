@@ -186,12 +186,17 @@ class Campaign:
         # The counterexamples saved in the shared database (by other workers, machines, earlier runs) are replayed
         # first, in the first round of a fresh campaign only: a later round would replay what this campaign has
         # just kept, find it no longer new, and Hypothesis would delete it from the database shared by all.
-        # Probes draw from strategies of their own: they neither replay nor save.
-        replay = self.settings.database and claims and not self._replayed and self.resumes == 0
-        self._replayed = self._replayed or bool(replay)
+        # A probe draws from a strategy of its own, so it keeps its counterexamples under a key of its own (its
+        # primitive and point kind) and replays them at its first run in a fresh campaign.
+        probe = step.probe if step is not None else None
+        if probe is not None:
+            replay = self.settings.database and self.resumes == 0
+        else:
+            replay = self.settings.database and not self._replayed and self.resumes == 0
+            self._replayed = self._replayed or bool(replay)
         phases = [Phase.reuse] * bool(replay) + [Phase.generate, Phase.shrink]
 
-        @hsettings(max_examples=budget, deadline=None, database=self._database() if claims else None,
+        @hsettings(max_examples=budget, deadline=None, database=self._database(probe),
                    derandomize=False,
                    suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
@@ -269,8 +274,10 @@ class Campaign:
             self.checkpoint(self.results())
         self._last_checkpoint = time.time()
 
-    def _database(self):
+    def _database(self, probe=None):
         s = self.settings
+        if probe is not None:
+            return example_database(s.database, f"{s.dtype}-probe-{probe.primitive}-{probe.point}")
         kind = {0.0: "regular", 1.0: "special"}.get(s.special, f"special-share-{s.special:g}")
         return example_database(s.database, f"{s.dtype}-{kind}")
 

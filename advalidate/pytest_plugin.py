@@ -18,7 +18,7 @@ def pytest_addoption(parser):
     group.addoption("--advalidate-max-examples", type=int, default=60, metavar="N", help="examples per campaign")
     group.addoption("--advalidate-seed", type=int, default=0, metavar="N")
     group.addoption("--advalidate-dtype", choices=["float64", "float32"], default="float64")
-    group.addoption("--advalidate-special", dest="advalidate_special_share", action="store_const", const=1.0,
+    group.addoption("--advalidate-special", dest="advalidate_special_share", action="store_const", const=1.0, default=0.0,
                     help="draw every example at special points (--advalidate-special-share 1)")
     group.addoption("--advalidate-special-share", dest="advalidate_special_share", type=float, default=0.0, metavar="S",
                     help="the share of examples drawn at special points, in [0, 1] (default 0)")

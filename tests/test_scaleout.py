@@ -97,7 +97,7 @@ def test_two_workers_isolate_a_plugin_that_segfaults(tmp_path):
     env.pop("ADVALIDATE_DISABLE_PLUGINS", None)
     out = tmp_path / "out"
     done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--backend", "segfaults", "--max-examples", "30",
-                "--no-cost", "--no-probes", "--timeout", "30", "--out", str(out), timeout=600, env=env)
+                "--no-cost", "--no-probes", "--no-special", "--timeout", "30", "--out", str(out), timeout=600, env=env)
     assert done.returncode == 1, done.stdout + done.stderr  # unexpected findings, not a crash of the run
     results = load(out / "results.json")
     validate(results)
@@ -124,7 +124,8 @@ def test_merging_shards_deduplicates_findings_and_sums_statistics():
 
 def test_sigterm_leaves_valid_partial_results_and_resume_finishes_without_redoing(tmp_path):
     out = tmp_path / "out"
-    args = ["run", "--backend", "numpy-ref", "--max-examples", "400", "--no-cost", "--no-probes", "--out", str(out)]
+    args = ["run", "--backend", "numpy-ref", "--max-examples", "400", "--no-cost", "--no-probes", "--no-special",
+            "--out", str(out)]
     proc = subprocess.Popen(ADVALIDATE + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # signalled once the first progress line (40 of 400 examples) is out: the campaign is surely under way
     # (waiting for a file could see the final results of a campaign that has finished already)
