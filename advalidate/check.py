@@ -24,7 +24,7 @@ from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
-                         magnitude, rounding_bound, unit_roundoff)
+                         S, magnitude, rounding_bound, sensitivity, unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -373,9 +373,23 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                               for _, ws, _ in components])
         for v in sides.values():
             scale = np.fmax(scale, np.abs(v))
-    # the error model's rounding term, with its floor at the dtype's smallest normal number (a subnormal result
-    # carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not a finding)
-    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale), np.finfo(fn.dtype).tiny) + errors
+        # the error model's conditioning term (errormodel.tolerance): how far the float tape's VJP moves when the
+        # forward pass rounds differently. A derivative read at a rounded forward value inherits that value's
+        # rounding times its condition: sigmoid' at fl(arcsinh(-1.15e134)) = -309.38 is 309·u off sigmoid' at
+        # the exact arcsinh, in any implementation; the one-sided derivatives are exact, so the kink's tolerance
+        # needs the term as much as the regular comparison's does
+        sens = sensitivity(fn, inputs, cotangents)
+        if mode == "full":
+            sens = np.concatenate([np.asarray(s, np.float64).reshape(-1) for s in sens]) if sens else np.zeros(0)
+        else:
+            sens = np.array([sum(float(np.sum(np.asarray(s, np.float64) * np.abs(w))) for s, w in zip(sens, ws))
+                             for _, ws, _ in components])
+        conditioning = S * np.minimum(sens, np.sqrt(unit_roundoff(fn.dtype)) * scale)
+    # the error model's rounding and conditioning terms, with their floor at the dtype's smallest normal number (a
+    # subnormal result carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not
+    # a finding)
+    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning,
+                           np.finfo(fn.dtype).tiny) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])
 

@@ -151,6 +151,24 @@ def test_a_wrong_value_at_a_real_kink_is_still_a_convention_finding():
     assert (zero.kind, zero.convention) == ("convention", "other") and ref.status == "pass"
 
 
+def test_a_kink_tolerance_allows_for_the_conditioning_of_the_forward():
+    # relu(sigmoid(arcsinh(x))) at x = -1.15e134: sigmoid(-309.38) = 1e-134 is relu's kink point to the kink test.
+    # fl(arcsinh(x)) is off the exact -309.38249147418407 by its rounding, and sigmoid' read there is ~309·u off
+    # sigmoid' at the exact value: the tape's VJP 4.695937620527843e-270 against the exact 4.6959376205277674e-270
+    # (1.6e-14 relative), which the rounding term alone (1.4e-14) called a convention finding. The regular
+    # comparison's conditioning term covers it; a value 1e-6 off is still a finding.
+    b = Builder()
+    fn = b.build(b.relu(b.sigmoid(b.arcsinh(b.input(())))))
+    x, v = [np.array(-1.153662693949553e134)], [np.array(0.125)]
+    exact = 4.6959376205277674e-270
+    result = check_example(fn, x, v, [NumpyReference(), Constant("off", exact * (1 + 1e-6))], measure_work=False)
+    ref, off = result.outcomes
+    assert result.point == "kink" and result.sides.sides["left"][0] == pytest.approx(exact, rel=1e-15, abs=0)
+    assert float(ref.grads[0]) != pytest.approx(exact, rel=1e-14, abs=0)  # the tape's value, 1.6e-14 off
+    assert ref.status == "pass", ref.message
+    assert (off.kind, off.convention) == ("convention", "other")
+
+
 def test_the_convention_check_projects_past_the_full_mode_limit():
     from advalidate.check import FULL_MODE_LIMIT
 
