@@ -133,6 +133,21 @@ def run_work(backend, fn: Function, inputs, cotangents, caught: list | None = No
         _keep(caught, raised)
 
 
+def io_allowance(fn: Function, inputs, cotangents, forward_work: int) -> int:
+    """The ``io`` term of the cost bound (:func:`advalidate.cost.check_bound`) for one VJP of ``fn``.
+
+    A forward that is pure data movement costs 0, while its VJP must still read v and write g: the whole I/O,
+    :func:`io_size`. Otherwise the entries read by the adjoints of the fan-out moves: a ``broadcast_to`` or an
+    ``index`` is free in the unit-cost model (a view, a gather), but its adjoint sums or scatter-adds every entry of
+    its output's cotangent, which no forward work pays for. Without it the bound is unsatisfiable:
+    ``broadcast_to(cosh(x), (4, 4))`` and ``broadcast_to(cosh(x), (2, 2))`` of one x cost 1, and any VJP adds
+    its 20 cotangent entries (19 adds, a sinh, a mul: 22 > 5·1 + 16)."""
+    if forward_work == 0:
+        return io_size(inputs, cotangents)
+    return int(sum(np.prod(fn.shapes[name], dtype=np.int64) for name, n in zip(fn.node_names, fn.nodes)
+                   if n.prim in ("broadcast_to", "index")))
+
+
 def _keep(caught: list | None, raised) -> None:
     """Merge the records ``raised`` into ``caught`` (same category, message and place: counts add up)."""
     if caught is None:
@@ -643,8 +658,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                 outcome.message = f"work counting failed: {type(failure).__name__}: {failure}"
             else:
                 outcome.work = work
-                # a forward that is pure data movement costs 0, while its VJP must still read v and write g
-                io = io_size(inputs, cotangents) if outcome.work.forward == 0 else 0
+                io = io_allowance(live, inputs, cotangents, outcome.work.forward)
                 verdict = check_bound(outcome.work, omega, io=io)
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message

@@ -353,3 +353,40 @@ def test_a_branch_crossed_by_the_forward_rounding_is_matched_in_every_direction(
         assert (o.status, o.convention) == ("pass", "across"), (o.backend, o.message)
     (wrong,) = check_example(fn, point, [np.ones(2)], [Constant("one", 1.0)], measure_work=False).outcomes
     assert wrong.kind == "convention"
+
+
+# ---------------------------------------------------------------- the cost bound's I/O term
+
+
+def _fan_out():
+    b = Builder()
+    c = b.cosh(b.input((1, 1)))
+    return b.build(b.broadcast_to(c, shape=(4, 4)), b.broadcast_to(c, shape=(2, 2)))
+
+
+def test_the_cost_bound_allows_for_the_cotangents_a_free_broadcast_reads():
+    from advalidate.check import io_allowance
+
+    fn = _fan_out()
+    x, v = [np.array([[0.25]])], [np.ones((4, 4)), np.ones((2, 2))]
+    # a forward of one cosh: any VJP sums the 20 cotangent entries its two broadcasts read (19 adds)
+    assert io_allowance(fn, x, v, 1) == 20
+    assert io_allowance(fn, x, v, 0) == 1 + 16 + 4  # pure movement: the whole I/O, as before
+    b = Builder()
+    erf = b.build(b.erf(b.input((8, 16))))
+    assert io_allowance(erf, [np.ones((8, 16))], [np.ones((8, 16))], 128) == 0  # strict without fan-out
+
+
+def test_a_broadcast_fan_out_is_not_a_cost_bound_finding_on_jax():
+    pytest.importorskip("jax")
+    from advalidate.backends.registry import default_registry
+
+    entry = default_registry().load("jax")
+    if entry.error is not None:
+        pytest.skip(entry.error)
+    v = [np.zeros((4, 4)), np.zeros((2, 2))]
+    v[0][0, 0] = v[1][0, 0] = 1.0
+    result = check_example(_fan_out(), [np.array([[0.25]])], v, [entry.backend], measure_work=True)
+    (o,) = result.outcomes
+    assert o.work.forward == 1 and o.work.vjp == 24, o.work  # jax's jaxpr: one cosh; 15 + 3 + 1 adds, sinh, mul...
+    assert o.kind != "cost-bound", o.message
