@@ -136,11 +136,14 @@ class Campaign:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
                 if self.schedule is None:  # one run over the whole budget, a new one after each finding
-                    if self.budget.remaining() <= 0:
+                    before = self.budget.remaining()
+                    if before <= 0:
                         break
-                    found = self._round(self.budget.remaining(), seed)
+                    found = self._round(before, seed)
                     self.rounds += 1
-                    if not found:
+                    # Hypothesis may end a run before its max_examples (duplicate or rejected draws): another round,
+                    # from the next seed, spends the rest; a round that checked nothing ends the campaign
+                    if not found and self.budget.remaining() == before:
                         break
                     continue
                 step = self.schedule.next(self.budget.remaining())

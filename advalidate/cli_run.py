@@ -23,6 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
                    help="first check every primitive of the selected backends alone, at a regular and at a special "
                         "point: 2 examples per primitive on top of --max-examples (default: on)")
+    p.add_argument("--known-replay", action=argparse.BooleanOptionalAction, default=True,
+                   help="first replay the minimal example of every known behaviour of the selected backends, each "
+                        "reported present or fixed (default: on)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--special", dest="special_share", action="store_const", const=1.0,
@@ -135,7 +138,7 @@ def main(args) -> int:
     out = Path(args.out)
     settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
-                        database=args.database, probes=args.probes)
+                        database=args.database, probes=args.probes, replay_known=args.known_replay)
     from .progress import Termination, progress_display
 
     update, stop = progress_display()

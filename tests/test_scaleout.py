@@ -143,7 +143,8 @@ def test_sigterm_leaves_valid_partial_results_and_resume_finishes_without_redoin
     final = load(out / "results.json")
     validate(final)
     assert final["complete"] and final["summary"]["examples"] == 400
-    assert final["stats"]["backends"]["numpy-ref"]["pass"] == 400  # the first session's examples were not redone
+    # the first session's examples were not redone: the backend saw each of the 400 once (a few are skipped points)
+    assert sum(final["stats"]["backends"]["numpy-ref"].values()) == 400
     assert final["progress"]["resumes"] == 1
     again = _run(*args, "--resume", timeout=120)
     assert again.returncode == 2 and "nothing to resume" in again.stderr

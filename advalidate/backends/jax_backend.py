@@ -67,7 +67,8 @@ class JaxBackend(DialectBackend):
         """
         from ..cost.jaxpr import count_work
 
-        key = (function, tuple((np.shape(x), str(np.asarray(x).dtype)) for x in (*inputs, *cotangents)))
+        # the counter is part of the key: a count is the counter's reading of that function at those shapes
+        key = (count_work, function, tuple((np.shape(x), str(np.asarray(x).dtype)) for x in (*inputs, *cotangents)))
         with _WORK_LOCK:  # a JAX backend in another thread may be counting the same function: wait for it
             if key in _WORK:
                 _WORK.move_to_end(key)
