@@ -24,7 +24,7 @@ from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
-                         magnitude, rounding_bound, unit_roundoff)
+                         S, magnitude, rounding_bound, sensitivity, unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -131,6 +131,21 @@ def run_work(backend, fn: Function, inputs, cotangents, caught: list | None = No
             return backend.work(fn, inputs, cotangents)
     finally:
         _keep(caught, raised)
+
+
+def io_allowance(fn: Function, inputs, cotangents, forward_work: int) -> int:
+    """The ``io`` term of the cost bound (:func:`advalidate.cost.check_bound`) for one VJP of ``fn``.
+
+    A forward that is pure data movement costs 0, while its VJP must still read v and write g: the whole I/O,
+    :func:`io_size`. Otherwise the entries read by the adjoints of the fan-out moves: a ``broadcast_to`` or an
+    ``index`` is free in the unit-cost model (a view, a gather), but its adjoint sums or scatter-adds every entry of
+    its output's cotangent, which no forward work pays for. Without it the bound is unsatisfiable:
+    ``broadcast_to(cosh(x), (4, 4))`` and ``broadcast_to(cosh(x), (2, 2))`` of one x cost 1, and any VJP adds
+    its 20 cotangent entries (19 adds, a sinh, a mul: 22 > 5·1 + 16)."""
+    if forward_work == 0:
+        return io_size(inputs, cotangents)
+    return int(sum(np.prod(fn.shapes[name], dtype=np.int64) for name, n in zip(fn.node_names, fn.nodes)
+                   if n.prim in ("broadcast_to", "index")))
 
 
 def _keep(caught: list | None, raised) -> None:
@@ -373,9 +388,23 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                               for _, ws, _ in components])
         for v in sides.values():
             scale = np.fmax(scale, np.abs(v))
-    # the error model's rounding term, with its floor at the dtype's smallest normal number (a subnormal result
-    # carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not a finding)
-    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale), np.finfo(fn.dtype).tiny) + errors
+        # the error model's conditioning term (errormodel.tolerance): how far the float tape's VJP moves when the
+        # forward pass rounds differently. A derivative read at a rounded forward value inherits that value's
+        # rounding times its condition: sigmoid' at fl(arcsinh(-1.15e134)) = -309.38 is 309·u off sigmoid' at
+        # the exact arcsinh, in any implementation; the one-sided derivatives are exact, so the kink's tolerance
+        # needs the term as much as the regular comparison's does
+        sens = sensitivity(fn, inputs, cotangents)
+        if mode == "full":
+            sens = np.concatenate([np.asarray(s, np.float64).reshape(-1) for s in sens]) if sens else np.zeros(0)
+        else:
+            sens = np.array([sum(float(np.sum(np.asarray(s, np.float64) * np.abs(w))) for s, w in zip(sens, ws))
+                             for _, ws, _ in components])
+        conditioning = S * np.minimum(sens, np.sqrt(unit_roundoff(fn.dtype)) * scale)
+    # the error model's rounding and conditioning terms, with their floor at the dtype's smallest normal number (a
+    # subnormal result carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not
+    # a finding)
+    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning,
+                           np.finfo(fn.dtype).tiny) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])
 
@@ -629,8 +658,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                 outcome.message = f"work counting failed: {type(failure).__name__}: {failure}"
             else:
                 outcome.work = work
-                # a forward that is pure data movement costs 0, while its VJP must still read v and write g
-                io = io_size(inputs, cotangents) if outcome.work.forward == 0 else 0
+                io = io_allowance(live, inputs, cotangents, outcome.work.forward)
                 verdict = check_bound(outcome.work, omega, io=io)
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message

@@ -151,6 +151,24 @@ def test_a_wrong_value_at_a_real_kink_is_still_a_convention_finding():
     assert (zero.kind, zero.convention) == ("convention", "other") and ref.status == "pass"
 
 
+def test_a_kink_tolerance_allows_for_the_conditioning_of_the_forward():
+    # relu(sigmoid(arcsinh(x))) at x = -1.15e134: sigmoid(-309.38) = 1e-134 is relu's kink point to the kink test.
+    # fl(arcsinh(x)) is off the exact -309.38249147418407 by its rounding, and sigmoid' read there is ~309·u off
+    # sigmoid' at the exact value: the tape's VJP 4.695937620527843e-270 against the exact 4.6959376205277674e-270
+    # (1.6e-14 relative), which the rounding term alone (1.4e-14) called a convention finding. The regular
+    # comparison's conditioning term covers it; a value 1e-6 off is still a finding.
+    b = Builder()
+    fn = b.build(b.relu(b.sigmoid(b.arcsinh(b.input(())))))
+    x, v = [np.array(-1.153662693949553e134)], [np.array(0.125)]
+    exact = 4.6959376205277674e-270
+    result = check_example(fn, x, v, [NumpyReference(), Constant("off", exact * (1 + 1e-6))], measure_work=False)
+    ref, off = result.outcomes
+    assert result.point == "kink" and result.sides.sides["left"][0] == pytest.approx(exact, rel=1e-15, abs=0)
+    assert float(ref.grads[0]) != pytest.approx(exact, rel=1e-14, abs=0)  # the tape's value, 1.6e-14 off
+    assert ref.status == "pass", ref.message
+    assert (off.kind, off.convention) == ("convention", "other")
+
+
 def test_the_convention_check_projects_past_the_full_mode_limit():
     from advalidate.check import FULL_MODE_LIMIT
 
@@ -335,3 +353,40 @@ def test_a_branch_crossed_by_the_forward_rounding_is_matched_in_every_direction(
         assert (o.status, o.convention) == ("pass", "across"), (o.backend, o.message)
     (wrong,) = check_example(fn, point, [np.ones(2)], [Constant("one", 1.0)], measure_work=False).outcomes
     assert wrong.kind == "convention"
+
+
+# ---------------------------------------------------------------- the cost bound's I/O term
+
+
+def _fan_out():
+    b = Builder()
+    c = b.cosh(b.input((1, 1)))
+    return b.build(b.broadcast_to(c, shape=(4, 4)), b.broadcast_to(c, shape=(2, 2)))
+
+
+def test_the_cost_bound_allows_for_the_cotangents_a_free_broadcast_reads():
+    from advalidate.check import io_allowance
+
+    fn = _fan_out()
+    x, v = [np.array([[0.25]])], [np.ones((4, 4)), np.ones((2, 2))]
+    # a forward of one cosh: any VJP sums the 20 cotangent entries its two broadcasts read (19 adds)
+    assert io_allowance(fn, x, v, 1) == 20
+    assert io_allowance(fn, x, v, 0) == 1 + 16 + 4  # pure movement: the whole I/O, as before
+    b = Builder()
+    erf = b.build(b.erf(b.input((8, 16))))
+    assert io_allowance(erf, [np.ones((8, 16))], [np.ones((8, 16))], 128) == 0  # strict without fan-out
+
+
+def test_a_broadcast_fan_out_is_not_a_cost_bound_finding_on_jax():
+    pytest.importorskip("jax")
+    from advalidate.backends.registry import default_registry
+
+    entry = default_registry().load("jax")
+    if entry.error is not None:
+        pytest.skip(entry.error)
+    v = [np.zeros((4, 4)), np.zeros((2, 2))]
+    v[0][0, 0] = v[1][0, 0] = 1.0
+    result = check_example(_fan_out(), [np.array([[0.25]])], v, [entry.backend], measure_work=True)
+    (o,) = result.outcomes
+    assert o.work.forward == 1 and o.work.vjp == 24, o.work  # jax's jaxpr: one cosh; 15 + 3 + 1 adds, sinh, mul...
+    assert o.kind != "cost-bound", o.message

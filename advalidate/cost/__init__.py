@@ -19,8 +19,9 @@ and divides when a reduction's cotangent is spread back); on a program of a few 
 ``io``: a VJP must read its m cotangent entries and write its n gradient entries. When the forward is pure
 data movement (a broadcast, a slice, a transpose: free in the unit-cost model), omega·work(f) is 0 and
 this is the whole cost of the VJP; pass ``io = n + m`` (:func:`io_size`) to allow for it. The campaign
-(``check.check_example``) passes ``io_size(inputs, cotangents)`` exactly when the counted forward work is 0,
-and 0 (strict) otherwise.
+(``check.check_example``, ``check.io_allowance``) passes ``io_size(inputs, cotangents)`` when the counted forward
+work is 0, and otherwise the output sizes of the program's free fan-out moves (``broadcast_to``, ``index``), whose
+adjoints sum their cotangents: 0 (strict) for a program without them.
 """
 
 from __future__ import annotations
