@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bugreport import float_literal
 from .errors import InvalidFunction
 from .ir import DTYPES, Function, Node
 
@@ -74,29 +75,20 @@ class KnownFormatError(ValueError):
 
 # ---------------------------------------------------------------- arrays
 
-def _float_text(x: float) -> str:
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return repr(x)
-
-
 def format_array(a) -> str:
     """An array as the format writes it: ``repr`` floats in nested lists; past 4 elements ``full(shape, value)``
     for an array of one value and ``linspace(shape, start, stop)`` for evenly spaced values."""
     a = np.asarray(a)
     flat = a.astype(np.float64).ravel()
     if a.size > 4 and np.all(flat.view(np.int64) == flat[0:1].view(np.int64)):  # bitwise: -0.0 and nan kept
-        return f"full({tuple(int(d) for d in a.shape)!r}, {_float_text(flat[0])})"
+        return f"full({tuple(int(d) for d in a.shape)!r}, {float_literal(flat[0])})"
     if a.size > 4 and np.all(np.isfinite(flat)):
         ramp = np.linspace(flat[0], flat[-1], flat.size)
         if np.array_equal(ramp.view(np.int64), flat.view(np.int64)):
-            return f"linspace({tuple(int(d) for d in a.shape)!r}, {_float_text(flat[0])}, {_float_text(flat[-1])})"
+            return f"linspace({tuple(int(d) for d in a.shape)!r}, {float_literal(flat[0])}, {float_literal(flat[-1])})"
 
     def rows(x):
-        return "[" + ", ".join(rows(r) for r in x) + "]" if x.ndim else _float_text(x)
+        return "[" + ", ".join(rows(r) for r in x) + "]" if x.ndim else float_literal(x)
 
     return rows(a.astype(np.float64))
 
@@ -487,7 +479,7 @@ BADGES = {"present": "present", "fixed": "fixed", "changed": "changed", "cannot 
 def _encoded_text(v) -> str:
     """An encoded array (results.json's nested lists, "nan"/"inf" strings) as the format writes it."""
     return "[" + ", ".join(_encoded_text(x) for x in v) + "]" if isinstance(v, list) else \
-        (v if isinstance(v, str) else _float_text(v))
+        (v if isinstance(v, str) else float_literal(v))
 
 
 def _named_text(encoded) -> str:
