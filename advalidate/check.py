@@ -379,13 +379,17 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
             sides[f"across {name}"][c], error = _per_unit(d, scale)
             errors[c] = max(errors[c], error)
     values64 = _float_values(values)
-    with np.errstate(all="ignore"):
-        mags = magnitude(fn, values64, cotangents)
+
+    def per_component(arrays) -> np.ndarray:
+        """Per-input nonnegative arrays (a magnitude, a sensitivity) as one value per component: the entries in
+        full mode, their weighting by |w_j| in projected mode."""
         if mode == "full":
-            scale = np.concatenate([np.asarray(m, np.float64).reshape(-1) for m in mags]) if mags else np.zeros(0)
-        else:
-            scale = np.array([sum(float(np.sum(np.asarray(m, np.float64) * np.abs(w))) for m, w in zip(mags, ws))
-                              for _, ws, _ in components])
+            return np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays]) if arrays else np.zeros(0)
+        return np.array([sum(float(np.sum(np.asarray(a, np.float64) * np.abs(w))) for a, w in zip(arrays, ws))
+                         for _, ws, _ in components])
+
+    with np.errstate(all="ignore"):
+        scale = per_component(magnitude(fn, values64, cotangents))
         for v in sides.values():
             scale = np.fmax(scale, np.abs(v))
         # the error model's conditioning term (errormodel.tolerance): how far the float tape's VJP moves when the
@@ -393,12 +397,7 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
         # rounding times its condition: sigmoid' at fl(arcsinh(-1.15e134)) = -309.38 is 309·u off sigmoid' at
         # the exact arcsinh, in any implementation; the one-sided derivatives are exact, so the kink's tolerance
         # needs the term as much as the regular comparison's does
-        sens = sensitivity(fn, inputs, cotangents)
-        if mode == "full":
-            sens = np.concatenate([np.asarray(s, np.float64).reshape(-1) for s in sens]) if sens else np.zeros(0)
-        else:
-            sens = np.array([sum(float(np.sum(np.asarray(s, np.float64) * np.abs(w))) for s, w in zip(sens, ws))
-                             for _, ws, _ in components])
+        sens = per_component(sensitivity(fn, inputs, cotangents))
         conditioning = S * np.minimum(sens, np.sqrt(unit_roundoff(fn.dtype)) * scale)
     # the error model's rounding and conditioning terms, with their floor at the dtype's smallest normal number (a
     # subnormal result carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not
