@@ -48,6 +48,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "the run (default: third-party plug-ins)")
     p.add_argument("--timeout", type=float, default=120.0, metavar="S",
                    help="seconds an isolated backend may take for one VJP before it counts as hung")
+    p.add_argument("--jax-cache", default=None, metavar="DIR|none",
+                   help="JAX's persistent compilation cache: the second run on a machine loads the XLA programs the "
+                        "first compiled (default: $XDG_CACHE_HOME/advalidate/jax, or JAX_COMPILATION_CACHE_DIR when "
+                        "set; 'none' turns it off; delete the folder to clear it)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted campaign saved in DIR/results.json (same settings)")
     p.set_defaults(func=main, special_share=DEFAULT_SPECIAL_SHARE)
@@ -113,8 +117,10 @@ def _warnings_summarised(run):
 def main(args) -> int:
     from .backends.registry import load_backends
     from .campaign import Campaign, Settings
+    from .compile_cache import use
     from .results import write_json
 
+    use(args.jax_cache)  # before any JAX compilation (advalidate.compile_cache)
     if args.workers > 1:
         if args.resume:
             print("advalidate run: --resume runs one worker (the saved campaign is one process's)", file=sys.stderr)

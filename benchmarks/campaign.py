@@ -3,11 +3,13 @@
 Usage: python benchmarks/campaign.py [--max-examples N] [--seed S] [--dtype float64|float32]
        python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120]
 
-First the **cold** figure: ``advalidate run`` with every installed backend in a fresh process, as a user runs
-it (imports, JAX's per-primitive compilations and every ``jax.jit`` program compiled from nothing; no
-persistent compilation cache: ``JAX_COMPILATION_CACHE_DIR`` is removed from its environment). Then the
-**warm** ones, in this process: each backend alone (same seed, so the same generated examples), then all of
-them together, as `advalidate run` does, after the single runs have warmed JAX's caches.
+First the **cold** figures: ``advalidate run`` with every installed backend in a fresh process, as a user runs
+it (imports, JAX's per-primitive compilations and every ``jax.jit`` program), twice: with an empty JAX
+compilation cache (the first run on a machine: every XLA program compiled from nothing), then with the cache
+that run left (every later run: ``advalidate run`` keeps JAX's persistent cache in ``~/.cache/advalidate/jax``,
+:mod:`advalidate.compile_cache`). Each uses a temporary cache of its own, never the user's. Then the **warm**
+ones, in this process: each backend alone (same seed, so the same generated examples), then all of them
+together, as `advalidate run` does, after the single runs have warmed JAX's caches.
 
 Shares are of the campaign's wall time: generation (Hypothesis drawing functions and points), the oracle, each
 backend's VJP, the error model (tolerances, including the float reference runs), work counting, and shrinking
@@ -17,9 +19,11 @@ backends these parts overlap and their shares add up to more than 100%; ``waitin
 until a backend's thread ended (part of "other").
 
 ``--compare OLD`` measures the speed-up of this checkout over another (a ``git worktree`` of an older commit):
-``--repeat`` cold runs of each, interleaved (old, new, old, new, ...: the machine's load hits both alike), each
-``advalidate run --out TMP`` with the default settings in a fresh process with that checkout first on
-``PYTHONPATH``. It prints every run and the medians of the process's wall time and of the campaign's time.
+``--repeat`` rounds of cold runs, interleaved (old, new with an empty cache, new with the cache the previous run
+left; then again: the machine's load hits all alike), each ``advalidate run --out TMP`` in a fresh process with
+that checkout first on ``PYTHONPATH``; the old checkout runs without any persistent cache (as it did), the new one
+on the old workload (:data:`BEFORE_ISSUE_14`). It prints every run and the medians of the process's wall time, of
+the campaign's time and of the CPU time.
 """
 
 from __future__ import annotations
@@ -65,13 +69,18 @@ def _row(label, results) -> str:
 BEFORE_ISSUE_14 = ["--no-special", "--no-probes", "--no-known-replay"]
 
 
-def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, flags=()) -> dict:
-    """``advalidate run`` in a fresh process with ``checkout`` first on the path: its wall time and results."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, flags=(), cache=None) -> dict:
+    """``advalidate run`` in a fresh process with ``checkout`` first on the path: its wall time and results.
+
+    ``cache``: the folder of JAX's persistent compilation cache (``--jax-cache``), or None: no persistent cache
+    (an old checkout, which has no such option)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
     env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(checkout / "plugins" / "advalidate-autograd")])
     with tempfile.TemporaryDirectory(prefix="advalidate-cold-") as out:
         command = [sys.executable, "-c", "import sys; from advalidate.cli import main; sys.exit(main())", "run",
                    "--out", out, "--seed", str(seed), "--dtype", dtype, *flags]
+        if cache is not None:
+            command += ["--jax-cache", str(cache)]
         if max_examples:
             command += ["--max-examples", str(max_examples)]
         start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -88,36 +97,48 @@ def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, fl
     return {"wall": wall, "cpu": cpu, "load": load, "results": results}
 
 
+RUNS = (("old", "old"), ("new, empty cache", "new"), ("new, cache kept", "new"))
+
+
 def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str):
-    runs = {"old": [], "new": []}
-    print(f"{'run':8s} {'checkout':30s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} "
-          f"{'examples':>8s} {'findings':>8s}")
+    runs = {label: [] for label, _ in RUNS}
+    print(f"{'run':20s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} {'examples':>8s} "
+          f"{'findings':>8s}")
     for i in range(repeat):
-        for label, tree in (("old", old), ("new", ROOT)):
-            r = cold_run(tree, max_examples, seed, dtype, BEFORE_ISSUE_14 if label == "new" else ())
-            runs[label].append(r)
-            s = r["results"]["summary"]
-            print(f"{label} {i + 1:<4d} {str(tree):30s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
-                  f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-") as cache:
+            for label, tree in RUNS:
+                if tree == "old":
+                    r = cold_run(old, max_examples, seed, dtype)
+                else:  # the first new run of the round fills the empty cache, the second loads from it
+                    r = cold_run(ROOT, max_examples, seed, dtype, BEFORE_ISSUE_14, cache=cache)
+                runs[label].append(r)
+                s = r["results"]["summary"]
+                print(f"{label + ' ' + str(i + 1):20s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
+                      f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}", flush=True)
     med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["results"]["duration_s"] for r in v),
                statistics.median(r["cpu"] for r in v)) for k, v in runs.items()}
-    print(f"\nmedian of {repeat} interleaved cold runs: process {med['old'][0]:.1f} s -> {med['new'][0]:.1f} s "
-          f"({med['old'][0] / med['new'][0]:.2f}x), campaign {med['old'][1]:.1f} s -> {med['new'][1]:.1f} s "
-          f"({med['old'][1] / med['new'][1]:.2f}x), CPU {med['old'][2]:.1f} s -> {med['new'][2]:.1f} s "
-          f"({med['old'][2] / med['new'][2]:.2f}x; the load column is the 1-minute load average at the end of each run: "
-          f"overlap gains wall time only where a core is idle)")
+    print(f"\nmedians of {repeat} interleaved rounds (the load column is the 1-minute load average at the end of "
+          f"each run: overlap gains wall time only where a core is idle):")
+    print(f"{'':20s} {'process s':>9s} {'speed-up':>8s} {'campaign s':>10s} {'speed-up':>8s} {'CPU s':>7s} "
+          f"{'speed-up':>8s}")
+    for label, _ in RUNS:
+        m, o = med[label], med["old"]
+        print(f"{label:20s} {m[0]:9.1f} {o[0] / m[0]:7.2f}x {m[1]:10.1f} {o[1] / m[1]:7.2f}x {m[2]:7.1f} "
+              f"{o[2] / m[2]:7.2f}x")
+
     def verdicts(r):  # what the runs must agree on: the same examples drawn and judged alike
         res = r["results"]
         return ([(f["backend"], f["kind"], f["signature"]) for f in res["findings"]], res["summary"]["points"],
                 res["stats"]["backends"], res["stats"]["error_ratios"], res["stats"]["cost_ratios"])
 
-    every = [verdicts(r) for r in runs["old"] + runs["new"]]
-    print("same findings, points, per-backend counts, error and cost ratios in every run:",
-          all(v == every[0] for v in every))
+    for checkout, labels in (("old", ["old"]), ("new", [label for label, tree in RUNS if tree == "new"])):
+        every = [verdicts(r) for label in labels for r in runs[label]]
+        print(f"{checkout}: same findings, points, per-backend counts, error and cost ratios in every run "
+              f"({' and '.join(labels)}): {all(v == every[0] for v in every)}")
     print()
     print(HEAD)
     print("-" * len(HEAD))
-    for label in ("old", "new"):
+    for label, _ in RUNS:
         middle = sorted(runs[label], key=lambda r: r["results"]["duration_s"])[len(runs[label]) // 2]
         print(_row(f"cold, all together ({label})", middle["results"]))
 
@@ -140,9 +161,12 @@ def main():
 
     print(HEAD)
     print("-" * len(HEAD))
-    cold = cold_run(ROOT, args.max_examples, args.seed, args.dtype)
-    n = len(cold["results"]["settings"]["backends"])
-    print(_row(f"all {n}, cold (fresh process)", cold["results"]) + f"   [process {cold['wall']:.1f} s]", flush=True)
+    with tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-") as cache:
+        for label in ("empty cache", "cache kept"):  # the first run fills the cache, the second loads from it
+            cold = cold_run(ROOT, args.max_examples, args.seed, args.dtype, cache=cache)
+            n = len(cold["results"]["settings"]["backends"])
+            print(_row(f"all {n}, cold, {label}", cold["results"]) + f"   [process {cold['wall']:.1f} s]",
+                  flush=True)
 
     from advalidate.campaign import Campaign, Settings
     from advalidate.backends.registry import load_backends
