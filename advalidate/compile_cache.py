@@ -7,8 +7,10 @@ jaxlib version, the compile options and the XLA flags), so the second run on a m
 compiled instead of compiling it again: the backends run the same XLA executables either way, and no verdict
 changes.
 
-The cache lives in ``$XDG_CACHE_HOME/advalidate/jax`` (``~/.cache/advalidate/jax`` by default), is bounded at
-:data:`MAX_BYTES` (JAX evicts the least recently used entries beyond) and is cleared by deleting the folder.
+The cache lives in ``$XDG_CACHE_HOME/advalidate/jax`` (``~/.cache/advalidate/jax`` by default) and is cleared
+by deleting the folder. It is not bounded (JAX's default): its bound evicts by scanning every entry at each write,
+which costs more than it saves here; the default run writes about 400 entries, a few MB, and runs at other
+seeds, shapes or versions add theirs.
 ``advalidate run --jax-cache DIR`` puts it elsewhere, ``--jax-cache none`` turns it off; a
 ``JAX_COMPILATION_CACHE_DIR`` set in the environment is used as JAX's own setting (its thresholds too).
 """
@@ -19,10 +21,9 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["JAX_CACHE", "MAX_BYTES", "default_dir", "environment", "use"]
+__all__ = ["JAX_CACHE", "default_dir", "environment", "use"]
 
 JAX_CACHE = "JAX_COMPILATION_CACHE_DIR"
-MAX_BYTES = 1 << 30  # 1 GiB; the default run writes ~400 entries of a few kB
 OFF = "none"
 
 
@@ -36,7 +37,7 @@ def environment(folder) -> dict:
     """The environment variables that make JAX cache every compiled program in ``folder``: thresholds at 0,
     since eager programs compile in milliseconds and JAX caches only those over 1 s by default."""
     return {JAX_CACHE: str(folder), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1", "JAX_COMPILATION_CACHE_MAX_SIZE": str(MAX_BYTES)}
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
 
 
 def use(folder: str | None = None) -> str | None:
@@ -66,8 +67,7 @@ def _configure(env: dict) -> None:
 
     names = {JAX_CACHE: ("jax_compilation_cache_dir", str),
              "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": ("jax_persistent_cache_min_compile_time_secs", float),
-             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": ("jax_persistent_cache_min_entry_size_bytes", int),
-             "JAX_COMPILATION_CACHE_MAX_SIZE": ("jax_compilation_cache_max_size", int)}
+             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": ("jax_persistent_cache_min_entry_size_bytes", int)}
     for key, value in env.items():
         name, kind = names[key]
         jax.config.update(name, None if value is None else kind(value))

@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .compile_cache import JAX_CACHE, environment
+
 __all__ = ["run_parallel", "shared_compile_cache", "JAX_CACHE"]
 
 
@@ -78,26 +80,22 @@ def run_parallel(args) -> int:
     return 1 if results["summary"]["unexpected"] else 0
 
 
-JAX_CACHE = "JAX_COMPILATION_CACHE_DIR"
-
-
 @contextlib.contextmanager
 def shared_compile_cache(environ):
     """The environment for the workers, with one JAX compilation cache they all share.
 
     Each worker process compiles its own XLA programs: JAX eager compiles every primitive once per shape and
     dtype, and most of those recur in every worker. Through JAX's persistent cache a program one worker has
-    compiled is loaded, not compiled again, by the others. Thresholds at 0 because eager programs compile in
-    milliseconds (JAX caches only those over 1 s by default). The folder is temporary and removed after the
-    run, unless ``JAX_COMPILATION_CACHE_DIR`` is set already: then that cache is used as it is configured.
+    compiled is loaded, not compiled again, by the others (:mod:`advalidate.compile_cache`). ``advalidate run``
+    sets ``JAX_COMPILATION_CACHE_DIR`` to its persistent cache (``--jax-cache``): then that cache is used as it
+    is configured. Otherwise (``--jax-cache none``) the folder is temporary and removed after the run.
     """
     env = dict(environ)
     if env.get(JAX_CACHE):
         yield env
         return
     folder = tempfile.mkdtemp(prefix="advalidate-jax-cache-")
-    env.update({JAX_CACHE: folder, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"})
+    env.update(environment(folder))
     try:
         yield env
     finally:
