@@ -140,7 +140,7 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
     print("-" * len(HEAD))
     for label, _ in RUNS:
         middle = sorted(runs[label], key=lambda r: r["results"]["duration_s"])[len(runs[label]) // 2]
-        print(_row(f"cold, all 5 ({label})", middle["results"]))
+        print(_row(f"cold ({label})", middle["results"]))
 
 
 def main():
