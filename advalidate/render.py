@@ -58,9 +58,17 @@ class Dialect:
     preamble: str  # imports the rendered body needs
     ops: dict  # catalogue name -> Template
     vjp_script: VJPScript | None = None  # how a bug-report script computes the library's VJP (advalidate.bugreport)
+    fallback: "Callable[[str], Template] | None" = None  # the template of a registered primitive without one in ops
 
     def missing(self) -> list[str]:
-        return sorted(set(primitives.CATALOGUE) - set(self.ops))
+        return [] if self.fallback else sorted(set(primitives.CATALOGUE) - set(self.ops))
+
+    def template(self, name: str) -> Template:
+        if name in self.ops:
+            return self.ops[name]
+        if self.fallback is None:
+            raise KeyError(f"dialect {self.name!r} has no template for {name!r}")
+        return self.fallback(name)
 
 
 def key_source(key) -> str:
@@ -179,7 +187,7 @@ NUMPY = Dialect("numpy", "import numpy as np\nfrom advalidate.primitives import 
     "transpose": _kw("np.transpose"), "reshape": _kw("np.reshape"), "broadcast_to": _kw("np.broadcast_to"),
     "concatenate": _seq("np.concatenate", "axis"), "stack": _seq("np.stack", "axis"),
     "softmax": _kw("F.softmax"), "log_softmax": _kw("F.log_softmax"),
-}))
+}), fallback=lambda name: _kw(f"F.{name}"))  # any other registered primitive: its float form
 
 JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special", _common("jnp", {
     "neg": _f("jnp.negative"), "add": _f("jnp.add"), "sub": _f("jnp.subtract"), "mul": _f("jnp.multiply"),
@@ -248,9 +256,7 @@ def render(fn: Function, dialect="numpy", name: str = "f", preamble: bool = True
     lines.append(f"def {name}({', '.join(fn.input_names)}):")
     for vname, node in fn.named_nodes():
         params = primitives.get(node.prim).check_params(node.kwargs)
-        if node.prim not in d.ops:
-            raise KeyError(f"dialect {d.name!r} has no template for {node.prim!r}")
-        lines.append(f"    {vname} = {d.ops[node.prim](list(node.args), params)}")
+        lines.append(f"    {vname} = {d.template(node.prim)(list(node.args), params)}")
     lines.append(f"    return ({', '.join(fn.outputs)},)")
     return "\n".join(lines) + "\n"
 
