@@ -176,3 +176,15 @@ def test_load_names_a_module_that_cannot_be_imported():
     with pytest.raises(extend.AdvalidateError, match="extension module 'no_such_module_xyz' could not be imported"):
         extend.load(["no_such_module_xyz"], environ)
     assert environ == {}
+
+
+def test_the_derived_rule_steps_relative_to_the_operand_and_rounds_the_product_once(registered):
+    """log-like ops at a subnormal point: an absolute step would leave the domain (NaN); the cotangent times a
+    derivative past float64's range is inf, and 0 where the cotangent is 0 (not 0·inf = NaN)."""
+    registered(lambda: extend.defop("my_log", mp=mpmath.log, domain=lambda x: x))
+    from advalidate.backends.numpy_ref import VJPS
+
+    (rule,) = VJPS["my_log"]
+    x = np.array([4.21012823e-316, 4.21012823e-316, 0.5])
+    got = rule(np.array([0.125, 0.0, 1.0]), None, x)
+    assert got[0] == np.inf and got[1] == 0.0 and got[2] == 2.0
