@@ -287,6 +287,19 @@ def _same(a, b) -> bool:
         np.array_equal(a.astype(np.float64).view(np.int64), b.astype(np.float64).view(np.int64))
 
 
+def _by_names(pattern: str) -> str:
+    """A signature pattern against ``+signature+``, its names whole: ``*abs*`` -> ``*+abs+*``, ``max`` -> ``+max+``."""
+    if pattern[:1] not in ("*", "+"):
+        pattern = "+" + pattern
+    elif pattern[:1] == "*" and pattern[1:2] not in ("", "*", "+"):
+        pattern = "*+" + pattern[1:]
+    if pattern[-1:] not in ("*", "+"):
+        pattern += "+"
+    elif pattern[-1:] == "*" and pattern[-2:-1] not in ("", "*", "+"):
+        pattern = pattern[:-1] + "+*"
+    return pattern
+
+
 @dataclass(frozen=True)
 class Entry:
     backend: str
@@ -303,8 +316,9 @@ class Entry:
         return " ".join(self.patterns)
 
     def matches(self, backend: str, kind: str, signature: str) -> bool:
+        # whole primitive names only: *softplus* matches add+softplus, not a user's op named my_softplus
         return backend == self.backend and kind == self.kind and \
-            any(fnmatch.fnmatchcase(signature, p) for p in self.patterns)
+            any(fnmatch.fnmatchcase(f"+{signature}+", _by_names(p)) for p in self.patterns)
 
     def evidence_field(self, name: str) -> str:
         return dict(self.evidence).get(name, "")

@@ -1,6 +1,8 @@
 """advalidate.extend: a user's op registered once, called by the backends from the user's module, checked against
 the oracle with reference rules derived from its mpmath form; bad registrations named."""
 
+import re
+
 import mpmath
 import numpy as np
 import pytest
@@ -188,3 +190,35 @@ def test_the_derived_rule_steps_relative_to_the_operand_and_rounds_the_product_o
     x = np.array([4.21012823e-316, 4.21012823e-316, 0.5])
     got = rule(np.array([0.125, 0.0, 1.0]), None, x)
     assert got[0] == np.inf and got[1] == 0.0 and got[2] == 2.0
+
+
+def test_check_op_fails_with_the_shrunk_counterexample_and_passes_a_correct_op(registered):
+    registered(extension_ops.register_softplus, name="good_softplus")
+    results = extend.check_op("good_softplus", backends=["torch"], max_examples=1)
+    rows = [r for r in results["stats"]["primitives"] if r["primitive"] == "good_softplus"]
+    assert rows and rows[0]["counts"].get("pass", 0) >= 2  # the probes at least: alone, regular and special
+    registered(extension_ops.register_softplus, name="bad_softplus", bad=True)
+    with pytest.raises(AssertionError) as info:
+        extend.check_op("bad_softplus", backends=["torch"], max_examples=1)
+    text = str(info.value)
+    assert text.startswith("op bad_softplus: 1 unexpected finding(s)\nF001 torch: wrong-value on bad_softplus: ")
+    assert "    def f(x0):\n        v0 = tests.extension_ops.TorchSoftplus.apply(x0)\n        return (v0,)" in text
+    assert re.search(r"inputs: \[[^\[\],]+\]\n  cotangents: \[[^\[\],]+\]\n  oracle VJP: .+\n  backend VJP: ", text)
+
+
+def test_check_op_names_an_unregistered_op_and_a_backend_without_an_implementation(registered):
+    with pytest.raises(extend.InvalidOp, match="op 'nope': not registered"):
+        extend.check_op("nope")
+    registered(extension_ops.register_raising)
+    with pytest.raises(extend.InvalidOp, match="op 'my_raising': no implementation for backend\\(s\\) jax"):
+        extend.check_op("my_raising", backends=["jax"])
+
+
+def test_a_catalogue_primitives_known_behaviour_does_not_swallow_a_users_op_named_like_it():
+    from advalidate.known import KnownBehaviours
+
+    known = KnownBehaviours.load(["torch"])
+    assert known.match("torch", "wrong-value", "softplus") is not None  # the catalogue's own (torch's threshold)
+    assert known.match("torch", "wrong-value", "add+softplus") is not None
+    assert known.match("torch", "wrong-value", "bad_softplus") is None
+    assert known.match("torch", "wrong-value", "add+softplus_x") is None

@@ -73,11 +73,14 @@ def check_pytest_extension(command, ctx):
     assert passed and all("log1mexp" in t for t in passed), done.stdout[-3000:]
 
 
+# each starts jax or torch in a subprocess and probes (30-60 s on the shared 2-core machine): the slow tier runs them;
+# tests/test_extend.py checks the same paths in-process in the default tier
 CHECKS = {
     'from advalidate.extend import check_op; check_op("log1mexp")': check_check_op,
     "advalidate run --extension log1mexp_ops": check_run_extension,
     "pytest --pyargs advalidate.conformance --advalidate-extension log1mexp_ops": check_pytest_extension,
 }
+SLOW = set(CHECKS.values())
 
 
 # ---------------------------------------------------------------- the example's own files, as a user runs them
