@@ -119,3 +119,17 @@ def test_a_bad_extension_module_is_a_usage_error_naming_it(tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--extension: extension module 'bad_ops' could not be imported: InvalidOp: op 'sin': the name is taken " \
            "by advalidate's catalogue" in done.stderr
+
+
+@pytest.mark.slow
+def test_an_isolated_plugin_backend_imports_the_extension_in_its_worker(tmp_path):
+    """autograd (a plug-in) runs in a worker process by default: the worker imports the extension module too
+    ($ADVALIDATE_EXTENSIONS) and runs the op's autograd primitive."""
+    shutil.copy(EXAMPLES / "log1mexp_ops.py", tmp_path)
+    done = subprocess.run([*advalidate_command(), "run", "--extension", "log1mexp_ops", "--backend", "autograd",
+                           "--max-examples", "1", "--no-known-replay", "--no-cost", "--out", "out"],
+                          capture_output=True, text=True, env=environment(tmp_path), cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = results(tmp_path / "out" / "results.json")
+    (row,) = [r for r in data["stats"]["primitives"] if r["primitive"] == "log1mexp"]
+    assert row["backend"] == "autograd" and row["counts"] == {"pass": 2}, row
