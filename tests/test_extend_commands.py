@@ -132,4 +132,4 @@ def test_an_isolated_plugin_backend_imports_the_extension_in_its_worker(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     data = results(tmp_path / "out" / "results.json")
     (row,) = [r for r in data["stats"]["primitives"] if r["primitive"] == "log1mexp"]
-    assert row["backend"] == "autograd" and row["counts"] == {"pass": 2}, row
+    assert row["backend"] == "autograd" and row["counts"].get("pass", 0) >= 2 and len(row["counts"]) == 1, row
