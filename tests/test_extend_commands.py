@@ -133,3 +133,18 @@ def test_an_isolated_plugin_backend_imports_the_extension_in_its_worker(tmp_path
     data = results(tmp_path / "out" / "results.json")
     (row,) = [r for r in data["stats"]["primitives"] if r["primitive"] == "log1mexp"]
     assert row["backend"] == "autograd" and row["counts"].get("pass", 0) >= 2 and len(row["counts"]) == 1, row
+
+
+@pytest.mark.slow
+def test_parallel_workers_import_the_extension(tmp_path):
+    """--workers runs shard tests under pytest-xdist: each worker imports the extension ($ADVALIDATE_EXTENSIONS) and
+    probes the op."""
+    shutil.copy(EXAMPLES / "log1mexp_ops.py", tmp_path)
+    done = subprocess.run([*advalidate_command(), "run", "--extension", "log1mexp_ops", "--backend", "numpy-ref",
+                           "--workers", "2", "--max-examples", "2", "--no-cost", "--out", "out"],
+                          capture_output=True, text=True, env=environment(tmp_path), cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = results(tmp_path / "out" / "results.json")
+    assert data["environment"]["extensions"] == "log1mexp (log1mexp_ops)"
+    (row,) = [r for r in data["stats"]["primitives"] if r["primitive"] == "log1mexp"]
+    assert row["counts"].get("pass", 0) >= 2 and len(row["counts"]) == 1, row
