@@ -222,3 +222,44 @@ def test_a_catalogue_primitives_known_behaviour_does_not_swallow_a_users_op_name
     assert known.match("torch", "wrong-value", "add+softplus") is not None
     assert known.match("torch", "wrong-value", "bad_softplus") is None
     assert known.match("torch", "wrong-value", "add+softplus_x") is None
+
+
+@pytest.fixture
+def example_modules(monkeypatch):
+    """examples/ on the path; its modules (which register their ops when imported) forgotten afterwards."""
+    import sys
+
+    from .cli_support import ROOT
+
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    yield ROOT / "examples"
+    for module in ("log1mexp_planted", "log1mexp_ops"):
+        sys.modules.pop(module, None)
+    for name in ("log1mexp_planted", "log1mexp"):
+        if name in extend.ops():
+            extend.remove(name)
+
+
+@pytest.mark.slow
+def test_a_findings_bug_report_script_imports_the_users_module_and_reproduces_the_value(example_modules, tmp_path):
+    import importlib
+    import subprocess
+    import sys
+
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.coverage import Probe
+
+    from .cli_support import environment
+
+    importlib.import_module("log1mexp_planted")
+    campaign = Campaign(_backends("torch"), Settings(max_examples=1, replay_known=False, measure_work=False))
+    campaign.schedule.primitives, campaign.schedule.probes = ["log1mexp_planted"], [Probe("log1mexp_planted", False)]
+    (finding,) = campaign.run()["findings"]
+    script = tmp_path / "F001-torch.py"
+    script.write_text(finding["script"])
+    assert "import log1mexp_planted  # registers advalidate op 'log1mexp_planted'" in finding["script"]
+    # the script imports the user's module: it runs where that module is importable, as the user's code is
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=example_modules,
+                          env=environment(tmp_path, example_modules), timeout=300)
+    assert "the same as advalidate recorded, bit for bit" in done.stdout, done.stdout + done.stderr
+    assert "<- beyond the tolerance" in done.stdout
