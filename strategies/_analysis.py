@@ -11,6 +11,9 @@ Properties of a value (a frozenset of these flags):
 - ``pos``: every entry > 0, with a margin; ``nz``: every entry != 0, with a margin;
 - ``unit``: every entry in [-1, 1]; ``small``: every entry in [-1.25, 1.25] (safe for ``tan``).
 
+What a node's result has, repeats or keeps constant is its primitive's registration's (``props``, ``repeats``,
+``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has.
+
 ``dup``: the value may hold exactly repeated entries (a ``max`` over it could tie by construction).
 ``const``: the value is constant by construction (``div(a, a)``, ``log_softmax`` over a length-1 axis): a kink
 applied to it sits on the kink for every input.
