@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from advalidate import primitives
 from advalidate.ir import Function, Node
-from advalidate.primitives.operands import NZ, POS, SMALL, UNIT, sampler  # noqa: F401  (the vocabulary)
+from advalidate.primitives.operands import NZ, sampler
 
 
 def node_props(prim: str, args: list[frozenset], params: dict, arg_shapes: list[tuple]) -> frozenset:
@@ -58,7 +58,7 @@ class Analysis:
         return name
 
     def _input_props(self, name):
-        return frozenset({NZ} | self.needs[name] | ({SMALL} if SMALL in self.needs[name] else set()))
+        return frozenset({NZ} | self.needs[name])
 
     def add_node(self, node: Node, shape) -> str:
         name = f"v{len(self.nodes)}"
@@ -98,8 +98,7 @@ class Analysis:
 
     def can_have(self, value: str, prop: str) -> bool:
         """The value has ``prop`` or is a structural view of inputs that can be sampled to give it."""
-        return prop in self.props[value] or (prop in (POS, SMALL) and self.roots[value] is not None) or (
-            prop == NZ and self.roots[value] is not None)
+        return prop in self.props[value] or self.roots[value] is not None
 
     def require(self, value: str, prop: str | None) -> None:
         """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_have`` must hold)."""

@@ -159,7 +159,7 @@ def test_a_campaign_checks_counts_and_reports_it(new_primitives, tmp_path):
     assert rows[("numpy-ref", "test_sqdist")].get("pass", 0) > 0
     assert rows[("numpy-ref", "test_artanh")].get("pass", 0) > 0
     (finding,) = [f for f in results["findings"] if f["backend"] == "wrong-sqdist"]
-    assert finding["kind"] == "wrong-value" and finding["signature"] == "test_sqdist"
+    assert finding["kind"] == "wrong-value" and "test_sqdist" in finding["signature"].split("+")
     assert "F.test_sqdist(" in finding["source"]
     assert results["stats"]["cost_ratios"].get("numpy-ref")
     ref = next(b for b in results["backends"] if b["name"] == "numpy-ref")
