@@ -2,7 +2,8 @@
 
 :func:`build` turns what a user gives into a :class:`~advalidate.primitives.Primitive` and one dialect template
 per library: the reference rules derived from the mpmath form where the user gives none (:mod:`advalidate.derived`),
-operand samplers from the domain (the first kind a sample of it accepts: any nonzero, positive, small), and checks
+operand samplers from the domain (the first kind a sample of it accepts: any nonzero value, then each
+registered sampler: positive, small, inside (-1, 1)), and checks
 on a sample: the arity against the mpmath form, the float form's shape against the shape rule and its values
 against the mpmath form. A template calls the implementation by its name in the user's module (found among the
 module's globals, so an ``autograd`` primitive, whose ``__qualname__`` is autograd's, is found too), through
@@ -21,7 +22,7 @@ from . import derived, primitives
 from .errors import AdvalidateError
 from .primitives import Draw, Primitive, shapes
 from .primitives._forms import ew
-from .primitives.operands import POSITIVE, SMALL_ANGLE
+from .primitives.operands import SAMPLERS
 from .render import DIALECTS
 
 __all__ = ["InvalidOp", "Op", "build", "libraries"]
@@ -140,11 +141,12 @@ def _operands(prim, given):
         return tuple(given)
     if prim.domain is None:
         return ()
-    for spec in (None, POSITIVE, SMALL_ANGLE):
+    for spec in (None, *SAMPLERS.values()):  # any nonzero value first, then each registered kind of operand
         if _inside(prim, _draw(prim, [spec] * prim.arity)):
             return (spec,) * prim.arity if spec is not None else ()
-    raise InvalidOp(prim.name, "the domain refuses operands of every kind advalidate draws (nonzero, positive, "
-                               "|x| <= 1.2; is its sign right?): name the samplers with operands=")
+    kinds = "; ".join(s.doc for s in SAMPLERS.values())
+    raise InvalidOp(prim.name, f"the domain refuses operands of every kind advalidate draws ({kinds}; is its sign "
+                               "right?): name the samplers with operands=")
 
 
 def _check_sample(prim, elementwise):

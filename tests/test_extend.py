@@ -263,3 +263,12 @@ def test_a_findings_bug_report_script_imports_the_users_module_and_reproduces_th
                           env=environment(tmp_path, example_modules), timeout=300)
     assert "the same as advalidate recorded, bit for bit" in done.stdout, done.stdout + done.stderr
     assert "<- beyond the tolerance" in done.stdout
+
+
+def test_operands_come_from_the_first_kind_of_sample_the_domain_accepts(registered):
+    from advalidate.primitives.operands import INSIDE_UNIT, POSITIVE
+
+    assert registered(lambda: extend.defop("my_sqrt", mp=mpmath.sqrt, domain=lambda x: x)).operands == (POSITIVE,)
+    inside = registered(lambda: extend.defop("my_atanh", mp=mpmath.atanh, domain=lambda x: 1 - x * x))
+    assert inside.operands == (INSIDE_UNIT,)
+    assert registered(lambda: extend.defop("my_exp", mp=mpmath.exp)).operands == ()
