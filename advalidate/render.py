@@ -3,6 +3,10 @@
 A dialect is one table: catalogue name -> a template taking the argument names and the params and
 returning an expression. Backends built on a dialect execute exactly the source they would print,
 so a finding's reproduction is the code that was checked.
+
+A user's op (:mod:`advalidate.extend`) brings callables, not templates: its templates live in
+:data:`EXTENSIONS` (dialect name -> op name -> template), call the op from the user's module by name, and carry
+the line importing that module (``template.imports``), which :func:`render` adds below the preamble.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Callable
 from . import primitives
 from .ir import Function
 
-__all__ = ["Dialect", "DIALECTS", "VJPScript", "render", "compile_function", "key_source"]
+__all__ = ["Dialect", "DIALECTS", "EXTENSIONS", "VJPScript", "render", "compile_function", "key_source"]
 
 Template = Callable[[list, dict], str]
 
@@ -58,9 +62,24 @@ class Dialect:
     preamble: str  # imports the rendered body needs
     ops: dict  # catalogue name -> Template
     vjp_script: VJPScript | None = None  # how a bug-report script computes the library's VJP (advalidate.bugreport)
+    fallback: "Callable[[str], Template] | None" = None  # the template of a registered primitive without one in ops
+
+    def template(self, prim: str) -> "Template | None":
+        """The template for ``prim``: the dialect's own, the one a user's op registered for this dialect, else the
+        fallback's (None without one)."""
+        tpl = self.ops.get(prim)
+        if tpl is None:
+            tpl = EXTENSIONS.get(self.name, {}).get(prim)
+        if tpl is None and self.fallback is not None:
+            tpl = self.fallback(prim)
+        return tpl
 
     def missing(self) -> list[str]:
-        return sorted(set(primitives.CATALOGUE) - set(self.ops))
+        return sorted(p for p in primitives.CATALOGUE if self.template(p) is None)
+
+
+# users' ops (advalidate.extend): dialect name -> op name -> template (with an ``imports`` tuple of source lines)
+EXTENSIONS: dict[str, dict[str, Template]] = {}
 
 
 def key_source(key) -> str:
@@ -179,7 +198,7 @@ NUMPY = Dialect("numpy", "import numpy as np\nfrom advalidate.primitives import 
     "transpose": _kw("np.transpose"), "reshape": _kw("np.reshape"), "broadcast_to": _kw("np.broadcast_to"),
     "concatenate": _seq("np.concatenate", "axis"), "stack": _seq("np.stack", "axis"),
     "softmax": _kw("F.softmax"), "log_softmax": _kw("F.log_softmax"),
-}))
+}), fallback=lambda name: _kw(f"F.{name}"))  # any other registered primitive: its float form
 
 JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special", _common("jnp", {
     "neg": _f("jnp.negative"), "add": _f("jnp.add"), "sub": _f("jnp.subtract"), "mul": _f("jnp.multiply"),
@@ -244,13 +263,18 @@ def _dialect(dialect) -> Dialect:
 def render(fn: Function, dialect="numpy", name: str = "f", preamble: bool = True) -> str:
     """Python source defining ``name(x0, x1, ...)`` that returns the tuple of outputs."""
     d = _dialect(dialect)
-    lines = [d.preamble, "", ""] if preamble else []
-    lines.append(f"def {name}({', '.join(fn.input_names)}):")
+    body, imports = [], {}
     for vname, node in fn.named_nodes():
         params = primitives.get(node.prim).check_params(node.kwargs)
-        if node.prim not in d.ops:
+        tpl = d.template(node.prim)
+        if tpl is None:
             raise KeyError(f"dialect {d.name!r} has no template for {node.prim!r}")
-        lines.append(f"    {vname} = {d.ops[node.prim](list(node.args), params)}")
+        imports.update(dict.fromkeys(getattr(tpl, "imports", ())))
+        body.append(f"    {vname} = {tpl(list(node.args), params)}")
+    head = "\n".join([d.preamble, *imports]) if preamble else "\n".join(imports)
+    lines = [head, "", ""] if head else []
+    lines.append(f"def {name}({', '.join(fn.input_names)}):")
+    lines += body
     lines.append(f"    return ({', '.join(fn.outputs)},)")
     return "\n".join(lines) + "\n"
 
