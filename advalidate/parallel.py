@@ -55,6 +55,7 @@ def run_parallel(args) -> int:
     command += [f"--advalidate-special-share={args.special_share}"]
     command += ["--advalidate-no-cost"] if not args.cost else []
     command += ["--advalidate-no-probes"] if not args.probes else []
+    command += ["--advalidate-no-known-replay"] if not args.known_replay else []
     command += [f"--advalidate-known-dir={args.known_dir}"] if args.known_dir else []
     command += [f"--advalidate-database={args.database}"] if args.database else []
     print(f"{args.workers} workers: {' '.join(command[2:])}", flush=True)

@@ -33,6 +33,8 @@ def pytest_addoption(parser):
     group.addoption("--advalidate-database", default=None, metavar="DIR|redis://...",
                     help="shared Hypothesis example database")
     group.addoption("--advalidate-no-cost", action="store_true", default=False, help="skip work counting")
+    group.addoption("--advalidate-no-known-replay", action="store_true", default=False,
+                    help="do not replay the known behaviours' examples first")
     group.addoption("--advalidate-no-probes", action="store_true", default=False,
                     help="skip the probes of every primitive (advalidate.coverage)")
     group.addoption("--advalidate-no-merge", action="store_true", default=False,
@@ -59,7 +61,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         seed=opt("advalidate_seed") + 1_000_003 * shard, dtype=dtype,
                         special=opt("advalidate_special_share"), known_dir=opt("advalidate_known_dir"),
                         out=out, database=opt("advalidate_database"),
-                        measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0,
+                        measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0 and not opt("advalidate_no_known_replay"),
                         probes=not opt("advalidate_no_probes"), probe_share=(shard, shards))
     # shards share one budget (None: the campaign's own, its static share of the budget)
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None

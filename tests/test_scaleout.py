@@ -32,6 +32,7 @@ def test_two_workers_under_xdist_write_one_valid_results_file(tmp_path):
     results = load(out / "results.json")
     validate(results)
     assert results["summary"]["examples"] == 30 and results["settings"]["workers"] == 2
+    assert results["known"]  # one shard replayed numpy-ref's known behaviours
     assert len(list((out / "shards").glob("shard-*.json"))) == 2 and (out / "index.html").exists()
     shards = results["progress"]["shards"]
     assert [s["seed"] for s in shards] == [0, 1_000_003] and sum(s["examples"] for s in shards) == 30
@@ -86,6 +87,14 @@ def test_a_finding_another_shard_kept_is_not_shrunk_again(tmp_path):
     other = Campaign([bad_tanh()], Settings(max_examples=40, seed=2), strategy=chains(),
                      budget=SharedBudget(shared, 40, shard=1)).run()
     assert other["findings"] == [] and other["summary"]["examples"] == 40
+
+
+def test_no_known_replay_reaches_the_workers(tmp_path):
+    out = tmp_path / "out"
+    done = _run("run", "--workers", "2", "--backend", "numpy-ref", "--max-examples", "4", "--no-cost", "--no-probes",
+                "--no-known-replay", "--out", str(out), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load(out / "results.json")["known"] == []
 
 
 def test_two_workers_isolate_a_plugin_that_segfaults(tmp_path):
