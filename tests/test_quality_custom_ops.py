@@ -1,0 +1,89 @@
+"""Quality: advalidate catches the planted custom-VJP mistakes of ``tests/custom_mutants.py`` and passes the right ops.
+
+Each entry is registered as a user registers an op (``advalidate.extend.defop``: its mpmath form, domain and the
+two implementations) and checked with the one call a user's test makes, ``extend.check_op``, at its defaults, on
+one library at a time. A mistake must give a finding of its kind (never an ``error`` unless the mistake is one the
+library itself refuses), shrunk to the op alone on a few elements; a right op must give none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.custom_mutants import PLANTED, register
+
+LIBRARIES = ("jax", "torch")
+
+
+def _sample(op, rng):
+    if op == "log1mexp":
+        return [rng.uniform(0.1, 3.0, (4,))]
+    if op == "logaddexp":
+        return [rng.normal(size=(2, 4)), rng.normal(size=(4,))]  # the second operand broadcast over rows
+    return [rng.normal(size=(4,))]
+
+
+def _vjp(library, op, xs, v):
+    """The op's outputs' VJP with cotangent ``v`` through the library's own autodiff; the exception if it raises."""
+    try:
+        if library == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_enable_x64", True)
+            _, pullback = jax.vjp(op, *[jnp.asarray(x) for x in xs])
+            return [np.asarray(g) for g in pullback(jnp.asarray(v))]
+        import torch
+
+        ts = [torch.tensor(x, requires_grad=True) for x in xs]
+        return [g.numpy() for g in torch.autograd.grad(op.apply(*ts), ts, torch.tensor(v))]
+    except Exception as e:  # noqa: BLE001 - the planted op may be refused by its library
+        return e
+
+
+@pytest.mark.parametrize("name", [n for n, p in PLANTED.items() if p.mistaken])
+def test_each_planted_mistake_is_a_real_mistake(name):
+    """The planted rule differs from the right one (or is refused) exactly where its entry says, in both libraries."""
+    entry = PLANTED[name]
+    right = PLANTED[entry.op]
+    rng = np.random.default_rng(0)
+    xs = _sample(entry.op, rng)
+    v = rng.normal(size=np.broadcast_shapes(*[x.shape for x in xs]))
+    for library in LIBRARIES:
+        impl = entry.jax_op if library == "jax" else entry.torch_op
+        want = _vjp(library, right.jax_op if library == "jax" else right.torch_op, xs, v)
+        got = _vjp(library, impl, xs, v)
+        expected = entry.expected[library]
+        if expected == "error":
+            assert isinstance(got, Exception), (library, got)
+        elif expected is None:
+            assert all(np.allclose(g, w, rtol=1e-13, atol=0) for g, w in zip(got, want)), (library, got, want)
+        elif expected == "cost-bound":  # right values at the wrong cost
+            assert all(np.allclose(g, w, rtol=1e-13, atol=0) for g, w in zip(got, want)), (library, got, want)
+        else:
+            assert not isinstance(got, Exception), (library, got)
+            assert any(not np.allclose(g, w, rtol=1e-9, atol=0) for g, w in zip(got, want)), (library, got, want)
+
+
+def test_right_ops_agree_across_libraries_and_with_mpmath():
+    import mpmath
+
+    rng = np.random.default_rng(1)
+    mpmath.mp.prec = 120
+    for name in ("softplus", "log1mexp", "logaddexp"):
+        entry = PLANTED[name]
+        xs = _sample(name, rng)
+        shape = np.broadcast_shapes(*[x.shape for x in xs])
+        v = rng.normal(size=shape)
+        exact = []
+        for k, x in enumerate(xs):  # v·∂f/∂x_k by mpmath.diff, summed back over broadcasting
+            g = np.zeros(shape)
+            for idx in np.ndindex(*shape):
+                args = [mpmath.mpf(float(np.broadcast_to(a, shape)[idx])) for a in xs]
+                g[idx] = float(v[idx] * mpmath.diff(lambda t: entry.math.mp(*args[:k], t, *args[k + 1:]), args[k]))
+            exact.append(g.reshape((-1,) + x.shape).sum(0) if x.shape != shape else g)
+        for library in LIBRARIES:
+            got = _vjp(library, entry.jax_op if library == "jax" else entry.torch_op, xs, v)
+            for g, e in zip(got, exact):
+                np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-300)
