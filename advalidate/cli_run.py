@@ -17,6 +17,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "every selected backend, each VJP against the mpmath oracle and the cost bound. "
                                    "Exit 0 when every finding is a known behaviour, 1 otherwise, 2 on a usage error.")
     p.add_argument("--backend", action="append", metavar="NAME", help="a backend to check (repeatable; default: all)")
+    p.add_argument("--extension", action="append", default=[], metavar="MODULE",
+                   help="import MODULE, which registers ops of your own (advalidate.extend), and check them beside "
+                        "the catalogue (repeatable; looked up in the current folder, then the installed packages)")
     p.add_argument("--max-examples", type=_positive, default=None, metavar="N",
                    help="random programs to generate (default: 120, or 40 with --dtype float32 or --special), after "
                         "the probes (see --probes)")
@@ -115,6 +118,15 @@ def main(args) -> int:
     from .campaign import Campaign, Settings
     from .results import write_json
 
+    if args.extension:
+        from .errors import AdvalidateError
+        from .extend import load
+
+        try:
+            load(args.extension)  # also named in the environment, for the worker processes
+        except AdvalidateError as e:
+            print(f"advalidate run: --extension: {e}", file=sys.stderr)
+            return 2
     if args.workers > 1:
         if args.resume:
             print("advalidate run: --resume runs one worker (the saved campaign is one process's)", file=sys.stderr)

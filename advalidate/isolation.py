@@ -50,6 +50,9 @@ def _serve(conn, spec):
     raised = []
     try:
         with capture(limit=None) as raised:  # jax and torch may warn as they are imported
+            from .extend import load_from_environment
+
+            load_from_environment()  # the users' ops the run registered (advalidate run --extension)
             backend = _load(spec)
         conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
                              "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),

@@ -3,7 +3,8 @@
     pytest --pyargs advalidate.conformance --advalidate-backend jax --advalidate-max-examples 200
 
 With ``--advalidate-out DIR`` the campaign's results.json and index.html are written there: the same
-engine and settings as ``advalidate run``, so the same page.
+engine and settings as ``advalidate run``, so the same page. ``--advalidate-extension MODULE`` imports a module
+that registers users' ops (:mod:`advalidate.extend`), checked beside the catalogue.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("advalidate", "advalidate conformance suite")
     group.addoption("--advalidate-backend", action="append", default=None, metavar="NAME",
                     help="backend(s) to check (repeatable; default: every installed backend)")
+    group.addoption("--advalidate-extension", action="append", default=None, metavar="MODULE",
+                    help="import MODULE, which registers ops of your own (advalidate.extend), and check them beside "
+                         "the catalogue (repeatable)")
     group.addoption("--advalidate-max-examples", type=int, default=60, metavar="N", help="examples per campaign")
     group.addoption("--advalidate-seed", type=int, default=0, metavar="N")
     group.addoption("--advalidate-dtype", choices=["float64", "float32"], default="float64")
@@ -61,6 +65,27 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,
                     budget=budget)
+
+
+def pytest_configure(config):
+    """Import the extension modules (``--advalidate-extension``, and those a parent ``advalidate run`` named in
+    ``$ADVALIDATE_EXTENSIONS``) before collection, so that their ops are in the catalogue when tests are made."""
+    import os
+
+    from advalidate.extend import ENV
+
+    modules = list(config.getoption("advalidate_extension", None) or [])
+    modules += [m for m in os.environ.get(ENV, "").split(os.pathsep) if m and m not in modules]
+    if modules:
+        import pytest
+
+        from advalidate.errors import AdvalidateError
+        from advalidate.extend import load
+
+        try:
+            load(modules)
+        except AdvalidateError as e:
+            raise pytest.UsageError(f"--advalidate-extension: {e}") from None
 
 
 def _controller(config) -> bool:

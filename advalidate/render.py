@@ -3,6 +3,10 @@
 A dialect is one table: catalogue name -> a template taking the argument names and the params and
 returning an expression. Backends built on a dialect execute exactly the source they would print,
 so a finding's reproduction is the code that was checked.
+
+A user's op (:mod:`advalidate.extend`) brings callables, not templates: its templates live in
+:data:`EXTENSIONS` (dialect name -> op name -> template), call the op from the user's module by name, and carry
+the line importing that module (``template.imports``), which :func:`render` adds below the preamble.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Callable
 from . import primitives
 from .ir import Function
 
-__all__ = ["Dialect", "DIALECTS", "VJPScript", "render", "compile_function", "key_source"]
+__all__ = ["Dialect", "DIALECTS", "EXTENSIONS", "VJPScript", "render", "compile_function", "key_source"]
 
 Template = Callable[[list, dict], str]
 
@@ -59,8 +63,17 @@ class Dialect:
     ops: dict  # catalogue name -> Template
     vjp_script: VJPScript | None = None  # how a bug-report script computes the library's VJP (advalidate.bugreport)
 
+    def template(self, prim: str) -> "Template | None":
+        """The template for ``prim``: the dialect's own, or the one a user's op registered for this dialect."""
+        tpl = self.ops.get(prim)
+        return tpl if tpl is not None else EXTENSIONS.get(self.name, {}).get(prim)
+
     def missing(self) -> list[str]:
-        return sorted(set(primitives.CATALOGUE) - set(self.ops))
+        return sorted(p for p in primitives.CATALOGUE if self.template(p) is None)
+
+
+# users' ops (advalidate.extend): dialect name -> op name -> template (with an ``imports`` tuple of source lines)
+EXTENSIONS: dict[str, dict[str, Template]] = {}
 
 
 def key_source(key) -> str:
@@ -244,13 +257,18 @@ def _dialect(dialect) -> Dialect:
 def render(fn: Function, dialect="numpy", name: str = "f", preamble: bool = True) -> str:
     """Python source defining ``name(x0, x1, ...)`` that returns the tuple of outputs."""
     d = _dialect(dialect)
-    lines = [d.preamble, "", ""] if preamble else []
-    lines.append(f"def {name}({', '.join(fn.input_names)}):")
+    body, imports = [], {}
     for vname, node in fn.named_nodes():
         params = primitives.get(node.prim).check_params(node.kwargs)
-        if node.prim not in d.ops:
+        tpl = d.template(node.prim)
+        if tpl is None:
             raise KeyError(f"dialect {d.name!r} has no template for {node.prim!r}")
-        lines.append(f"    {vname} = {d.ops[node.prim](list(node.args), params)}")
+        imports.update(dict.fromkeys(getattr(tpl, "imports", ())))
+        body.append(f"    {vname} = {tpl(list(node.args), params)}")
+    head = "\n".join([d.preamble, *imports]) if preamble else "\n".join(imports)
+    lines = [head, "", ""] if head else []
+    lines.append(f"def {name}({', '.join(fn.input_names)}):")
+    lines += body
     lines.append(f"    return ({', '.join(fn.outputs)},)")
     return "\n".join(lines) + "\n"
 

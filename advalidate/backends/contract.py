@@ -43,6 +43,27 @@ How a backend is found (:mod:`advalidate.backends.registry`):
   the two above, a primitive the catalogue does not know) is an :class:`InvalidBackend` error naming it.
   A backend that fails to import or validate is recorded with its reason; the others still load.
 
+Users' ops (:mod:`advalidate.extend`): a user registers an op with its mathematics and one callable per library
+(``jax=``, ``torch=``, ``autograd=``, or a plug-in backend's name), and the op joins the catalogue under its name.
+How a backend calls it:
+
+- A backend built on a dialect (:class:`advalidate.backends.dialect_backend.DialectBackend`) does nothing: the
+  dialect's templates for users' ops live in :data:`advalidate.render.EXTENSIONS` under the dialect's name, and
+  ``Dialect.template(name)`` finds them. The template renders ``module.attr(args, **params)`` (for a
+  ``torch.autograd.Function`` subclass ``module.Cls.apply(args, ...)``), and :func:`advalidate.render.render` puts
+  ``import module`` (the user's module, which registers the op) below the preamble: the backend runs, and a
+  finding prints, source that imports the user's module by name and calls the op from there. The callable gets
+  the library's own arrays and returns one: its hand-written VJP is what the backend's AD uses.
+  An op without an implementation for the dialect is missing from ``primitives``, so a program using it is
+  "not supported" by that backend. jax and jax-jit share the ``jax`` implementation.
+- A backend without a dialect supports a user's op by listing its name in ``primitives``, and calls
+  ``advalidate.extend.ops()[name].implementations[its library name]`` itself.
+- numpy-ref runs the op's float form and its reference VJP rule (given by the user, or derived from the mpmath
+  form: :mod:`advalidate.derived`). Extension modules are imported again in worker processes
+  (``$ADVALIDATE_EXTENSIONS``), so an isolated backend (:mod:`advalidate.isolation`) knows them too.
+
+An implementation that raises, or returns a wrong shape or dtype, is an ``error`` finding, like any backend's.
+
 To check a backend against the oracle, one line in its own test suite::
 
     from advalidate.testing import run_conformance

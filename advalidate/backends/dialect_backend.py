@@ -27,8 +27,8 @@ class DialectBackend(Backend):
 
     @property
     def primitives(self) -> dict:
-        return {name: self.dialect.ops[name] for name in catalogue.CATALOGUE
-                if name in self.dialect.ops and name not in self.unsupported}
+        templates = {name: self.dialect.template(name) for name in catalogue.CATALOGUE if name not in self.unsupported}
+        return {name: tpl for name, tpl in templates.items() if tpl is not None}
 
     def missing(self) -> dict[str, str]:
         """Every catalogue primitive this backend does not run, with the reason."""
