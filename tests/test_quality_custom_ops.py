@@ -87,3 +87,55 @@ def test_right_ops_agree_across_libraries_and_with_mpmath():
             got = _vjp(library, entry.jax_op if library == "jax" else entry.torch_op, xs, v)
             for g, e in zip(got, exact):
                 np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-300)
+
+
+# ---------------------------------------------------------------- advalidate's verdict on each registered entry
+
+
+@pytest.fixture
+def registered():
+    """Registers entries by name for one test and unregisters them after it."""
+    from advalidate import extend
+
+    names = []
+
+    def reg(name):
+        names.append(register(name))
+        return names[-1]
+
+    yield reg
+    for op in names:
+        extend.remove(op)
+
+
+def _one_node(op, entry, rng):
+    """The op alone on a small fixed-shape example: (function, inputs, cotangents)."""
+    from advalidate import Builder
+
+    b = Builder()
+    xs = _sample(entry.op, rng)
+    fn = b.build(b.apply(op, *[b.input(*x.shape) for x in xs]))
+    return fn, xs, [rng.normal(size=s) for s in fn.output_shapes]
+
+
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_verdict_on_one_example(name, registered):
+    """Each entry registered, on the op alone at one point: the expected kind on jax, jax-jit and torch, nothing on
+    a right op (torch's own summing makes ``broadcast-not-summed`` right there)."""
+    from advalidate.backends.registry import load_backends
+    from advalidate.check import check_example
+    from advalidate.oracle import Oracle
+
+    entry = PLANTED[name]
+    fn, xs, cts = _one_node(registered(name), entry, np.random.default_rng(2))
+    backends, errors = load_backends(["jax", "jax-jit", "torch"], isolate="none")
+    assert not errors
+    result = check_example(fn, xs, cts, backends, Oracle())
+    for o in result.outcomes:
+        expected = entry.expected["jax" if o.backend.startswith("jax") else "torch"]
+        if expected is None:
+            assert o.status == "pass", (o.backend, o.kind, o.message)
+        else:
+            assert (o.status, o.kind) == ("finding", expected), (o.backend, o.kind, o.message)
+    if "error" in entry.expected.values():  # refused by the library: the finding says why, in its words
+        assert all("Custom VJP bwd rule" in o.message for o in result.outcomes if o.kind == "error")
