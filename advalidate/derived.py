@@ -21,12 +21,23 @@ The cost is two evaluations of the mpmath form per derivative entry, paid only b
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import mpmath
 import numpy as np
 
 from . import xp
 
-__all__ = ["FLOAT_PREC", "scalar_mp", "float_form", "elementwise_rules", "jacobian_rules"]
+
+class Rules(NamedTuple):
+    """The reference rules of an op: ``vjp`` (one rule per operand), ``magnitude`` (the rules of ``|J|ᵀ|v|``) and
+    ``jvp(tangents, ans, *operands)``, each on float arrays and on mpf object arrays."""
+
+    vjp: tuple
+    magnitude: tuple
+    jvp: object
+
+__all__ = ["FLOAT_PREC", "scalar_mp", "float_form", "elementwise_rules", "jacobian_rules", "Rules"]
 
 FLOAT_PREC = 160  # bits for the derived float forms and float rules: far past float64's 53, then rounded once
 
@@ -81,9 +92,10 @@ def _partial(fn, i):
     return d
 
 
-def elementwise_rules(fn, nin: int):
-    """(VJP rules, magnitude rules) of an elementwise op with scalar mpmath form ``fn`` of ``nin`` arguments:
-    ``rule_i(g, ans, *args) = g·∂f/∂x_i`` elementwise (the tape sums away broadcast dimensions)."""
+def elementwise_rules(fn, nin: int) -> Rules:
+    """The rules of an elementwise op with scalar mpmath form ``fn`` of ``nin`` arguments:
+    ``rule_i(g, ans, *args) = g·∂f/∂x_i`` elementwise (the tape sums away broadcast dimensions), and
+    ``jvp = Σ_i t_i·∂f/∂x_i``."""
     partials = [np.frompyfunc(_partial(fn, i), nin, 1) for i in range(nin)]
 
     def derivative(i, args):
@@ -93,7 +105,11 @@ def elementwise_rules(fn, nin: int):
 
     rules = tuple((lambda i: lambda g, ans, *args: g * derivative(i, args))(i) for i in range(nin))
     magnitude = tuple((lambda i: lambda g, ans, *args: np.abs(g * derivative(i, args)))(i) for i in range(nin))
-    return rules, magnitude
+
+    def jvp(ts, ans, *args):
+        return sum(t * derivative(i, args) for i, t in enumerate(ts))
+
+    return Rules(rules, magnitude, jvp)
 
 
 def _columns(mp_form, args, i, params):
@@ -113,9 +129,9 @@ def _columns(mp_form, args, i, params):
     return cols
 
 
-def jacobian_rules(mp_form, nin: int):
-    """(VJP rules, magnitude rules) of an op whose mpmath form works on whole object arrays:
-    ``rule_i(g, ...)_j = Σ_k g_k·∂f_k/∂x_ij`` from the Jacobian columns (magnitude: ``Σ_k |g_k|·|∂f_k/∂x_ij|``)."""
+def jacobian_rules(mp_form, nin: int) -> Rules:
+    """The rules of an op whose mpmath form works on whole object arrays: ``rule_i(g, ...)_j = Σ_k g_k·∂f_k/∂x_ij``
+    from the Jacobian columns (magnitude: ``Σ_k |g_k|·|∂f_k/∂x_ij|``; jvp: ``Σ_ij t_ij·∂f/∂x_ij``)."""
     to_mp = np.frompyfunc(_as_mpf, 1, 1)
 
     def contract(g, args, i, params, absolute):
@@ -131,4 +147,19 @@ def jacobian_rules(mp_form, nin: int):
 
     rules = tuple((lambda i: lambda g, ans, *args, **p: contract(g, args, i, p, False))(i) for i in range(nin))
     magnitude = tuple((lambda i: lambda g, ans, *args, **p: contract(g, args, i, p, True))(i) for i in range(nin))
-    return rules, magnitude
+
+    def jvp(ts, ans, *args, **params):
+        def run(*a):
+            total = np.zeros(np.shape(ans), dtype=object) + mpmath.mpf(0)
+            for i, t in enumerate(ts):
+                tt = np.asarray(t, dtype=object) if xp.is_mp(t) else to_mp(np.asarray(t, np.float64))
+                for c, tij in zip(_columns(mp_form, [x if xp.is_mp(x) else to_mp(x) for x in a], i, params),
+                                  tt.reshape(-1)):
+                    total = total + tij * c
+            return total
+
+        if any(xp.is_mp(a) for a in args) or any(xp.is_mp(t) for t in ts):
+            return run(*args)
+        return _rounded(list(args) + [np.asarray(t) for t in ts], lambda *a: run(*a[:len(args)]))
+
+    return Rules(rules, magnitude, jvp)

@@ -54,12 +54,12 @@ the run's own rounding far below the 2^-100 of agreement asked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 
-from . import xp
 from .backends import numpy_ref
 from .evaluate import trace, to_mp
 from .ir import Function
@@ -105,25 +105,27 @@ def _abs_variadic(rule):
     return lambda g, ans, *args, **kw: tuple(np.abs(p) for p in rule(g, ans, *args, **kw))
 
 
-def _softmax_bound(g, ans, x, axis=-1):
-    # |J|^T g with J = diag(s) - s s^T: s_j (g_j |1 - 2 s_j| + sum_i g_i s_i) <= s_j (g_j + sum_i g_i s_i)
-    return ans * (g + np.sum(g * ans, axis=axis, keepdims=True))
+class _MagnitudeRules(Mapping):
+    """The rules of ``|J|^T |v|`` by primitive name: a registration's ``magnitude`` where it has one (sums of mixed
+    signs inside its VJP rule), else the absolute value of its reference VJP rule (as the tape runs it)."""
+
+    def __getitem__(self, name):
+        from .primitives import CATALOGUE
+
+        prim = CATALOGUE.get(name)
+        if prim is not None and prim.magnitude is not None:
+            return prim.magnitude
+        rules = numpy_ref.VJPS[name]
+        return _abs_variadic(rules) if callable(rules) else tuple(_abs_rule(r) for r in rules)
+
+    def __iter__(self):
+        return iter(numpy_ref.VJPS)
+
+    def __len__(self):
+        return len(numpy_ref.VJPS)
 
 
-def _log_softmax_bound(g, ans, x, axis=-1):
-    return g + xp.exp(ans) * np.sum(g, axis=axis, keepdims=True)
-
-
-MAGNITUDE_RULES: dict = {}
-for _name, _rules in numpy_ref.VJPS.items():
-    MAGNITUDE_RULES[_name] = _abs_variadic(_rules) if callable(_rules) else tuple(_abs_rule(r) for r in _rules)
-MAGNITUDE_RULES.update({
-    # the sums inside these rules mix signs: take absolute values of the factors first
-    "matmul": (lambda g, ans, a, b: numpy_ref.grad_matmul_a(g, ans, np.abs(a), np.abs(b)),
-               lambda g, ans, a, b: numpy_ref.grad_matmul_b(g, ans, np.abs(a), np.abs(b))),
-    "softmax": (_softmax_bound,),
-    "log_softmax": (_log_softmax_bound,),
-})
+MAGNITUDE_RULES = _MagnitudeRules()
 
 
 def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
@@ -135,49 +137,19 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
                                   MAGNITUDE_RULES)
 
 
-# Primitives whose result sums terms of either sign: their rounding is relative to the sum of magnitudes.
-_SUMS = {"add", "sub", "sum", "mean", "matmul"}
-
-
 def rounding(node, value, args):
-    """The size of the rounding error a float implementation may leave in ``value``: one ulp of the value, or
-    for a sum of terms (add, sub, sum, mean, matmul) the unit roundoff times the sum of their magnitudes, which
-    any summation order is entitled to (the dot product's error bound is n·u·|a|·|b|; this is one term of it)."""
-    ulp = np.spacing(np.abs(value)).astype(np.float64)
-    if node.prim in _SUMS:
-        from .primitives import get
-
-        prim = get(node.prim)
-        magnitude = np.abs(prim.np(*[np.abs(np.asarray(a, np.float64)) for a in args], **prim.check_params(node.kwargs)))
-        if node.prim == "sub":  # |a - b| rounds relative to |a| + |b|
-            magnitude = np.abs(np.asarray(args[0], np.float64)) + np.abs(np.asarray(args[1], np.float64))
-        return np.maximum(ulp, unit_roundoff(str(np.asarray(value).dtype)) * np.broadcast_to(magnitude, np.shape(value)))
-    if node.prim in _SHIFTED:
-        return np.maximum(ulp, _shifted_rounding(node, value, args))
-    return ulp
-
-
-# Primitives that exponentiate a shifted argument x - max(x): that subtraction rounds by u·|x - max|, and exp
-# turns it into a relative error of the same size (softmax at logits 94 and 754: 7e-14 relative in every library).
-_SHIFTED = {"softmax", "log_softmax", "logsumexp"}
-
-
-def _shifted_rounding(node, value, args):
+    """The size of the rounding error a float implementation may leave in ``value``: one ulp of the value, or what
+    the primitive's registration says it may leave beyond (``Primitive.rounding``): for a sum of terms (add, sub,
+    sum, mean, matmul) the unit roundoff times the sum of their magnitudes, which any summation order is entitled
+    to (the dot product's error bound is n·u·|a|·|b|; this is one term of it); for an exponentiated shift
+    x - max(x) (softmax, log_softmax, logsumexp) u·|x - max| relative."""
     from .primitives import get
 
-    axis = get(node.prim).check_params(node.kwargs)["axis"]
-    x = np.asarray(args[0], np.float64)
-    u = unit_roundoff(str(np.asarray(value).dtype))
-    value = np.abs(np.asarray(value, np.float64))
-    with np.errstate(all="ignore"):
-        shift = np.abs(x - np.max(x, axis=axis, keepdims=True))
-        if node.prim == "softmax":
-            return u * value * shift
-        if node.prim == "log_softmax":
-            return u * (shift + value)
-        weights = np.exp(-shift)  # logsumexp: the shifts' errors, weighted by each term's share of the sum
-        share = np.sum(weights * shift, axis=axis) / np.sum(weights, axis=axis)
-        return u * np.broadcast_to(share, np.shape(value))
+    ulp = np.spacing(np.abs(value)).astype(np.float64)
+    prim = get(node.prim)
+    if prim.rounding is None:
+        return ulp
+    return np.maximum(ulp, prim.rounding(value, args, prim.check_params(node.kwargs)))
 
 
 def _perturber(rng):

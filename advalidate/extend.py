@@ -45,7 +45,7 @@ from . import derived, primitives
 from .render import DIALECTS, EXTENSIONS
 from .errors import AdvalidateError
 
-__all__ = ["defop", "check_op", "load", "remove", "ops", "InvalidOp", "numpy_forms", "ENV"]
+__all__ = ["defop", "check_op", "load", "remove", "ops", "libraries", "InvalidOp", "AdvalidateError", "numpy_forms", "ENV"]
 
 ENV = "ADVALIDATE_EXTENSIONS"  # the extension modules a run imported, for its worker processes (os.pathsep-separated)
 # operand values tried in turn when checking a registration: the first set inside the domain is used
@@ -108,12 +108,12 @@ def defop(name: str, mp, *, arity: int | None = None, elementwise: bool = True, 
         scalar = derived.scalar_mp(mp)
         shape_rule = primitives._broadcast if arity > 1 else primitives._same
         mp_form = primitives._ew(scalar, arity, domain)
-        rules, magnitude = derived.elementwise_rules(scalar, arity)
+        rules, magnitude, jvp = derived.elementwise_rules(scalar, arity)
     elif shape is None:
         raise InvalidOp(name, "an op that is not elementwise needs a shape rule: shape(shapes) -> shape")
     else:
         shape_rule, mp_form = shape, mp
-        rules, magnitude = derived.jacobian_rules(mp, arity)
+        rules, magnitude, jvp = derived.jacobian_rules(mp, arity)
     if vjp is not None:
         rules = tuple(vjp) if isinstance(vjp, (tuple, list)) else (vjp,)
         if len(rules) != arity:

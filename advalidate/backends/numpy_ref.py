@@ -5,163 +5,67 @@ cotangent into its arguments' cotangents with the rule of its primitive, sums aw
 and adds cotangents where a value fans out. The work of both passes is counted by observation
 (:mod:`advalidate.counting`), so the linear cost of reverse mode can be read off the counts.
 
-Conventions at kinks and ties: ``maximum``/``minimum`` give a tie to their first argument, ``max`` gives
-the cotangent to every maximal entry, ``abs``/``relu`` have derivative 0 at 0.
+The rules are the registrations' own (``Primitive.vjp``, :mod:`advalidate.primitives`), with their conventions at
+kinks and ties: ``maximum``/``minimum`` give a tie to their first argument, ``max`` gives the cotangent to every
+maximal entry, ``abs``/``relu`` have derivative 0 at 0.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import MutableMapping
 
 import mpmath
 import numpy as np
 
-from .. import counting, primitives, xp
+from .. import counting, primitives
 from ..evaluate import to_mp, trace
 from ..ir import Function
 from ..render import VJPScript, render
+from ..primitives._forms import expand as _expand, keep as _keep  # noqa: F401  (rules written against the tape)
+from ..primitives.linalg import grad_matmul_a, grad_matmul_b  # noqa: F401
 from .contract import VJP, Backend, Work
 
-__all__ = ["NumpyReference", "VJPS", "mp_vjp"]
-
-VJPS: dict = {}
+__all__ = ["NumpyReference", "VJPS", "mp_vjp", "Rules"]
 
 
-def defvjp(name, *rules):
-    """Register one rule per argument: ``rule(g, ans, *args, **params) -> cotangent`` (None: no dependence).
+class Rules(MutableMapping):
+    """The tape's VJP rules by primitive name: each registered primitive's reference rule
+    (``Primitive.vjp``, :mod:`advalidate.primitives`), read live, so a primitive registered later is covered.
+    Setting a name overrides its rule here only (tests plant wrong rules this way); deleting the override, or
+    setting the registration's own rule back, restores it."""
 
-    A rule runs on float arrays (the tape) and on object arrays of mpf (:func:`mp_vjp`): write its
-    transcendental functions with :mod:`advalidate.xp` (``xp.cos``, not ``np.cos``) and its inexact
-    constants as :class:`advalidate.xp.Constant`."""
-    VJPS[name] = rules
+    def __init__(self):
+        self._overrides: dict = {}
 
+    def __getitem__(self, name):
+        if name in self._overrides:
+            return self._overrides[name]
+        prim = primitives.CATALOGUE.get(name)
+        if prim is None or prim.vjp is None:
+            raise KeyError(name)
+        return prim.vjp
 
-def _expand(g, shape, axis):
-    """Broadcast a reduced cotangent back to the operand's shape (a view: free)."""
-    if axis is not None:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
+    def __setitem__(self, name, rules):
+        prim = primitives.CATALOGUE.get(name)
+        if prim is not None and rules is prim.vjp:
+            self._overrides.pop(name, None)
+        else:
+            self._overrides[name] = rules
 
+    def __delitem__(self, name):
+        del self._overrides[name]
 
-def _keep(ans, axis):
-    return ans if axis is None else np.expand_dims(ans, axis)
+    def __iter__(self):
+        names = [n for n, p in primitives.CATALOGUE.items() if p.vjp is not None]
+        return iter(names + [n for n in self._overrides if n not in primitives.CATALOGUE])
 
-
-_LOG_2_OVER_SQRT_PI = xp.Constant(math.log(2 / math.sqrt(math.pi)), lambda: mpmath.log(2 / mpmath.sqrt(mpmath.pi)))
-
-# ---- elementwise, one argument
-defvjp("neg", lambda g, ans, x: -g)
-defvjp("square", lambda g, ans, x: g * (2 * x))
-defvjp("sqrt", lambda g, ans, x: g / (2 * ans))
-defvjp("exp", lambda g, ans, x: g * ans)
-defvjp("expm1", lambda g, ans, x: g * (ans + 1))
-defvjp("log", lambda g, ans, x: g / x)
-defvjp("log1p", lambda g, ans, x: g / (1 + x))
-defvjp("sin", lambda g, ans, x: g * xp.cos(x))
-defvjp("cos", lambda g, ans, x: -(g * xp.sin(x)))
-defvjp("tan", lambda g, ans, x: g * (1 + ans * ans))
-defvjp("tanh", lambda g, ans, x: g * (1 - ans * ans))
-defvjp("sinh", lambda g, ans, x: g * xp.cosh(x))
-defvjp("cosh", lambda g, ans, x: g * xp.sinh(x))
-defvjp("arctan", lambda g, ans, x: g / (1 + x * x))
-defvjp("arcsinh", lambda g, ans, x: g / xp.cosh(ans))  # cosh(arcsinh x) = sqrt(1 + x^2)
-defvjp("sigmoid", lambda g, ans, x: g * (ans * (1 - ans)))
-defvjp("softplus", lambda g, ans, x: g * xp.exp(x - ans))  # sigmoid(x) = exp(x - softplus(x))
-defvjp("erf", lambda g, ans, x: g * xp.exp(_LOG_2_OVER_SQRT_PI.like(x) - x * x))
-defvjp("abs", lambda g, ans, x: g * xp.sign(x))
-defvjp("relu", lambda g, ans, x: np.where(x > 0, g, 0))
-
-# ---- elementwise, several arguments (the tape sums away broadcast dimensions)
-defvjp("add", lambda g, ans, a, b: g, lambda g, ans, a, b: g)
-defvjp("sub", lambda g, ans, a, b: g, lambda g, ans, a, b: -g)
-defvjp("mul", lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
-defvjp("div", lambda g, ans, a, b: g / b, lambda g, ans, a, b: -(g / b * ans))
-defvjp("pow", lambda g, ans, a, b: g * ans * b / a, lambda g, ans, a, b: g * ans * xp.log(a))
-defvjp("maximum", lambda g, ans, a, b: np.where(a >= b, g, 0), lambda g, ans, a, b: np.where(a >= b, 0, g))
-defvjp("minimum", lambda g, ans, a, b: np.where(a <= b, g, 0), lambda g, ans, a, b: np.where(a <= b, 0, g))
-defvjp("logaddexp", lambda g, ans, a, b: g * xp.exp(a - ans), lambda g, ans, a, b: g * xp.exp(b - ans))
-defvjp("hypot", lambda g, ans, a, b: g / ans * a, lambda g, ans, a, b: g / ans * b)
+    def __len__(self):
+        return sum(1 for _ in self)
 
 
-def grad_atan2(g, ans, y, x):
-    q = g / (x * x + y * y)
-    return q * x, -(q * y)
-
-
-VJPS["atan2"] = grad_atan2  # one rule for both arguments: they share q
-defvjp("where", None, lambda g, ans, p, x, y: np.where(p > 0, g, 0), lambda g, ans, p, x, y: np.where(p > 0, 0, g))
-
-# ---- reductions
-
-
-def grad_max(g, ans, x, axis=None):
-    return np.where(x == _keep(ans, axis), _expand(_keep(g, axis), x.shape, None), 0)
-
-
-def grad_prod(g, ans, x, axis=None):
-    """Product of the other entries, from exclusive cumulative products (exact at zeros)."""
-    flat = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
-    left = np.ones_like(flat)
-    right = np.ones_like(flat)
-    left[..., 1:] = np.cumprod(flat[..., :-1], axis=-1)
-    right[..., :-1] = np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1]
-    gg = g.reshape(1) if axis is None else np.expand_dims(g, -1)
-    others = (left * right) * gg
-    return others.reshape(x.shape) if axis is None else np.moveaxis(others, -1, axis)
-
-
-defvjp("sum", lambda g, ans, x, axis=None: _expand(g, x.shape, axis))
-defvjp("mean", lambda g, ans, x, axis=None: _expand(g / (x.size if axis is None else x.shape[axis]), x.shape, axis))
-defvjp("max", grad_max)
-defvjp("logsumexp", lambda g, ans, x, axis=None: _keep(g, axis) * xp.exp(x - _keep(ans, axis)))
-defvjp("prod", grad_prod)
-defvjp("norm", lambda g, ans, x, axis=None: x / _keep(ans, axis) * _keep(g, axis))
-
-# ---- linear algebra
-
-
-def grad_matmul_a(g, ans, a, b):
-    if b.ndim == 1:
-        return np.multiply.outer(g, b) if a.ndim == 2 else g * b
-    return np.matmul(g, b.T) if a.ndim == 2 else np.matmul(b, g)
-
-
-def grad_matmul_b(g, ans, a, b):
-    if a.ndim == 1:
-        return np.multiply.outer(a, g) if b.ndim == 2 else g * a
-    return np.matmul(a.T, g) if b.ndim == 2 else np.matmul(g, a)
-
-
-defvjp("matmul", grad_matmul_a, grad_matmul_b)
-
-# ---- structural
-
-
-def grad_index(g, ans, x, key):
-    out = np.zeros_like(x)
-    out[primitives._key_items(key)] = g
-    return out
-
-
-def grad_concatenate(g, ans, *xs, axis=0):
-    bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
-    return tuple(np.split(g, bounds, axis=axis))
-
-
-def _transpose_back(g, ans, x, axes=None):
-    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
-
-
-defvjp("transpose", _transpose_back)
-defvjp("reshape", lambda g, ans, x, shape: np.reshape(g, x.shape))
-defvjp("broadcast_to", lambda g, ans, x, shape: g)  # the tape sums the broadcast dimensions away
-defvjp("index", grad_index)
-VJPS["concatenate"] = grad_concatenate  # variadic: one rule returning every argument's cotangent
-VJPS["stack"] = lambda g, ans, *xs, axis=0: tuple(np.moveaxis(g, axis, 0))
-
-# ---- neural-network compositions
-defvjp("softmax", lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
-defvjp("log_softmax", lambda g, ans, x, axis=-1: g - xp.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+VJPS = Rules()
+"""The reference rules the tape runs (a rule runs on float arrays here and on object arrays of mpf in
+:func:`mp_vjp`: see :class:`advalidate.primitives.Primitive`)."""
 
 
 # ---------------------------------------------------------------- the tape
