@@ -36,24 +36,11 @@ class Builder:
 
 
 def single(name: str, shape=(3, 4), dtype: str = "float64", params: dict | None = None) -> Function:
-    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (at least 2-D for the
-    defaults of index and transpose). ``params`` (by primitive name) replaces the default params chosen to fit:
-    a rotated reshape, a broadcast to ``(2, *shape)``, every other row, a reduction over the last axis."""
-    prim = primitives.get(name)
-    b = Builder(dtype)
-    defaults = {
-        "reshape": {"shape": [shape[-1], *shape[:-1]]},
-        "broadcast_to": {"shape": [2, *shape]},
-        "index": {"key": [[0, shape[0], 2]] + ([1] if len(shape) > 1 else [])},
-    }
-    chosen = dict(defaults.get(name, {}))
-    if prim.family == "reduction":
-        chosen = {"axis": len(shape) - 1}
+    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape``: its registration's example
+    (``Primitive.example``: operand shapes and params chosen to fit ``shape``, at least 2-D for index and
+    transpose). ``params`` (by primitive name) replaces the example's params."""
+    shapes, chosen = primitives.get(name).example_args(shape)
     chosen.update((params or {}).get(name, {}))
-    if name == "matmul":
-        args = [b.input(shape), b.input(shape[::-1])]
-    elif prim.arity is None:
-        args = [b.input(shape), b.input(shape)]
-    else:
-        args = [b.input(shape) for _ in range(prim.arity)]
+    b = Builder(dtype)
+    args = [b.input(s) for s in shapes]
     return b.build(b.apply(name, *args, **chosen))

@@ -145,7 +145,7 @@ def io_allowance(fn: Function, inputs, cotangents, forward_work: int) -> int:
     if forward_work == 0:
         return io_size(inputs, cotangents)
     return int(sum(np.prod(fn.shapes[name], dtype=np.int64) for name, n in zip(fn.node_names, fn.nodes)
-                   if n.prim in ("broadcast_to", "index")))
+                   if primitives.get(n.prim).free_fan_out))
 
 
 def _keep(caught: list | None, raised) -> None:

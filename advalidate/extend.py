@@ -37,20 +37,20 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import derived, primitives
+from .primitives import Draw, Primitive, shapes
+from .primitives._forms import ew
+from .primitives.operands import POSITIVE, SMALL_ANGLE
 from .render import DIALECTS, EXTENSIONS
 from .errors import AdvalidateError
 
-__all__ = ["defop", "check_op", "load", "remove", "ops", "libraries", "InvalidOp", "AdvalidateError", "numpy_forms", "ENV"]
+__all__ = ["defop", "check_op", "load", "remove", "ops", "libraries", "InvalidOp", "AdvalidateError", "ENV"]
 
 ENV = "ADVALIDATE_EXTENSIONS"  # the extension modules a run imported, for its worker processes (os.pathsep-separated)
-# operand values tried in turn when checking a registration: the first set inside the domain is used
-SAMPLES = ((0.375, 1.25, 0.8125), (-0.375, -1.25, -0.8125), (0.375, -1.25, 0.8125), (0.125, -0.25, 0.0625),
-           (0.125, 0.25, 0.0625))
 
 
 class InvalidOp(AdvalidateError, ValueError):
@@ -85,7 +85,8 @@ def libraries() -> list[str]:
 
 
 def defop(name: str, mp, *, arity: int | None = None, elementwise: bool = True, shape=None, numpy=None,
-          domain=None, kink=None, vjp=None, doc: str = "", **implementations) -> primitives.Primitive:
+          domain=None, kink=None, vjp=None, operands=None, ranks=None, doc: str = "",
+          **implementations) -> Primitive:
     """Register op ``name`` (see the module docstring); returns its catalogue entry. :class:`InvalidOp` names what
     is wrong: a missing mpmath form, a name the catalogue has, an implementation for an unknown library, an
     arity or shape rule that disagrees with the float form on a sample."""
@@ -102,33 +103,42 @@ def defop(name: str, mp, *, arity: int | None = None, elementwise: bool = True, 
         raise InvalidOp(name, f"implementation for unknown backend(s) {', '.join(unknown)}; known: "
                               f"{', '.join(libraries())}")
     arity = _arity(name, mp, arity) if elementwise else arity
-    if not isinstance(arity, int) or arity < 1:
-        raise InvalidOp(name, f"arity must be a positive integer, got {arity!r}")
+    if not isinstance(arity, int) or not 1 <= arity <= 2:
+        raise InvalidOp(name, f"arity must be 1 or 2 (the program generator draws ops of one or two operands), "
+                              f"got {arity!r}")
     if elementwise:
         scalar = derived.scalar_mp(mp)
-        shape_rule = primitives._broadcast if arity > 1 else primitives._same
-        mp_form = primitives._ew(scalar, arity, domain)
-        rules, magnitude, jvp = derived.elementwise_rules(scalar, arity)
+        shape_rule = shapes.broadcast if arity > 1 else shapes.same
+        mp_form = ew(scalar, arity, domain)
+        rules = derived.elementwise_rules(scalar, arity)
     elif shape is None:
         raise InvalidOp(name, "an op that is not elementwise needs a shape rule: shape(shapes) -> shape")
     else:
         shape_rule, mp_form = shape, mp
-        rules, magnitude, jvp = derived.jacobian_rules(mp, arity)
+        rules = derived.jacobian_rules(mp, arity)
+    vjp_rules, magnitude = rules.vjp, rules.magnitude
     if vjp is not None:
-        rules = tuple(vjp) if isinstance(vjp, (tuple, list)) else (vjp,)
-        if len(rules) != arity:
-            raise InvalidOp(name, f"vjp gives {len(rules)} rule(s) for {arity} argument(s)")
-        magnitude = tuple(lambda g, ans, *a, _r=r: np.abs(_r(g, ans, *a)) for r in rules)
+        vjp_rules = tuple(vjp) if isinstance(vjp, (tuple, list)) else (vjp,)
+        if len(vjp_rules) != arity:
+            raise InvalidOp(name, f"vjp gives {len(vjp_rules)} rule(s) for {arity} argument(s)")
+        magnitude = tuple(lambda g, ans, *a, _r=r: np.abs(_r(g, ans, *a)) for r in vjp_rules)
     module = caller.get("__name__", "__main__")
     family = ("elementwise" if arity == 1 else "binary") if elementwise else "extension"
-    prim = primitives.Primitive(name, arity, family, shape_rule, numpy or derived.float_form(mp_form), mp_form,
-                                domain=domain, kink=kink, doc=doc or f"a user's op, registered by {module}")
+    draw = Draw(ranks=(lambda max_dims: (min(ranks[0], max_dims), min(ranks[1], max_dims))) if ranks else None,
+                rank_text=f"in [{ranks[0]}, {ranks[1]}]" if ranks else ">= 1")
+    prim = Primitive(name, arity, family, shape_rule, numpy or derived.float_form(mp_form), mp_form,
+                     domain=domain, kink=kink, doc=doc or f"a user's op, registered by {module}", vjp=vjp_rules,
+                     jvp=rules.jvp, magnitude=magnitude, draw=draw,
+                     example=(lambda s: ([tuple(s)[len(s) - ranks[1]:]] * arity, {})) if ranks else None)
+    prim = replace(prim, operands=_operands(prim, operands))
     _check_sample(prim, elementwise)
     templates = {lib: _template(name, lib, f, caller, module) for lib, f in implementations.items()}
     templates.setdefault("numpy", _template(name, "numpy", numpy, caller, module) if numpy is not None
                          else _numpy_forms_template(name, module))
-    primitives.register(prim)
-    _install_reference(name, rules, magnitude)
+    try:
+        primitives.register(prim)
+    except primitives.RegistrationError as e:
+        raise InvalidOp(name, str(e)) from None
     for lib, tpl in templates.items():
         EXTENSIONS.setdefault(lib, {})[name] = tpl
     _OPS[name] = Op(prim, module, dict(implementations))
@@ -137,14 +147,8 @@ def defop(name: str, mp, *, arity: int | None = None, elementwise: bool = True, 
 
 def remove(name: str) -> None:
     """Unregister the user's op ``name`` (tests that register ops clean up with it)."""
-    from .backends import numpy_ref
-    from . import errormodel
-
-    op = _OPS.pop(name)
-    primitives.CATALOGUE.pop(name, None)
-    primitives.FAMILIES.get(op.primitive.family, []).remove(name)
-    numpy_ref.VJPS.pop(name, None)
-    errormodel.MAGNITUDE_RULES.pop(name, None)
+    _OPS.pop(name)
+    primitives.unregister(name)
     for table in EXTENSIONS.values():
         table.pop(name, None)
 
@@ -160,17 +164,36 @@ def _arity(name, mp, arity):
     return arity if arity is not None else len(positional)
 
 
-def _sample(prim, shapes):
-    """Operands of ``shapes`` inside the domain, from :data:`SAMPLES` (None when no set is inside)."""
-    for values in SAMPLES:
-        args = [np.resize(np.roll(values, i), s).astype(np.float64) for i, s in enumerate(shapes)]
-        try:
-            inside = prim.domain is None or np.all(np.asarray(prim.domain(*args), dtype=np.float64) > 0)
-        except Exception as e:
-            raise InvalidOp(prim.name, f"the domain raised on {args}: {type(e).__name__}: {e}") from e
-        if inside:
-            return args
-    return None
+def _inside(prim, args) -> bool:
+    try:
+        with np.errstate(all="ignore"):
+            return prim.domain is None or bool(np.all(np.asarray(prim.domain(*args), dtype=np.float64) > 0))
+    except Exception as e:
+        raise InvalidOp(prim.name, f"the domain raised on {args}: {type(e).__name__}: {e}") from e
+
+
+def _draw(prim, specs, shape=(16,)):
+    """Operands of ``shape`` as the campaign's fixed points draw them for samplers ``specs``."""
+    rng = np.random.default_rng(0)
+    args = []
+    for spec in specs:
+        x = rng.uniform(0.4, 1.6, shape) * rng.choice([-1.0, 1.0], shape)
+        args.append(x if spec is None else spec.fixed(x))
+    return args
+
+
+def _operands(prim, given):
+    """The operand samplers: ``given``, or the first kind of operand (any nonzero, positive, small) that the
+    domain accepts on a sample, the same for every operand."""
+    if given is not None:
+        return tuple(given)
+    if prim.domain is None:
+        return ()
+    for spec in (None, POSITIVE, SMALL_ANGLE):
+        if _inside(prim, _draw(prim, [spec] * prim.arity)):
+            return (spec,) * prim.arity if spec is not None else ()
+    raise InvalidOp(prim.name, "the domain refuses operands of every kind advalidate draws (nonzero, positive, "
+                               "|x| <= 1.2; is its sign right?): name the samplers with operands=")
 
 
 def _check_sample(prim, elementwise):
@@ -182,9 +205,9 @@ def _check_sample(prim, elementwise):
         if elementwise:
             raise
         return  # a general op that takes no vectors: its shape rule is checked on every program drawn
-    args = _sample(prim, shapes)
-    if args is None:
-        raise InvalidOp(prim.name, f"none of the samples {SAMPLES} lies inside the domain (is its sign right?)")
+    args = _draw(prim, [prim.operand(i) for i in range(prim.arity)], (3,))
+    if not _inside(prim, args):
+        raise InvalidOp(prim.name, f"the samplers {prim.operands} draw operands outside the domain: {args}")
     try:
         value = np.asarray(prim.np(*args))
     except Exception as e:
@@ -225,32 +248,10 @@ def _template(name, lib, obj, caller: dict, module: str):
 
 def _numpy_forms_template(name, module):
     def template(a, p):
-        return f"numpy_forms.{name}({', '.join(a)})"
+        return f"F.{name}({', '.join(a)})"  # F: advalidate.primitives.numpy_forms, in the NumPy dialect's preamble
 
-    template.imports = (f"import {module}  # registers advalidate op {name!r}",
-                        "from advalidate.extend import numpy_forms")
+    template.imports = (f"import {module}  # registers advalidate op {name!r}",)
     return template
-
-
-class _NumpyForms:
-    """``numpy_forms.NAME``: the float form of the user's op NAME (what rendered NumPy source calls)."""
-
-    def __getattr__(self, name):
-        if name not in _OPS:
-            raise AttributeError(f"no user op {name!r} is registered (import the module that registers it)")
-        return _OPS[name].primitive.np
-
-
-numpy_forms = _NumpyForms()
-
-
-def _install_reference(name, rules, magnitude):
-    """The reference rules where the tape and the error model read them."""
-    from .backends import numpy_ref
-    from . import errormodel
-
-    numpy_ref.VJPS[name] = rules
-    errormodel.MAGNITUDE_RULES[name] = magnitude
 
 
 def load(modules, environ=os.environ) -> list[str]:

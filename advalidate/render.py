@@ -62,11 +62,17 @@ class Dialect:
     preamble: str  # imports the rendered body needs
     ops: dict  # catalogue name -> Template
     vjp_script: VJPScript | None = None  # how a bug-report script computes the library's VJP (advalidate.bugreport)
+    fallback: "Callable[[str], Template] | None" = None  # the template of a registered primitive without one in ops
 
     def template(self, prim: str) -> "Template | None":
-        """The template for ``prim``: the dialect's own, or the one a user's op registered for this dialect."""
+        """The template for ``prim``: the dialect's own, the one a user's op registered for this dialect, else the
+        fallback's (None without one)."""
         tpl = self.ops.get(prim)
-        return tpl if tpl is not None else EXTENSIONS.get(self.name, {}).get(prim)
+        if tpl is None:
+            tpl = EXTENSIONS.get(self.name, {}).get(prim)
+        if tpl is None and self.fallback is not None:
+            tpl = self.fallback(prim)
+        return tpl
 
     def missing(self) -> list[str]:
         return sorted(p for p in primitives.CATALOGUE if self.template(p) is None)
@@ -192,7 +198,7 @@ NUMPY = Dialect("numpy", "import numpy as np\nfrom advalidate.primitives import 
     "transpose": _kw("np.transpose"), "reshape": _kw("np.reshape"), "broadcast_to": _kw("np.broadcast_to"),
     "concatenate": _seq("np.concatenate", "axis"), "stack": _seq("np.stack", "axis"),
     "softmax": _kw("F.softmax"), "log_softmax": _kw("F.log_softmax"),
-}))
+}), fallback=lambda name: _kw(f"F.{name}"))  # any other registered primitive: its float form
 
 JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special", _common("jnp", {
     "neg": _f("jnp.negative"), "add": _f("jnp.add"), "sub": _f("jnp.subtract"), "mul": _f("jnp.multiply"),

@@ -34,10 +34,16 @@ Hypothesis statistics (``--hypothesis-show-statistics``) show the events "point 
 
 from ._cotangents import COTANGENT_KINDS, cotangents
 from ._examples import Example, array_source, examples
-from ._functions import MOTIFS, SIMPLICITY, functions
+from ._functions import MOTIFS, functions, simplicity
 from ._points import SPECIAL_KINDS, check_point, points, special_kinds
 
 __all__ = [
     "COTANGENT_KINDS", "Example", "MOTIFS", "SIMPLICITY", "SPECIAL_KINDS", "array_source", "check_point",
-    "cotangents", "examples", "functions", "points", "special_kinds",
+    "cotangents", "examples", "functions", "points", "simplicity", "special_kinds",
 ]
+
+
+def __getattr__(name):
+    if name == "SIMPLICITY":  # every registered primitive, simplest first: computed on each access
+        return simplicity()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

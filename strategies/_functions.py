@@ -7,9 +7,11 @@ or creates a fresh input of a compatible shape (broadcast variants give broadcas
 by a "one more step?" draw, so the shrinker deletes whole steps; primitives are drawn from a list ordered
 from simple to exotic, and shapes shrink to scalars and length-1 axes.
 
-Domains are safe by construction: an operation that needs a positive (``log``), nonzero (``div``) or small
-(``tan``) operand takes a value known to have that property (``strategies._analysis``), or a structural
-view of inputs which ``points`` then samples accordingly.
+Every fact about a primitive comes from its registration (:mod:`advalidate.primitives`): its place from simple
+to exotic, the rule that draws it, the ranks it takes (``Primitive.draw``). Domains are safe by construction:
+an operand whose registration names a sampler (positive for ``log``, nonzero for ``div``'s divisor, small for
+``tan``) takes a value known to have that property (``strategies._analysis``), or a structural view of inputs
+which ``points`` then samples accordingly.
 """
 
 from __future__ import annotations
@@ -25,33 +27,33 @@ from hypothesis.errors import InvalidArgument
 from advalidate import primitives as _catalogue
 from advalidate.ir import DTYPES, Function, Node
 
-from ._analysis import NZ, POS, SMALL, Analysis, atan2_need
+from advalidate.primitives.operands import sampler
+
+from ._analysis import Analysis
 from ._describe import Described, call_repr
 
-__all__ = ["functions", "SIMPLICITY", "MOTIFS"]
+__all__ = ["functions", "simplicity", "SIMPLICITY", "MOTIFS"]
 
-SIMPLICITY = (
-    "neg", "add", "mul", "sub", "square", "exp", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
-    "sum", "mean", "max", "div", "log", "sqrt", "maximum", "minimum", "matmul", "reshape", "transpose",
-    "index", "broadcast_to", "concatenate", "stack", "softmax", "log_softmax", "logsumexp", "prod", "norm",
-    "expm1", "log1p", "tan", "sinh", "cosh", "arctan", "arcsinh", "softplus", "erf", "pow", "logaddexp",
-    "hypot", "atan2", "where",
-)
-"""Every primitive the generator can apply, simplest first (the shrinker moves towards the front)."""
+def simplicity() -> tuple:
+    """Every registered primitive, simplest first (``Primitive.draw.simplicity``; the shrinker moves towards the
+    front; registrations without a place come last, in registration order)."""
+    cat = _catalogue.CATALOGUE
+    return tuple(sorted(cat, key=lambda n: cat[n].draw.simplicity))
+
+
+def __getattr__(name):
+    if name == "SIMPLICITY":  # computed on each access: a primitive registered later is drawn too
+        return simplicity()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MOTIFS = ("mlp", "softmax", "cross_entropy", "logits")
 """Compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy, and softmax or
 logsumexp straight over a fresh input of logits (which regular points may shift: see ``_points``)."""
 
+# the primitives each motif composes (a motif is a recipe of named primitives)
 _MOTIF_NEEDS = {"mlp": {"matmul"}, "softmax": {"exp", "sum", "div"}, "cross_entropy": {"log_softmax", "index"},
                 "logits": {"logsumexp", "softmax"}}
-_ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus", "sin")
-_BINARY = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "logaddexp", "hypot", "atan2"}
-_SELF_TIES = {"sub", "maximum", "minimum"}  # f(a, a) is constant or tied by construction
-_KINKED = {"abs", "relu"}
-_RANK1 = {"index", "concatenate", "softmax", "log_softmax"}
-_NONEMPTY = {"mean", "max", "logsumexp", "softmax", "log_softmax"}
-_UNARY_NEEDS = {"sqrt": POS, "log": POS, "log1p": POS, "tan": SMALL}
 
 _DEFAULTS = dict(primitives=None, max_ops=6, max_inputs=4, max_dims=2, max_side=4, allow_empty=True,
                  dtype="float64", ties=False, motifs=True, focus=None)
@@ -62,7 +64,8 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
               focus: str | None = None):
     """A strategy for random :class:`~advalidate.ir.Function` programs.
 
-    - ``primitives``: names to draw from (default: all of :data:`SIMPLICITY` that the shape knobs allow);
+    - ``primitives``: names to draw from (default: every registered primitive, :func:`simplicity` order, that the
+      shape knobs allow);
     - ``max_ops``: at most this many nodes; ``max_inputs``: at most this many inputs;
     - ``max_dims``: largest rank of any value (0 gives scalars only); ``max_side``: largest length drawn for
       an axis (``concatenate`` may build axes up to 4 x longer, and inputs matched to those follow);
@@ -108,13 +111,7 @@ def _int(name, value, lo):
 
 
 def _rank_range(prim: str, max_dims: int) -> tuple[int, int]:
-    if prim == "matmul":
-        return 1, min(2, max_dims)
-    if prim in _RANK1:
-        return 1, max_dims
-    if prim == "stack":
-        return 0, max_dims - 1
-    return 0, max_dims
+    return _catalogue.get(prim).ranks(max_dims)
 
 
 def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, dtype, ties, motifs,
@@ -130,8 +127,9 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
     for name, flag in (("allow_empty", allow_empty), ("ties", ties), ("motifs", motifs)):
         if not isinstance(flag, bool):
             raise InvalidArgument(f"{name}={flag!r} must be True or False")
+    order_all = simplicity()
     if primitives is None:
-        names = list(SIMPLICITY)
+        names = list(order_all)
     else:
         if isinstance(primitives, str):
             raise InvalidArgument(f"primitives={primitives!r} must be a collection of names, not one string "
@@ -145,16 +143,14 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
                     _catalogue.get(n)
                 except KeyError as e:
                     raise InvalidArgument(f"primitives: {e.args[0]}") from None
-            if n not in SIMPLICITY:
-                raise InvalidArgument(f"primitives: the generator has no rule for {n!r} yet")
     impossible = [n for n in names if _rank_range(n, max_dims)[0] > _rank_range(n, max_dims)[1]]
     if primitives is None:  # the default set keeps what the shape knobs allow
         names, impossible = [n for n in names if n not in impossible], []
     if impossible:
         needs = "; ".join(f"{n} needs rank {_needs_text(n)}" for n in impossible)
         raise InvalidArgument(f"impossible shapes: max_dims={max_dims} but {needs}")
-    order = tuple(n for n in SIMPLICITY if n in set(names))
-    if max_inputs == 1 and not ties and set(order) <= _SELF_TIES:
+    order = tuple(n for n in order_all if n in set(names))
+    if max_inputs == 1 and not ties and all(_catalogue.get(n).draw.self_ties for n in order):
         raise InvalidArgument(f"primitives {list(order)} with max_inputs=1 can only read the one input twice, which "
                               "ties or cancels by construction: allow max_inputs >= 2, more primitives, or ties=True")
     chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
@@ -168,8 +164,7 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
 
 
 def _needs_text(prim):
-    return {"matmul": "1 or 2", "stack": "max_dims - 1 or less for its operands (the result gains an axis)"}.get(
-        prim, ">= 1")
+    return _catalogue.get(prim).draw.rank_text
 
 
 # ---------------------------------------------------------------------------------------------- the generator
@@ -316,21 +311,29 @@ class _Gen:
 # ---------------------------------------------------------------------------------------------- primitive rules
 
 
+def _need(prim, i, props=None):
+    """The property operand ``i`` of ``prim`` needs (its registration's sampler), given known operands' ``props``."""
+    s = sampler(_catalogue.get(prim).operand(i), props)
+    return None if s is None else s.flag
+
+
 def _unary(g: _Gen, prim):
-    accept = (lambda v: g.cfg.ties or not g.an.const[v]) if prim in _KINKED else (lambda v: True)
-    return g.apply(prim, g.primary(prim, accept=accept, need=_UNARY_NEEDS.get(prim)))
+    kinked = _catalogue.get(prim).kink is not None  # a constant operand would sit on the kink
+    accept = (lambda v: g.cfg.ties or not g.an.const[v]) if kinked else (lambda v: True)
+    return g.apply(prim, g.primary(prim, accept=accept, need=_need(prim, 0)))
 
 
 def _binary(g: _Gen, prim):
-    need_a = POS if prim == "pow" else None
+    need_a = _need(prim, 0)
     a = g.primary(prim, need=need_a)
     sa = g.shape(a)
     if need_a:
         g.an.require(a, need_a)
-    need_b = NZ if prim == "div" else atan2_need(g.an.props[a]) if prim == "atan2" else None
+    need_b = _need(prim, 1, [g.an.props[a]])
+    self_ties = _catalogue.get(prim).draw.self_ties
     cands = [v for v in g.values if g.broadcasts_with(sa, g.shape(v))
              and (need_b is None or g.an.can_have(v, need_b))
-             and not (prim in _SELF_TIES and not g.cfg.ties and _same(g, a, v))]
+             and not (self_ties and not g.cfg.ties and _same(g, a, v))]
     cands.sort(key=lambda v: v != a)  # a itself first: fan-out is the simplest second operand
     b = g.operand(cands, lambda: g.broadcast_variant(sa), need_b)
     return g.apply(prim, a, b)
@@ -357,19 +360,20 @@ def _axis_options(shape, nonempty) -> list:
 
 
 def _reduction(g: _Gen, prim):
-    nonempty = prim in _NONEMPTY
+    p = _catalogue.get(prim)
+    nonempty, ties = p.draw.nonempty, p.draw.repeats_tie
     accept = lambda v: bool(_axis_options(g.shape(v), nonempty)) and (
-        prim != "max" or g.cfg.ties or not g.an.dup[v])
+        not ties or g.cfg.ties or not g.an.dup[v])
     # logits straight from an input let points shift them (see strategies._points._shift_logits)
-    x = g.primary(prim, accept=accept, nonempty=nonempty, fresh=prim == "logsumexp")
+    x = g.primary(prim, accept=accept, nonempty=nonempty, fresh=p.special.shiftable)
     axes = _axis_options(g.shape(x), nonempty)
-    if prim == "max" and not g.cfg.ties and g.an.dup[x]:
-        raise _NotApplicable("max over repeated entries ties")
+    if ties and not g.cfg.ties and g.an.dup[x]:
+        raise _NotApplicable(f"{prim} over repeated entries ties")
     return g.apply(prim, x, axis=g.choose(axes))
 
 
 def _along_axis(g: _Gen, prim):
-    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True, fresh=prim == "softmax")
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True, fresh=_catalogue.get(prim).special.shiftable)
     axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
     axis = g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
     return g.apply(prim, x, axis=axis)
@@ -474,19 +478,14 @@ def _stack(g: _Gen, prim):
     return g.apply(prim, *args, axis=g.draw(st.integers(0, len(s))))
 
 
-_RULES = {"where": _where, "matmul": _matmul, "transpose": _transpose, "reshape": _reshape,
-          "broadcast_to": _broadcast_to, "index": _index, "concatenate": _concatenate, "stack": _stack,
-          "softmax": _along_axis, "log_softmax": _along_axis}
+_RULES = {"unary": _unary, "binary": _binary, "reduction": _reduction, "where": _where, "matmul": _matmul,
+          "transpose": _transpose, "reshape": _reshape, "broadcast_to": _broadcast_to, "index": _index,
+          "concatenate": _concatenate, "stack": _stack, "along_axis": _along_axis}
+"""The generator's rules by kind (``Primitive.draw.rule``)."""
 
 
 def _rule(prim):
-    if prim in _RULES:
-        return _RULES[prim]
-    if prim in _BINARY:
-        return _binary
-    if _catalogue.get(prim).family == "reduction":
-        return _reduction
-    return _unary
+    return _RULES[_catalogue.get(prim).rule]
 
 
 # ---------------------------------------------------------------------------------------------- motifs
@@ -494,7 +493,8 @@ def _rule(prim):
 
 def _mlp(g: _Gen, remaining: int):
     """``W_L·act(...act(W_1·x))`` for a vector x (or ``X·W_1·...`` for a batch X): N -> H -> ... -> N."""
-    acts = [a for a in _ACTIVATIONS if a in g.cfg.prims]
+    acts = sorted((a for a in g.cfg.prims if _catalogue.get(a).draw.activation is not None),
+                  key=lambda a: _catalogue.get(a).draw.activation)
     cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[-1] > 0]
     spare = g.cfg.max_inputs - len(g.an.inputs) - (0 if cands else 1)
     depth_max = min(3, spare, (remaining + 1) // 2 if acts else remaining)

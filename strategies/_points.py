@@ -26,22 +26,43 @@ from hypothesis import strategies as st
 from advalidate.evaluate import gaps, kink_tolerance, trace
 from advalidate.ir import Function
 
-from ._analysis import POS, SMALL, analyse
+from advalidate import primitives as _catalogue
+from advalidate.primitives.operands import SAMPLERS
+
+from ._analysis import analyse
 from ._describe import Described, function_label
 
-__all__ = ["points", "special_kinds", "check_point", "SPECIAL_KINDS", "SATURATION", "margins"]
+__all__ = ["points", "special_kinds", "check_point", "SPECIAL_KINDS", "margins"]
 
 SPECIAL_KINDS = ("zero", "tie", "kink", "saturation", "large-logits", "near-overflow", "tiny")
 
-SATURATION = {"tanh": 3.0, "sigmoid": 5.0, "softplus": 5.0}
-"""Default points keep these ops' operands within +-limit (their derivative formulas lose digits beyond)."""
-_LOGITS = ("softmax", "log_softmax", "logsumexp")
-_LOGIT_LIMIT = 10.0
+_LOGIT_LIMIT = 10.0  # default points keep the spread of a softmax-like op's logits within this
 _MAX_MAGNITUDE = 1e6
 _TAIL = {"float64": 20.0, "float32": 9.0}  # special_kinds: a saturating op's operand this deep is in its tail
 _RANGES = [(0.25, 2.0), (0.25, 2.0), (0.25, 2.0), (0.25, 1.0), (0.125, 0.5)]  # successive attempts: smaller magnitudes
 _FEW = 8  # points with at most this many entries in all draw each entry from Hypothesis
-_SMALL_LIMIT = 1.2  # inputs `tan` reads directly: |x| <= 1.2 keeps cos(x) >= 0.36
+
+
+def _special(prim: str):
+    """The registration's special-point facts (``Primitive.special``)."""
+    return _catalogue.get(prim).special
+
+
+def _saturating(prim: str) -> bool:
+    return _special(prim).saturation is not None
+
+
+def _logits(prim: str) -> bool:
+    return _special(prim).logits
+
+
+def _limited(need) -> bool:
+    """An input drawn by a sampler with a magnitude limit (special points leave it where it is)."""
+    return any(SAMPLERS[flag].limit is not None for flag in need if flag in SAMPLERS)
+
+
+def _positive(need) -> bool:
+    return any(SAMPLERS[flag].positive for flag in need if flag in SAMPLERS)
 
 
 def margins(dtype: str) -> tuple[float, float]:
@@ -97,19 +118,18 @@ def draw_point(draw, fn: Function, special: bool = False):
 # Shifting the logits of softmax or logsumexp changes nothing a stable implementation computes (x - max(x) is
 # exact there), so a regular point may carry a large common offset: one past exp's overflow threshold, where
 # an implementation that forgets to subtract the max overflows. (Not log_softmax: x - logsumexp(x) cancels.)
-_SHIFTABLE = {"softmax", "logsumexp"}
 _SHIFTS = {"float64": (750.0, 1000.0), "float32": (100.0, 150.0)}
 
 
 def _shiftable(fn: Function) -> list[int]:
-    """Inputs consumed only by softmax or logsumexp (and not outputs themselves)."""
+    """Inputs consumed only by shiftable ops (softmax, logsumexp: ``Special.shiftable``), not outputs themselves."""
     consumers = {name: set() for name in fn.input_names}
     for _, node in fn.named_nodes():
         for a in node.args:
             if a in consumers:
                 consumers[a].add(node.prim)
     return [i for i, name in enumerate(fn.input_names)
-            if consumers[name] and consumers[name] <= _SHIFTABLE and name not in fn.outputs]
+            if consumers[name] and all(_special(p).shiftable for p in consumers[name]) and name not in fn.outputs]
 
 
 def _shifted_inputs(fn: Function, xs) -> set[str]:
@@ -132,15 +152,18 @@ def _shift_logits(draw, fn: Function, xs):
 
 
 def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
-    if SMALL in need:
-        hi = min(hi, _SMALL_LIMIT)
+    """Entries with magnitudes in [lo, hi], each sampler of ``need`` (the properties the input must have) applied:
+    a magnitude limit caps hi, a positive one takes absolute values."""
+    for flag in need:
+        if SAMPLERS.get(flag) is not None and SAMPLERS[flag].limit is not None:
+            hi = min(hi, SAMPLERS[flag].limit)
     size = math.prod(shape)
     if rng is not None:
         x = rng.uniform(-hi, hi, size)
     else:
         x = np.array([draw(st.floats(-hi, hi)) for _ in range(size)])
     x = np.sign(x + (x == 0)) * (lo + np.abs(x) * (hi - lo) / hi)  # [-hi, hi] onto lo <= |x| <= hi, one draw each
-    if POS in need:
+    if _positive(need):
         x = np.abs(x)
     return x.reshape(shape).astype(dtype)
 
@@ -160,11 +183,14 @@ def check_point(fn: Function, xs, values=None, kinks: bool = True) -> str | None
         if v.size and np.max(np.abs(v)) > _MAX_MAGNITUDE and name not in shifted:
             return f"{name} is larger than {_MAX_MAGNITUDE:g}"
     for name, node in fn.named_nodes():
-        limit = SATURATION.get(node.prim, _LOGIT_LIMIT if node.prim in _LOGITS else None)
+        special = _special(node.prim)
+        limit = special.saturation if special.saturation is not None else _LOGIT_LIMIT if special.logits else None
+        if limit is None:
+            continue
         a = values[node.args[0]]
         # softmax-like ops saturate with the spread of their logits, not with a common offset
-        size = np.ptp(a) if node.prim in _LOGITS and node.args[0] in shifted else np.max(np.abs(a)) if a.size else 0
-        if limit is not None and a.size and size > limit:
+        size = np.ptp(a) if special.logits and node.args[0] in shifted else np.max(np.abs(a)) if a.size else 0
+        if a.size and size > limit:
             return f"{name} ({node.prim}) saturates: |operand| > {limit}"
     dom_margin, kink_margin = margins(fn.dtype)
     for gap in gaps(fn, values):
@@ -200,13 +226,13 @@ def special_kinds(fn: Function, xs, values=None) -> set[str]:
         if not a.size:
             continue
         m = np.max(np.abs(a))
-        if node.prim in SATURATION and m >= tail:
+        if _saturating(node.prim) and m >= tail:
             kinds.add("saturation")
-        if node.prim in _LOGITS and m >= logits:
+        if _logits(node.prim) and m >= logits:
             kinds.add("large-logits")
     with np.errstate(all="ignore"):
         for gap in gaps(fn, values):
-            if gap.prim in ("maximum", "minimum", "max") and gap.kink == 0:
+            if _special(gap.prim).tie and gap.kink == 0:
                 kinds.add("tie")
             if gap.kink_rel <= kink_tolerance(fn.dtype):
                 kinds.add("kink")
@@ -324,7 +350,7 @@ def _signed_inputs(fn, needs):
 
 
 def _nonempty_inputs(fn, needs, skip_small=True):
-    return [i for i, need in enumerate(needs) if math.prod(fn.inputs[i]) > 0 and not (skip_small and SMALL in need)]
+    return [i for i, need in enumerate(needs) if math.prod(fn.inputs[i]) > 0 and not (skip_small and _limited(need))]
 
 
 def _move_zero(fn, xs, needs, rng, draw=None):
@@ -368,8 +394,8 @@ def _broadcasts_to(src, dst):
         return False
 
 
-_SIGNED_KINK = {"abs": lambda a: a[0], "relu": lambda a: a[0], "where": lambda a: a[0],
-                "maximum": lambda a: a[0] - a[1], "minimum": lambda a: a[0] - a[1]}
+def _signed_kink(prim: str):
+    return _special(prim).signed_kink
 
 
 def _move_kink(fn, xs, needs, rng, draw):
@@ -377,19 +403,19 @@ def _move_kink(fn, xs, needs, rng, draw):
     as the dtype allows), or (drawn) a near-kink, stopped once the bracket is within a relative distance of
     1 ulp upwards."""
     rel = _near(draw, fn.dtype)
-    nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in _SIGNED_KINK]
+    nodes = [(n, node) for n, node in fn.named_nodes() if _signed_kink(node.prim) is not None]
     name, node = nodes[rng.integers(len(nodes))]
-    direction = [rng.normal(size=x.shape) * (0 if SMALL in need else 1) for x, need in zip(xs, needs)]
+    direction = [rng.normal(size=x.shape) * (0 if _limited(need) else 1) for x, need in zip(xs, needs)]
     base = [x.astype(np.float64) for x in xs]
 
     def signed(t):
         moved = [(b + t * d).astype(fn.dtype) for b, d in zip(base, direction)]
-        if any(np.any((m <= 0) & (POS in need)) for m, need in zip(moved, needs)):
+        if any(np.any((m <= 0) & _positive(need)) for m, need in zip(moved, needs)):
             return None, moved
         vals = _trace(fn, moved)
         with np.errstate(all="ignore"):
             s = np.broadcast_arrays(*[vals[a] for a in node.args])
-            return _SIGNED_KINK[node.prim](s).reshape(-1), moved
+            return _signed_kink(node.prim)(s).reshape(-1), moved
 
     s0, _ = signed(0.0)
     if s0 is None or not s0.size:
@@ -416,12 +442,12 @@ def _move_kink(fn, xs, needs, rng, draw):
 
 
 def _drive(fn, xs, needs, rng, prims, target):
-    """Scale the inputs feeding one node of ``prims`` until its operand reaches magnitude ``target`` (the
-    smallest scale found that reaches it, to a few percent)."""
-    nodes = [(n, node) for n, node in fn.named_nodes() if node.prim in prims]
+    """Scale the inputs feeding one node whose primitive ``prims(name)`` accepts until its operand reaches magnitude
+    ``target`` (the smallest scale found that reaches it, to a few percent)."""
+    nodes = [(n, node) for n, node in fn.named_nodes() if prims(node.prim)]
     name, node = nodes[rng.integers(len(nodes))]
     feeding = _ancestors(fn, node.args[0])
-    chosen = [i for i in feeding if SMALL not in needs[i]] or None
+    chosen = [i for i in feeding if not _limited(needs[i])] or None
     if chosen is None:
         return None
     base = [x.astype(np.float64) for x in xs]
@@ -456,11 +482,11 @@ def _ancestors(fn, value) -> set[int]:
 
 def _move_saturation(fn, xs, needs, rng, draw):
     """A saturating op's operand driven to a tail depth m·2^e, e over :data:`_REGIONS`."""
-    return _drive(fn, xs, needs, rng, SATURATION, _magnitude(draw, _REGIONS[fn.dtype]["saturation"])[0])
+    return _drive(fn, xs, needs, rng, _saturating, _magnitude(draw, _REGIONS[fn.dtype]["saturation"])[0])
 
 
 def _move_logits(fn, xs, needs, rng, draw):
-    return _drive(fn, xs, needs, rng, _LOGITS, _magnitude(draw, _REGIONS[fn.dtype]["large-logits"])[0])
+    return _drive(fn, xs, needs, rng, _logits, _magnitude(draw, _REGIONS[fn.dtype]["large-logits"])[0])
 
 
 def _move_overflow(fn, xs, needs, rng, draw):
@@ -486,16 +512,16 @@ def _move_tiny(fn, xs, needs, rng, draw):
     return xs
 
 
-def _has(prims):
-    return lambda fn, needs: any(n.prim in prims for n in fn.nodes)
+def _has(fact):
+    return lambda fn, needs: any(fact(n.prim) for n in fn.nodes)
 
 
 _MOVES = {
     "zero": (lambda fn, needs: bool(_signed_inputs(fn, needs)), _move_zero),
     "tie": (lambda fn, needs: len(fn.inputs) > 1 or any(math.prod(s) > 1 for s in fn.inputs), _move_tie),
-    "kink": (_has(_SIGNED_KINK), _move_kink),
-    "saturation": (_has(SATURATION), _move_saturation),
-    "large-logits": (_has(_LOGITS), _move_logits),
+    "kink": (_has(lambda p: _signed_kink(p) is not None), _move_kink),
+    "saturation": (_has(_saturating), _move_saturation),
+    "large-logits": (_has(_logits), _move_logits),
     "near-overflow": (lambda fn, needs: bool(_nonempty_inputs(fn, needs)), _move_overflow),
     "tiny": (lambda fn, needs: bool(_nonempty_inputs(fn, needs, False)), _move_tiny),
 }

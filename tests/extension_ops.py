@@ -66,7 +66,8 @@ def _mp_cumsum(x):
 
 
 def register_cumsum(name="my_cumsum"):
-    return extend.defop(name, mp=_mp_cumsum, elementwise=False, arity=1, shape=lambda shapes: tuple(shapes[0]))
+    return extend.defop(name, mp=_mp_cumsum, elementwise=False, arity=1, ranks=(1, 1),
+                        shape=lambda shapes: tuple(shapes[0]))
 
 
 def local_implementation(name="my_local"):

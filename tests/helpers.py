@@ -1,27 +1,18 @@
 """Small builders shared by the tests."""
 
 import numpy as np
-from advalidate import builder
+from advalidate import builder, primitives
 from advalidate.builder import Builder
 
 
 def single(name, shape=(3, 4), dtype="float64"):
-    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
-    return builder.single(name, shape, dtype, params={"index": {"key": [[0, 2, 1]] + ([1] if len(shape) > 1 else [])}})
+    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (its registration's example)."""
+    return builder.single(name, shape, dtype)
 
 
 def well_inside(fn, rng, dtype="float64"):
-    """A random point comfortably inside every domain and away from kinks, for one-node programs."""
-    prim = fn.nodes[0].prim
-    xs = []
-    for i, shape in enumerate(fn.inputs):
-        x = rng.uniform(0.4, 1.6, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        if prim in ("sqrt", "log", "log1p") or (prim == "pow" and i == 0) or (prim == "atan2" and i == 1):
-            x = np.abs(x)
-        if prim == "tan":
-            x = x * 0.8
-        xs.append(x.astype(dtype))
-    return xs
+    """A random point comfortably inside every domain and away from kinks (the registrations' samplers)."""
+    return [x.astype(dtype) for x in primitives.fixed_point(fn, rng)]
 
 
 # ---- a small, fast strategy and planted backends for testing the campaign engine itself

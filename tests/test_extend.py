@@ -65,7 +65,7 @@ def test_the_rendered_source_imports_the_users_module_and_calls_the_implementati
 
     out = namespace["f"](*[torch.tensor(x) for x in POINT])[0]
     assert np.allclose(out.numpy(), np.logaddexp(0, POINT[0]) * POINT[1])
-    assert "numpy_forms.my_softplus(x0)" in render(fn, "numpy")
+    assert "F.my_softplus(x0)" in render(fn, "numpy")
     assert compile_function(fn, "numpy")(*POINT)[0] == pytest.approx(np.logaddexp(0, POINT[0]) * POINT[1])
 
 
@@ -151,7 +151,8 @@ def _program_whole(op):
     (lambda: extend.defop("my_op", mp=mpmath.sin, numpy=np.sum), "the float form returns shape ()"),
     (lambda: extend.defop("my_op", mp=lambda a, b: a - b, numpy=lambda a, b: b - a),
      "the float form disagrees with the mpmath form"),
-    (lambda: extend.defop("my_op", mp=mpmath.log, domain=lambda x: -abs(x)), "none of the samples"),
+    (lambda: extend.defop("my_op", mp=mpmath.log, domain=lambda x: -abs(x)), "the domain refuses operands of every kind"),
+    (lambda: extend.defop("my_op", mp=lambda a, b, c: a * b * c), "arity must be 1 or 2"),
     (lambda: extend.defop("my-op", mp=mpmath.sin), "must be a Python identifier"),
     (lambda: extend.defop("my_op", mp=mpmath.sqrt, elementwise=False, arity=1), "needs a shape rule"),
     (lambda: extension_ops.local_implementation(), "is not a module-level name of tests.extension_ops"),

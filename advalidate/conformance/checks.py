@@ -39,15 +39,9 @@ __all__ = ["Check", "CheckReport", "Outcome", "checks", "run_check", "run_checks
 
 MAX_INVALID = 10  # draws rejected (on a kink or a domain edge) per point before the check gives up
 
-# arguments that must be positive to stay inside the domain and off a branch cut: (primitive, argument index)
-_POSITIVE = {("sqrt", 0), ("log", 0), ("log1p", 0), ("pow", 0), ("atan2", 1)}
-
-
 def single(name: str, dtype: str = "float64", shape=(3, 4)) -> Function:
-    """A one-node program applying primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
-    return builder.single(name, shape, dtype, params={
-        "index": {"key": [[0, 2, 1], 1]}, "transpose": {"axes": [1, 0]},
-        "concatenate": {"axis": 1}, "stack": {"axis": 1}})
+    """A one-node program applying primitive ``name`` to inputs of ``shape`` (its registration's example)."""
+    return builder.single(name, shape, dtype)
 
 
 def _chain_tanh(dtype):
@@ -85,16 +79,9 @@ COMPOSITIONS = {"chain-tanh": _chain_tanh, "softmax-net": _softmax_net, "fan-out
 
 
 def point(fn: Function, rng: np.random.Generator) -> list[np.ndarray]:
-    """A random point inside every domain and away from kinks: magnitudes in [0.4, 1.6], random signs."""
-    xs = []
-    for i, shape in enumerate(fn.inputs):
-        x = rng.uniform(0.4, 1.6, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        if any((n.prim, j) in _POSITIVE for n in fn.nodes for j, a in enumerate(n.args) if a == f"x{i}"):
-            x = np.abs(x)
-        if any(n.prim == "tan" for n in fn.nodes):
-            x = 0.8 * x  # keep off the pole at pi/2
-        xs.append(x.astype(fn.dtype))
-    return xs
+    """A random point inside every domain and away from kinks: magnitudes in [0.4, 1.6], random signs, each input
+    made valid for the operands that read it (:func:`advalidate.primitives.fixed_point`)."""
+    return primitives.fixed_point(fn, rng)
 
 
 @dataclass
@@ -187,9 +174,10 @@ def _forward_error(fn, xs, outs, oracle_outs) -> str | None:
 
 
 def _saturated(fn, xs) -> str | None:
-    """The first tanh or sigmoid whose argument lies in its saturation tail, if any.
+    """The first saturating op (tanh, sigmoid: a registration's ``Special.slope``) whose operand lies in its
+    saturation tail, if any.
 
-    The tail is where the derivative has fallen below sqrt(u) of its peak (|x| > 4.85 in float32, 9.9 in
+    The tail is where the derivative has fallen below sqrt(u) of its peak (tanh: |x| > 4.85 in float32, 9.9 in
     float64): there the textbook ``1 - y^2`` or ``y (1 - y)`` has lost half its digits in every library. That
     is a real finding, but one for the special points of a campaign, not for a conformance check.
     """
@@ -197,11 +185,9 @@ def _saturated(fn, xs) -> str | None:
     with np.errstate(all="ignore"):
         values = trace(fn.with_dtype("float64"), [np.asarray(x, np.float64) for x in xs])
         for name, node in fn.named_nodes():
-            x = values[node.args[0]] if node.args else None
-            if node.prim == "tanh" and np.any(1 / np.cosh(x) ** 2 < floor):
-                return f"{name} (tanh)"
-            if node.prim == "sigmoid" and np.any(1 / np.cosh(x / 2) ** 2 < floor):  # 4 s (1 - s)
-                return f"{name} (sigmoid)"
+            slope = primitives.get(node.prim).special.slope
+            if slope is not None and node.args and np.any(slope(values[node.args[0]]) < floor):
+                return f"{name} ({node.prim})"
     return None
 
 

@@ -3,7 +3,6 @@ families of the scaling sweeps (input size n, output size m), including the seed
 
 from __future__ import annotations
 
-import numpy as np
 
 from .. import builder, primitives
 from ..builder import Builder
@@ -11,25 +10,17 @@ from ..ir import Function
 
 __all__ = ["single", "point", "catalogue", "composed", "FAMILIES", "matrix_chain", "seed_chain"]
 
-_POSITIVE_ARGS = {"sqrt": (0,), "log": (0,), "log1p": (0,), "pow": (0,), "atan2": (1,)}
-
-
 def single(name: str, shape=(8, 16)) -> Function:
-    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (params chosen to fit)."""
-    return builder.single(name, shape, params={"broadcast_to": {"shape": [3, *shape]},
-                                               "index": {"key": [[1, shape[0] - 1, 2]]}})
+    """A one-node program applying catalogue primitive ``name`` to inputs of ``shape`` (its registration's
+    example)."""
+    return builder.single(name, shape)
 
 
 def point(fn: Function, rng, prim: str | None = None):
-    """Inputs inside every domain and away from kinks (|x| in [0.4, 1.6]), and unit-scale cotangents."""
-    xs = []
-    for i, shape in enumerate(fn.inputs):
-        x = rng.uniform(0.4, 1.6, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        if i in _POSITIVE_ARGS.get(prim, ()):
-            x = np.abs(x)
-        if prim == "tan":
-            x = 0.8 * x
-        xs.append(x.astype(fn.dtype))
+    """Inputs inside every domain and away from kinks (|x| in [0.4, 1.6], each made valid for the operands that read
+    it: :func:`advalidate.primitives.fixed_point`), and unit-scale cotangents. ``prim`` is not needed any more (the
+    program's registrations say it) and kept for callers that pass it."""
+    xs = primitives.fixed_point(fn, rng)
     vs = [rng.standard_normal(s).astype(fn.dtype) for s in fn.output_shapes]
     return xs, vs
 
