@@ -139,3 +139,56 @@ def test_verdict_on_one_example(name, registered):
             assert (o.status, o.kind) == ("finding", expected), (o.backend, o.kind, o.message)
     if "error" in entry.expected.values():  # refused by the library: the finding says why, in its words
         assert all("Custom VJP bwd rule" in o.message for o in result.outcomes if o.kind == "error")
+
+
+# ---------------------------------------------------------------- a user's one call, at its defaults
+
+
+def _check_op(op, library):
+    """``extend.check_op`` on one library: its results, whether it raised (findings) or not."""
+    from advalidate import extend
+
+    try:
+        return extend.check_op(op, backends=[library]), False
+    except AssertionError as e:
+        return e.results, True
+
+
+def _elements(fn) -> int:
+    return sum(int(np.prod(s)) for s in fn.inputs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_check_op_catches_and_shrinks(name, library, registered):
+    """``check_op`` at its defaults: a planted mistake fails it with a finding of its kind, shrunk to the op alone
+    on a few elements, and no crash (other findings may come from the same mistake elsewhere: a wrong sign at a
+    subnormal x is -inf for +inf, a nan-inf); a right op passes it with no finding."""
+    from advalidate.ir import Function
+
+    entry = PLANTED[name]
+    op = registered(name)
+    results, raised = _check_op(op, library)
+    kinds = sorted({f["kind"] for f in results["findings"]})
+    expected = entry.expected[library]
+    if expected is None:
+        assert (raised, kinds) == (False, []), [f["message"] for f in results["findings"]]
+        return
+    assert raised and expected in kinds, [(f["kind"], f["message"]) for f in results["findings"]]
+    if expected != "error":  # caught by the mistake, not by a crash
+        assert "error" not in kinds, [f["message"] for f in results["findings"] if f["kind"] == "error"]
+    functions = [Function.from_dict(f["function"]) for f in results["findings"]]
+    assert all(op in fn.primitives_used for fn in functions), functions  # the op's findings, not the catalogue's
+    smallest = min((fn for fn, f in zip(functions, results["findings"]) if f["kind"] == expected),
+                   key=lambda fn: (len(fn.nodes), _elements(fn)))
+    assert [n.prim for n in smallest.nodes] == [op], repr(smallest)
+    assert _elements(smallest) <= SHRUNK_ELEMENTS.get(name, 1), repr(smallest)
+
+
+SHRUNK_ELEMENTS = {  # the smallest example that shows the mistake
+    "scalar-only": 2,  # right on one element
+    "broadcast-not-summed": 2,  # logaddexp(x[1], y[]) at least: one operand broadcast
+    "broadcast-mean": 3,  # logaddexp(x[2], y[]): the mean of two copies is half their sum
+    "reruns-forward": 16,  # the O(n²) cost shows past the bound's constant only from a few elements on
+}
