@@ -164,23 +164,25 @@ def _elements(fn) -> int:
 def test_check_op_catches_and_shrinks(name, library, registered):
     """``check_op`` at its defaults: a planted mistake fails it with a finding of its kind, shrunk to the op alone
     on a few elements, and no crash (other findings may come from the same mistake elsewhere: a wrong sign at a
-    subnormal x is -inf for +inf, a nan-inf); a right op passes it with no finding."""
+    subnormal x is -inf for +inf, a nan-inf); a right op passes it: no finding but the library's known behaviours."""
     from advalidate.ir import Function
 
     entry = PLANTED[name]
     op = registered(name)
     results, raised = _check_op(op, library)
-    kinds = sorted({f["kind"] for f in results["findings"]})
+    # a known behaviour of the library (XLA flushing a subnormal input to zero) is not the op's: check_op passes it
+    findings = [f for f in results["findings"] if not f["known"]]
+    kinds = sorted({f["kind"] for f in findings})
     expected = entry.expected[library]
     if expected is None:
-        assert (raised, kinds) == (False, []), [f["message"] for f in results["findings"]]
+        assert (raised, kinds) == (False, []), [f["message"] for f in findings]
         return
-    assert raised and expected in kinds, [(f["kind"], f["message"]) for f in results["findings"]]
+    assert raised and expected in kinds, [(f["kind"], f["message"]) for f in findings]
     if expected != "error":  # caught by the mistake, not by a crash
-        assert "error" not in kinds, [f["message"] for f in results["findings"] if f["kind"] == "error"]
-    functions = [Function.from_dict(f["function"]) for f in results["findings"]]
+        assert "error" not in kinds, [f["message"] for f in findings if f["kind"] == "error"]
+    functions = [Function.from_dict(f["function"]) for f in findings]
     assert all(op in fn.primitives_used for fn in functions), functions  # the op's findings, not the catalogue's
-    smallest = min((fn for fn, f in zip(functions, results["findings"]) if f["kind"] == expected),
+    smallest = min((fn for fn, f in zip(functions, findings) if f["kind"] == expected),
                    key=lambda fn: (len(fn.nodes), _elements(fn)))
     assert [n.prim for n in smallest.nodes] == [op], repr(smallest)
     assert _elements(smallest) <= SHRUNK_ELEMENTS.get(name, 1), repr(smallest)
