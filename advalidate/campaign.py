@@ -21,7 +21,7 @@ from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .coverage import Schedule
 from .draws import seed_only_draws
-from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record
+from .findings import MAX_PER_KIND, FindingSet, backend_source, finding_record, region
 from .known import KnownBehaviours
 from .known_replay import replay as replay_known
 from .oracle import Oracle
@@ -114,10 +114,12 @@ class Campaign:
 
         return examples(dtype=self.settings.dtype, special=self.settings.special)
 
-    def _signature(self, outcome, fn) -> tuple:
-        """(backend, kind, signature): the primitives of ``fn``'s live nodes, or the finding's tag (one
-        ``flush-to-zero`` finding per backend and kind, whatever primitives show it)."""
-        return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()))
+    def _signature(self, outcome, fn, inputs) -> tuple:
+        """(backend, kind, signature, region): the primitives of ``fn``'s live nodes, or the finding's tag (one
+        ``flush-to-zero`` finding per backend, kind and region, whatever primitives show it), and whether the
+        point is one a regular draw makes (:func:`advalidate.findings.region`)."""
+        return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()),
+                region(fn.pruned(), inputs))
 
     def _is_new(self, key) -> bool:
         """The finding set's rule (:class:`advalidate.findings.FindingSet`), counting the other shards' findings."""
@@ -225,7 +227,7 @@ class Campaign:
             for outcome in result.outcomes:
                 if outcome.status != "finding":
                     continue
-                key = self._signature(outcome, fn)
+                key = self._signature(outcome, fn, inputs)
                 new = self._is_new(key)
                 if new and not shrinking:  # another shard may have kept it meanwhile
                     self._peers = self.budget.peers_seen()
@@ -250,7 +252,7 @@ class Campaign:
             # for one backend, and the others would otherwise have to be drawn into the same failure again
             for other in result.outcomes:
                 if other is not outcome and other.status == "finding" and \
-                        self._is_new(self._signature(other, example.function)):
+                        self._is_new(self._signature(other, example.function, example.inputs)):
                     self._add_finding(example, result, other)
             self._save()
             return True
@@ -261,14 +263,14 @@ class Campaign:
         dead nodes when the finding still holds there (same backend, kind and signature): Hypothesis cannot
         always shrink away a node nothing uses. Otherwise the example stays as drawn (the dead node matters to
         that backend, which is worth seeing)."""
-        key = self._signature(outcome, example.function)
+        key = self._signature(outcome, example.function, example.inputs)
         live = example.function.pruned()
         candidates = [live, example.function] if live != example.function else [example.function]
         for fn in candidates:
             full = check_example(fn, example.inputs, example.cotangents, self.backends, oracle,
                                  measure_work=self.settings.measure_work)
             again = next(o for o in full.outcomes if o.backend == outcome.backend)
-            if again.status == "finding" and self._signature(again, fn) == key:
+            if again.status == "finding" and self._signature(again, fn, example.inputs) == key:
                 return _Minimal(fn, example.inputs, example.cotangents), full, again
         return example, result, outcome
 
@@ -298,7 +300,7 @@ class Campaign:
             self._save()
 
     def _add_finding(self, example, result: ExampleResult, outcome):
-        key = self._signature(outcome, example.function)
+        key = self._signature(outcome, example.function, example.inputs)
         self.kept.add_key(key)
         self.budget.publish(self.kept.keys)
         backend = next(b for b in self.backends if b.name == outcome.backend)

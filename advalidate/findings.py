@@ -1,7 +1,10 @@
 """Findings: the one dedup rule, and a finding as it is written to results.json.
 
-A finding's **key** is ``(backend, kind, signature)``; the signature is the ``+``-joined sorted primitives of
-its minimal program, or a tag such as ``flush-to-zero`` (:func:`advalidate.check.finding_signature`).
+A finding's **key** is ``(backend, kind, signature, region)``; the signature is the ``+``-joined sorted primitives
+of its minimal program, or a tag such as ``flush-to-zero`` (:func:`advalidate.check.finding_signature`); the
+region (:func:`region`) says whether its point is one a regular draw can make. A wrong ``div`` rule at moderate
+inputs and ``div`` overflowing at 1e155 are two bugs: keyed apart, the first is not swallowed by the second when
+the second was kept first, and a known behaviour whose example lives in the tails does not explain it.
 :class:`FindingSet` holds the kept findings and decides what is new; the campaign (while searching), the shard
 merge (after a parallel run) and the replay of a shared database all use it, so the rule exists once.
 """
@@ -16,18 +19,51 @@ from .results import encode_array
 from .stats import finite_or_str
 from .warnings_capture import records
 
-__all__ = ["FindingSet", "finding_record", "backend_source", "MAX_PER_KIND"]
+__all__ = ["FindingSet", "finding_record", "backend_source", "region", "MAX_PER_KIND"]
 
 MAX_PER_KIND = 6  # distinct findings kept per (backend, kind); past it the search moves on
+
+
+def region(fn, inputs) -> str:
+    """``special`` where the point of ``fn`` is one a regular draw never makes, ``regular`` otherwise.
+
+    Special: a tie, a kink within rounding, a saturating op deep in its tail, large logits, a value past
+    sqrt(max) or within 1e3 of the smallest normal (:func:`advalidate.strategies._points.special_kinds`), or an
+    input exactly zero (regular inputs are at least 0.125 in magnitude). An exact zero computed inside (a relu
+    of a negative input, ``x - x``) happens at regular points too and does not count.
+    """
+    import numpy as np
+
+    from advalidate.strategies._points import special_kinds
+
+    with np.errstate(all="ignore"):
+        kinds = special_kinds(fn, [np.asarray(x) for x in inputs]) - {"zero"}
+    if kinds or any(np.any(np.asarray(x) == 0) for x in inputs):
+        return "special"
+    return "regular"
+
+
+def _group(key) -> tuple:
+    """(backend, kind, region) of a key; a key without a region (an older results.json) is in every region."""
+    return (key[0], key[1], key[3] if len(key) > 3 else None)
+
+
+def _covers(kept, key) -> bool:
+    """Whether the kept key's group covers ``key``'s: same backend and kind, and a regular finding covers both
+    regions (a rule wrong at moderate points shows in the tails too), a special one only the special region
+    (it does not explain a wrong value at moderate points). A key without a region covers and is covered by all."""
+    gk, gn = _group(kept), _group(key)
+    return gk[:2] == gn[:2] and (gk[2] in (None, "regular") or gn[2] in (None, gk[2]))
 
 
 class FindingSet:
     """Kept findings and their keys.
 
     A finding is new unless one already kept for the same backend and kind used a subset of its primitives
-    (``sin+tanh`` adds nothing to a ``tanh`` finding), or ``max_per_kind`` of that backend and kind are kept
-    already (a bug in the tape itself shows on every primitive: a few make the point). ``peers`` are keys kept
-    elsewhere (other shards of the same run), which count as kept.
+    (``sin+tanh`` adds nothing to a ``tanh`` finding) in a region that covers its own (a regular finding covers
+    the special region too, not the other way round: see :func:`region`), or ``max_per_kind`` of that backend,
+    kind and region are kept already (a bug in the tape itself shows on every primitive: a few make the point).
+    ``peers`` are keys kept elsewhere (other shards of the same run), which count as kept.
     """
 
     def __init__(self, max_per_kind: int = MAX_PER_KIND, records=(), keys=()):
@@ -37,24 +73,38 @@ class FindingSet:
 
     def is_new(self, key, peers=()) -> bool:
         prims = set(key[2].split("+"))
-        same = [k for k in self.keys | set(peers) if k[:2] == tuple(key[:2])]
-        return len(same) < self.max_per_kind and not any(set(k[2].split("+")) <= prims for k in same)
+        kept = self.keys | {tuple(p) for p in peers}
+        if sum(_group(k) == _group(key) for k in kept) >= self.max_per_kind:
+            return False
+        return not any(_covers(k, key) and set(k[2].split("+")) <= prims for k in kept)
 
     def add_key(self, key) -> None:
-        self.keys.add(tuple(key))
+        key = tuple(key)
+        self.keys.add(key)
+        if _group(key)[2] == "regular":
+            self._supersede(key)
+
+    def _supersede(self, key) -> None:
+        """Drop the special-region findings a regular one explains (same backend and kind, a subset of their
+        primitives: the doubled ``sin`` rule found first at x = 0 and then at x = 0.7 is one bug, reported at the
+        regular point), numbering the rest again."""
+        prims = set(key[2].split("+"))
+
+        def covered(k):
+            return _group(k)[:2] == _group(key)[:2] and _group(k)[2] == "special" and prims <= set(k[2].split("+"))
+
+        self.keys = {k for k in self.keys if not covered(k)}
+        kept = [r for r in self.records if not covered(record_key(r))]
+        if len(kept) < len(self.records):
+            self.records = [_numbered(r, i + 1) for i, r in enumerate(kept)]
 
     def add(self, record: dict) -> dict | None:
         """Keep ``record`` (numbered F001, F002, ... in order) if its key is new; the kept record or None."""
-        key = (record["backend"], record["kind"], record["signature"])
+        key = record_key(record)
         if not self.is_new(key):
             return None
         self.add_key(key)
-        old = record
-        record = dict(record, id=f"F{len(self.records) + 1:03d}")
-        if "replay" in record:
-            record["replay"] = record["replay"].rsplit("--id", 1)[0] + f"--id {record['id']}"
-        if record.get("script"):  # its header names the id and the replay command (advalidate.bugreport)
-            record["script"] = renumber(record, old["id"], old.get("replay"))
+        record = _numbered(record, len(self.records) + 1)
         self.records.append(record)
         return record
 
@@ -62,15 +112,34 @@ class FindingSet:
         return f"F{len(self.records) + 1:03d}"
 
     def capped(self) -> list:
-        """The (backend, kind) pairs that reached ``max_per_kind``."""
-        counts = Counter(k[:2] for k in self.keys)
-        return [list(k) for k, n in sorted(counts.items()) if n >= self.max_per_kind]
+        """The (backend, kind, region) groups that reached ``max_per_kind``."""
+        counts = Counter(_group(k) for k in self.keys)
+        return [[part for part in k if part is not None] for k, n in sorted(counts.items(), key=str)
+                if n >= self.max_per_kind]
 
     def __len__(self):
         return len(self.records)
 
     def __iter__(self):
         return iter(self.records)
+
+
+def _numbered(record: dict, n: int) -> dict:
+    """``record`` as finding number ``n``: its id, and the replay command and script that name it."""
+    new = dict(record, id=f"F{n:03d}")
+    if new["id"] == record.get("id"):
+        return record
+    if "replay" in new:
+        new["replay"] = new["replay"].rsplit("--id", 1)[0] + f"--id {new['id']}"
+    if new.get("script"):  # its header names the id and the replay command (advalidate.bugreport)
+        new["script"] = renumber(new, record.get("id", ""), record.get("replay"))
+    return new
+
+
+def record_key(record: dict) -> tuple:
+    """A finding record's key (records written before regions existed have none)."""
+    key = (record["backend"], record["kind"], record["signature"])
+    return key + (record["region"],) if record.get("region") else key
 
 
 def finding_record(key, example, result, outcome, backend, known_entry=None) -> dict:
@@ -85,6 +154,7 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "backend": outcome.backend,
         "kind": outcome.kind,
         "signature": key[2],
+        "region": key[3] if len(key) > 3 else region(fn, example.inputs),
         "known": known_entry is not None,
         "known_note": known_entry.comment if known_entry else "",
         "message": outcome.message,

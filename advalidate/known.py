@@ -297,14 +297,31 @@ class Entry:
     example: Example | None = None
     no_example: str = ""  # why there is no example yet
     evidence: tuple = ()  # (field, text) pairs: oracle, library, ratio, version, issue
+    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def pattern(self) -> str:
         return " ".join(self.patterns)
 
-    def matches(self, backend: str, kind: str, signature: str) -> bool:
+    def matches(self, backend: str, kind: str, signature: str, region: str | None = None) -> bool:
+        """Whether a finding of ``backend``, ``kind`` and ``signature`` is this behaviour. With the finding's
+        ``region`` (:func:`advalidate.findings.region`), an entry whose example lives at a special point (an
+        overflow at 1e155, a subnormal, a tie) does not explain a finding at a point regular draws make: a
+        wrong rule at moderate inputs is another bug, even in the same primitive."""
         return backend == self.backend and kind == self.kind and \
-            any(fnmatch.fnmatchcase(signature, p) for p in self.patterns)
+            any(fnmatch.fnmatchcase(signature, p) for p in self.patterns) and \
+            (region is None or region == "special" or self.region == "regular")
+
+    @property
+    def region(self) -> str:
+        """The region of the entry's example (``regular`` when it has none: it then explains any point)."""
+        if self.example is None:
+            return "regular"
+        if "region" not in self._cache:
+            from .findings import region
+
+            self._cache["region"] = region(self.example.function.pruned(), self.example.inputs)
+        return self._cache["region"]
 
     def evidence_field(self, name: str) -> str:
         return dict(self.evidence).get(name, "")
@@ -333,9 +350,9 @@ class KnownBehaviours:
                 known.entries.extend(parse(text, name, label))
         return known
 
-    def match(self, backend: str, kind: str, signature: str) -> Entry | None:
+    def match(self, backend: str, kind: str, signature: str, region: str | None = None) -> Entry | None:
         for entry in self.entries:
-            if entry.matches(backend, kind, signature):
+            if entry.matches(backend, kind, signature, region):
                 return entry
         return None
 

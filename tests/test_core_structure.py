@@ -5,6 +5,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import advalidate
@@ -65,5 +66,59 @@ def test_one_dedup_rule():
     assert kept.add(rec("torch", "wrong-value", "sin+tanh"))["replay"].endswith("--id F002")
     assert kept.add(rec("jax", "wrong-value", "exp"))["id"] == "F003"
     assert kept.add(rec("jax", "wrong-value", "log")) is None  # two per (backend, kind) at most
-    assert kept.capped() == [["jax", "wrong-value"]]
+    assert kept.capped() == [["jax", "wrong-value"]]  # keys without a region (the region is the campaign's)
     assert kept.is_new(("jax", "nan-inf", "log")) and not kept.is_new(("jax", "nan-inf", "log"), [("jax", "nan-inf", "log")])
+
+
+def test_a_regular_finding_is_not_swallowed_by_a_special_one_of_the_same_primitive():
+    """A wrong ``div`` rule at moderate inputs and ``div`` overflowing at 1e155 are two bugs (the first was lost
+    when the special probe kept the second first: a planted doubled ``div`` in autograd went unreported)."""
+    kept = FindingSet(max_per_kind=2)
+    rec = lambda s, r: {"backend": "jax", "kind": "wrong-value", "signature": s, "region": r,
+                        "replay": "advalidate replay r.json --id F000"}
+    assert kept.add(rec("div", "special"))["id"] == "F001"
+    assert kept.add(rec("div", "regular"))["id"] == "F001"  # kept, in place of the special one (it explains it)
+    assert kept.add(rec("div+exp", "regular")) is None and kept.add(rec("div+exp", "special")) is None
+    assert kept.add(rec("exp", "regular"))["id"] == "F002"
+    assert kept.add(rec("exp", "special")) is None  # a regular finding covers the tails too, not the other way
+
+
+def test_a_regular_finding_supersedes_the_special_ones_it_explains():
+    kept = FindingSet()
+    rec = lambda s, r: {"backend": "jax", "kind": "wrong-value", "signature": s, "region": r,
+                        "replay": "advalidate replay r.json --id F000"}
+    kept.add(rec("sin+tanh", "special")), kept.add(rec("exp", "special"))
+    assert kept.add(rec("sin", "regular"))["id"] == "F002"  # the special sin+tanh one is the same wrong sin rule
+    assert [(r["id"], r["signature"], r["replay"][-3:]) for r in kept] == [("F001", "exp", "001"), ("F002", "sin", "002")]
+    assert kept.add(rec("sin+tanh", "special")) is None
+    assert not kept.is_new(("jax", "wrong-value", "div+sin"))  # a key without a region (older file): every region
+
+
+def test_the_region_of_a_point():
+    from advalidate import Builder
+    from advalidate.findings import region
+
+    b = Builder()
+    x = b.input(2)
+    fn = b.build(b.div(x, x))
+    assert region(fn, [np.array([0.5, -1.5])]) == "regular"
+    assert region(fn, [np.array([0.5, 1.2100416272066182e155])]) == "special"  # past sqrt(max)
+    assert region(fn, [np.array([0.5, 2.5e-317])]) == "special"  # subnormal
+    assert region(fn, [np.array([0.5, 0.0])]) == "special"  # an input exactly zero
+    b = Builder()
+    x = b.input(2)
+    assert region(b.build(b.relu(x)), [np.array([0.5, -1.5])]) == "regular"  # a zero computed inside is regular too
+
+
+def test_a_known_behaviour_in_the_tails_does_not_explain_a_regular_finding():
+    from advalidate.known import parse
+
+    (entry,) = parse("wrong-value *div*\n    function: div(x0, x0)\n    inputs: x0 = 1.2100416272066182e+155\n"
+                     "    cotangents: 1.0\n", "autograd", "autograd.txt")
+    assert entry.region == "special"
+    assert entry.matches("autograd", "wrong-value", "div", "special")
+    assert not entry.matches("autograd", "wrong-value", "div", "regular")
+    assert entry.matches("autograd", "wrong-value", "div")  # no region given: the pattern alone
+    (regular,) = parse("cost-bound *div*\n    function: div(x0, x1)\n    inputs: x0 = 0.5, x1 = 1.5\n"
+                       "    cotangents: 1.0\n", "autograd", "autograd.txt")
+    assert regular.region == "regular" and regular.matches("autograd", "cost-bound", "div", "regular")

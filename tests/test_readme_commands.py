@@ -317,3 +317,26 @@ def test_a_documented_command_runs_and_does_what_the_table_says(command, request
     assert check is not None, f"the README documents {command!r}, which no check runs"
     # the replay and the report read reports/results.json in the working directory, as the README's lines do
     check(command, request.getfixturevalue("reports" if check in NEEDS_REPORTS else "ctx"))
+
+
+def test_the_test_tiers_the_readme_names_are_tox_envs_selecting_what_it_says():
+    """The "Tests" table's tox envs exist and select by the markers shown beside them (running tox from a test
+    would run the suite inside itself; `.ci/run` runs the first tier, and the tiers are told apart by marker)."""
+    import configparser
+
+    section = README.read_text().split("## Tests", 1)[1].split("\n## ", 1)[0]
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    markers = {"": '"not triage and not slow"', "slow": '"slow and not triage"', "triage": "-m triage"}
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`tox" in line]
+    assert len(rows) == 3, "the README's Tests table lists the fast, slow and triage tiers"
+    for row in rows:
+        env = re.search(r"`tox(?: -e (\w+))?`", row).group(1) or ""
+        commands = tox[f"testenv:{env}" if env else "testenv"]["commands"]
+        assert markers[env] in commands, f"tox env {env or 'py'!r} does not select {markers[env]}: {commands}"
+        pytest_form = re.search(r'`(pytest -m "[^"]+"[^`]*)`', row)
+        if pytest_form:
+            assert pytest_form.group(1).split('"')[1] in commands
+    ci = [line.split("#")[0].split() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    runs = [words for words in ci if words[:1] == ["tox"]]
+    assert ["tox"] in runs and not any(w[1:3] in (["-e", "slow"], ["-e", "triage"]) for w in runs), runs

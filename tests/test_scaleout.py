@@ -79,10 +79,10 @@ def test_a_finding_another_shard_kept_is_not_shrunk_again(tmp_path):
     mine = SharedBudget(tmp_path, 40, shard=1)
     alone = Campaign([bad_tanh()], Settings(max_examples=40, seed=2), strategy=chains(), budget=mine).run()
     assert [f["signature"] for f in alone["findings"]] == ["tanh"]  # the control: this seed finds it
-    assert [list(k) for k in alone["progress"]["seen"]] == [["bad-tanh", "wrong-value", "tanh"]]
+    assert [list(k) for k in alone["progress"]["seen"]] == [["bad-tanh", "wrong-value", "tanh", "regular"]]
     # shard 0 of a new run has already kept it (published in the shared folder): shard 1 goes on without it
     shared = tmp_path / "run2"
-    SharedBudget(shared, 40, shard=0).publish({("bad-tanh", "wrong-value", "tanh")})
+    SharedBudget(shared, 40, shard=0).publish({("bad-tanh", "wrong-value", "tanh", "regular")})
     other = Campaign([bad_tanh()], Settings(max_examples=40, seed=2), strategy=chains(),
                      budget=SharedBudget(shared, 40, shard=1)).run()
     assert other["findings"] == [] and other["summary"]["examples"] == 40
