@@ -6,12 +6,14 @@ primitive has both written by hand; a user's op may bring only its mathematics, 
 
 - the **float form** is the mpmath form evaluated at :data:`FLOAT_PREC` bits and rounded to the dtype: a
   correctly rounded implementation, which no float program beats;
-- the **reference VJP** is the exact derivative, by central differences at raised precision: for an elementwise
-  op ``mpmath.diff`` of the scalar function in each argument (the partial derivative, elementwise); otherwise a
-  Jacobian column ``(f(x + h·e_j) - f(x - h·e_j)) / 2h`` per input component at twice the working precision
-  plus 40 bits, with ``h = 2^-(prec + 20)`` relative to ``x_j`` (truncation ``h²·f'''``, far below ``2^-prec``).
-  On float arrays it runs at :data:`FLOAT_PREC` bits and is rounded to the dtype; on mpf it runs at the working
-  precision. Its magnitude rule (``|v|ᵀ|J|``, the error model's scale) comes from the same derivatives.
+- the **reference VJP** is the exact derivative, by central differences ``(f(x + h) - f(x - h)) / 2h`` at twice
+  the working precision plus 40 bits, with ``h = 2^-(prec + 20)`` relative to the operand (truncation ``h²·f'''``
+  and rounding both far below ``2^-prec``; a step relative to x stays inside a relative domain such as log's at
+  x = 1e-316, where ``mpmath.diff``'s absolute step crosses 0): for an elementwise op the partial derivatives of
+  the scalar function, elementwise; otherwise one Jacobian column per input component. On float arrays the
+  product with the cotangent is formed at :data:`FLOAT_PREC` bits and rounded to the dtype once (a zero cotangent
+  times a derivative past the dtype's range is 0, as it is exactly); on mpf it runs at the working precision.
+  Its magnitude rule (``|v|ᵀ|J|``, the error model's scale) and its JVP come from the same derivatives.
 
 Consequence for the error model: the derived rule is the exact derivative rounded once, so the float tape never
 loses digits on a user's op, and a backend that misses the oracle on it is ``wrong-value`` (or ``nan-inf``),
@@ -82,12 +84,16 @@ def float_form(mp_array_form):
 
 
 def _partial(fn, i):
+    """∂fn/∂x_i at mpf (or float) arguments, by a central difference with a step relative to x_i (module docstring)."""
     def d(*args):
-        args = [_as_mpf(a) for a in args]
-        try:
-            return mpmath.diff(lambda t: fn(*args[:i], t, *args[i + 1:]), args[i])
-        except (ValueError, ZeroDivisionError, ArithmeticError):
-            return NAN
+        prec = mpmath.mp.prec
+        with mpmath.workprec(2 * prec + 40):
+            args = [_as_mpf(a) for a in args]
+            x = args[i]
+            h = mpmath.ldexp(abs(x) if x != 0 else mpmath.mpf(1), -(prec + 20))
+            plus, minus = list(args), list(args)
+            plus[i], minus[i] = x + h, x - h
+            return (fn(*plus) - fn(*minus)) / (2 * h)
 
     return d
 
@@ -96,18 +102,20 @@ def elementwise_rules(fn, nin: int) -> Rules:
     """The rules of an elementwise op with scalar mpmath form ``fn`` of ``nin`` arguments:
     ``rule_i(g, ans, *args) = g·∂f/∂x_i`` elementwise (the tape sums away broadcast dimensions), and
     ``jvp = Σ_i t_i·∂f/∂x_i``."""
-    partials = [np.frompyfunc(_partial(fn, i), nin, 1) for i in range(nin)]
+    partials = [_partial(fn, i) for i in range(nin)]
+    scaled = [np.frompyfunc(lambda g, *a, _d=d: _as_mpf(g) * _d(*a), nin + 1, 1) for d in partials]
+    scaled_abs = [np.frompyfunc(lambda g, *a, _d=d: abs(_as_mpf(g) * _d(*a)), nin + 1, 1) for d in partials]
 
-    def derivative(i, args):
-        if any(xp.is_mp(a) for a in args):
-            return partials[i](*args)
-        return _rounded(args, partials[i])
+    def apply(table, i, g, args):
+        if xp.is_mp(g) or any(xp.is_mp(a) for a in args):
+            return table[i](g, *args)
+        return _rounded([g, *args], table[i])
 
-    rules = tuple((lambda i: lambda g, ans, *args: g * derivative(i, args))(i) for i in range(nin))
-    magnitude = tuple((lambda i: lambda g, ans, *args: np.abs(g * derivative(i, args)))(i) for i in range(nin))
+    rules = tuple((lambda i: lambda g, ans, *args: apply(scaled, i, g, args))(i) for i in range(nin))
+    magnitude = tuple((lambda i: lambda g, ans, *args: apply(scaled_abs, i, g, args))(i) for i in range(nin))
 
     def jvp(ts, ans, *args):
-        return sum(t * derivative(i, args) for i, t in enumerate(ts))
+        return sum(apply(scaled, i, t, args) for i, t in enumerate(ts))
 
     return Rules(rules, magnitude, jvp)
 

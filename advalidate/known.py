@@ -287,6 +287,19 @@ def _same(a, b) -> bool:
         np.array_equal(a.astype(np.float64).view(np.int64), b.astype(np.float64).view(np.int64))
 
 
+def _by_names(pattern: str) -> str:
+    """A signature pattern against ``+signature+``, its names whole: ``*abs*`` -> ``*+abs+*``, ``max`` -> ``+max+``."""
+    if pattern[:1] not in ("*", "+"):
+        pattern = "+" + pattern
+    elif pattern[:1] == "*" and pattern[1:2] not in ("", "*", "+"):
+        pattern = "*+" + pattern[1:]
+    if pattern[-1:] not in ("*", "+"):
+        pattern += "+"
+    elif pattern[-1:] == "*" and pattern[-2:-1] not in ("", "*", "+"):
+        pattern = pattern[:-1] + "+*"
+    return pattern
+
+
 @dataclass(frozen=True)
 class Entry:
     backend: str
@@ -308,8 +321,9 @@ class Entry:
         ``region`` (:func:`advalidate.findings.region`), an entry whose example lives at a special point (an
         overflow at 1e155, a subnormal, a tie) does not explain a finding at a point regular draws make: a
         wrong rule at moderate inputs is another bug, even in the same primitive."""
+        # whole primitive names only: *softplus* matches add+softplus, not a user's op named my_softplus
         return backend == self.backend and kind == self.kind and \
-            any(fnmatch.fnmatchcase(signature, p) for p in self.patterns) and \
+            any(fnmatch.fnmatchcase(f"+{signature}+", _by_names(p)) for p in self.patterns) and \
             (region is None or region == "special" or self.region == "regular")
 
     @property

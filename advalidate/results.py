@@ -138,4 +138,8 @@ def environment() -> dict:
         module = sys.modules.get(mod)
         if module is not None:
             env[mod] = getattr(module, "__version__", "?")
+    from .extend import ops  # users' ops checked beside the catalogue (advalidate.extend)
+
+    if ops():
+        env["extensions"] = ", ".join(f"{name} ({op.module})" for name, op in ops().items())
     return env

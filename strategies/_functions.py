@@ -504,8 +504,9 @@ def _mlp(g: _Gen, remaining: int):
     depth = g.draw(st.integers(2, depth_max))
     nodes_before = len(g.nodes)
     h = g.draw(st.integers(1, g.cfg.max_side))
-    # a relu layer of width < 3 is all zeros often enough (then the next relu sits on its kink) to reject points
-    act = g.choose([None] + [a for a in acts if a != "relu" or h >= 3])
+    # a relu layer of width < 3 is all zeros often enough (then the next relu sits on its kink) to reject points:
+    # a kinked activation needs width 3 at least
+    act = g.choose([None] + [a for a in acts if _catalogue.get(a).kink is None or h >= 3])
     batch = len(g.shape(x)) == 2
     n = g.shape(x)[-1]
     for i in range(depth):

@@ -1,6 +1,8 @@
 """advalidate.extend: a user's op registered once, called by the backends from the user's module, checked against
 the oracle with reference rules derived from its mpmath form; bad registrations named."""
 
+import re
+
 import mpmath
 import numpy as np
 import pytest
@@ -176,3 +178,88 @@ def test_load_names_a_module_that_cannot_be_imported():
     with pytest.raises(extend.AdvalidateError, match="extension module 'no_such_module_xyz' could not be imported"):
         extend.load(["no_such_module_xyz"], environ)
     assert environ == {}
+
+
+def test_the_derived_rule_steps_relative_to_the_operand_and_rounds_the_product_once(registered):
+    """log-like ops at a subnormal point: an absolute step would leave the domain (NaN); the cotangent times a
+    derivative past float64's range is inf, and 0 where the cotangent is 0 (not 0·inf = NaN)."""
+    registered(lambda: extend.defop("my_log", mp=mpmath.log, domain=lambda x: x))
+    from advalidate.backends.numpy_ref import VJPS
+
+    (rule,) = VJPS["my_log"]
+    x = np.array([4.21012823e-316, 4.21012823e-316, 0.5])
+    got = rule(np.array([0.125, 0.0, 1.0]), None, x)
+    assert got[0] == np.inf and got[1] == 0.0 and got[2] == 2.0
+
+
+def test_check_op_fails_with_the_shrunk_counterexample_and_passes_a_correct_op(registered):
+    registered(extension_ops.register_softplus, name="good_softplus")
+    results = extend.check_op("good_softplus", backends=["torch"], max_examples=1)
+    rows = [r for r in results["stats"]["primitives"] if r["primitive"] == "good_softplus"]
+    assert rows and rows[0]["counts"].get("pass", 0) >= 2  # the probes at least: alone, regular and special
+    registered(extension_ops.register_softplus, name="bad_softplus", bad=True)
+    with pytest.raises(AssertionError) as info:
+        extend.check_op("bad_softplus", backends=["torch"], max_examples=1)
+    text = str(info.value)
+    assert text.startswith("op bad_softplus: 1 unexpected finding(s)\nF001 torch: wrong-value on bad_softplus: ")
+    assert "    def f(x0):\n        v0 = tests.extension_ops.TorchSoftplus.apply(x0)\n        return (v0,)" in text
+    assert re.search(r"inputs: \[[^\[\],]+\]\n  cotangents: \[[^\[\],]+\]\n  oracle VJP: .+\n  backend VJP: ", text)
+
+
+def test_check_op_names_an_unregistered_op_and_a_backend_without_an_implementation(registered):
+    with pytest.raises(extend.InvalidOp, match="op 'nope': not registered"):
+        extend.check_op("nope")
+    registered(extension_ops.register_raising)
+    with pytest.raises(extend.InvalidOp, match="op 'my_raising': no implementation for backend\\(s\\) jax"):
+        extend.check_op("my_raising", backends=["jax"])
+
+
+def test_a_catalogue_primitives_known_behaviour_does_not_swallow_a_users_op_named_like_it():
+    from advalidate.known import KnownBehaviours
+
+    known = KnownBehaviours.load(["torch"])
+    assert known.match("torch", "wrong-value", "softplus") is not None  # the catalogue's own (torch's threshold)
+    assert known.match("torch", "wrong-value", "add+softplus") is not None
+    assert known.match("torch", "wrong-value", "bad_softplus") is None
+    assert known.match("torch", "wrong-value", "add+softplus_x") is None
+
+
+@pytest.fixture
+def example_modules(monkeypatch):
+    """examples/ on the path; its modules (which register their ops when imported) forgotten afterwards."""
+    import sys
+
+    from .cli_support import ROOT
+
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    yield ROOT / "examples"
+    for module in ("log1mexp_planted", "log1mexp_ops"):
+        sys.modules.pop(module, None)
+    for name in ("log1mexp_planted", "log1mexp"):
+        if name in extend.ops():
+            extend.remove(name)
+
+
+@pytest.mark.slow
+def test_a_findings_bug_report_script_imports_the_users_module_and_reproduces_the_value(example_modules, tmp_path):
+    import importlib
+    import subprocess
+    import sys
+
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.coverage import Probe
+
+    from .cli_support import environment
+
+    importlib.import_module("log1mexp_planted")
+    campaign = Campaign(_backends("torch"), Settings(max_examples=1, replay_known=False, measure_work=False))
+    campaign.schedule.primitives, campaign.schedule.probes = ["log1mexp_planted"], [Probe("log1mexp_planted", False)]
+    (finding,) = campaign.run()["findings"]
+    script = tmp_path / "F001-torch.py"
+    script.write_text(finding["script"])
+    assert "import log1mexp_planted  # registers advalidate op 'log1mexp_planted'" in finding["script"]
+    # the script imports the user's module: it runs where that module is importable, as the user's code is
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=example_modules,
+                          env=environment(tmp_path, example_modules), timeout=300)
+    assert "the same as advalidate recorded, bit for bit" in done.stdout, done.stdout + done.stderr
+    assert "<- beyond the tolerance" in done.stdout

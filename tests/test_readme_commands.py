@@ -301,10 +301,13 @@ CHECKS = {
     "advalidate run --database redis://localhost:6379/0": check_database,
     "advalidate run --resume": check_resume,
 }
+from .test_extend_commands import CHECKS as _EXTENSION_CHECKS, SLOW as _EXTENSION_SLOW  # noqa: E402  (users' ops)
+
+CHECKS.update(_EXTENSION_CHECKS)
 NEEDS_REPORTS = {check_replay, check_replay_script, check_report}
 # the whole conformance suite (its fuzz test draws 100 examples whatever the budget) and a parallel run (pytest-xdist
 # workers starting) take 10-20 s each on a quiet machine: the slow tier runs them
-SLOW = {check_conformance_suite, check_workers}
+SLOW = {check_conformance_suite, check_workers} | _EXTENSION_SLOW
 
 
 def _marked(command):
