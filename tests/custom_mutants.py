@@ -7,7 +7,7 @@ Three numerically careful ops a user writes for themselves, each as a ``jax.cust
 - ``log1mexp(x) = log(1 - e^-x)`` for ``x > 0``, computed with ``expm1`` below ``ln 2`` and ``log1p`` above
   (Mächler's rule); VJP ``g / expm1(x)``;
 - ``logaddexp(x, y) = log(e^x + e^y)`` with NumPy broadcasting, computed as ``max + log1p(e^-|x - y|)``;
-  VJP ``g·e^(x - out)`` and ``g·e^(y - out)``, each summed back to its operand's shape.
+  VJP ``g·e^(x - out) = g·sigmoid(x - y)`` and ``g·sigmoid(y - x)``, each summed back to its operand's shape.
 
 Each planted mistake is one backward rule that differs from the right one in the way people get it wrong
 (the docstring of each entry says how, and what it costs). A backward rule is written once, against an
@@ -147,16 +147,20 @@ def _cast(xp, x, dtype):
     return x.to(dtype) if xp.__name__ == "torch" else x.astype(dtype)
 
 
+# e^(x - out) = sigmoid(x - y): the sigmoid form keeps its digits where |x| is huge (out = x + log 2 rounds to x
+# at x = 7e154, so e^(x - out) is 1 where it should be 0.5: check_op found that in an earlier version).
+
+
 def logaddexp_vjp(xp, g, out, x, y):
-    return _sum_to(xp, g * xp.exp(x - out), x.shape), _sum_to(xp, g * xp.exp(y - out), y.shape)
+    return _sum_to(xp, g * _sigmoid(xp, x - y), x.shape), _sum_to(xp, g * _sigmoid(xp, y - x), y.shape)
 
 
 def logaddexp_not_summed(xp, g, out, x, y):
-    return g * xp.exp(x - out), g * xp.exp(y - out)
+    return g * _sigmoid(xp, x - y), g * _sigmoid(xp, y - x)
 
 
 def logaddexp_mean_over_broadcast(xp, g, out, x, y):
-    return _mean_to(xp, g * xp.exp(x - out), x.shape), _mean_to(xp, g * xp.exp(y - out), y.shape)
+    return _mean_to(xp, g * _sigmoid(xp, x - y), x.shape), _mean_to(xp, g * _sigmoid(xp, y - x), y.shape)
 
 
 # ---------------------------------------------------------------- binding a rule into each library
@@ -255,10 +259,10 @@ PLANTED = dict([
         Right: d/dx log(1 - e^-x) = e^-x / (1 - e^-x) = 1 / expm1(x), exact to a rounding near 0 and in the
         tail."""),
     _entry("logaddexp", "logaddexp", logaddexp_vjp, None, None, """
-        Right: g·e^(x - out) and g·e^(y - out), each summed over the dimensions broadcasting added to its
-        operand."""),
+        Right: g·sigmoid(x - y) and g·sigmoid(y - x) (= e^(x - out), e^(y - out), without out's rounding), each
+        summed over the dimensions broadcasting added to its operand."""),
     _entry("broadcast-not-summed", "logaddexp", logaddexp_not_summed, "error", None, """
-        Forgets to sum over broadcast dimensions: returns g·e^(x - out) at the output's shape for an operand
+        Forgets to sum over broadcast dimensions: returns g·sigmoid(x - y) at the output's shape for an operand
         that was broadcast. jax refuses it (its custom_vjp checks that a cotangent has its primal's type:
         ValueError), which advalidate must report as an error finding naming the shapes, not crash on; torch
         quietly sums a gradient whose shape its input expands to (``validate_outputs``), so the torch op is
