@@ -11,6 +11,9 @@ Properties of a value (a frozenset of these flags):
 - ``pos``: every entry > 0, with a margin; ``nz``: every entry != 0, with a margin;
 - ``unit``: every entry in [-1, 1]; ``small``: every entry in [-1.25, 1.25] (safe for ``tan``).
 
+What a node's result has, repeats or keeps constant is its primitive's registration's (``props``, ``repeats``,
+``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has.
+
 ``dup``: the value may hold exactly repeated entries (a ``max`` over it could tie by construction).
 ``const``: the value is constant by construction (``div(a, a)``, ``log_softmax`` over a length-1 axis): a kink
 applied to it sits on the kink for every input.
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 
 from advalidate import primitives
 from advalidate.ir import Function, Node
-from advalidate.primitives.operands import NZ, POS, SMALL, UNIT, sampler  # noqa: F401  (the vocabulary)
+from advalidate.primitives.operands import NZ, sampler
 
 
 def node_props(prim: str, args: list[frozenset], params: dict, arg_shapes: list[tuple]) -> frozenset:
@@ -55,7 +58,7 @@ class Analysis:
         return name
 
     def _input_props(self, name):
-        return frozenset({NZ} | self.needs[name] | ({SMALL} if SMALL in self.needs[name] else set()))
+        return frozenset({NZ} | self.needs[name])
 
     def add_node(self, node: Node, shape) -> str:
         name = f"v{len(self.nodes)}"
@@ -95,8 +98,7 @@ class Analysis:
 
     def can_have(self, value: str, prop: str) -> bool:
         """The value has ``prop`` or is a structural view of inputs that can be sampled to give it."""
-        return prop in self.props[value] or (prop in (POS, SMALL) and self.roots[value] is not None) or (
-            prop == NZ and self.roots[value] is not None)
+        return prop in self.props[value] or self.roots[value] is not None
 
     def require(self, value: str, prop: str | None) -> None:
         """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_have`` must hold)."""

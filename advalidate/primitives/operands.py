@@ -7,7 +7,8 @@ The strategies track *properties* of every value of a program (:mod:`advalidate.
 
 A primitive's registration says, per operand, which :class:`Sampler` a valid operand comes from (``sqrt``:
 :data:`POSITIVE`; ``div``'s divisor: :data:`NONZERO`; ``tan``: :data:`SMALL_ANGLE`; ``atan2``'s x: positive
-unless y is nonzero, an :class:`Unless`), and which properties its result has given its operands' (its
+unless y is nonzero, an :class:`Unless`; an op defined inside (-1, 1): :data:`INSIDE_UNIT`; a new kind of operand
+is a new :class:`Sampler`, with a property name of its own), and which properties its result has given its operands' (its
 ``props`` function, built from the helpers below). Inputs are drawn bounded away from zero (every input is
 ``NZ``); an input that an operand with a sampler reads directly (through structural ops only) is drawn by that
 sampler. :func:`fixed_point` draws the fixed, well-conditioned points of the conformance and cost checks.
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "SAMPLERS",
+__all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
+           "SAMPLERS",
            "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
@@ -39,17 +41,25 @@ class Sampler:
     limit: float | None = None
     scale: float = 1.0
 
+    def __post_init__(self):
+        known = SAMPLERS.get(self.flag)
+        if known is not None and known != self:
+            raise ValueError(f"a different sampler already gives property {self.flag!r}: {known}")
+        SAMPLERS[self.flag] = self
+
     def fixed(self, x: np.ndarray) -> np.ndarray:
         """A fixed point's entries (magnitudes in [0.4, 1.6], random signs) made valid for this sampler."""
         return (np.abs(x) if self.positive else x) * self.scale
 
 
+SAMPLERS: dict = {}
+"""Samplers by the property they guarantee (the strategies record needs as properties); a sampler joins on creation."""
+
 POSITIVE = Sampler(POS, "positive", positive=True)
 NONZERO = Sampler(NZ, "nonzero (every input is drawn bounded away from zero)")
 SMALL_ANGLE = Sampler(SMALL, "|x| <= 1.2, so that cos(x) >= 0.36 (tan's poles are at ±pi/2)", limit=1.2, scale=0.8)
-
-SAMPLERS = {s.flag: s for s in (POSITIVE, NONZERO, SMALL_ANGLE)}
-"""Samplers by the property they guarantee (the strategies record needs as properties)."""
+INSIDE_UNIT = Sampler("inside-unit", "|x| <= 0.9: inside (-1, 1) with a margin (arcsin, arctanh)", limit=0.9,
+                      scale=0.5)
 
 
 @dataclass(frozen=True)
