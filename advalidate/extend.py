@@ -110,7 +110,7 @@ def check_op(name: str, backends=None, max_examples: int = 40, seed: int = 0, dt
     """Check op ``name`` on ``backends`` (names; default: every library it has an implementation for): the op
     alone at a regular and a special point, then ``max_examples`` programs built around it. Raises AssertionError
     listing each unexpected finding with its shrunk program, point, cotangent, the oracle's and the backend's VJP
-    and its kind; returns the results otherwise."""
+    and its kind (the results are its ``results`` attribute); returns the results otherwise."""
     from .backends.registry import load_backends
     from .campaign import Campaign, Settings
     from .coverage import Probe
@@ -133,5 +133,7 @@ def check_op(name: str, backends=None, max_examples: int = 40, seed: int = 0, dt
     results = campaign.run()
     unexpected = [f for f in results["findings"] if not f["known"]]
     if unexpected:
-        raise AssertionError(f"op {name}: {len(unexpected)} unexpected finding(s)\n" + format_findings(unexpected))
+        error = AssertionError(f"op {name}: {len(unexpected)} unexpected finding(s)\n" + format_findings(unexpected))
+        error.results = results  # the same results.json data a passing check returns, for a caller to inspect
+        raise error
     return results
