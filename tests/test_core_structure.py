@@ -122,3 +122,14 @@ def test_a_known_behaviour_in_the_tails_does_not_explain_a_regular_finding():
     (regular,) = parse("cost-bound *div*\n    function: div(x0, x1)\n    inputs: x0 = 0.5, x1 = 1.5\n"
                        "    cotangents: 1.0\n", "autograd", "autograd.txt")
     assert regular.region == "regular" and regular.matches("autograd", "cost-bound", "div", "regular")
+
+
+def test_every_package_of_the_checkout_is_in_the_wheel_list():
+    """pyproject lists its packages by hand (to install strategies/ as advalidate.strategies): a new subpackage
+    left off the list is missing from every installed copy (advalidate.primitives was, and CI failed to import)."""
+    import tomllib
+
+    root = Path(advalidate.__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "advalidate").rglob("__init__.py")}
+    assert found - listed == set(), f"packages missing from pyproject.toml's list: {sorted(found - listed)}"
