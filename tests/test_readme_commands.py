@@ -30,7 +30,13 @@ NOT_COMMANDS = {  # first code span of a usage-table row -> why that row has no 
 def usage_rows() -> list[list[str]]:
     """The code spans of each row of the README's "Using it" table (header and rule skipped)."""
     section = README.read_text().split("## Using it", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| how | command |"))
+    rows = []  # the usage table only: its lines up to the first that is not a row (other tables follow)
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
     assert len(rows) > 3, "the usage table is gone from the README"
     return [re.findall(r"`([^`]+)`", row.rsplit("|", 2)[-2]) for row in rows[2:]]
 
