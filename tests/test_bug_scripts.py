@@ -255,6 +255,7 @@ def test_a_cost_bound_script_prints_the_recorded_work(tmp_path):
 
 
 def test_an_error_script_raises_the_librarys_exception_live(tmp_path):
+    pytest.importorskip("advalidate_autograd")
     from advalidate_autograd import AutogradBackend
 
     backend = AutogradBackend()

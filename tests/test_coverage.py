@@ -32,6 +32,9 @@ def default_backends():
     from advalidate.backends.registry import load_backends
 
     backends, errors = load_backends(None, "none")
+    missing = {name: why for name, why in errors.items() if why.startswith("not installed")}
+    if missing:  # tox -e numpy: the default run's backends are not all here
+        pytest.skip(f"the default backends are not all installed: {sorted(missing)}")
     assert not errors, errors
     return backends
 
