@@ -98,30 +98,41 @@ def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, fl
 
 
 RUNS = (("old", "old"), ("new, empty cache", "new"), ("new, cache kept", "new"))
+# --workload default: both checkouts run `advalidate run`'s own default workload; the new one once without any
+# persistent cache (as the old one runs: the like-for-like figure) and once with a cache an untimed run filled
+RUNS_DEFAULT = (("old", "old"), ("new, no cache", "new"), ("new, cache kept", "new"))
 
 
-def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str):
-    runs = {label: [] for label, _ in RUNS}
+def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str, workload: str = "issue14"):
+    runs_kinds = RUNS if workload == "issue14" else RUNS_DEFAULT
+    runs = {label: [] for label, _ in runs_kinds}
     print(f"{'run':20s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} {'examples':>8s} "
           f"{'findings':>8s}")
+    kept = tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-kept-")
+    if workload == "default":  # the cache every "cache kept" run loads, filled once by an untimed run
+        cold_run(ROOT, max_examples, seed, dtype, cache=kept.name)
     for i in range(repeat):
         with tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-") as cache:
-            for label, tree in RUNS:
+            for label, tree in runs_kinds:
                 if tree == "old":
                     r = cold_run(old, max_examples, seed, dtype)
+                elif workload == "default":
+                    r = cold_run(ROOT, max_examples, seed, dtype,
+                                 cache="none" if label == "new, no cache" else kept.name)
                 else:  # the first new run of the round fills the empty cache, the second loads from it
                     r = cold_run(ROOT, max_examples, seed, dtype, BEFORE_ISSUE_14, cache=cache)
                 runs[label].append(r)
                 s = r["results"]["summary"]
                 print(f"{label + ' ' + str(i + 1):20s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
                       f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}", flush=True)
+    kept.cleanup()
     med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["results"]["duration_s"] for r in v),
                statistics.median(r["cpu"] for r in v)) for k, v in runs.items()}
     print(f"\nmedians of {repeat} interleaved rounds (the load column is the 1-minute load average at the end of "
           f"each run: overlap gains wall time only where a core is idle):")
     print(f"{'':20s} {'process s':>9s} {'speed-up':>8s} {'campaign s':>10s} {'speed-up':>8s} {'CPU s':>7s} "
           f"{'speed-up':>8s}")
-    for label, _ in RUNS:
+    for label, _ in runs_kinds:
         m, o = med[label], med["old"]
         print(f"{label:20s} {m[0]:9.1f} {o[0] / m[0]:7.2f}x {m[1]:10.1f} {o[1] / m[1]:7.2f}x {m[2]:7.1f} "
               f"{o[2] / m[2]:7.2f}x")
@@ -131,14 +142,14 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
         return ([(f["backend"], f["kind"], f["signature"]) for f in res["findings"]], res["summary"]["points"],
                 res["stats"]["backends"], res["stats"]["error_ratios"], res["stats"]["cost_ratios"])
 
-    for checkout, labels in (("old", ["old"]), ("new", [label for label, tree in RUNS if tree == "new"])):
+    for checkout, labels in (("old", ["old"]), ("new", [label for label, tree in runs_kinds if tree == "new"])):
         every = [verdicts(r) for label in labels for r in runs[label]]
         print(f"{checkout}: same findings, points, per-backend counts, error and cost ratios in every run "
               f"({' and '.join(labels)}): {all(v == every[0] for v in every)}")
     print()
     print(HEAD)
     print("-" * len(HEAD))
-    for label, _ in RUNS:
+    for label, _ in runs_kinds:
         middle = sorted(runs[label], key=lambda r: r["results"]["duration_s"])[len(runs[label]) // 2]
         print(_row(f"cold ({label})", middle["results"]))
 
@@ -152,11 +163,14 @@ def main():
     parser.add_argument("--compare", type=Path, metavar="OLD_CHECKOUT",
                         help="interleaved cold runs of OLD_CHECKOUT and of this checkout, and their medians")
     parser.add_argument("--repeat", type=int, default=3, help="cold runs of each checkout with --compare")
+    parser.add_argument("--workload", choices=["issue14", "default"], default="issue14",
+                        help="with --compare: the new checkout on the workload before issue 14 (regular points, "
+                             "no probes, no replay), or both on advalidate run's default workload")
     args = parser.parse_args()
     if args.compare:
         if not (args.compare / "advalidate").is_dir():
             parser.error(f"--compare {args.compare}: not an advalidate checkout (no advalidate/ folder in it)")
-        compare(args.compare, args.repeat, args.max_examples, args.seed, args.dtype)
+        compare(args.compare, args.repeat, args.max_examples, args.seed, args.dtype, args.workload)
         return
 
     print(HEAD)
