@@ -1,7 +1,7 @@
 """Campaign throughput: examples per second per backend, and where the time goes, cold and warm.
 
 Usage: python benchmarks/campaign.py [--max-examples N] [--seed S] [--dtype float64|float32]
-       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120]
+       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120] [--workload default]
 
 First the **cold** figures: ``advalidate run`` with every installed backend in a fresh process, as a user runs
 it (imports, JAX's per-primitive compilations and every ``jax.jit`` program), twice: with an empty JAX
@@ -24,6 +24,9 @@ left; then again: the machine's load hits all alike), each ``advalidate run --ou
 that checkout first on ``PYTHONPATH``; the old checkout runs without any persistent cache (as it did), the new one
 on the old workload (:data:`BEFORE_ISSUE_14`). It prints every run and the medians of the process's wall time, of
 the campaign's time and of the CPU time.
+``--workload default`` runs both checkouts on ``advalidate run``'s own default workload instead (special points,
+probes, known-behaviour replay): the old one, the new one without any persistent cache (``--jax-cache none``, like
+for like: issue 15's CPU criterion) and the new one with a cache an untimed run filled first.
 """
 
 from __future__ import annotations
