@@ -484,6 +484,89 @@ _RULES = {"unary": _unary, "binary": _binary, "reduction": _reduction, "where": 
 """The generator's rules by kind (``Primitive.draw.rule``)."""
 
 
+# ---- issue 16: structural linear algebra
+
+
+def _matrix(g: _Gen, prim):
+    """A matrix (rank 2, or more where the primitive takes a stack of them) and, for a primitive with an ``offset``
+    or ``k`` parameter, a diagonal that meets it (a nonempty diagonal, some entries kept)."""
+    x = g.primary(prim)
+    params = {}
+    for key in ("offset", "k"):
+        if key in _catalogue.get(prim).params:
+            m, n = g.shape(x)[-2:]
+            params[key] = g.draw(st.integers(-(m - 1), n - 1)) if m and n else 0
+    return g.apply(prim, x, **params)
+
+
+def _pair(g: _Gen, prim):
+    """Two operands of the same rank, any lengths (``outer``, ``kron``): the first one again first (fan-out)."""
+    a = g.primary(prim)
+    r = len(g.shape(a))
+    cands = sorted((v for v in g.values if len(g.shape(v)) == r), key=lambda v: v != a)
+    b = g.operand(cands, lambda: tuple(g.side() for _ in range(r)))
+    if math.prod(_catalogue.get(prim).shape([g.shape(a), g.shape(b)])) > 4 * g.cfg.max_side ** 2:
+        raise _NotApplicable(f"{prim}: too large")
+    return g.apply(prim, a, b)
+
+
+def _tensordot(g: _Gen, prim):
+    """``a`` and ``b`` contracted over c = 0, 1 or 2 axes: a's last c with b's first c (an int ``axes``), or chosen
+    axes of a (in a drawn order) with b's first c (a pair of lists)."""
+    a = g.primary(prim)
+    sa = g.shape(a)
+    c = g.draw(st.integers(0, min(2, len(sa))))
+    if g.draw(st.booleans()):
+        ca, axes = list(range(len(sa) - c, len(sa))), c
+    else:
+        ca = list(g.draw(st.permutations(range(len(sa)))))[:c]
+        axes = [ca, list(range(c))]
+    head = tuple(sa[i] for i in ca)
+    cands = sorted((v for v in g.values if tuple(g.shape(v)[:c]) == head and len(g.shape(v)) >= 1
+                    and len(sa) - c + len(g.shape(v)) - c <= g.cfg.max_dims), key=lambda v: v != a)
+    room = g.cfg.max_dims - (len(sa) - c)
+    if c == 0 and room < 1:
+        raise _NotApplicable("tensordot: no room for b's axes")
+    b = g.operand(cands, lambda: head + tuple(g.side() for _ in range(g.draw(st.integers(int(c == 0), room)))))
+    if len(sa) - c + len(g.shape(b)) - c > g.cfg.max_dims:
+        raise _NotApplicable("tensordot: the result would have too many axes")
+    return g.apply(prim, a, b, axes=axes)
+
+
+def _einsum(g: _Gen, prim):
+    """One of the registration's contraction patterns (``EINSUM_SPECS``) whose operands and result fit ``max_dims``;
+    each operand an existing value of matching lengths (the first operand again first) or a fresh input."""
+    from advalidate.primitives.linalg_structure import EINSUM_SPECS, parse_spec
+
+    specs = [s for s in EINSUM_SPECS if max(len(t) for t in s.replace("->", ",").split(",")) <= g.cfg.max_dims]
+    spec = g.choose(specs)
+    ins, _ = parse_spec(spec)
+    sizes: dict = {}
+    args = []
+    for subs in ins:
+        def fits(v, subs=subs):
+            shape = g.shape(v)
+            if len(shape) != len(subs):
+                return False
+            seen = dict(sizes)
+            return all(seen.setdefault(letter, d) == d for letter, d in zip(subs, shape))
+        cands = sorted((v for v in g.values if fits(v)), key=lambda v: v not in args)
+
+        def fresh(subs=subs):
+            for letter in subs:
+                if letter not in sizes:
+                    sizes[letter] = g.side()
+            return tuple(sizes[letter] for letter in subs)
+        x = g.operand(cands, fresh)
+        for letter, d in zip(subs, g.shape(x)):
+            sizes.setdefault(letter, d)
+        args.append(x)
+    return g.apply(prim, *args, spec=spec)
+
+
+_RULES.update(matrix=_matrix, pair=_pair, tensordot=_tensordot, einsum=_einsum)
+
+
 def _rule(prim):
     return _RULES[_catalogue.get(prim).rule]
 
