@@ -500,46 +500,71 @@ def _matrix(g: _Gen, prim):
 
 
 def _pair(g: _Gen, prim):
-    """Two operands of the same rank, any lengths (``outer``, ``kron``): the first one again first (fan-out)."""
+    """Two operands of the same rank (``outer``, ``kron``): the first one again first (fan-out), then any of that rank
+    whose product stays at most 4·max_side² elements, or a fresh one small enough for it; with no room for an input,
+    any of that rank within the bound every value keeps, (4·max_side)^max_dims elements."""
     a = g.primary(prim)
     r = len(g.shape(a))
-    cands = sorted((v for v in g.values if len(g.shape(v)) == r), key=lambda v: v != a)
-    b = g.operand(cands, lambda: tuple(g.side() for _ in range(r)))
-    if math.prod(_catalogue.get(prim).shape([g.shape(a), g.shape(b)])) > 4 * g.cfg.max_side ** 2:
-        raise _NotApplicable(f"{prim}: too large")
+    size_a = max(math.prod(g.shape(a)), 1)
+    cap = 4 * g.cfg.max_side ** 2
+    same_rank = sorted((v for v in g.values if len(g.shape(v)) == r), key=lambda v: v != a)
+    cands = [v for v in same_rank if size_a * math.prod(g.shape(v)) <= cap]
+    if not cands and not g.room_for_inputs():
+        cands = [v for v in same_rank if size_a * math.prod(g.shape(v)) <= (4 * g.cfg.max_side) ** g.cfg.max_dims]
+    side = max(1, int((cap / size_a) ** (1 / max(r, 1)))) if size_a <= cap else 1
+    b = g.operand(cands, lambda: tuple(g.draw(st.integers(1, min(side, g.cfg.max_side))) for _ in range(r)))
     return g.apply(prim, a, b)
 
 
 def _tensordot(g: _Gen, prim):
     """``a`` and ``b`` contracted over c = 0, 1 or 2 axes: a's last c with b's first c (an int ``axes``), or chosen
-    axes of a (in a drawn order) with b's first c (a pair of lists)."""
+    axes of a (in a drawn order) with b's first c (a pair of lists); b an existing value whose first c lengths match
+    (the first choice of axes that has one, or room for a fresh b)."""
+    import itertools
+
     a = g.primary(prim)
     sa = g.shape(a)
-    c = g.draw(st.integers(0, min(2, len(sa))))
-    if g.draw(st.booleans()):
-        ca, axes = list(range(len(sa) - c, len(sa))), c
+    # the numbers of contracted axes that leave room for b's free axes (b has at least one axis)
+    fits = [c for c in range(min(2, len(sa)) + 1) if len(sa) - 2 * c + max(c, 1) <= g.cfg.max_dims]
+    options = [(c, list(ca)) for c in fits for ca in itertools.permutations(range(len(sa)), c)]
+    if not options:
+        raise _NotApplicable("tensordot: no contraction fits max_dims")
+    first = g.index(len(options))
+    for k in range(len(options)):
+        c, ca = options[(first + k) % len(options)]
+        head = tuple(sa[i] for i in ca)
+        cands = sorted((v for v in g.values if tuple(g.shape(v)[:c]) == head and len(g.shape(v)) >= 1
+                        and len(sa) - c + len(g.shape(v)) - c <= g.cfg.max_dims), key=lambda v: v != a)
+        room = g.cfg.max_dims - (len(sa) - c)
+        if cands or (g.room_for_inputs() and room >= int(c == 0)):
+            break
     else:
-        ca = list(g.draw(st.permutations(range(len(sa)))))[:c]
-        axes = [ca, list(range(c))]
-    head = tuple(sa[i] for i in ca)
-    cands = sorted((v for v in g.values if tuple(g.shape(v)[:c]) == head and len(g.shape(v)) >= 1
-                    and len(sa) - c + len(g.shape(v)) - c <= g.cfg.max_dims), key=lambda v: v != a)
-    room = g.cfg.max_dims - (len(sa) - c)
-    if c == 0 and room < 1:
-        raise _NotApplicable("tensordot: no room for b's axes")
+        raise _NotApplicable("tensordot: no operand fits a contraction")
+    axes = c if ca == list(range(len(sa) - c, len(sa))) and g.draw(st.booleans()) else [ca, list(range(c))]
     b = g.operand(cands, lambda: head + tuple(g.side() for _ in range(g.draw(st.integers(int(c == 0), room)))))
-    if len(sa) - c + len(g.shape(b)) - c > g.cfg.max_dims:
-        raise _NotApplicable("tensordot: the result would have too many axes")
     return g.apply(prim, a, b, axes=axes)
 
 
 def _einsum(g: _Gen, prim):
-    """One of the registration's contraction patterns (``EINSUM_SPECS``) whose operands and result fit ``max_dims``;
-    each operand an existing value of matching lengths (the first operand again first) or a fresh input."""
-    from advalidate.primitives.linalg_structure import EINSUM_SPECS, parse_spec
+    """One of the registration's contraction patterns (``EINSUM_SPECS``) whose operands and result fit ``max_dims``,
+    from a drawn one on (the next when its operands cannot be found)."""
+    from advalidate.primitives.linalg_structure import EINSUM_SPECS
 
     specs = [s for s in EINSUM_SPECS if max(len(t) for t in s.replace("->", ",").split(",")) <= g.cfg.max_dims]
-    spec = g.choose(specs)
+    if not specs:
+        raise _NotApplicable("einsum: no pattern fits max_dims")
+    first = g.index(len(specs))
+    for k in range(len(specs)):
+        if g.attempt(lambda g, spec: _einsum_with(g, prim, spec), specs[(first + k) % len(specs)]):
+            return g.values[0]
+    raise _NotApplicable("einsum: no pattern's operands can be found")
+
+
+def _einsum_with(g: _Gen, prim, spec):
+    """``spec``'s operands: each an existing value of matching lengths (those already chosen first) or a fresh
+    input."""
+    from advalidate.primitives.linalg_structure import parse_spec
+
     ins, _ = parse_spec(spec)
     sizes: dict = {}
     args = []

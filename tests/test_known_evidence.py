@@ -295,3 +295,13 @@ def test_autograd_diagonal_vjp_still_raises():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(NotImplementedError, match="make_diagonal"):
         autograd.grad(lambda x: anp.sum(anp.diagonal(x)))(x)
+
+
+def test_autograd_einsum_vjp_still_raises_on_a_repeated_letter():
+    """autograd's einsum VJP builds the spec back to the operand ("i->ii" for "ii->i"), which NumPy refuses; the
+    exact gradient of sum(einsum("ii->i", x)) is the identity matrix (HIPS/autograd#115)."""
+    autograd, anp = _autograd()
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert np.allclose(np.einsum("ii->i", x), [1.0, 4.0])  # the forward is right
+    with pytest.raises(ValueError, match="output subscript 'i' multiple times"):
+        autograd.grad(lambda x: anp.sum(anp.einsum("ii->i", x)))(x)
