@@ -342,7 +342,8 @@ register(Primitive(
     vjp=(lambda g, ans, a, b: np.matmul(g, b), lambda g, ans, a, b: np.matmul(a, g)),
     jvp=lambda ts, ans, a, b: np.multiply.outer(ts[0], b) + np.multiply.outer(a, ts[1]),
     magnitude=(lambda g, ans, a, b: np.matmul(g, np.abs(b)), lambda g, ans, a, b: np.matmul(np.abs(a), g)),
-    draw=Draw(simplicity=44, rule="pair", ranks=lambda max_dims: (1, min(1, max_dims)), rank_text="1"),
+    draw=Draw(simplicity=44, rule="pair", ranks=lambda max_dims: (1, 1 if max_dims >= 2 else 0),
+              rank_text="1 (and max_dims >= 2: the result is a matrix)"),
     example=lambda shape: ([shape[-1:], shape[:1]], {})))
 register(Primitive(
     "kron", 2, "linalg", _kron_shape, np.kron, _mp_kron, doc="the Kronecker product of two operands of rank 1 or 2",
