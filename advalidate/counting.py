@@ -89,6 +89,52 @@ _OPAQUE = {
 }
 
 
+# ---- issue 16: structural linear algebra. Contractions NumPy runs in C without a ufunc (charged as a whole,
+# from all their arguments): a product of two operands costs 2 per term of its sum, 2·(elements produced)·(product
+# of the contracted lengths) (as ``matmul``); ``einsum`` costs 2·(product of every letter's length) with two operands,
+# the elements read with one operand that sums a letter away, and nothing with one that sums nothing (NumPy returns
+# a view: a transpose, a diagonal); ``trace`` reads the diagonal's elements; ``outer`` produces its elements.
+
+
+def _size_of(x) -> int:
+    return int(np.size(x))
+
+
+def _dot_work(a, b, *rest, result=None, **kw) -> int:
+    k = np.shape(a)[-1] if np.ndim(a) and np.ndim(b) else 1
+    return 2 * k * max(_size_of(result), 1)
+
+
+def _tensordot_work(a, b, axes=2, *, result=None) -> int:
+    shape = np.shape(a)
+    contracted = range(len(shape) - axes, len(shape)) if isinstance(axes, (int, np.integer)) else axes[0]
+    contracted = [contracted] if isinstance(contracted, (int, np.integer)) else contracted
+    return 2 * max(_size_of(result), 1) * int(np.prod([shape[i] for i in contracted], dtype=np.int64))
+
+
+def _einsum_work(spec, *operands, result=None, **kw) -> int:
+    ins, _, out = str(spec).partition("->")
+    sizes = {}
+    for subs, x in zip(ins.split(","), operands):
+        sizes.update(zip(subs, np.shape(x)))
+    every = int(np.prod([sizes[c] for c in sizes], dtype=np.int64))
+    if len(operands) >= 2:
+        return 2 * max(every, 1) * (len(operands) - 1)
+    return max(every, 1) if set(ins) - set(out) - {","} else 0
+
+
+def _trace_work(x, *rest, result=None, **kw) -> int:
+    return max(min(np.shape(x)[-2:]), 1)
+
+
+def _outer_work(a, b, *rest, result=None, **kw) -> int:
+    return max(_size_of(result), 1)  # one product per element (np.outer strips the subclass before multiplying)
+
+
+_CONTRACTIONS = {np.dot: _dot_work, np.tensordot: _tensordot_work, np.einsum: _einsum_work, np.trace: _trace_work,
+                 np.outer: _outer_work}
+
+
 class CountingArray(np.ndarray):
     """An ndarray whose ufunc calls and materialising moves are charged to the current counter."""
 
@@ -113,6 +159,10 @@ class CountingArray(np.ndarray):
             with _uncounted():
                 result = super().__array_function__(func, types, args, kwargs)
             _charge(_OPAQUE[func](args[0], result))
+        elif func in _CONTRACTIONS:  # ---- issue 16: structural linear algebra
+            with _uncounted():
+                result = super().__array_function__(func, types, args, kwargs)
+            _charge(_CONTRACTIONS[func](*args, result=result, **kwargs))
         else:
             result = super().__array_function__(func, types, args, kwargs)
             if func in _MOVES:

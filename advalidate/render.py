@@ -123,6 +123,11 @@ def _where(path):
     return lambda a, p: f"{path}({a[0]} > 0, {a[1]}, {a[2]})"
 
 
+def _contraction_axes(axes, seq=tuple) -> str:
+    """``tensordot``'s axes as source: an int as it is, a pair of lists as a pair of ``seq`` (tuples; torch: lists)."""
+    return repr(axes) if isinstance(axes, int) else repr(seq(seq(side) for side in axes))
+
+
 _SAME_NAMES = ["sqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh", "sinh", "cosh", "abs",
                "maximum", "minimum", "logaddexp", "hypot", "matmul", "square"]
 
@@ -211,6 +216,11 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "transpose": _kw("jnp.transpose"), "reshape": _kw("jnp.reshape"), "broadcast_to": _kw("jnp.broadcast_to"),
     "concatenate": _seq("jnp.concatenate", "axis"), "stack": _seq("jnp.stack", "axis"),
     "softmax": _kw("jax.nn.softmax"), "log_softmax": _kw("jax.nn.log_softmax"),
+    # ---- issue 16: structural linear algebra
+    "trace": _f("jnp.trace"), "diagonal": _kw("jnp.diagonal"), "tril": _kw("jnp.tril"), "triu": _kw("jnp.triu"),
+    "outer": _f("jnp.outer"), "kron": _f("jnp.kron"),
+    "tensordot": lambda a, p: f"jnp.tensordot({a[0]}, {a[1]}, axes={_contraction_axes(p['axes'])})",
+    "einsum": lambda a, p: f"jnp.einsum({p['spec']!r}, {', '.join(a)})",
 }), JAX_SCRIPT)
 
 
@@ -245,6 +255,12 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "concatenate": _seq("torch.cat", "dim"), "stack": _seq("torch.stack", "dim"),
     "softmax": lambda a, p: f"torch.softmax({a[0]}, dim={p['axis']})",
     "log_softmax": lambda a, p: f"torch.log_softmax({a[0]}, dim={p['axis']})",
+    # ---- issue 16: structural linear algebra
+    "trace": _f("torch.trace"), "diagonal": _kw("torch.diagonal"),
+    "tril": _kw("torch.tril", {"k": "diagonal"}), "triu": _kw("torch.triu", {"k": "diagonal"}),
+    "outer": _f("torch.outer"), "kron": _f("torch.kron"),
+    "tensordot": lambda a, p: f"torch.tensordot({a[0]}, {a[1]}, dims={_contraction_axes(p['axes'], list)})",
+    "einsum": lambda a, p: f"torch.einsum({p['spec']!r}, {', '.join(a)})",
 }), TORCH_SCRIPT)
 
 

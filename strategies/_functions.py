@@ -484,6 +484,114 @@ _RULES = {"unary": _unary, "binary": _binary, "reduction": _reduction, "where": 
 """The generator's rules by kind (``Primitive.draw.rule``)."""
 
 
+# ---- issue 16: structural linear algebra
+
+
+def _matrix(g: _Gen, prim):
+    """A matrix (rank 2, or more where the primitive takes a stack of them) and, for a primitive with an ``offset``
+    or ``k`` parameter, a diagonal that meets it (a nonempty diagonal, some entries kept)."""
+    x = g.primary(prim)
+    params = {}
+    for key in ("offset", "k"):
+        if key in _catalogue.get(prim).params:
+            m, n = g.shape(x)[-2:]
+            params[key] = g.draw(st.integers(-(m - 1), n - 1)) if m and n else 0
+    return g.apply(prim, x, **params)
+
+
+def _pair(g: _Gen, prim):
+    """Two operands of the same rank (``outer``, ``kron``): the first one again first (fan-out), then any of that rank
+    whose product stays at most 4·max_side² elements, or a fresh one small enough for it; with no room for an input,
+    any of that rank within the bound every value keeps, (4·max_side)^max_dims elements."""
+    a = g.primary(prim)
+    r = len(g.shape(a))
+    size_a = max(math.prod(g.shape(a)), 1)
+    cap = 4 * g.cfg.max_side ** 2
+    same_rank = sorted((v for v in g.values if len(g.shape(v)) == r), key=lambda v: v != a)
+    cands = [v for v in same_rank if size_a * math.prod(g.shape(v)) <= cap]
+    if not cands and not g.room_for_inputs():
+        cands = [v for v in same_rank if size_a * math.prod(g.shape(v)) <= (4 * g.cfg.max_side) ** g.cfg.max_dims]
+    side = max(1, int((cap / size_a) ** (1 / max(r, 1)))) if size_a <= cap else 1
+    b = g.operand(cands, lambda: tuple(g.draw(st.integers(1, min(side, g.cfg.max_side))) for _ in range(r)))
+    return g.apply(prim, a, b)
+
+
+def _tensordot(g: _Gen, prim):
+    """``a`` and ``b`` contracted over c = 0, 1 or 2 axes: a's last c with b's first c (an int ``axes``), or chosen
+    axes of a (in a drawn order) with b's first c (a pair of lists); b an existing value whose first c lengths match
+    (the first choice of axes that has one, or room for a fresh b)."""
+    import itertools
+
+    a = g.primary(prim)
+    sa = g.shape(a)
+    # the numbers of contracted axes that leave room for b's free axes (b has at least one axis)
+    fits = [c for c in range(min(2, len(sa)) + 1) if len(sa) - 2 * c + max(c, 1) <= g.cfg.max_dims]
+    options = [(c, list(ca)) for c in fits for ca in itertools.permutations(range(len(sa)), c)]
+    if not options:
+        raise _NotApplicable("tensordot: no contraction fits max_dims")
+    first = g.index(len(options))
+    for k in range(len(options)):
+        c, ca = options[(first + k) % len(options)]
+        head = tuple(sa[i] for i in ca)
+        cands = sorted((v for v in g.values if tuple(g.shape(v)[:c]) == head and len(g.shape(v)) >= 1
+                        and len(sa) - c + len(g.shape(v)) - c <= g.cfg.max_dims), key=lambda v: v != a)
+        room = g.cfg.max_dims - (len(sa) - c)
+        if cands or (g.room_for_inputs() and room >= int(c == 0)):
+            break
+    else:
+        raise _NotApplicable("tensordot: no operand fits a contraction")
+    axes = c if ca == list(range(len(sa) - c, len(sa))) and g.draw(st.booleans()) else [ca, list(range(c))]
+    b = g.operand(cands, lambda: head + tuple(g.side() for _ in range(g.draw(st.integers(int(c == 0), room)))))
+    return g.apply(prim, a, b, axes=axes)
+
+
+def _einsum(g: _Gen, prim):
+    """One of the registration's contraction patterns (``EINSUM_SPECS``) whose operands and result fit ``max_dims``,
+    from a drawn one on (the next when its operands cannot be found)."""
+    from advalidate.primitives.linalg_structure import EINSUM_SPECS
+
+    specs = [s for s in EINSUM_SPECS if max(len(t) for t in s.replace("->", ",").split(",")) <= g.cfg.max_dims]
+    if not specs:
+        raise _NotApplicable("einsum: no pattern fits max_dims")
+    first = g.index(len(specs))
+    for k in range(len(specs)):
+        if g.attempt(lambda g, spec: _einsum_with(g, prim, spec), specs[(first + k) % len(specs)]):
+            return g.values[0]
+    raise _NotApplicable("einsum: no pattern's operands can be found")
+
+
+def _einsum_with(g: _Gen, prim, spec):
+    """``spec``'s operands: each an existing value of matching lengths (those already chosen first) or a fresh
+    input."""
+    from advalidate.primitives.linalg_structure import parse_spec
+
+    ins, _ = parse_spec(spec)
+    sizes: dict = {}
+    args = []
+    for subs in ins:
+        def fits(v, subs=subs):
+            shape = g.shape(v)
+            if len(shape) != len(subs):
+                return False
+            seen = dict(sizes)
+            return all(seen.setdefault(letter, d) == d for letter, d in zip(subs, shape))
+        cands = sorted((v for v in g.values if fits(v)), key=lambda v: v not in args)
+
+        def fresh(subs=subs):
+            for letter in subs:
+                if letter not in sizes:
+                    sizes[letter] = g.side()
+            return tuple(sizes[letter] for letter in subs)
+        x = g.operand(cands, fresh)
+        for letter, d in zip(subs, g.shape(x)):
+            sizes.setdefault(letter, d)
+        args.append(x)
+    return g.apply(prim, *args, spec=spec)
+
+
+_RULES.update(matrix=_matrix, pair=_pair, tensordot=_tensordot, einsum=_einsum)
+
+
 def _rule(prim):
     return _RULES[_catalogue.get(prim).rule]
 

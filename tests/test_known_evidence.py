@@ -283,3 +283,25 @@ def test_every_known_example_still_gives_its_finding(backend):
     wrong = [f"{r['source']} ({r['kind']} {r['pattern']}): {r['status']} {r['why']}" for r in records
              if r["status"] not in ("present", "no example")]
     assert records and not wrong, "\n".join(wrong)
+
+
+# ---- issue 16: structural linear algebra
+
+
+def test_autograd_diagonal_vjp_still_raises():
+    """autograd's VJP of np.diagonal (make_diagonal) raises for np.diagonal's default axes, at any point: the
+    exact gradient of sum(diagonal(x)) is the identity matrix (HIPS/autograd#372)."""
+    autograd, anp = _autograd()
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(NotImplementedError, match="make_diagonal"):
+        autograd.grad(lambda x: anp.sum(anp.diagonal(x)))(x)
+
+
+def test_autograd_einsum_vjp_still_raises_on_a_repeated_letter():
+    """autograd's einsum VJP builds the spec back to the operand ("i->ii" for "ii->i"), which NumPy refuses; the
+    exact gradient of sum(einsum("ii->i", x)) is the identity matrix (HIPS/autograd#115)."""
+    autograd, anp = _autograd()
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert np.allclose(np.einsum("ii->i", x), [1.0, 4.0])  # the forward is right
+    with pytest.raises(ValueError, match="output subscript 'i' multiple times"):
+        autograd.grad(lambda x: anp.sum(anp.einsum("ii->i", x)))(x)

@@ -180,6 +180,46 @@ def check_backends(command, ctx):
         assert listed[name].split()[1] in ("ok", "not"), listed[name]
 
 
+def check_primitives_table(command, ctx):
+    """Every registered primitive listed with its family and a column per loaded backend (the planted ones too)."""
+    from advalidate import primitives
+    from advalidate.cli_primitives import BEGIN, END
+
+    done = advalidate(command, ctx)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    if "--markdown" in command:
+        assert lines[0] == BEGIN and lines[-1] == END, done.stdout
+        header = next(line for line in lines if line.startswith("| primitive | family |"))
+        rows = {line.split("`")[1]: line for line in lines if line.startswith("| `")}
+    else:
+        header = lines[0]
+        rows = {line.split()[0]: line for line in lines[1:-1]}
+    assert "numpy-ref" in header and "planted-wrong-value" in header, header
+    assert list(rows) == [n for names in primitives.FAMILIES.values() for n in names]
+    assert all(primitives.get(name).family in row for name, row in rows.items())
+    assert (lines[-3] if "--markdown" in command else lines[-1]).count(str(len(primitives.CATALOGUE))) >= 2
+
+
+def check_primitives_write(command, ctx):
+    """Rewrites the table between the README's markers and nothing else; a second run changes nothing."""
+    from advalidate.cli_primitives import BEGIN, END
+
+    readme = ctx.cwd / "README.md"
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END)
+    readme.write_text(text[:start] + f"{BEGIN}\nstale\n" + text[end:], encoding="utf-8")
+    done = advalidate(command, ctx)
+    assert done.returncode == 0 and done.stdout.startswith("updated: README.md"), done.stdout + done.stderr
+    table = advalidate("advalidate primitives --markdown", ctx).stdout
+    assert readme.read_text(encoding="utf-8") == text[:start] + table.rstrip("\n") + text[end + len(END):]
+    again = advalidate(command, ctx)
+    assert again.returncode == 0 and again.stdout.startswith("up to date: README.md"), again.stdout
+    readme.write_text("# no markers\n", encoding="utf-8")
+    refused = advalidate(command, ctx)
+    assert refused.returncode == 2 and "markers" in refused.stderr, refused.stdout + refused.stderr
+
+
 def check_report(command, ctx):
     page = ctx.cwd / "index.html"
     page.unlink(missing_ok=True)
@@ -296,6 +336,9 @@ CHECKS = {
     "advalidate replay reports/results.json --id F003": check_replay,
     "advalidate replay reports/results.json --id F001 --script": check_replay_script,
     "advalidate backends": check_backends,
+    "advalidate primitives": check_primitives_table,
+    "advalidate primitives --markdown": check_primitives_table,
+    "advalidate primitives --write README.md": check_primitives_write,
     "advalidate report reports/results.json -o index.html": check_report,
     "advalidate report float64/results.json float32/results.json -o runs.html": check_report_runs,
     "advalidate report float64/results.json float32/results.json -o runs.html --label f64 --label f32":

@@ -153,6 +153,14 @@ def test_any_valid_knobs_give_valid_programs_within_them(knobs, data):
         with pytest.raises(InvalidArgument):
             functions(**knobs)
         return
+    # a primitive asked for by name whose operands need more axes than max_dims allows (trace needs a matrix)
+    from advalidate import primitives as catalogue
+
+    if any(catalogue.get(p).ranks(knobs["max_dims"])[0] > catalogue.get(p).ranks(knobs["max_dims"])[1]
+           for p in knobs["primitives"] or ()):
+        with pytest.raises(InvalidArgument, match="impossible shapes"):
+            functions(**knobs)
+        return
     fn = data.draw(functions(**knobs))
     allowed = set(knobs["primitives"] or SIMPLICITY)
     assert set(fn.primitives_used) <= allowed

@@ -89,6 +89,22 @@ ALONG = {
 }
 
 
+# ---- issue 16: structural linear algebra. ``diagonal`` is a view and ``diagonal_backward`` the zero-filled scatter of
+# its cotangent (as ``slice_backward``): free; ``tril``, ``triu`` select (elements produced). Ops whose work is not their output's size, by what they touch:
+# ``trace`` reads the diagonal's min(m, n) elements; ``index_fill`` writes the filled slices (the index's length
+# times the elements of one slice), as an assignment into an array (the rest of the array is untouched).
+FREE = FREE | {"diagonal", "diagonal_backward"}
+ELEMENTWISE = ELEMENTWISE | {"tril", "triu"}  # a select: the elements produced
+
+
+def _index_fill_work(args, out) -> int:
+    x, dim, index = args[0], args[1], args[2]
+    return max(int(index.numel()) * (x.numel() // max(x.shape[dim], 1) if x.dim() else 1), 1)
+
+
+TOUCHED = {"trace": lambda args, out: max(min(args[0].shape[-2:]), 1), "index_fill": _index_fill_work}
+
+
 @dataclass
 class Tally:
     """The work of the aten ops seen, by op name, and the names no table knows."""
@@ -130,6 +146,8 @@ def op_work(name: str, args, out) -> tuple[int, bool]:
     produced = max(_numel(out), 1)
     if name in FREE:
         return 0, True
+    if name in TOUCHED:
+        return TOUCHED[name](args, out), True
     if name in PRODUCTS:
         a = args[1] if name in ("addmm", "addmv", "baddbmm", "addbmm", "addr") else args[0]
         k = a.shape[-1] if isinstance(a, torch.Tensor) and a.dim() else 1

@@ -52,7 +52,8 @@ class Draw:
     one come last, in registration order). ``rule``: the generator's rule for it: "unary", "binary"
     (broadcasting, operands of compatible shapes, fan-out first), "reduction", or one of the rules of the
     structural and special primitives ("where", "matmul", "along_axis", "transpose", "reshape", "broadcast_to",
-    "index", "concatenate", "stack"); None picks "reduction" for the reduction family, "binary" for two
+    "index", "concatenate", "stack"; and those of the structural linear algebra: "matrix", "pair", "tensordot",
+    "einsum"); None picks "reduction" for the reduction family, "binary" for two
     operands, else "unary". ``ranks(max_dims) -> (lo, hi)``: ranks its main operand may have, and
     ``rank_text`` says it in an error message. ``self_ties``: f(a, a) is constant or tied (``sub``,
     ``maximum``): not drawn unless ties are asked for. ``repeats_tie``: repeated entries tie (``max``).

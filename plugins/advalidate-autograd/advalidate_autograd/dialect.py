@@ -70,6 +70,12 @@ OPS.update({
     "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
     "concatenate": sequence("anp.concatenate"), "stack": _stack,
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
+    # ---- issue 16: structural linear algebra (autograd 1.9.1 has a VJP for each)
+    "trace": call("anp.trace"), "diagonal": with_params("anp.diagonal"), "tril": with_params("anp.tril"),
+    "triu": with_params("anp.triu"), "outer": call("anp.outer"), "kron": call("anp.kron"),
+    "tensordot": lambda a, p: (f"anp.tensordot({a[0]}, {a[1]}, axes="
+                               f"{p['axes'] if isinstance(p['axes'], int) else tuple(map(tuple, p['axes']))!r})"),
+    "einsum": lambda a, p: f"anp.einsum({p['spec']!r}, {', '.join(a)})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
