@@ -99,6 +99,21 @@ def jax_arcsinh_far():
         return jax.grad(jnp.arcsinh)(x), float(1 / M.sqrt(1 + M.mpf(x) ** 2))
 
 
+def jax_jit_arcsinh_far():
+    jax, jnp = _jax()
+    x = 1.2100416272066182e155
+    with M.workprec(200):
+        return jax.jit(jax.grad(jnp.arcsinh))(x), float(1 / M.sqrt(1 + M.mpf(x) ** 2))
+
+
+def autograd_arcsinh_far():
+    autograd, anp = _autograd()
+    x = 1.2100416272066182e155
+    with np.errstate(over="ignore"), M.workprec(200):  # autograd's g / sqrt(x**2 + 1) overflows x**2
+        return (autograd.grad(lambda a: anp.sum(anp.arcsinh(a)))(np.array([x]))[0],
+                float(1 / M.sqrt(1 + M.mpf(x) ** 2)))
+
+
 def torch_arcsinh_far():
     torch = _torch()
     x = torch.tensor(1.2100416272066182e155, dtype=torch.float64, requires_grad=True)
@@ -242,7 +257,7 @@ def torch_softplus_threshold():
 
 
 CASES = [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
-         jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
+         jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, jax_jit_arcsinh_far, autograd_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
          autograd_prod_of_one_zero, jax_atan2_underflow_float32, autograd_atan2_underflow_float32,
          jax_logsumexp_flushed_float32, torch_hypot_origin, autograd_hypot_origin, jax_norm_tiny_cotangent,
