@@ -211,6 +211,11 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "transpose": _kw("jnp.transpose"), "reshape": _kw("jnp.reshape"), "broadcast_to": _kw("jnp.broadcast_to"),
     "concatenate": _seq("jnp.concatenate", "axis"), "stack": _seq("jnp.stack", "axis"),
     "softmax": _kw("jax.nn.softmax"), "log_softmax": _kw("jax.nn.log_softmax"),
+    # ---- issue 16: linear algebra factorisations and solves (jnp.linalg symmetrizes cholesky's and eigvalsh's
+    # input by default, symmetrize_input=True: the primitives' own definition)
+    "solve": _f("jnp.linalg.solve"), "inv": _f("jnp.linalg.inv"), "det": _f("jnp.linalg.det"),
+    "slogdet": lambda a, p: f"jnp.linalg.slogdet({a[0]})[1]", "cholesky": _f("jnp.linalg.cholesky"),
+    "eigvalsh": _f("jnp.linalg.eigvalsh"),
 }), JAX_SCRIPT)
 
 
@@ -245,6 +250,12 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "concatenate": _seq("torch.cat", "dim"), "stack": _seq("torch.stack", "dim"),
     "softmax": lambda a, p: f"torch.softmax({a[0]}, dim={p['axis']})",
     "log_softmax": lambda a, p: f"torch.log_softmax({a[0]}, dim={p['axis']})",
+    # ---- issue 16: linear algebra factorisations and solves (torch.linalg reads one triangle of a symmetric
+    # input: cholesky and eigvalsh symmetrize it explicitly, as the primitives are defined)
+    "solve": _f("torch.linalg.solve"), "inv": _f("torch.linalg.inv"), "det": _f("torch.linalg.det"),
+    "slogdet": lambda a, p: f"torch.linalg.slogdet({a[0]})[1]",
+    "cholesky": lambda a, p: f"torch.linalg.cholesky(({a[0]} + {a[0]}.mT) / 2)",
+    "eigvalsh": lambda a, p: f"torch.linalg.eigvalsh(({a[0]} + {a[0]}.mT) / 2)",
 }), TORCH_SCRIPT)
 
 

@@ -32,3 +32,299 @@ register(Primitive(
     rounding=lambda value, args, params: sum_of_terms(value, args, params, np.matmul),
     draw=Draw(simplicity=20, rule="matmul", ranks=lambda max_dims: (1, min(2, max_dims)), rank_text="1 or 2"),
     example=lambda shape: ([shape, shape[::-1]], {})))
+
+
+# ---- issue 16: linear algebra factorisations and solves
+#
+# Square operands n×n (n >= 1, rank 2, no batching), drawn by the square-matrix samplers of
+# :mod:`advalidate.primitives.operands` (well-conditioned, symmetric positive definite, symmetric with gapped
+# eigenvalues). Symmetric-input operations (``cholesky``, ``eigvalsh``) are functions of ``sym(A) = (A + Aᵀ)/2``:
+# that is JAX's documented semantics (``symmetrize_input=True``), torch and autograd read one triangle, so their
+# templates symmetrize explicitly; a derivative with respect to a symmetric input is only defined up to its
+# skew part, and through ``sym`` every library's answer is comparable.
+#
+# The error-model facts (``rounding``: forward values; ``magnitude``: the scale of the VJP's own rounding) are the
+# componentwise backward-error bounds of the factorisations (Higham, *Accuracy and Stability of Numerical
+# Algorithms*, 2nd ed.): an LU-based solve, inverse or determinant is exact for A + ΔA with
+# |ΔA| <= γ_3n·G, G = Pᵀ|L||U| (:func:`advalidate.xp.lu_growth`, >= |A|), so the solve's error is
+# <= γ_3n·|A⁻¹|·G·|x| — the condition number enters through |A⁻¹|·G, no constant is tuned; Cholesky is exact
+# for A + ΔA with |ΔA| <= γ_(n+1)·|L||Lᵀ| (Thm 10.3); a symmetric eigensolver's eigenvalues move by at most
+# p(n)·u·‖A‖ (Weyl), its eigenvectors by that over the gap to the other eigenvalues. The γ_k = k·u constants
+# (k <= 3n = 12 for the n <= 4 of the default strategies) are within the error model's K·(n + 1) >= 64.
+#
+# Work (unit costs, charged by every counter: advalidate.counting, cost.jaxpr, cost.dispatch): an LU
+# factorisation 2n³/3, a triangular solve n² per right-hand side column (a solve: LU plus two of them), an
+# inverse 2n³, a Cholesky factorisation n³/3, a symmetric eigensolver 9n³ with eigenvectors and 4n³/3 without
+# (Golub and Van Loan, *Matrix Computations*, 4th ed., §8.3), determinants LU plus n.
+
+import mpmath  # noqa: E402
+
+from .. import xp  # noqa: E402
+from ._forms import unit_roundoff_of  # noqa: E402
+from .operands import SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
+from .primitive import ShapeError  # noqa: E402
+
+_NAN = mpmath.mpf("nan")
+
+
+def _sym(a):
+    return (a + a.T) / 2
+
+
+def _f64(a):
+    return np.array(a, dtype=np.float64)
+
+
+def _check_square(a, what="operand"):
+    if len(a) != 2 or a[0] != a[1] or a[0] == 0:
+        raise ShapeError(f"the {what} must be a non-empty square matrix, got shape {tuple(a)}")
+    return a[0]
+
+
+def _square(result):
+    """A shape rule for one square operand: ``result(n)`` is the result's shape."""
+    def rule(shapes):
+        (a,) = shapes
+        return tuple(result(_check_square(a)))
+    return rule
+
+
+def _solve_shape(shapes):
+    a, b = shapes
+    n = _check_square(a, "matrix")
+    if not 1 <= len(b) <= 2 or b[0] != n:
+        raise ShapeError(f"the right-hand side must have shape ({n},) or ({n}, k), got {tuple(b)}")
+    return tuple(b)
+
+
+def _refusing(form, shape):
+    """An mpmath form that gives NaN where mpmath refuses the matrix (singular, not positive definite): outside
+    the domain, as the oracle expects."""
+    def run(*args):
+        try:
+            return form(*args)
+        except (ZeroDivisionError, ValueError):
+            return np.full(shape(*args), _NAN, dtype=object)
+    return run
+
+
+def _square_example(shape):
+    return [(shape[0], shape[0])], {}
+
+
+def _draw(simplicity):
+    return Draw(simplicity=simplicity, rule="square", ranks=lambda max_dims: (2, 2), rank_text="2", nonempty=True)
+
+
+def _invertible(a, *_):
+    """The domain gap of an inverse: 1/κ₂(A) = σ_min/σ_max (0 when singular), from float64 values."""
+    s = np.linalg.svd(_f64(a), compute_uv=False)
+    return np.asarray(s[-1] / s[0] if s[0] > 0 else 0.0)
+
+
+def _inv_abs(a):
+    return np.abs(xp.inv(a))
+
+
+def _amplified(a):
+    """``|A⁻¹|·G·|A⁻¹|`` (G: :func:`advalidate.xp.lu_growth`): what an LU-based inverse's error is bounded by,
+    γ_3n times it (>= |A⁻¹| entrywise)."""
+    y = _inv_abs(a)
+    return y @ xp.lu_growth(a) @ y
+
+
+# -- solve: x = A⁻¹ b
+
+def _solve_vjp(g, x, a, b):
+    gb = xp.solve(a.T, g)
+    return -(np.multiply.outer(gb, x) if np.ndim(x) == 1 else gb @ x.T), gb
+
+
+def _solve_magnitude(g, x, a, b):
+    # b̄ = A⁻ᵀ ḡ by the transposed LU: error <= γ_3n |A⁻ᵀ| Gᵀ |b̄| <= γ_3n |A⁻ᵀ| Gᵀ |A⁻ᵀ| |ḡ|; Ā = -b̄ xᵀ
+    y = _inv_abs(a).T
+    gb = y @ (xp.lu_growth(a).T @ (y @ g))
+    return (np.multiply.outer(gb, np.abs(x)) if np.ndim(x) == 1 else gb @ np.abs(x).T), gb
+
+
+def _solve_rounding(x, args, params):
+    a = _f64(args[0])
+    n = a.shape[0]
+    return 3 * n * unit_roundoff_of(x) * (np.abs(np.linalg.inv(a)) @ xp.lu_growth(a) @ np.abs(_f64(x)))
+
+
+register(Primitive(
+    "solve", 2, "linalg", _solve_shape, xp.solve,
+    _refusing(xp.solve, lambda a, b: np.shape(b)),
+    domain=_invertible, doc="A⁻¹ b for a square A and b of shape (n,) or (n, k) (LU with partial pivoting)",
+    vjp=_solve_vjp, jvp=lambda ts, x, a, b: xp.solve(a, ts[1] - ts[0] @ x),
+    operands=(WELL_CONDITIONED,), magnitude=_solve_magnitude, rounding=_solve_rounding, draw=_draw(60),
+    example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {})))
+
+
+# -- inv: Y = A⁻¹
+
+def _inv_magnitude(g, y, a):
+    m = _amplified(a).T
+    return m @ g @ m
+
+
+register(Primitive(
+    "inv", 1, "linalg", _square(lambda n: (n, n)), xp.inv, _refusing(xp.inv, lambda a: np.shape(a)),
+    domain=_invertible, doc="the inverse of a square matrix",
+    vjp=(lambda g, y, a: -(y.T @ g @ y.T),), jvp=lambda ts, y, a: -(y @ ts[0] @ y),
+    operands=(WELL_CONDITIONED,), magnitude=(_inv_magnitude,),
+    rounding=lambda y, args, params: 3 * len(y) * unit_roundoff_of(y) * _f64(_amplified(_f64(args[0]))),
+    draw=_draw(61), example=_square_example))
+
+
+# -- det and slogdet
+
+def _adjugate_t(a, d):
+    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible; at an exactly singular A (where the inverse fails) from the
+    SVD, adj(A) = det(V)·det(U)·V·diag(prod_(j != i) σ_j)·Uᵀ (A = U Σ Vᵀ), which stays right there."""
+    try:
+        return d * xp.inv(a).T
+    except (np.linalg.LinAlgError, ZeroDivisionError):
+        pass
+    if xp.is_mp(a):
+        u, s, v = mpmath.svd_r(xp._mp_matrix(a))
+        n = len(s)
+        u, vt = xp._from_mp(u, (n, n)), xp._from_mp(v, (n, n))  # mpmath returns Vᵀ
+        s = list(s)
+        sign = mpmath.det(xp._mp_matrix(u)) * mpmath.det(xp._mp_matrix(vt))
+    else:
+        u, s, vt = np.linalg.svd(np.asarray(a))
+        sign = np.linalg.det(u) * np.linalg.det(vt)
+        s = list(s)
+    others = np.array([np.prod([s[j] for j in range(len(s)) if j != i]) * sign for i in range(len(s))],
+                      dtype=object if xp.is_mp(a) else np.float64)
+    return u @ (others[:, None] * vt)  # adj(A)ᵀ = U diag(others) Vᵀ
+
+
+def _det_rounding(d, args, params):
+    a = _f64(args[0])
+    y = np.abs(np.linalg.inv(a))
+    return 3 * a.shape[0] * unit_roundoff_of(d) * np.abs(_f64(d)) * np.sum(y.T * xp.lu_growth(a))
+
+
+register(Primitive(
+    "det", 1, "linalg", _square(lambda n: ()), xp.det, xp.det,
+    doc="the determinant (LU with partial pivoting); its derivative is the adjugate, det(A)·A⁻ᵀ",
+    vjp=(lambda g, d, a: g * _adjugate_t(a, d),), jvp=lambda ts, d, a: np.sum(_adjugate_t(a, d) * ts[0]),
+    operands=(WELL_CONDITIONED,), magnitude=(lambda g, d, a: g * np.abs(d) * _amplified(a).T,),
+    rounding=_det_rounding, draw=_draw(62), example=_square_example))
+
+
+def _logabsdet(a):
+    return np.linalg.slogdet(a)[1]
+
+
+def _mp_logabsdet(a):
+    return np.asarray(mpmath.log(abs(mpmath.det(xp._mp_matrix(a)))), dtype=object)
+
+
+def _slogdet_rounding(value, args, params):
+    a = _f64(args[0])
+    return 3 * a.shape[0] * unit_roundoff_of(value) * np.sum(np.abs(np.linalg.inv(a)).T * xp.lu_growth(a))
+
+
+register(Primitive(
+    "slogdet", 1, "linalg", _square(lambda n: ()), _logabsdet, _refusing(_mp_logabsdet, lambda a: ()),
+    domain=_invertible, doc="log|det A| (the log-magnitude of slogdet; its sign is piecewise constant)",
+    vjp=(lambda g, l, a: g * xp.inv(a).T,), jvp=lambda ts, l, a: np.sum(xp.inv(a).T * ts[0]),
+    operands=(WELL_CONDITIONED,), magnitude=(lambda g, l, a: g * _amplified(a).T,),
+    rounding=_slogdet_rounding, draw=_draw(63), example=_square_example))
+
+
+# -- cholesky: L lower with L Lᵀ = sym(A)
+
+def _phi(x):
+    """The lower triangle with the diagonal halved (Murray, arXiv:1602.07527)."""
+    return np.tril(x) - np.diag(np.diag(x)) / 2
+
+
+def _chol_vjp(g, l, a):
+    z = xp.solve_triangular(l.T, _phi(l.T @ g), lower=False)  # L⁻ᵀ Φ(Lᵀ Ḡ)
+    return _sym(xp.solve_triangular(l.T, z.T, lower=False).T)  # ... L⁻¹, symmetrized
+
+
+def _chol_jvp(ts, l, a):
+    y = xp.solve_triangular(l, xp.solve_triangular(l, _sym(ts[0])).T)  # L⁻¹ sym(dA) L⁻ᵀ
+    return l @ _phi(y)
+
+
+def _positive_definite(a, *_):
+    """λ_min(sym A)/max|λ| (<= 0: not positive definite), from float64 values."""
+    lam = np.linalg.eigvalsh(_sym(_f64(a)))
+    return np.asarray(lam[0] / np.max(np.abs(lam)) if np.max(np.abs(lam)) > 0 else 0.0)
+
+
+def _chol_rounding(l, args, params):
+    # L̂ L̂ᵀ = A + ΔA, |ΔA| <= γ_(n+1) |L̂||L̂ᵀ|; ΔL = L Φ(L⁻¹ ΔA L⁻ᵀ)
+    L = np.abs(_f64(l))
+    li = np.abs(np.linalg.inv(_f64(l)))
+    return (L.shape[0] + 1) * unit_roundoff_of(l) * (L @ np.tril(li @ L @ L.T @ li.T))
+
+
+def _chol_magnitude(g, l, a):
+    # two triangular solves with L (each: error <= γ_n |L⁻¹||L||result|), Φ(Lᵀ Ḡ) between them
+    L = np.abs(l)
+    li = np.abs(xp.inv(l))
+    amp = li @ L @ li
+    m = amp.T @ np.tril(L.T @ g) @ amp
+    return _sym(m)
+
+
+register(Primitive(
+    "cholesky", 1, "linalg", _square(lambda n: (n, n)), lambda a: np.linalg.cholesky(_sym(a)),
+    _refusing(lambda a: xp.cholesky(_sym(a)), lambda a: np.shape(a)),
+    domain=_positive_definite,
+    doc="the lower Cholesky factor of sym(A) = (A + Aᵀ)/2 (symmetric positive definite)",
+    vjp=(_chol_vjp,), jvp=_chol_jvp, operands=(SPD,), magnitude=(_chol_magnitude,), rounding=_chol_rounding,
+    # the forward is n³/3 (and the symmetrization's 2n²); a VJP adds Lᵀ·Ḡ as a dense product (2n³) and two
+    # triangular solves with n right-hand sides (2n³): (1/3 + 4)n³ = 13 factorisations, plus O(n²)
+    omega=13.0, draw=_draw(64), example=_square_example))
+
+
+# -- eigvalsh: the eigenvalues of sym(A), ascending
+
+def _eig_gaps(a, *_):
+    """The gaps between consecutive eigenvalues (0 at a repeated one: the kink), from float64 values."""
+    return np.diff(np.linalg.eigvalsh(_sym(_f64(a))))
+
+
+def _eig_vjp(g, lam, a):
+    v = xp.eigh(_sym(a))[1]
+    return (v * g) @ v.T
+
+
+def _eig_jvp(ts, lam, a):
+    v = xp.eigh(_sym(a))[1]
+    return np.sum(v * (_sym(ts[0]) @ v), axis=0)
+
+
+def _eig_magnitude(g, lam, a):
+    # V diag(ḡ) Vᵀ with V from a backward-stable eigensolver: the eigenvectors are those of sym(A) + E with
+    # ‖E‖ <= p(n)·u·‖A‖, which moves V diag(ḡ) Vᵀ by sum_(i != j) (ḡ_i - ḡ_j)/(λ_i - λ_j)·(vᵢᵀ E vⱼ)·sym(vᵢ vⱼᵀ)
+    s = _sym(a)
+    w, v = xp.eigh(s)
+    out = np.abs(v) @ (g[:, None] * np.abs(v).T)
+    n = len(w)
+    pairs = [(g[i] + g[j]) / abs(w[i] - w[j]) for i in range(n) for j in range(i + 1, n) if w[i] != w[j]]
+    if pairs:
+        norm = xp.sqrt(np.sum(s * s))
+        out = out + norm * max(pairs)
+    return out
+
+
+register(Primitive(
+    "eigvalsh", 1, "linalg", _square(lambda n: (n,)), lambda a: np.linalg.eigvalsh(_sym(a)),
+    lambda a: xp.eigh(_sym(a))[0], kink=_eig_gaps,
+    doc="the eigenvalues of sym(A), ascending; a repeated eigenvalue is a kink (the gap to the next one is 0)",
+    vjp=(_eig_vjp,), jvp=_eig_jvp, operands=(SYMMETRIC_GAPPED,), magnitude=(_eig_magnitude,),
+    rounding=lambda lam, args, params: len(lam) * unit_roundoff_of(lam) * np.sqrt(np.sum(_f64(args[0]) ** 2))
+    * np.ones(np.shape(lam)),
+    # the eigenvalues alone cost 4n³/3; their VJP needs the eigenvectors (9n³) and V·diag(ḡ)·Vᵀ (2n³):
+    # (4/3 + 9 + 2)/(4/3) = 9.25 eigenvalue computations, plus O(n²)
+    omega=10.0, draw=_draw(65), example=_square_example))

@@ -60,6 +60,8 @@ def _malformed(p: Primitive) -> str | None:
 
 _RULES = {"unary", "binary", "reduction", "where", "matmul", "along_axis", "transpose", "reshape", "broadcast_to",
           "index", "concatenate", "stack"}
+# ---- issue 16: linear algebra factorisations and solves (square-matrix operands: strategies._functions._square)
+_RULES |= {"square"}
 
 
 def _sample_disagreement(p: Primitive) -> str | None:

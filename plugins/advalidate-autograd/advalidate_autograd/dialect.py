@@ -70,6 +70,13 @@ OPS.update({
     "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
     "concatenate": sequence("anp.concatenate"), "stack": _stack,
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
+    # ---- issue 16: linear algebra factorisations and solves (autograd 1.9.1 differentiates solve, inv, det,
+    # slogdet, cholesky and eigh, not eigvalsh: eigvalsh is eigh's eigenvalues; its rules read the lower triangle
+    # of a symmetric input, which is symmetrized explicitly, as the primitives are defined)
+    "solve": call("anp.linalg.solve"), "inv": call("anp.linalg.inv"), "det": call("anp.linalg.det"),
+    "slogdet": lambda a, p: f"anp.linalg.slogdet({a[0]})[1]",
+    "cholesky": lambda a, p: f"anp.linalg.cholesky(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)",
+    "eigvalsh": lambda a, p: f"anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)[0]",
 })
 
 _VJP = '''def vjp(f, xs, vs):
