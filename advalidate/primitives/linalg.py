@@ -98,14 +98,34 @@ def _solve_shape(shapes):
 
 
 def _refusing(form, shape):
-    """An mpmath form that gives NaN where mpmath refuses the matrix (singular, not positive definite): outside
-    the domain, as the oracle expects."""
+    """An mpmath form that gives NaN where mpmath refuses the matrix (singular, not positive definite; mpmath's
+    pivot search raises TypeError on a zero column): outside the domain, as the oracle expects."""
     def run(*args):
         try:
             return form(*args)
-        except (ZeroDivisionError, ValueError):
+        except (ZeroDivisionError, ValueError, TypeError):
             return np.full(shape(*args), _NAN, dtype=object)
     return run
+
+
+def _float_refusing(form, shape):
+    """A float form that gives NaN where LAPACK refuses the matrix (singular, not positive definite), as NumPy's
+    elementwise functions do outside their domain, instead of raising."""
+    def run(*args):
+        try:
+            return form(*args)
+        except np.linalg.LinAlgError:
+            return np.full(shape(*args), np.nan, dtype=np.result_type(*args))
+    return run
+
+
+def _mp_det(a):
+    """mpmath's det, 0 where its pivot search finds a zero column (it raises TypeError there: the matrix is
+    singular)."""
+    try:
+        return xp.det(a)
+    except TypeError:
+        return np.asarray(mpmath.mpf(0), dtype=object)
 
 
 def _square_example(shape):
@@ -123,14 +143,19 @@ def _invertible(a, *_):
 
 
 def _inv_abs(a):
-    return np.abs(xp.inv(a))
+    """|A⁻¹|, infinite where A is exactly singular (a bound that says nothing there, rather than an error)."""
+    try:
+        return np.abs(xp.inv(a))
+    except (np.linalg.LinAlgError, ZeroDivisionError, TypeError):
+        return np.full(np.shape(a), mpmath.inf if xp.is_mp(a) else np.inf, dtype=object if xp.is_mp(a) else float)
 
 
 def _amplified(a):
     """``|A⁻¹|·G·|A⁻¹|`` (G: :func:`advalidate.xp.lu_growth`): what an LU-based inverse's error is bounded by,
     γ_3n times it (>= |A⁻¹| entrywise)."""
     y = _inv_abs(a)
-    return y @ xp.lu_growth(a) @ y
+    m = y @ xp.lu_growth(a) @ y
+    return np.where(m != m, np.inf, m)  # inf·0 where A is (numerically) singular: no bound there, not NaN
 
 
 # -- solve: x = A⁻¹ b
@@ -150,11 +175,11 @@ def _solve_magnitude(g, x, a, b):
 def _solve_rounding(x, args, params):
     a = _f64(args[0])
     n = a.shape[0]
-    return 3 * n * unit_roundoff_of(x) * (np.abs(np.linalg.inv(a)) @ xp.lu_growth(a) @ np.abs(_f64(x)))
+    return 3 * n * unit_roundoff_of(x) * (_inv_abs(a) @ xp.lu_growth(a) @ np.abs(_f64(x)))
 
 
 register(Primitive(
-    "solve", 2, "linalg", _solve_shape, xp.solve,
+    "solve", 2, "linalg", _solve_shape, _float_refusing(xp.solve, lambda a, b: np.shape(b)),
     _refusing(xp.solve, lambda a, b: np.shape(b)),
     domain=_invertible, doc="A⁻¹ b for a square A and b of shape (n,) or (n, k) (LU with partial pivoting)",
     vjp=_solve_vjp, jvp=lambda ts, x, a, b: xp.solve(a, ts[1] - ts[0] @ x),
@@ -170,7 +195,8 @@ def _inv_magnitude(g, y, a):
 
 
 register(Primitive(
-    "inv", 1, "linalg", _square(lambda n: (n, n)), xp.inv, _refusing(xp.inv, lambda a: np.shape(a)),
+    "inv", 1, "linalg", _square(lambda n: (n, n)), _float_refusing(xp.inv, lambda a: np.shape(a)),
+    _refusing(xp.inv, lambda a: np.shape(a)),
     domain=_invertible, doc="the inverse of a square matrix",
     vjp=(lambda g, y, a: -(y.T @ g @ y.T),), jvp=lambda ts, y, a: -(y @ ts[0] @ y),
     operands=(WELL_CONDITIONED,), magnitude=(_inv_magnitude,),
@@ -181,11 +207,15 @@ register(Primitive(
 # -- det and slogdet
 
 def _adjugate_t(a, d):
-    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible; at an exactly singular A (where the inverse fails) from the
-    SVD, adj(A) = det(V)·det(U)·V·diag(prod_(j != i) σ_j)·Uᵀ (A = U Σ Vᵀ), which stays right there."""
+    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible and A⁻¹ finite; where the inverse fails (an exactly singular A)
+    or overflows (a determinant below 1/max: subnormal entries) from the SVD, adj(A) = det(V)·det(U)·V·
+    diag(prod_(j != i) σ_j)·Uᵀ (A = U Σ Vᵀ), which has no division and stays right there (the adjugate is a
+    polynomial in A, finite everywhere)."""
     try:
-        return d * xp.inv(a).T
-    except (np.linalg.LinAlgError, ZeroDivisionError):
+        y = xp.inv(a)
+        if xp.is_mp(a) or np.all(np.isfinite(y)):
+            return d * y.T
+    except (np.linalg.LinAlgError, ZeroDivisionError, TypeError):
         pass
     if xp.is_mp(a):
         u, s, v = mpmath.svd_r(xp._mp_matrix(a))
@@ -204,12 +234,12 @@ def _adjugate_t(a, d):
 
 def _det_rounding(d, args, params):
     a = _f64(args[0])
-    y = np.abs(np.linalg.inv(a))
+    y = _inv_abs(a)
     return 3 * a.shape[0] * unit_roundoff_of(d) * np.abs(_f64(d)) * np.sum(y.T * xp.lu_growth(a))
 
 
 register(Primitive(
-    "det", 1, "linalg", _square(lambda n: ()), xp.det, xp.det,
+    "det", 1, "linalg", _square(lambda n: ()), xp.det, _mp_det,
     doc="the determinant (LU with partial pivoting); its derivative is the adjugate, det(A)·A⁻ᵀ",
     vjp=(lambda g, d, a: g * _adjugate_t(a, d),), jvp=lambda ts, d, a: np.sum(_adjugate_t(a, d) * ts[0]),
     operands=(WELL_CONDITIONED,), magnitude=(lambda g, d, a: g * np.abs(d) * _amplified(a).T,),
@@ -226,7 +256,7 @@ def _mp_logabsdet(a):
 
 def _slogdet_rounding(value, args, params):
     a = _f64(args[0])
-    return 3 * a.shape[0] * unit_roundoff_of(value) * np.sum(np.abs(np.linalg.inv(a)).T * xp.lu_growth(a))
+    return 3 * a.shape[0] * unit_roundoff_of(value) * np.sum(_inv_abs(a).T * xp.lu_growth(a))
 
 
 register(Primitive(
@@ -263,7 +293,7 @@ def _positive_definite(a, *_):
 def _chol_rounding(l, args, params):
     # L̂ L̂ᵀ = A + ΔA, |ΔA| <= γ_(n+1) |L̂||L̂ᵀ|; ΔL = L Φ(L⁻¹ ΔA L⁻ᵀ)
     L = np.abs(_f64(l))
-    li = np.abs(np.linalg.inv(_f64(l)))
+    li = _inv_abs(_f64(l))
     return (L.shape[0] + 1) * unit_roundoff_of(l) * (L @ np.tril(li @ L @ L.T @ li.T))
 
 
@@ -277,7 +307,8 @@ def _chol_magnitude(g, l, a):
 
 
 register(Primitive(
-    "cholesky", 1, "linalg", _square(lambda n: (n, n)), lambda a: np.linalg.cholesky(_sym(a)),
+    "cholesky", 1, "linalg", _square(lambda n: (n, n)),
+    _float_refusing(lambda a: np.linalg.cholesky(_sym(a)), lambda a: np.shape(a)),
     _refusing(lambda a: xp.cholesky(_sym(a)), lambda a: np.shape(a)),
     domain=_positive_definite,
     doc="the lower Cholesky factor of sym(A) = (A + Aᵀ)/2 (symmetric positive definite)",
