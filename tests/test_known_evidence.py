@@ -324,8 +324,9 @@ def test_autograd_det_at_a_singular_matrix_still_raises():
         autograd.grad(anp.linalg.det)(np.full((3, 3), -1.8565926662233185))
 
 
-def test_jax_det_3x3_is_still_a_closed_form_differentiated_by_lu():
-    """The forward of jnp.linalg.det for 3×3 has no LU (a closed form); its VJP factorises: the cost-bound entry."""
+def test_jax_det_3x3_vjp_still_accumulates_padded_cotangents():
+    """jnp.linalg.det of a 3×3 is a closed form (17 operations); its VJP sums a zero-padded 3×3 cotangent per entry
+    read (add_any): the cost-bound entry."""
     jax, jnp = _jax()
     a = jnp.array([[2.0, 0.5, 0.25], [0.5, 3.0, 1.0], [0.25, 1.0, 4.0]])
     from advalidate.cost.jaxpr import count_program
@@ -333,5 +334,5 @@ def test_jax_det_3x3_is_still_a_closed_form_differentiated_by_lu():
     forward = count_program(jnp.linalg.det, a)
     both = count_program(lambda a: jax.vjp(jnp.linalg.det, a)[1](1.0), a)
     print(f"\nforward {forward.work}: {dict(forward.by_primitive)}\nVJP {both.work}: {dict(both.by_primitive)}")
-    assert "lu" not in forward.by_primitive and "lu" in both.by_primitive and both.work > 5 * forward.work + 16, \
+    assert both.by_primitive["add_any"] > 5 * forward.work and both.work > 5 * forward.work + 16, \
         "fixed: drop its known-behaviour entry"
