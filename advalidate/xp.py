@@ -73,29 +73,68 @@ def _from_mp(m, shape) -> np.ndarray:
     return np.array(m.tolist(), dtype=object).reshape(shape)
 
 
+def _lu(a):
+    """Gaussian elimination with partial pivoting, ``A[perm] = L·U``, on float or object arrays: (perm, L, U, sign
+    of the permutation). No tolerance: only an exactly zero pivot column is skipped (mpmath's own LU calls a pivot
+    below ‖A‖·2^-prec singular, so its det is 0 and its solve refuses a nonsingular matrix with tiny entries,
+    diag(1e-300, 1) at 53 bits)."""
+    mp = is_mp(a)
+    u = np.array(a, dtype=object if mp else np.float64)
+    n = u.shape[0]
+    zero = mpmath.mpf(0) if mp else 0.0
+    lower = np.array([[mpmath.mpf(int(i == j)) if mp else float(i == j) for j in range(n)] for i in range(n)],
+                     dtype=u.dtype).reshape(n, n)
+    perm, sign = list(range(n)), 1
+    for k in range(n):
+        p = k + max(range(n - k), key=lambda i: abs(u[k + i, k]))
+        if p != k:
+            u[[k, p]] = u[[p, k]]
+            lower[[k, p], :k] = lower[[p, k], :k]
+            perm[k], perm[p] = perm[p], perm[k]
+            sign = -sign
+        if u[k, k] == zero:
+            continue
+        for i in range(k + 1, n):
+            lower[i, k] = u[i, k] / u[k, k]
+            u[i, k:] = u[i, k:] - lower[i, k] * u[k, k:]
+            u[i, k] = zero
+    return perm, lower, u, sign
+
+
+def _mp_solve(a, b):
+    perm, lower, upper, _ = _lu(a)
+    if any(upper[k, k] == 0 for k in range(upper.shape[0])):
+        raise ZeroDivisionError("singular matrix")
+    y = solve_triangular(lower, np.asarray(b, dtype=object)[perm])
+    return solve_triangular(upper, y, lower=False)
+
+
 def solve(a, b):
-    """``a⁻¹ b`` for a square ``a`` and ``b`` of shape (n,) or (n, k)."""
+    """``a⁻¹ b`` for a square ``a`` and ``b`` of shape (n,) or (n, k) (mpf: LU with partial pivoting, exact zero
+    pivots refused with ZeroDivisionError)."""
     if not (is_mp(a) or is_mp(b)):
         return np.linalg.solve(a, b) if np.ndim(b) == 2 else np.linalg.solve(a, b[:, None])[:, 0]
-    b = np.asarray(b, dtype=object)
-    cols = b.reshape(b.shape[0], -1)
-    A = _mp_matrix(a)
-    out = [mpmath.lu_solve(A, mpmath.matrix(list(cols[:, j]))) for j in range(cols.shape[1])]
-    return np.array([[x[i] for x in out] for i in range(b.shape[0])], dtype=object).reshape(b.shape)
+    return _mp_solve(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
 
 
 def inv(a):
     """``a⁻¹``."""
     if not is_mp(a):
         return np.linalg.inv(a)
-    return _from_mp(mpmath.inverse(_mp_matrix(a)), np.shape(a))
+    n = np.shape(a)[0]
+    eye = np.array([[mpmath.mpf(int(i == j)) for j in range(n)] for i in range(n)], dtype=object).reshape(n, n)
+    return _mp_solve(np.asarray(a, dtype=object), eye)
 
 
 def det(a):
     """``det a`` (a 0-d array of the operand's kind)."""
     if not is_mp(a):
         return np.linalg.det(a)
-    return np.asarray(mpmath.det(_mp_matrix(a)), dtype=object)
+    _, _, upper, sign = _lu(a)
+    out = mpmath.mpf(sign)
+    for k in range(upper.shape[0]):
+        out *= upper[k, k]
+    return np.asarray(out, dtype=object)
 
 
 def cholesky(a):
@@ -121,26 +160,9 @@ def lu_growth(a):
     """``Pᵀ|L||U|`` of Gaussian elimination with partial pivoting, ``PA = LU``: the matrix that bounds the backward
     error of an LU-based solve, inverse or determinant componentwise, ``|ΔA| <= γ_3n Pᵀ|L||U|`` (Higham, *Accuracy
     and Stability of Numerical Algorithms*, 2nd ed., Thm 9.3-9.4). It is >= |a| entrywise, and equal to it when
-    no entry grows during the elimination. Plain NumPy on both kinds of arrays (n <= a few: loops are cheap)."""
-    u = np.array(a, dtype=object if is_mp(a) else np.float64)
-    n = u.shape[0]
-    zero = u.dtype.type(0) if u.dtype != object else mpmath.mpf(0)
-    lower = np.eye(n, dtype=u.dtype) if u.dtype != object else np.array(
-        [[mpmath.mpf(int(i == j)) for j in range(n)] for i in range(n)], dtype=object).reshape(n, n)
-    perm = list(range(n))
-    for k in range(n):
-        p = k + max(range(n - k), key=lambda i: abs(u[k + i, k]))
-        if p != k:
-            u[[k, p]] = u[[p, k]]
-            lower[[k, p], :k] = lower[[p, k], :k]
-            perm[k], perm[p] = perm[p], perm[k]
-        if u[k, k] == zero:
-            continue
-        for i in range(k + 1, n):
-            lower[i, k] = u[i, k] / u[k, k]
-            u[i, k:] = u[i, k:] - lower[i, k] * u[k, k:]
-            u[i, k] = zero
-    grown = np.abs(lower) @ np.abs(u)
+    no entry grows during the elimination."""
+    perm, lower, upper, _ = _lu(a)
+    grown = np.abs(lower) @ np.abs(upper)
     out = np.empty_like(grown)
     out[perm] = grown
     return out
