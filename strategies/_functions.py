@@ -506,6 +506,8 @@ def _square(g: _Gen, prim):
     n = g.shape(a)[0]
     cands = [v for v in g.values if v != a and 1 <= len(g.shape(v)) <= 2 and g.shape(v)[0] == n
              and math.prod(g.shape(v)) > 0]
+    if not cands and not g.room_for_inputs():
+        cands = [a]  # solve(A, A) = I: constant (its registration says so), the only program one input allows
     b = g.operand(cands, lambda: (n,) if g.draw(st.booleans()) else (n, g.draw(st.integers(1, g.cfg.max_side))))
     return g.apply(prim, a, b)
 

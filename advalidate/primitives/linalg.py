@@ -124,7 +124,7 @@ def _square_example(shape):
 
 
 def _draw(simplicity):
-    return Draw(simplicity=simplicity, rule="square", ranks=lambda max_dims: (2, 2), rank_text="2", nonempty=True)
+    return Draw(simplicity=simplicity, rule="square", ranks=lambda max_dims: (2, min(2, max_dims)), rank_text="2", nonempty=True)
 
 
 def _invertible(a, *_):
@@ -175,6 +175,7 @@ register(Primitive(
     domain=_invertible, doc="A⁻¹ b for a square A and b of shape (n,) or (n, k) (LU with partial pivoting)",
     vjp=_solve_vjp, jvp=lambda ts, x, a, b: xp.solve(a, ts[1] - ts[0] @ x),
     operands=(WELL_CONDITIONED,), magnitude=_solve_magnitude, rounding=_solve_rounding, draw=_draw(60),
+    constant=lambda same, args, shapes, params: same(args[0], args[1]),  # A⁻¹A = I
     example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {})))
 
 
@@ -224,9 +225,14 @@ def _adjugate_t(a, d):
 
 
 def _det_rounding(d, args, params):
+    # the LU's backward error, |Δdet| <= γ_3n·|det|·Σ|A⁻ᵀ|∘G; and the exponential of a log-determinant (NumPy's det
+    # is sign·exp(Σ log|u_ii|), which keeps the product of the pivots from overflowing): u·|log|det|| relative
     a = _f64(args[0])
     y = _inv_abs(a)
-    return 3 * a.shape[0] * unit_roundoff_of(d) * np.abs(_f64(d)) * np.sum(y.T * xp.lu_growth(a))
+    size = np.abs(_f64(d))
+    with np.errstate(divide="ignore"):
+        logs = np.abs(np.log(size)) if size > 0 else 0.0
+    return unit_roundoff_of(d) * size * (3 * a.shape[0] * np.sum(y.T * xp.lu_growth(a)) + logs)
 
 
 register(Primitive(
