@@ -216,6 +216,8 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "solve": _f("jnp.linalg.solve"), "inv": _f("jnp.linalg.inv"), "det": _f("jnp.linalg.det"),
     "slogdet": lambda a, p: f"jnp.linalg.slogdet({a[0]})[1]", "cholesky": _f("jnp.linalg.cholesky"),
     "eigvalsh": _f("jnp.linalg.eigvalsh"),
+    # (jax.scipy.linalg is loaded by jax.scipy.special's import)
+    "triangular_solve": lambda a, p: f"jax.scipy.linalg.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
 }), JAX_SCRIPT)
 
 
@@ -256,6 +258,9 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "slogdet": lambda a, p: f"torch.linalg.slogdet({a[0]})[1]",
     "cholesky": lambda a, p: f"torch.linalg.cholesky(({a[0]} + {a[0]}.mT) / 2)",
     "eigvalsh": lambda a, p: f"torch.linalg.eigvalsh(({a[0]} + {a[0]}.mT) / 2)",
+    # torch.linalg.solve_triangular takes a matrix right-hand side only: a vector as one column
+    "triangular_solve": lambda a, p: (f"torch.linalg.solve_triangular({a[0]}, {a[1]}.reshape({a[1]}.shape[0], -1), "
+                                      f"upper={not p['lower']}).reshape({a[1]}.shape)"),
 }), TORCH_SCRIPT)
 
 

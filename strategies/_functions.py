@@ -509,7 +509,8 @@ def _square(g: _Gen, prim):
     if not cands and not g.room_for_inputs():
         cands = [a]  # solve(A, A) = I: constant (its registration says so), the only program one input allows
     b = g.operand(cands, lambda: (n,) if g.draw(st.booleans()) else (n, g.draw(st.integers(1, g.cfg.max_side))))
-    return g.apply(prim, a, b)
+    params = {"lower": g.draw(st.booleans())} if "lower" in _catalogue.get(prim).params else {}
+    return g.apply(prim, a, b, **params)
 
 
 _RULES["square"] = _square

@@ -3,7 +3,7 @@ error <= 1e-25 and its error bound holding, as tests/test_core_oracle.py does fo
 
 The closed forms: d det(A)/dA = det(A)·A⁻ᵀ; d log|det A|/dA = A⁻ᵀ (A⁻¹ for an SPD A); the derivative of an
 eigenvalue λᵢ of a symmetric A with respect to A is vᵢvᵢᵀ; for x = A⁻¹b, d⟨w, x⟩/db = A⁻ᵀw and d⟨w, x⟩/dA = -A⁻ᵀw xᵀ;
-d⟨V, A⁻¹⟩/dA = -A⁻ᵀ V A⁻ᵀ; the 2×2 Cholesky factor of sym(A) entry by entry."""
+d⟨V, A⁻¹⟩/dA = -A⁻ᵀ V A⁻ᵀ; for x = T⁻¹b with T = tril(A) the same with T, the upper triangle getting 0; the 2×2 Cholesky factor of sym(A) entry by entry."""
 
 import mpmath
 import numpy as np
@@ -94,8 +94,20 @@ def _cholesky_2x2(_n=2):
     return _one("cholesky", [a.shape]), [a], [v], [grad]
 
 
+def _triangular(n):
+    a = _point(WELL_CONDITIONED, n, 7)
+    b = np.linspace(-0.5, 1.5, n)
+    w = np.linspace(1.0, -2.0, n)
+    t = _mat(to_mp(np.tril(a)))
+    x = M.lu_solve(t, _mat(to_mp(b)))
+    gb = M.lu_solve(t.T, _mat(to_mp(w)))
+    return (_one("triangular_solve", [a.shape, b.shape]), [a, b], [w],
+            [np.tril(-_arr(gb * x.T, a.shape)), _arr(gb, b.shape)])
+
+
 CASES = {f"{name}-{n}": (make, n) for name, make in [("det", _det), ("slogdet-spd", _slogdet_spd),
-                                                     ("eigvalsh", _eigvalsh), ("solve", _solve), ("inv", _inv)]
+                                                     ("eigvalsh", _eigvalsh), ("solve", _solve), ("inv", _inv),
+                                                     ("triangular", _triangular)]
          for n in (1, 2, 3)}
 CASES["cholesky-2"] = (_cholesky_2x2, 2)
 

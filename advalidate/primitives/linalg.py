@@ -89,7 +89,7 @@ def _square(result):
     return rule
 
 
-def _solve_shape(shapes):
+def _solve_shape(shapes, **_):
     a, b = shapes
     n = _check_square(a, "matrix")
     if not 1 <= len(b) <= 2 or b[0] != n:
@@ -356,3 +356,68 @@ register(Primitive(
     # the eigenvalues alone cost 4n³/3; their VJP needs the eigenvectors (9n³) and V·diag(ḡ)·Vᵀ (2n³):
     # (4/3 + 9 + 2)/(4/3) = 9.25 eigenvalue computations, plus O(n²)
     omega=10.0, draw=_draw(65), example=_square_example))
+
+
+# -- triangular_solve: x = T⁻¹ b with T the lower (or upper) triangle of the matrix operand
+
+def _triangle(a, lower):
+    return np.tril(a) if lower else np.triu(a)
+
+
+def _tri_vjp(g, x, a, b, lower=True):
+    gb = xp.solve_triangular(_triangle(a, lower).T, g, lower=not lower)
+    return -_triangle(np.multiply.outer(gb, x) if np.ndim(x) == 1 else gb @ x.T, lower), gb
+
+
+def _tri_jvp(ts, x, a, b, lower=True):
+    return xp.solve_triangular(_triangle(a, lower), ts[1] - _triangle(ts[0], lower) @ x, lower=lower)
+
+
+def _nonzero_diagonal(a, b):
+    """min|a_ii| / max|a_ij| (0: the triangle, either one, is singular: they share the diagonal), from float64."""
+    t = np.abs(_f64(a))
+    return np.asarray(np.min(np.diag(t)) / np.max(t) if np.max(t) > 0 else 0.0)
+
+
+def _tri_abs_inv(t, lower):
+    """|T⁻¹| for a triangular T, by substitution (the identity's columns), infinite where T is singular."""
+    n = np.shape(t)[0]
+    eye = np.eye(n) if not xp.is_mp(t) else np.array(
+        [[mpmath.mpf(int(i == j)) for j in range(n)] for i in range(n)], dtype=object).reshape(n, n)
+    with np.errstate(all="ignore"):
+        m = np.abs(xp.solve_triangular(t, eye, lower=lower))
+    return np.where(m != m, np.inf, m)
+
+
+def _tri_magnitude(g, x, a, b, lower=True):
+    # substitution is componentwise backward stable, |ΔT| <= γ_n |T| (Higham Thm 8.5): b̄ = T⁻ᵀ ḡ has error
+    # <= γ_n |T⁻ᵀ||Tᵀ||b̄| <= γ_n |T⁻ᵀ||Tᵀ||T⁻ᵀ||ḡ|; T̄ = -tri(b̄ xᵀ)
+    t = _triangle(a, lower)
+    y = _tri_abs_inv(t, lower).T
+    gb = y @ (np.abs(t).T @ (y @ g))
+    return _triangle(np.multiply.outer(gb, np.abs(x)) if np.ndim(x) == 1 else gb @ np.abs(x).T, lower), gb
+
+
+def _tri_rounding(x, args, params):
+    t = _triangle(_f64(args[0]), params["lower"])
+    return t.shape[0] * unit_roundoff_of(x) * (_tri_abs_inv(t, params["lower"]) @ np.abs(t) @ np.abs(_f64(x)))
+
+
+def _np_tri(a, b, lower=True):
+    with np.errstate(all="ignore"):
+        return xp.solve_triangular(_triangle(a, lower), b, lower=lower)
+
+
+def _mp_tri(a, b, lower=True):
+    t = _triangle(a, lower)
+    if any(t[i, i] == 0 for i in range(t.shape[0])):
+        return np.full(np.shape(b), _NAN, dtype=object)
+    return xp.solve_triangular(t, b, lower=lower)
+
+
+register(Primitive(
+    "triangular_solve", 2, "linalg", _solve_shape, _np_tri, _mp_tri, params={"lower": True},
+    domain=_nonzero_diagonal,
+    doc="T⁻¹ b for T the lower (lower=True) or upper triangle of a square matrix (the other triangle is not read)",
+    vjp=_tri_vjp, jvp=_tri_jvp, operands=(WELL_CONDITIONED,), magnitude=_tri_magnitude, rounding=_tri_rounding,
+    draw=_draw(66), example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {"lower": True})))

@@ -77,6 +77,7 @@ OPS.update({
     "slogdet": lambda a, p: f"anp.linalg.slogdet({a[0]})[1]",
     "cholesky": lambda a, p: f"anp.linalg.cholesky(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)",
     "eigvalsh": lambda a, p: f"anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)[0]",
+    "triangular_solve": lambda a, p: f"F.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
