@@ -218,6 +218,7 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "eigvalsh": _f("jnp.linalg.eigvalsh"),
     # (jax.scipy.linalg is loaded by jax.scipy.special's import)
     "triangular_solve": lambda a, p: f"jax.scipy.linalg.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
+    "sqrtm": lambda a, p: f"(lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh({a[0]}))",
 }), JAX_SCRIPT)
 
 
@@ -261,6 +262,7 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     # torch.linalg.solve_triangular takes a matrix right-hand side only: a vector as one column
     "triangular_solve": lambda a, p: (f"torch.linalg.solve_triangular({a[0]}, {a[1]}.reshape({a[1]}.shape[0], -1), "
                                       f"upper={not p['lower']}).reshape({a[1]}.shape)"),
+    "sqrtm": lambda a, p: f"(lambda w, v: (v * torch.sqrt(w)) @ v.mT)(*torch.linalg.eigh(({a[0]} + {a[0]}.mT) / 2))",
 }), TORCH_SCRIPT)
 
 

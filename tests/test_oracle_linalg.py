@@ -3,7 +3,7 @@ error <= 1e-25 and its error bound holding, as tests/test_core_oracle.py does fo
 
 The closed forms: d det(A)/dA = det(A)·A⁻ᵀ; d log|det A|/dA = A⁻ᵀ (A⁻¹ for an SPD A); the derivative of an
 eigenvalue λᵢ of a symmetric A with respect to A is vᵢvᵢᵀ; for x = A⁻¹b, d⟨w, x⟩/db = A⁻ᵀw and d⟨w, x⟩/dA = -A⁻ᵀw xᵀ;
-d⟨V, A⁻¹⟩/dA = -A⁻ᵀ V A⁻ᵀ; for x = T⁻¹b with T = tril(A) the same with T, the upper triangle getting 0; the 2×2 Cholesky factor of sym(A) entry by entry."""
+d⟨V, A⁻¹⟩/dA = -A⁻ᵀ V A⁻ᵀ; for x = T⁻¹b with T = tril(A) the same with T, the upper triangle getting 0; for S = sqrtm(A) the Sylvester equation S X + X S = sym(Ḡ); the 2×2 Cholesky factor of sym(A) entry by entry."""
 
 import mpmath
 import numpy as np
@@ -105,9 +105,31 @@ def _triangular(n):
             [np.tril(-_arr(gb * x.T, a.shape)), _arr(gb, b.shape)])
 
 
+def _sqrtm(n):
+    """S = sqrtm(A) satisfies S·S = sym(A): the VJP Ā is the symmetric X with S X + X S = sym(Ḡ) (the Sylvester
+    operator is self-adjoint for a symmetric S), solved as an n²×n² linear system."""
+    a = _point(SPD, n, 8)
+    v = np.arange(n * n, dtype=float).reshape(n, n) / 3 - 1
+    w, q = M.eigsy(_mat(to_mp(a)))
+    s_ = q * M.diag([M.sqrt(x) for x in w]) * q.T
+    eye = M.eye(n)
+    k = M.matrix(n * n, n * n)
+    for i in range(n):
+        for j in range(n):
+            for p in range(n):  # (S X + X S)_ij = sum_p S_ip X_pj + X_ip S_pj
+                k[i * n + j, p * n + j] += s_[i, p]
+                k[i * n + j, i * n + p] += s_[p, j]
+    g = to_mp(v)
+    rhs = M.matrix([(g[i, j] + g[j, i]) / 2 for i in range(n) for j in range(n)])
+    x = M.lu_solve(k, rhs)
+    del eye
+    return _one("sqrtm", [a.shape]), [a], [v], [np.array([[x[i * n + j] for j in range(n)] for i in range(n)],
+                                                        dtype=object)]
+
+
 CASES = {f"{name}-{n}": (make, n) for name, make in [("det", _det), ("slogdet-spd", _slogdet_spd),
                                                      ("eigvalsh", _eigvalsh), ("solve", _solve), ("inv", _inv),
-                                                     ("triangular", _triangular)]
+                                                     ("triangular", _triangular), ("sqrtm", _sqrtm)]
          for n in (1, 2, 3)}
 CASES["cholesky-2"] = (_cholesky_2x2, 2)
 

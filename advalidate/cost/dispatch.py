@@ -120,7 +120,7 @@ LINALG = {
                                                     else -(-4 * _n(args[0]) ** 3 // 3)),
 }
 FREE = FREE | {"_linalg_check_errors", "diagonal"}
-ELEMENTWISE = ELEMENTWISE | {"tril", "triu", "diag_embed"}
+ELEMENTWISE = ELEMENTWISE | {"tril", "triu", "diag_embed", "diagonal_scatter"}
 
 
 @dataclass

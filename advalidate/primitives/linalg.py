@@ -421,3 +421,76 @@ register(Primitive(
     doc="T⁻¹ b for T the lower (lower=True) or upper triangle of a square matrix (the other triangle is not read)",
     vjp=_tri_vjp, jvp=_tri_jvp, operands=(WELL_CONDITIONED,), magnitude=_tri_magnitude, rounding=_tri_rounding,
     draw=_draw(66), example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {"lower": True})))
+
+
+# -- sqrtm: a spectral function through eigh, V·diag(√λ)·Vᵀ for a symmetric positive definite sym(A)
+#
+# Sign-invariant (each eigenvector enters as vᵢvᵢᵀ) and smooth at repeated eigenvalues, where the eigenvectors are
+# not: its derivative is the Daleckii-Krein form dS = V (F ∘ (Vᵀ sym(dA) V)) Vᵀ with the divided differences
+# F_ij = (√λᵢ - √λⱼ)/(λᵢ - λⱼ) = 1/(√λᵢ + √λⱼ) (1/(2√λᵢ) on the diagonal): no division by an eigenvalue gap. A library
+# that differentiates through its eigh meets 1/(λᵢ - λⱼ) instead (0·∞ at a repeated eigenvalue).
+
+def _sqrtm(a):
+    w, v = xp.eigh(_sym(a))
+    return (v * xp.sqrt(w)) @ v.T
+
+
+def _np_sqrtm(a):
+    with np.errstate(invalid="ignore"):
+        return _sqrtm(a)
+
+
+def _mp_sqrtm(a):
+    w, v = xp.eigh(_sym(a))
+    if any(x <= 0 for x in w):
+        return np.full(np.shape(a), _NAN, dtype=object)
+    return (v * xp.sqrt(w)) @ v.T
+
+
+def _daleckii_krein(a):
+    w, v = xp.eigh(_sym(a))
+    r = xp.sqrt(w)
+    return v, 1 / (r[:, None] + r[None, :])
+
+
+def _sqrtm_vjp(g, s, a):
+    v, f = _daleckii_krein(a)
+    return _sym(v @ (f * (v.T @ _sym(g) @ v)) @ v.T)
+
+
+def _sqrtm_jvp(ts, s, a):
+    v, f = _daleckii_krein(a)
+    return v @ (f * (v.T @ _sym(ts[0]) @ v)) @ v.T
+
+
+def _sqrtm_magnitude(g, s, a):
+    # the products on absolute values, and the eigendecomposition's backward error: V, λ are exact for
+    # sym(A) + E with ‖E‖ <= p(n)·u·‖A‖, which moves the Daleckii-Krein map by at most ‖E‖·‖Ḡ‖ times the second
+    # divided differences of √, |√[λᵢ, λⱼ, λₖ]| <= 1/(8 λ_min^(3/2))
+    sa = _sym(a)
+    v, f = _daleckii_krein(a)
+    av = np.abs(v)
+    out = av @ (f * (av.T @ g @ av)) @ av.T
+    w = xp.eigh(sa)[0]
+    lo = min(w)
+    if lo > 0:
+        norm_a = xp.sqrt(np.sum(sa * sa))
+        norm_g = xp.sqrt(np.sum(g * g))
+        out = out + norm_a * norm_g / (8 * lo * xp.sqrt(lo))
+    return out
+
+
+def _sqrtm_rounding(s, args, params):
+    # ‖ΔS‖ <= ‖E‖·max F = p(n)·u·‖A‖/(2√λ_min) (the Fréchet derivative's norm), entrywise
+    a = _sym(_f64(args[0]))
+    lam = np.linalg.eigvalsh(a)
+    n = a.shape[0]
+    with np.errstate(all="ignore"):
+        return n * unit_roundoff_of(s) * np.sqrt(np.sum(a * a)) / (2 * np.sqrt(max(lam[0], 0))) * np.ones(np.shape(s))
+
+
+register(Primitive(
+    "sqrtm", 1, "linalg", _square(lambda n: (n, n)), _np_sqrtm, _mp_sqrtm, domain=_positive_definite,
+    doc="the principal square root of a symmetric positive definite sym(A), V·diag(√λ)·Vᵀ through eigh",
+    vjp=(_sqrtm_vjp,), jvp=_sqrtm_jvp, operands=(SPD,), magnitude=(_sqrtm_magnitude,), rounding=_sqrtm_rounding,
+    draw=_draw(67), example=_square_example))

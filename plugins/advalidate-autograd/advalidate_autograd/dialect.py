@@ -78,6 +78,8 @@ OPS.update({
     "cholesky": lambda a, p: f"anp.linalg.cholesky(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)",
     "eigvalsh": lambda a, p: f"anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)[0]",
     "triangular_solve": lambda a, p: f"F.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
+    "sqrtm": lambda a, p: (f"(lambda w, v: anp.dot(v * anp.sqrt(w), anp.transpose(v)))"
+                           f"(*anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2))"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
