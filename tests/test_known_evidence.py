@@ -360,3 +360,20 @@ def test_torch_det_cofactors_of_a_tiny_column_are_still_wrong():
     assert np.allclose(got[:, 0], exact[:, 0], rtol=1e-12)  # the O(1) column is right
     small = np.abs(got[:, 1:] - exact[:, 1:]) / np.abs(exact[:, 1:])
     assert np.max(small) > 1, "fixed: drop its known-behaviour entry"
+
+
+def test_jax_triangular_solve_vjp_still_solves_twice():
+    """The VJP of jax.scipy.linalg.solve_triangular holds two identical transposed triangular solves."""
+    jax, jnp = _jax()
+    import jax.scipy.linalg
+
+    a = jnp.array([[2.0, 0.0, 0.0], [0.5, 3.0, 0.0], [0.25, 1.0, 4.0]])
+    b = jnp.array([1.0, -0.5, 0.25])
+
+    def f(a, b):
+        return jax.scipy.linalg.solve_triangular(a, b, lower=True)
+
+    text = str(jax.make_jaxpr(lambda a, b: jax.vjp(f, a, b)[1](b))(a, b))
+    solves = [line for line in text.splitlines() if "= triangular_solve[" in line]
+    print("\n".join(solves))
+    assert len(solves) == 3, "fixed: drop its known-behaviour entry"
