@@ -33,7 +33,7 @@ from .oracle import Oracle, OracleVJP
 from .warnings_capture import MAX_KEPT, Caught, capture
 
 __all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "run_vjp", "run_work",
-           "kink_reference", "FULL_MODE_LIMIT", "OMEGA", "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
+           "kink_reference", "FULL_MODE_LIMIT", "OMEGA", "program_omega", "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
 
@@ -131,6 +131,12 @@ def run_work(backend, fn: Function, inputs, cotangents, caught: list | None = No
             return backend.work(fn, inputs, cotangents)
     finally:
         _keep(caught, raised)
+
+
+def program_omega(fn: Function, omega: float = OMEGA) -> float:
+    """The cost bound's ω for ``fn``: ``omega``, or the largest of its primitives' own constants
+    (``Primitive.omega``: factorisations whose correct VJP costs more than 5 forwards) where that is larger."""
+    return max([omega] + [primitives.get(p).omega for p in fn.primitives_used if primitives.get(p).omega is not None])
 
 
 def io_allowance(fn: Function, inputs, cotangents, forward_work: int) -> int:
@@ -658,7 +664,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             else:
                 outcome.work = work
                 io = io_allowance(live, inputs, cotangents, outcome.work.forward)
-                verdict = check_bound(outcome.work, omega, io=io)
+                verdict = check_bound(outcome.work, program_omega(live, omega), io=io)
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message
         outcomes.append(outcome)

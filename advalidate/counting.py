@@ -6,6 +6,9 @@ The unit-cost model (shared by every backend's counter):
   (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike;
 - with ``where=``, only the selected elements count (produced by an elementwise op, read by a reduction);
 - a matrix product costs 2·m·n·k;
+- a factorisation of an n×n matrix its usual flop count, charged as a whole (``_OPAQUE``): LU 2n³/3 (a solve adds
+  2n² per right-hand side column, an inverse costs 2n³, a determinant n more), Cholesky n³/3, a symmetric
+  eigensolver 9n³ with eigenvectors and 4n³/3 without, an SVD with U and V 21n³;
 - data movement that materialises a new array (copy, concatenate, stack, where) costs the elements produced;
 - views (reshape, transpose, basic slicing, broadcasting views) cost nothing.
 Transcendental functions weigh 1 like any other elementwise op (unit weights). A ufunc that is a
@@ -86,6 +89,15 @@ _MOVES = {np.copy, np.concatenate, np.stack, np.where}
 _OPAQUE = {
     np.linalg.norm: lambda x, result: 2 * int(np.size(x)) + max(int(np.size(result)), 1),  # x·x, Σ, sqrt
     np.count_nonzero: lambda x, result: max(int(np.size(x)), 1),  # reads every element
+    # ---- issue 16: linear algebra factorisations and solves (LAPACK runs on a plain copy: charged as a whole)
+    np.linalg.solve: lambda a, result: lu_work(a) + 2 * _side(a) * int(np.size(result)),  # LU, two triangular solves
+    np.linalg.inv: lambda a, result: 2 * _side(a) ** 3,  # LU 2n³/3, then the inverse from it 4n³/3
+    np.linalg.det: lambda a, result: lu_work(a) + _side(a),  # LU, the product of the pivots
+    np.linalg.slogdet: lambda a, result: lu_work(a) + 2 * _side(a),  # LU, the sum of the pivots' logs
+    np.linalg.cholesky: lambda a, result: -(-_side(a) ** 3 // 3),  # n³/3
+    np.linalg.eigh: lambda a, result: 9 * _side(a) ** 3,  # symmetric QR with eigenvectors (Golub, Van Loan §8.3)
+    np.linalg.eigvalsh: lambda a, result: -(-4 * _side(a) ** 3 // 3),  # tridiagonalisation, eigenvalues only
+    np.linalg.svd: lambda a, result: 21 * _side(a) ** 3,  # Golub-Reinsch with U and V (Golub, Van Loan §8.6)
 }
 
 
@@ -133,6 +145,15 @@ def _outer_work(a, b, *rest, result=None, **kw) -> int:
 
 _CONTRACTIONS = {np.dot: _dot_work, np.tensordot: _tensordot_work, np.einsum: _einsum_work, np.trace: _trace_work,
                  np.outer: _outer_work}
+
+
+def _side(a) -> int:
+    return int(np.shape(a)[-1]) if np.ndim(a) else 1
+
+
+def lu_work(a) -> int:
+    """The unit cost of an LU factorisation of the n×n ``a``: 2n³/3 (rounded up)."""
+    return -(-2 * _side(a) ** 3 // 3)
 
 
 class CountingArray(np.ndarray):

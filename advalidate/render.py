@@ -221,6 +221,14 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "outer": _f("jnp.outer"), "kron": _f("jnp.kron"),
     "tensordot": lambda a, p: f"jnp.tensordot({a[0]}, {a[1]}, axes={_contraction_axes(p['axes'])})",
     "einsum": lambda a, p: f"jnp.einsum({p['spec']!r}, {', '.join(a)})",
+    # ---- issue 16: linear algebra factorisations and solves (jnp.linalg symmetrizes cholesky's and eigvalsh's
+    # input by default, symmetrize_input=True: the primitives' own definition)
+    "solve": _f("jnp.linalg.solve"), "inv": _f("jnp.linalg.inv"), "det": _f("jnp.linalg.det"),
+    "slogdet": lambda a, p: f"jnp.linalg.slogdet({a[0]})[1]", "cholesky": _f("jnp.linalg.cholesky"),
+    "eigvalsh": _f("jnp.linalg.eigvalsh"),
+    # (jax.scipy.linalg is loaded by jax.scipy.special's import)
+    "triangular_solve": lambda a, p: f"jax.scipy.linalg.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
+    "sqrtm": lambda a, p: f"(lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh({a[0]}))",
 }), JAX_SCRIPT)
 
 
@@ -261,6 +269,16 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "outer": _f("torch.outer"), "kron": _f("torch.kron"),
     "tensordot": lambda a, p: f"torch.tensordot({a[0]}, {a[1]}, dims={_contraction_axes(p['axes'], list)})",
     "einsum": lambda a, p: f"torch.einsum({p['spec']!r}, {', '.join(a)})",
+    # ---- issue 16: linear algebra factorisations and solves (torch.linalg reads one triangle of a symmetric
+    # input: cholesky and eigvalsh symmetrize it explicitly, as the primitives are defined)
+    "solve": _f("torch.linalg.solve"), "inv": _f("torch.linalg.inv"), "det": _f("torch.linalg.det"),
+    "slogdet": lambda a, p: f"torch.linalg.slogdet({a[0]})[1]",
+    "cholesky": lambda a, p: f"torch.linalg.cholesky(({a[0]} + {a[0]}.mT) / 2)",
+    "eigvalsh": lambda a, p: f"torch.linalg.eigvalsh(({a[0]} + {a[0]}.mT) / 2)",
+    # torch.linalg.solve_triangular takes a matrix right-hand side only: a vector as one column
+    "triangular_solve": lambda a, p: (f"torch.linalg.solve_triangular({a[0]}, {a[1]}.reshape({a[1]}.shape[0], -1), "
+                                      f"upper={not p['lower']}).reshape({a[1]}.shape)"),
+    "sqrtm": lambda a, p: f"(lambda w, v: (v * torch.sqrt(w)) @ v.mT)(*torch.linalg.eigh(({a[0]} + {a[0]}.mT) / 2))",
 }), TORCH_SCRIPT)
 
 

@@ -592,6 +592,38 @@ def _einsum_with(g: _Gen, prim, spec):
 _RULES.update(matrix=_matrix, pair=_pair, tensordot=_tensordot, einsum=_einsum)
 
 
+# ---- issue 16: linear algebra factorisations and solves
+
+
+def _square(g: _Gen, prim):
+    """A square-matrix operand (n <= 4: the oracle's mpmath factorisations cost O(n³) per evaluation): an input
+    that its registration's sampler draws (``Sampler.matrix``: well-conditioned, symmetric positive definite, a
+    gapped spectrum), either one already drawn so (fan-out) or a fresh one. Not a computed value: a sampler
+    shapes an input only, and a composition such as ``A·Aᵀ + c·I`` would need a constant the catalogue lacks and
+    gives no control of the conditioning or of the eigenvalue gaps. A second operand (``solve``'s right-hand
+    side) is any value of shape (n,) or (n, k), or a fresh input."""
+    need = _need(prim, 0)
+    top = min(g.cfg.max_side, 4)
+    ok = [v for v in (f"x{i}" for i in reversed(range(len(g.an.inputs))))
+          if len(g.shape(v)) == 2 and g.shape(v)[0] == g.shape(v)[1] and 1 <= g.shape(v)[0] <= top
+          and g.an.needs[v] <= {need}]
+    a = g.operand(ok, lambda: (lambda n: (n, n))(g.draw(st.integers(1, top))), need)
+    g.an.require(a, need)
+    if _catalogue.get(prim).arity == 1:
+        return g.apply(prim, a)
+    n = g.shape(a)[0]
+    cands = [v for v in g.values if v != a and 1 <= len(g.shape(v)) <= 2 and g.shape(v)[0] == n
+             and math.prod(g.shape(v)) > 0]
+    if not cands and not g.room_for_inputs():
+        cands = [a]  # solve(A, A) = I: constant (its registration says so), the only program one input allows
+    b = g.operand(cands, lambda: (n,) if g.draw(st.booleans()) else (n, g.draw(st.integers(1, g.cfg.max_side))))
+    params = {"lower": g.draw(st.booleans())} if "lower" in _catalogue.get(prim).params else {}
+    return g.apply(prim, a, b, **params)
+
+
+_RULES["square"] = _square
+
+
 def _rule(prim):
     return _RULES[_catalogue.get(prim).rule]
 

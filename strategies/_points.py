@@ -165,7 +165,11 @@ def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
     x = np.sign(x + (x == 0)) * (lo + np.abs(x) * (hi - lo) / hi)  # [-hi, hi] onto lo <= |x| <= hi, one draw each
     if _positive(need):
         x = np.abs(x)
-    return x.reshape(shape).astype(dtype)
+    x = x.reshape(shape)
+    for flag in need:  # a square-matrix sampler maps the drawn entries to a valid matrix (issue 16: linear algebra)
+        if SAMPLERS.get(flag) is not None and SAMPLERS[flag].matrix is not None:
+            x = SAMPLERS[flag].make(x)
+    return x.astype(dtype)
 
 
 def _trace(fn, xs):
@@ -512,6 +516,23 @@ def _move_tiny(fn, xs, needs, rng, draw):
     return xs
 
 
+# ---- issue 16: linear algebra factorisations and solves
+
+
+def _matrix_inputs(fn, needs):
+    return [i for i, need in enumerate(needs) if math.prod(fn.inputs[i]) > 0
+            and any(SAMPLERS.get(f) is not None and SAMPLERS[f].special is not None for f in need)]
+
+
+def _move_matrix(fn, xs, needs, rng, draw=None):
+    """One square-matrix input moved to its sampler's special operands (``Sampler.special``: near-singular, a zero
+    pivot, repeated or nearly repeated eigenvalues)."""
+    i = rng.choice(_matrix_inputs(fn, needs))
+    flag = next(f for f in sorted(needs[i]) if SAMPLERS.get(f) is not None and SAMPLERS[f].special is not None)
+    xs[i] = np.asarray(SAMPLERS[flag].special(np.asarray(xs[i], np.float64), rng)).astype(fn.dtype)
+    return xs
+
+
 def _has(fact):
     return lambda fn, needs: any(fact(n.prim) for n in fn.nodes)
 
@@ -524,4 +545,6 @@ _MOVES = {
     "large-logits": (_has(_logits), _move_logits),
     "near-overflow": (lambda fn, needs: bool(_nonempty_inputs(fn, needs)), _move_overflow),
     "tiny": (lambda fn, needs: bool(_nonempty_inputs(fn, needs, False)), _move_tiny),
+    # ---- issue 16: linear algebra factorisations and solves
+    "matrix": (lambda fn, needs: bool(_matrix_inputs(fn, needs)), _move_matrix),
 }

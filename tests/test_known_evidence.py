@@ -320,3 +320,155 @@ def test_autograd_einsum_vjp_still_raises_on_a_repeated_letter():
     assert np.allclose(np.einsum("ii->i", x), [1.0, 4.0])  # the forward is right
     with pytest.raises(ValueError, match="output subscript 'i' multiple times"):
         autograd.grad(lambda x: anp.sum(anp.einsum("ii->i", x)))(x)
+
+
+# ---- issue 16: linear algebra factorisations and solves
+
+DET_SUBNORMAL = [[-5e-324, 0.2500000000000002], [5e-324, 1.9729577993906555]]
+
+
+def _det_subnormal_exact():
+    """det's derivative is the adjugate: d det/dA = [[d, -c], [-b, a]] for A = [[a, b], [c, d]] (no division)."""
+    (a, b), (c, d) = DET_SUBNORMAL
+    return np.array([[d, -c], [-b, a]])
+
+
+def torch_det_subnormal():
+    torch = _torch()
+    x = torch.tensor(DET_SUBNORMAL, dtype=torch.float64, requires_grad=True)
+    torch.linalg.det(x).backward()
+    return x.grad.numpy(), _det_subnormal_exact()
+
+
+def autograd_det_subnormal():
+    autograd, anp = _autograd()
+    return autograd.grad(anp.linalg.det)(np.array(DET_SUBNORMAL)), _det_subnormal_exact()
+
+
+@pytest.mark.parametrize("case", [torch_det_subnormal, autograd_det_subnormal], ids=lambda c: c.__name__)
+def test_det_at_subnormal_entries_is_still_not_finite(case):
+    """The exact gradient is finite (the adjugate, [[1.97, -5e-324], [-0.25, -5e-324]]); the libraries' det·A⁻ᵀ
+    overflows A⁻¹ (det = -1.1e-323)."""
+    got, exact = case()
+    print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
+    assert np.all(np.isfinite(exact)) and not np.all(np.isfinite(got)), "fixed: drop its known-behaviour entry"
+
+
+def test_autograd_det_at_a_singular_matrix_still_raises():
+    """det(full((3, 3), c)) has derivative adj(A)ᵀ = 0 (rank 1); autograd's rule inverts A and raises."""
+    autograd, anp = _autograd()
+    with pytest.raises(np.linalg.LinAlgError):
+        autograd.grad(anp.linalg.det)(np.full((3, 3), -1.8565926662233185))
+
+
+def test_jax_det_3x3_vjp_still_accumulates_padded_cotangents():
+    """jnp.linalg.det of a 3×3 is a closed form (17 operations); its VJP sums a zero-padded 3×3 cotangent per entry
+    read (add_any): the cost-bound entry."""
+    jax, jnp = _jax()
+    a = jnp.array([[2.0, 0.5, 0.25], [0.5, 3.0, 1.0], [0.25, 1.0, 4.0]])
+    from advalidate.cost.jaxpr import count_program
+
+    forward = count_program(jnp.linalg.det, a)
+    both = count_program(lambda a: jax.vjp(jnp.linalg.det, a)[1](1.0), a)
+    print(f"\nforward {forward.work}: {dict(forward.by_primitive)}\nVJP {both.work}: {dict(both.by_primitive)}")
+    assert both.by_primitive["add_any"] > 5 * forward.work and both.work > 5 * forward.work + 16, \
+        "fixed: drop its known-behaviour entry"
+
+
+DET_TINY_COLUMN = [[2.9483542123155746e-308, -1.3657316313915961, -1.4191269464669433e-308, 1.8302195708191689],
+                   [-3.4806466652845834e-307, 6.407274824221214e-308, 1.348141723632874, 1.1372580685958074e-307],
+                   [8.519304488783827e-308, 6.2671154615488004e-307, 5.3918232056150615, 1.2541049262144734],
+                   [-3.580076464214069e-307, -0.5076890812186765, 1.427121687358191, -4.585547132201176e-308]]
+
+
+def test_torch_det_cofactors_of_a_tiny_column_are_still_wrong():
+    """torch's det gradient at a matrix with a tiny first column: the O(det) cofactors (columns 1-3) wrong, some
+    with the wrong sign or 0; exact cofactors from mpmath at 3000 bits (no rounding left at these sizes)."""
+    torch = _torch()
+    x = torch.tensor(DET_TINY_COLUMN, dtype=torch.float64, requires_grad=True)
+    torch.linalg.det(x).backward()
+    got = x.grad.numpy()
+    with M.workprec(3000):
+        a = M.matrix(DET_TINY_COLUMN)
+        exact = np.array([[float((-1) ** (i + j) * M.det(M.matrix([[a[r, c] for c in range(4) if c != j]
+                                                                    for r in range(4) if r != i])))
+                           for j in range(4)] for i in range(4)])
+    print(f"\nlibrary {got!r}\nexact {exact!r}")
+    assert np.allclose(got[:, 0], exact[:, 0], rtol=1e-12)  # the O(1) column is right
+    small = np.abs(got[:, 1:] - exact[:, 1:]) / np.abs(exact[:, 1:])
+    assert np.max(small) > 1, "fixed: drop its known-behaviour entry"
+
+
+def test_jax_triangular_solve_vjp_still_solves_twice():
+    """The VJP of jax.scipy.linalg.solve_triangular holds two identical transposed triangular solves."""
+    jax, jnp = _jax()
+    import jax.scipy.linalg
+
+    a = jnp.array([[2.0, 0.0, 0.0], [0.5, 3.0, 0.0], [0.25, 1.0, 4.0]])
+    b = jnp.array([1.0, -0.5, 0.25])
+
+    def f(a, b):
+        return jax.scipy.linalg.solve_triangular(a, b, lower=True)
+
+    text = str(jax.make_jaxpr(lambda a, b: jax.vjp(f, a, b)[1](b))(a, b))
+    solves = [line for line in text.splitlines() if "= triangular_solve[" in line]
+    print("\n".join(solves))
+    assert len(solves) == 3, "fixed: drop its known-behaviour entry"
+
+
+SQRTM_A = [[1.9328861735294023, 1.3834073997792569, 1.9138821113252862, -0.18085441578087175], [1.3834073997792569, 2.252714536623979, 2.0460847597470284, -0.7147885613996081], [1.9138821113252862, 2.0460847597470284, 3.1533516636607346, -0.4978683001791777], [-0.18085441578087175, -0.7147885613996081, -0.4978683001791777, 1.227876759436053]]
+SQRTM_V = [[-0.4711038505022128, 1.6609802898726622, 1.8592442392586275, -0.4503342005267896], [-0.9220467012387037, -1.523244849062591, 1.772834731450001, 0.3939630743763685], [-0.5989291288393085, 0.6290777753520281, -0.6003098630176587, -0.3130574080250964], [-1.6475687030333628, -1.4765820394318458, 0.9330631979341666, 1.7381819559818368]]
+
+
+def _sqrtm_exact():
+    """The Daleckii-Krein VJP at 300 bits: V (F ∘ (Vᵀ sym(Ḡ) V)) Vᵀ, F_ij = 1/(√λᵢ + √λⱼ) (continuous at a repeated
+    eigenvalue, so any eigenbasis of the repeated one gives it)."""
+    with M.workprec(300):
+        w, q = M.eigsy(M.matrix(SQRTM_A))
+        g = M.matrix(SQRTM_V)
+        g = (g + g.T) / 2
+        inner = q.T * g * q
+        n = len(w)
+        for i in range(n):
+            for j in range(n):
+                inner[i, j] /= M.sqrt(w[i]) + M.sqrt(w[j])
+        return np.array((q * inner * q.T).tolist(), dtype=float)
+
+
+def _sqrtm_jax():
+    jax, jnp = _jax()
+    f = lambda a: (lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh(a))  # noqa: E731
+    return np.asarray(jax.vjp(f, jnp.array(SQRTM_A))[1](jnp.array(SQRTM_V))[0])
+
+
+def _sqrtm_torch():
+    torch = _torch()
+    a = torch.tensor(SQRTM_A, dtype=torch.float64, requires_grad=True)
+    w, v = torch.linalg.eigh((a + a.mT) / 2)
+    ((v * torch.sqrt(w)) @ v.mT).backward(torch.tensor(SQRTM_V, dtype=torch.float64))
+    return a.grad.numpy()
+
+
+def _sqrtm_autograd():
+    autograd, anp = _autograd()
+
+    def f(a):
+        w, v = anp.linalg.eigh((a + anp.swapaxes(a, -1, -2)) / 2)
+        return anp.dot(v * anp.sqrt(w), anp.transpose(v))
+
+    return autograd.make_vjp(f)(np.array(SQRTM_A))[0](np.array(SQRTM_V))
+
+
+@pytest.mark.parametrize("library", [_sqrtm_jax, _sqrtm_torch, _sqrtm_autograd], ids=["jax", "torch", "autograd"])
+def test_sqrtm_through_eigh_at_a_repeated_eigenvalue_is_still_wrong(library):
+    got, exact = library(), _sqrtm_exact()
+    print(f"\nlibrary {got[0]!r}\nexact {exact[0]!r}")
+    assert np.max(np.abs(got - exact)) > 1e-3 * np.max(np.abs(exact)), "fixed: drop its known-behaviour entry"
+
+
+def test_jax_sqrtm_of_2_512_is_still_infinite():
+    jax, jnp = _jax()
+    f = lambda a: (lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh(a))  # noqa: E731
+    got = float(jax.vjp(f, jnp.array([[2.0 ** 512]]))[1](jnp.array([[0.125]]))[0][0, 0])
+    print(f"\nlibrary {got!r}, exact {0.125 / (2 * 2.0 ** 256)!r}")
+    assert not math.isfinite(got), "fixed: drop its known-behaviour entry"

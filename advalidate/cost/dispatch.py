@@ -105,6 +105,40 @@ def _index_fill_work(args, out) -> int:
 TOUCHED = {"trace": lambda args, out: max(min(args[0].shape[-2:]), 1), "index_fill": _index_fill_work}
 
 
+# ---- issue 16: linear algebra factorisations and solves: the unit costs of advalidate.counting (LU 2n³/3, a
+# triangular solve n² per right-hand side column, an inverse 2n³, Cholesky n³/3, the symmetric eigensolver 9n³
+# with eigenvectors and 4n³/3 without); _linalg_check_errors (reads the info flag) is free, tril/triu and
+# diag_embed produce elements
+def _n(t) -> int:
+    return int(t.shape[-1]) if t.dim() else 1
+
+
+def _lu(t) -> int:
+    return -(-2 * _n(t) ** 3 // 3)
+
+
+def _batch(t) -> int:
+    return int(np.prod(t.shape[:-2])) if t.dim() > 2 else 1
+
+
+LINALG = {
+    "_linalg_solve_ex": lambda args: _batch(args[0]) * _lu(args[0]) + 2 * _n(args[0]) * args[1].numel(),
+    "linalg_solve": lambda args: _batch(args[0]) * _lu(args[0]) + 2 * _n(args[0]) * args[1].numel(),
+    "linalg_lu_solve": lambda args: 2 * _n(args[0]) * args[2].numel(),
+    "linalg_lu_factor_ex": lambda args: _batch(args[0]) * _lu(args[0]),
+    "linalg_inv_ex": lambda args: _batch(args[0]) * 2 * _n(args[0]) ** 3,
+    "_linalg_det": lambda args: _batch(args[0]) * (_lu(args[0]) + _n(args[0])),
+    "_linalg_slogdet": lambda args: _batch(args[0]) * (_lu(args[0]) + 2 * _n(args[0])),
+    "linalg_cholesky_ex": lambda args: _batch(args[0]) * -(-_n(args[0]) ** 3 // 3),
+    "linalg_solve_triangular": lambda args: _n(args[0]) * args[1].numel(),
+    "triangular_solve": lambda args: _n(args[1]) * args[0].numel(),
+    "_linalg_eigh": lambda args: _batch(args[0]) * (9 * _n(args[0]) ** 3 if (args[2] if len(args) > 2 else True)
+                                                    else -(-4 * _n(args[0]) ** 3 // 3)),
+}
+FREE = FREE | {"_linalg_check_errors", "diagonal"}
+ELEMENTWISE = ELEMENTWISE | {"tril", "triu", "diag_embed", "diagonal_scatter"}
+
+
 @dataclass
 class Tally:
     """The work of the aten ops seen, by op name, and the names no table knows."""
@@ -148,6 +182,8 @@ def op_work(name: str, args, out) -> tuple[int, bool]:
         return 0, True
     if name in TOUCHED:
         return TOUCHED[name](args, out), True
+    if name in LINALG:
+        return int(LINALG[name](args)), True
     if name in PRODUCTS:
         a = args[1] if name in ("addmm", "addmv", "baddbmm", "addbmm", "addr") else args[0]
         k = a.shape[-1] if isinstance(a, torch.Tensor) and a.dim() else 1

@@ -7,6 +7,7 @@ Every equation is weighted by shape under the unit-cost model of :mod:`advalidat
   ``atan2`` 2, ``integer_pow`` the multiplications of repeated squaring (plus one for a negative power);
 - reductions and cumulative ops (``REDUCTIONS``) cost the elements they read;
 - ``dot_general`` costs 2·(elements produced)·(product of the contracted dimensions);
+- factorisations and triangular solves (``LINALG``) their flop counts, as :mod:`advalidate.counting` charges them;
 - moves that NumPy materialises (``concatenate``, ``select_n`` like ``np.where``, ``gather``, scatters)
   cost the elements produced;
 - ``FREE``: bookkeeping that NumPy does with a view, a broadcast, a dtype cast, or an assignment into a
@@ -14,7 +15,7 @@ Every equation is weighted by shape under the unit-cost model of :mod:`advalidat
   ``slice``, ``split``, ``pad``, ``rev``, ``convert_element_type``, ``iota``, ...) costs nothing.
 
 Sub-jaxprs are walked where they run: ``jit``/``pjit``, ``closed_call``, ``remat``, ``custom_jvp_call`` and
-``custom_vjp_call`` (their primal body), ``scan`` (its body × ``length``), ``cond`` (the most expensive
+``custom_vjp_call`` (their primal body), ``custom_linear_solve`` (its ``solve`` jaxpr: the one it runs), ``scan`` (its body × ``length``), ``cond`` (the most expensive
 branch), ``while`` (cond and body once: the trip count is not static, so the count is a lower bound and
 the loop is recorded in ``Tally.while_loops``). Every equation in the trace is counted, dead ones
 included: eager JAX executes them (``jax.jit`` would remove them; :func:`xla_cost` gives that view).
@@ -59,6 +60,27 @@ ELEMENTWISE = frozenset({
     "shift_right_arithmetic", "population_count", "clz", "integer_pow", "pow", "atan2",
 })
 COMPOSITES = {"pow": 3, "atan2": 2}  # as counting.COMPOSITES: pow = exp(b·log a), atan2 = arctan(y/x) + fix
+
+
+# ---- issue 16: linear algebra factorisations and solves: the unit costs of advalidate.counting (LU 2n³/3, a
+# triangular solve n² per right-hand side column, Cholesky n³/3, the symmetric eigensolver 9n³: jax's eigh
+# always computes the eigenvectors); ``platform_index`` (the branch index of a platform-dependent lowering) is free
+def _side(eqn) -> int:
+    shape = eqn.invars[0].aval.shape
+    return int(shape[-1]) if shape else 1
+
+
+def _batch(eqn) -> int:
+    return math.prod(eqn.invars[0].aval.shape[:-2])
+
+
+LINALG = {
+    "lu": lambda eqn: _batch(eqn) * -(-2 * _side(eqn) ** 3 // 3),
+    "triangular_solve": lambda eqn: _side(eqn) * _size(eqn.invars[1].aval),
+    "cholesky": lambda eqn: _batch(eqn) * -(-_side(eqn) ** 3 // 3),
+    "eigh": lambda eqn: _batch(eqn) * 9 * _side(eqn) ** 3,
+}
+FREE = FREE | {"platform_index"}
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 
@@ -123,6 +145,8 @@ def count_jaxpr(jaxpr, tally: Tally | None = None, times: int = 1) -> Tally:
             for p, w in worst.by_primitive.items():
                 tally.by_primitive[p] += times * w
             tally.unknown |= set().union(*(b.unknown for b in branches))
+        elif name == "custom_linear_solve":  # issue 16: it runs its ``solve`` jaxpr; matvec and the transposes
+            count_jaxpr(params["jaxprs"].solve, tally, times)  # are only there for its derivative rules
         elif name == "while":
             tally.while_loops += 1
             count_jaxpr(params["cond_jaxpr"], tally, times)
@@ -136,6 +160,8 @@ def count_jaxpr(jaxpr, tally: Tally | None = None, times: int = 1) -> Tally:
             continue
         elif name == "dot_general":
             tally.charge(name, times * _dot_work(eqn))
+        elif name in LINALG:
+            tally.charge(name, times * LINALG[name](eqn))
         elif name in REDUCTIONS:
             tally.charge(name, times * max(_size(eqn.invars[0].aval), 1))
         else:

@@ -32,3 +32,465 @@ register(Primitive(
     rounding=lambda value, args, params: sum_of_terms(value, args, params, np.matmul),
     draw=Draw(simplicity=20, rule="matmul", ranks=lambda max_dims: (1, min(2, max_dims)), rank_text="1 or 2"),
     example=lambda shape: ([shape, shape[::-1]], {})))
+
+
+# ---- issue 16: linear algebra factorisations and solves
+#
+# Square operands n×n (n >= 1, rank 2, no batching), drawn by the square-matrix samplers of
+# :mod:`advalidate.primitives.operands` (well-conditioned, symmetric positive definite, symmetric with gapped
+# eigenvalues). Symmetric-input operations (``cholesky``, ``eigvalsh``) are functions of ``sym(A) = (A + Aᵀ)/2``:
+# that is JAX's documented semantics (``symmetrize_input=True``), torch and autograd read one triangle, so their
+# templates symmetrize explicitly; a derivative with respect to a symmetric input is only defined up to its
+# skew part, and through ``sym`` every library's answer is comparable.
+#
+# The error-model facts (``rounding``: forward values; ``magnitude``: the scale of the VJP's own rounding) are the
+# componentwise backward-error bounds of the factorisations (Higham, *Accuracy and Stability of Numerical
+# Algorithms*, 2nd ed.): an LU-based solve, inverse or determinant is exact for A + ΔA with
+# |ΔA| <= γ_3n·G, G = Pᵀ|L||U| (:func:`advalidate.xp.lu_growth`, >= |A|), so the solve's error is
+# <= γ_3n·|A⁻¹|·G·|x| — the condition number enters through |A⁻¹|·G, no constant is tuned; Cholesky is exact
+# for A + ΔA with |ΔA| <= γ_(n+1)·|L||Lᵀ| (Thm 10.3); a symmetric eigensolver's eigenvalues move by at most
+# p(n)·u·‖A‖ (Weyl), its eigenvectors by that over the gap to the other eigenvalues. The γ_k = k·u constants
+# (k <= 3n = 12 for the n <= 4 of the default strategies) are within the error model's K·(n + 1) >= 64.
+#
+# Work (unit costs, charged by every counter: advalidate.counting, cost.jaxpr, cost.dispatch): an LU
+# factorisation 2n³/3, a triangular solve n² per right-hand side column (a solve: LU plus two of them), an
+# inverse 2n³, a Cholesky factorisation n³/3, a symmetric eigensolver 9n³ with eigenvectors and 4n³/3 without
+# (Golub and Van Loan, *Matrix Computations*, 4th ed., §8.3), determinants LU plus n.
+
+import mpmath  # noqa: E402
+
+from .. import xp  # noqa: E402
+from ._forms import unit_roundoff_of  # noqa: E402
+from .operands import SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
+from .primitive import ShapeError  # noqa: E402
+
+_NAN = mpmath.mpf("nan")
+
+
+def _sym(a):
+    return (a + a.T) / 2
+
+
+def _f64(a):
+    return np.array(a, dtype=np.float64)
+
+
+def _check_square(a, what="operand"):
+    if len(a) != 2 or a[0] != a[1] or a[0] == 0:
+        raise ShapeError(f"the {what} must be a non-empty square matrix, got shape {tuple(a)}")
+    return a[0]
+
+
+def _square(result):
+    """A shape rule for one square operand: ``result(n)`` is the result's shape."""
+    def rule(shapes):
+        (a,) = shapes
+        return tuple(result(_check_square(a)))
+    return rule
+
+
+def _solve_shape(shapes, **_):
+    a, b = shapes
+    n = _check_square(a, "matrix")
+    if not 1 <= len(b) <= 2 or b[0] != n:
+        raise ShapeError(f"the right-hand side must have shape ({n},) or ({n}, k), got {tuple(b)}")
+    return tuple(b)
+
+
+def _refusing(form, shape):
+    """An mpmath form that gives NaN where mpmath refuses the matrix (singular, not positive definite; mpmath's
+    pivot search raises TypeError on a zero column): outside the domain, as the oracle expects."""
+    def run(*args):
+        try:
+            return form(*args)
+        except (ZeroDivisionError, ValueError, TypeError):
+            return np.full(shape(*args), _NAN, dtype=object)
+    return run
+
+
+def _float_refusing(form, shape):
+    """A float form that gives NaN where LAPACK refuses the matrix (singular, not positive definite), as NumPy's
+    elementwise functions do outside their domain, instead of raising."""
+    def run(*args):
+        try:
+            return form(*args)
+        except np.linalg.LinAlgError:
+            return np.full(shape(*args), np.nan, dtype=np.result_type(*args))
+    return run
+
+
+def _square_example(shape):
+    return [(shape[0], shape[0])], {}
+
+
+def _draw(simplicity):
+    return Draw(simplicity=simplicity, rule="square", ranks=lambda max_dims: (2, min(2, max_dims)), rank_text="2", nonempty=True)
+
+
+def _invertible(a, *_):
+    """The domain gap of an inverse: 1/κ₂(A) = σ_min/σ_max (0 when singular), from float64 values."""
+    s = np.linalg.svd(_f64(a), compute_uv=False)
+    return np.asarray(s[-1] / s[0] if s[0] > 0 else 0.0)
+
+
+def _inv_abs(a):
+    """|A⁻¹|, infinite where A is exactly singular (a bound that says nothing there, rather than an error)."""
+    try:
+        return np.abs(xp.inv(a))
+    except (np.linalg.LinAlgError, ZeroDivisionError, TypeError):
+        return np.full(np.shape(a), mpmath.inf if xp.is_mp(a) else np.inf, dtype=object if xp.is_mp(a) else float)
+
+
+def _amplified(a):
+    """``|A⁻¹|·G·|A⁻¹|`` (G: :func:`advalidate.xp.lu_growth`): what an LU-based inverse's error is bounded by,
+    γ_3n times it (>= |A⁻¹| entrywise)."""
+    y = _inv_abs(a)
+    m = y @ xp.lu_growth(a) @ y
+    return np.where(m != m, np.inf, m)  # inf·0 where A is (numerically) singular: no bound there, not NaN
+
+
+# -- solve: x = A⁻¹ b
+
+def _solve_vjp(g, x, a, b):
+    gb = xp.solve(a.T, g)
+    return -(np.multiply.outer(gb, x) if np.ndim(x) == 1 else gb @ x.T), gb
+
+
+def _solve_magnitude(g, x, a, b):
+    # b̄ = A⁻ᵀ ḡ by the transposed LU: error <= γ_3n |A⁻ᵀ| Gᵀ |b̄| <= γ_3n |A⁻ᵀ| Gᵀ |A⁻ᵀ| |ḡ|; Ā = -b̄ xᵀ
+    y = _inv_abs(a).T
+    gb = y @ (xp.lu_growth(a).T @ (y @ g))
+    return (np.multiply.outer(gb, np.abs(x)) if np.ndim(x) == 1 else gb @ np.abs(x).T), gb
+
+
+def _solve_rounding(x, args, params):
+    a = _f64(args[0])
+    n = a.shape[0]
+    return 3 * n * unit_roundoff_of(x) * (_inv_abs(a) @ xp.lu_growth(a) @ np.abs(_f64(x)))
+
+
+register(Primitive(
+    "solve", 2, "linalg", _solve_shape, _float_refusing(xp.solve, lambda a, b: np.shape(b)),
+    _refusing(xp.solve, lambda a, b: np.shape(b)),
+    domain=_invertible, doc="A⁻¹ b for a square A and b of shape (n,) or (n, k) (LU with partial pivoting)",
+    vjp=_solve_vjp, jvp=lambda ts, x, a, b: xp.solve(a, ts[1] - ts[0] @ x),
+    operands=(WELL_CONDITIONED,), magnitude=_solve_magnitude, rounding=_solve_rounding, draw=_draw(60),
+    constant=lambda same, args, shapes, params: same(args[0], args[1]),  # A⁻¹A = I
+    example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {})))
+
+
+# -- inv: Y = A⁻¹
+
+def _inv_magnitude(g, y, a):
+    m = _amplified(a).T
+    return m @ g @ m
+
+
+register(Primitive(
+    "inv", 1, "linalg", _square(lambda n: (n, n)), _float_refusing(xp.inv, lambda a: np.shape(a)),
+    _refusing(xp.inv, lambda a: np.shape(a)),
+    domain=_invertible, doc="the inverse of a square matrix",
+    vjp=(lambda g, y, a: -(y.T @ g @ y.T),), jvp=lambda ts, y, a: -(y @ ts[0] @ y),
+    operands=(WELL_CONDITIONED,), magnitude=(_inv_magnitude,),
+    rounding=lambda y, args, params: 3 * len(y) * unit_roundoff_of(y) * _f64(_amplified(_f64(args[0]))),
+    draw=_draw(61), example=_square_example))
+
+
+# -- det and slogdet
+
+def _adjugate_t(a, d):
+    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible and A⁻¹ finite; where the inverse fails (an exactly singular A)
+    or overflows (a determinant below 1/max: subnormal entries) from the SVD, adj(A) = det(V)·det(U)·V·
+    diag(prod_(j != i) σ_j)·Uᵀ (A = U Σ Vᵀ), which has no division and stays right there (the adjugate is a
+    polynomial in A, finite everywhere)."""
+    try:
+        y = xp.inv(a)
+        if xp.is_mp(a) or np.isfinite(np.asarray(y)).all():  # a plain view: the check is not the rule's work
+            return d * y.T
+    except (np.linalg.LinAlgError, ZeroDivisionError, TypeError):
+        pass
+    if xp.is_mp(a):
+        u, s, v = mpmath.svd_r(xp._mp_matrix(a))
+        n = len(s)
+        u, vt = xp._from_mp(u, (n, n)), xp._from_mp(v, (n, n))  # mpmath returns Vᵀ
+        s = list(s)
+        sign = xp.det(u) * xp.det(vt)
+    else:
+        u, s, vt = np.linalg.svd(np.asarray(a))
+        sign = np.linalg.det(u) * np.linalg.det(vt)
+        s = list(s)
+    others = np.array([np.prod([s[j] for j in range(len(s)) if j != i]) * sign for i in range(len(s))],
+                      dtype=object if xp.is_mp(a) else np.float64)
+    return u @ (others[:, None] * vt)  # adj(A)ᵀ = U diag(others) Vᵀ
+
+
+def _det_rounding(d, args, params):
+    # the LU's backward error, |Δdet| <= γ_3n·|det|·Σ|A⁻ᵀ|∘G; and the exponential of a log-determinant (NumPy's det
+    # is sign·exp(Σ log|u_ii|), which keeps the product of the pivots from overflowing): u·|log|det|| relative
+    a = _f64(args[0])
+    y = _inv_abs(a)
+    size = np.abs(_f64(d))
+    with np.errstate(divide="ignore"):
+        logs = np.abs(np.log(size)) if size > 0 else 0.0
+    return unit_roundoff_of(d) * size * (3 * a.shape[0] * np.sum(y.T * xp.lu_growth(a)) + logs)
+
+
+register(Primitive(
+    "det", 1, "linalg", _square(lambda n: ()), xp.det, xp.det,
+    doc="the determinant (LU with partial pivoting); its derivative is the adjugate, det(A)·A⁻ᵀ",
+    vjp=(lambda g, d, a: g * _adjugate_t(a, d),), jvp=lambda ts, d, a: np.sum(_adjugate_t(a, d) * ts[0]),
+    operands=(WELL_CONDITIONED,), magnitude=(lambda g, d, a: g * np.abs(d) * _amplified(a).T,),
+    rounding=_det_rounding, draw=_draw(62), example=_square_example))
+
+
+def _logabsdet(a):
+    return np.linalg.slogdet(a)[1]
+
+
+def _mp_logabsdet(a):
+    return np.asarray(mpmath.log(abs(xp.det(a).item())), dtype=object)
+
+
+def _slogdet_rounding(value, args, params):
+    a = _f64(args[0])
+    return 3 * a.shape[0] * unit_roundoff_of(value) * np.sum(_inv_abs(a).T * xp.lu_growth(a))
+
+
+register(Primitive(
+    "slogdet", 1, "linalg", _square(lambda n: ()), _logabsdet, _refusing(_mp_logabsdet, lambda a: ()),
+    domain=_invertible, doc="log|det A| (the log-magnitude of slogdet; its sign is piecewise constant)",
+    vjp=(lambda g, l, a: g * xp.inv(a).T,), jvp=lambda ts, l, a: np.sum(xp.inv(a).T * ts[0]),
+    operands=(WELL_CONDITIONED,), magnitude=(lambda g, l, a: g * _amplified(a).T,),
+    rounding=_slogdet_rounding, draw=_draw(63), example=_square_example))
+
+
+# -- cholesky: L lower with L Lᵀ = sym(A)
+
+def _phi(x):
+    """The lower triangle with the diagonal halved (Murray, arXiv:1602.07527)."""
+    return np.tril(x) - np.diag(np.diag(x)) / 2
+
+
+def _chol_vjp(g, l, a):
+    z = xp.solve_triangular(l.T, _phi(l.T @ g), lower=False)  # L⁻ᵀ Φ(Lᵀ Ḡ)
+    return _sym(xp.solve_triangular(l.T, z.T, lower=False).T)  # ... L⁻¹, symmetrized
+
+
+def _chol_jvp(ts, l, a):
+    y = xp.solve_triangular(l, xp.solve_triangular(l, _sym(ts[0])).T)  # L⁻¹ sym(dA) L⁻ᵀ
+    return l @ _phi(y)
+
+
+def _positive_definite(a, *_):
+    """λ_min(sym A)/max|λ| (<= 0: not positive definite), from float64 values."""
+    lam = np.linalg.eigvalsh(_sym(_f64(a)))
+    return np.asarray(lam[0] / np.max(np.abs(lam)) if np.max(np.abs(lam)) > 0 else 0.0)
+
+
+def _chol_rounding(l, args, params):
+    # L̂ L̂ᵀ = A + ΔA, |ΔA| <= γ_(n+1) |L̂||L̂ᵀ|; ΔL = L Φ(L⁻¹ ΔA L⁻ᵀ)
+    L = np.abs(_f64(l))
+    li = _inv_abs(_f64(l))
+    return (L.shape[0] + 1) * unit_roundoff_of(l) * (L @ np.tril(li @ L @ L.T @ li.T))
+
+
+def _chol_magnitude(g, l, a):
+    # two triangular solves with L (each: error <= γ_n |L⁻¹||L||result|), Φ(Lᵀ Ḡ) between them
+    L = np.abs(l)
+    li = np.abs(xp.inv(l))
+    amp = li @ L @ li
+    m = amp.T @ np.tril(L.T @ g) @ amp
+    return _sym(m)
+
+
+register(Primitive(
+    "cholesky", 1, "linalg", _square(lambda n: (n, n)),
+    _float_refusing(lambda a: np.linalg.cholesky(_sym(a)), lambda a: np.shape(a)),
+    _refusing(lambda a: xp.cholesky(_sym(a)), lambda a: np.shape(a)),
+    domain=_positive_definite,
+    doc="the lower Cholesky factor of sym(A) = (A + Aᵀ)/2 (symmetric positive definite)",
+    vjp=(_chol_vjp,), jvp=_chol_jvp, operands=(SPD,), magnitude=(_chol_magnitude,), rounding=_chol_rounding,
+    # the forward is n³/3 (and the symmetrization's 2n²); a VJP adds Lᵀ·Ḡ as a dense product (2n³) and two
+    # triangular solves with n right-hand sides (2n³): (1/3 + 4)n³ = 13 factorisations, plus O(n²)
+    omega=13.0, draw=_draw(64), example=_square_example))
+
+
+# -- eigvalsh: the eigenvalues of sym(A), ascending
+
+def _eig_gaps(a, *_):
+    """The gaps between consecutive eigenvalues (0 at a repeated one: the kink), from float64 values."""
+    return np.diff(np.linalg.eigvalsh(_sym(_f64(a))))
+
+
+def _eig_vjp(g, lam, a):
+    v = xp.eigh(_sym(a))[1]
+    return (v * g) @ v.T
+
+
+def _eig_jvp(ts, lam, a):
+    v = xp.eigh(_sym(a))[1]
+    return np.sum(v * (_sym(ts[0]) @ v), axis=0)
+
+
+def _eig_magnitude(g, lam, a):
+    # V diag(ḡ) Vᵀ with V from a backward-stable eigensolver: the eigenvectors are those of sym(A) + E with
+    # ‖E‖ <= p(n)·u·‖A‖, which moves V diag(ḡ) Vᵀ by sum_(i != j) (ḡ_i - ḡ_j)/(λ_i - λ_j)·(vᵢᵀ E vⱼ)·sym(vᵢ vⱼᵀ)
+    s = _sym(a)
+    w, v = xp.eigh(s)
+    out = np.abs(v) @ (g[:, None] * np.abs(v).T)
+    n = len(w)
+    pairs = [(g[i] + g[j]) / abs(w[i] - w[j]) for i in range(n) for j in range(i + 1, n) if w[i] != w[j]]
+    if pairs:
+        norm = xp.sqrt(np.sum(s * s))
+        out = out + norm * max(pairs)
+    return out
+
+
+register(Primitive(
+    "eigvalsh", 1, "linalg", _square(lambda n: (n,)), lambda a: np.linalg.eigvalsh(_sym(a)),
+    lambda a: xp.eigh(_sym(a))[0], kink=_eig_gaps,
+    doc="the eigenvalues of sym(A), ascending; a repeated eigenvalue is a kink (the gap to the next one is 0)",
+    vjp=(_eig_vjp,), jvp=_eig_jvp, operands=(SYMMETRIC_GAPPED,), magnitude=(_eig_magnitude,),
+    rounding=lambda lam, args, params: len(lam) * unit_roundoff_of(lam) * np.sqrt(np.sum(_f64(args[0]) ** 2))
+    * np.ones(np.shape(lam)),
+    # the eigenvalues alone cost 4n³/3; their VJP needs the eigenvectors (9n³) and V·diag(ḡ)·Vᵀ (2n³):
+    # (4/3 + 9 + 2)/(4/3) = 9.25 eigenvalue computations, plus O(n²)
+    omega=10.0, draw=_draw(65), example=_square_example))
+
+
+# -- triangular_solve: x = T⁻¹ b with T the lower (or upper) triangle of the matrix operand
+
+def _triangle(a, lower):
+    return np.tril(a) if lower else np.triu(a)
+
+
+def _tri_vjp(g, x, a, b, lower=True):
+    gb = xp.solve_triangular(_triangle(a, lower).T, g, lower=not lower)
+    return -_triangle(np.multiply.outer(gb, x) if np.ndim(x) == 1 else gb @ x.T, lower), gb
+
+
+def _tri_jvp(ts, x, a, b, lower=True):
+    return xp.solve_triangular(_triangle(a, lower), ts[1] - _triangle(ts[0], lower) @ x, lower=lower)
+
+
+def _nonzero_diagonal(a, b):
+    """min|a_ii| / max|a_ij| (0: the triangle, either one, is singular: they share the diagonal), from float64."""
+    t = np.abs(_f64(a))
+    return np.asarray(np.min(np.diag(t)) / np.max(t) if np.max(t) > 0 else 0.0)
+
+
+def _tri_abs_inv(t, lower):
+    """|T⁻¹| for a triangular T, by substitution (the identity's columns), infinite where T is singular."""
+    n = np.shape(t)[0]
+    eye = np.eye(n) if not xp.is_mp(t) else np.array(
+        [[mpmath.mpf(int(i == j)) for j in range(n)] for i in range(n)], dtype=object).reshape(n, n)
+    with np.errstate(all="ignore"):
+        m = np.abs(xp.solve_triangular(t, eye, lower=lower))
+    return np.where(m != m, np.inf, m)
+
+
+def _tri_magnitude(g, x, a, b, lower=True):
+    # substitution is componentwise backward stable, |ΔT| <= γ_n |T| (Higham Thm 8.5): b̄ = T⁻ᵀ ḡ has error
+    # <= γ_n |T⁻ᵀ||Tᵀ||b̄| <= γ_n |T⁻ᵀ||Tᵀ||T⁻ᵀ||ḡ|; T̄ = -tri(b̄ xᵀ)
+    t = _triangle(a, lower)
+    y = _tri_abs_inv(t, lower).T
+    gb = y @ (np.abs(t).T @ (y @ g))
+    return _triangle(np.multiply.outer(gb, np.abs(x)) if np.ndim(x) == 1 else gb @ np.abs(x).T, lower), gb
+
+
+def _tri_rounding(x, args, params):
+    t = _triangle(_f64(args[0]), params["lower"])
+    return t.shape[0] * unit_roundoff_of(x) * (_tri_abs_inv(t, params["lower"]) @ np.abs(t) @ np.abs(_f64(x)))
+
+
+def _np_tri(a, b, lower=True):
+    with np.errstate(all="ignore"):
+        return xp.solve_triangular(_triangle(a, lower), b, lower=lower)
+
+
+def _mp_tri(a, b, lower=True):
+    t = _triangle(a, lower)
+    if any(t[i, i] == 0 for i in range(t.shape[0])):
+        return np.full(np.shape(b), _NAN, dtype=object)
+    return xp.solve_triangular(t, b, lower=lower)
+
+
+register(Primitive(
+    "triangular_solve", 2, "linalg", _solve_shape, _np_tri, _mp_tri, params={"lower": True},
+    domain=_nonzero_diagonal,
+    doc="T⁻¹ b for T the lower (lower=True) or upper triangle of a square matrix (the other triangle is not read)",
+    vjp=_tri_vjp, jvp=_tri_jvp, operands=(WELL_CONDITIONED,), magnitude=_tri_magnitude, rounding=_tri_rounding,
+    draw=_draw(66), example=lambda shape: ([(shape[0], shape[0]), (shape[0], shape[-1])], {"lower": True})))
+
+
+# -- sqrtm: a spectral function through eigh, V·diag(√λ)·Vᵀ for a symmetric positive definite sym(A)
+#
+# Sign-invariant (each eigenvector enters as vᵢvᵢᵀ) and smooth at repeated eigenvalues, where the eigenvectors are
+# not: its derivative is the Daleckii-Krein form dS = V (F ∘ (Vᵀ sym(dA) V)) Vᵀ with the divided differences
+# F_ij = (√λᵢ - √λⱼ)/(λᵢ - λⱼ) = 1/(√λᵢ + √λⱼ) (1/(2√λᵢ) on the diagonal): no division by an eigenvalue gap. A library
+# that differentiates through its eigh meets 1/(λᵢ - λⱼ) instead (0·∞ at a repeated eigenvalue).
+
+def _sqrtm(a):
+    w, v = xp.eigh(_sym(a))
+    return (v * xp.sqrt(w)) @ v.T
+
+
+def _np_sqrtm(a):
+    with np.errstate(invalid="ignore"):
+        return _sqrtm(a)
+
+
+def _mp_sqrtm(a):
+    w, v = xp.eigh(_sym(a))
+    if any(x <= 0 for x in w):
+        return np.full(np.shape(a), _NAN, dtype=object)
+    return (v * xp.sqrt(w)) @ v.T
+
+
+def _daleckii_krein(a):
+    w, v = xp.eigh(_sym(a))
+    r = xp.sqrt(w)
+    return v, 1 / (r[:, None] + r[None, :])
+
+
+def _sqrtm_vjp(g, s, a):
+    v, f = _daleckii_krein(a)
+    return _sym(v @ (f * (v.T @ _sym(g) @ v)) @ v.T)
+
+
+def _sqrtm_jvp(ts, s, a):
+    v, f = _daleckii_krein(a)
+    return v @ (f * (v.T @ _sym(ts[0]) @ v)) @ v.T
+
+
+def _sqrtm_magnitude(g, s, a):
+    # the products on absolute values, and the eigendecomposition's backward error: V, λ are exact for
+    # sym(A) + E with ‖E‖ <= p(n)·u·‖A‖, which moves the Daleckii-Krein map by at most ‖E‖·‖Ḡ‖ times the second
+    # divided differences of √, |√[λᵢ, λⱼ, λₖ]| <= 1/(8 λ_min^(3/2))
+    sa = _sym(a)
+    v, f = _daleckii_krein(a)
+    av = np.abs(v)
+    out = av @ (f * (av.T @ g @ av)) @ av.T
+    w = xp.eigh(sa)[0]
+    lo = min(w)
+    if lo > 0:
+        norm_a = xp.sqrt(np.sum(sa * sa))
+        norm_g = xp.sqrt(np.sum(g * g))
+        out = out + norm_a * norm_g / (8 * lo * xp.sqrt(lo))
+    return out
+
+
+def _sqrtm_rounding(s, args, params):
+    # ‖ΔS‖ <= ‖E‖·max F = p(n)·u·‖A‖/(2√λ_min) (the Fréchet derivative's norm), entrywise
+    a = _sym(_f64(args[0]))
+    lam = np.linalg.eigvalsh(a)
+    n = a.shape[0]
+    with np.errstate(all="ignore"):
+        return n * unit_roundoff_of(s) * np.sqrt(np.sum(a * a)) / (2 * np.sqrt(max(lam[0], 0))) * np.ones(np.shape(s))
+
+
+register(Primitive(
+    "sqrtm", 1, "linalg", _square(lambda n: (n, n)), _np_sqrtm, _mp_sqrtm, domain=_positive_definite,
+    doc="the principal square root of a symmetric positive definite sym(A), V·diag(√λ)·Vᵀ through eigh",
+    vjp=(_sqrtm_vjp,), jvp=_sqrtm_jvp, operands=(SPD,), magnitude=(_sqrtm_magnitude,), rounding=_sqrtm_rounding,
+    draw=_draw(67), example=_square_example))

@@ -17,11 +17,12 @@ sampler. :func:`fixed_point` draws the fixed, well-conditioned points of the con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 __all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
-           "SAMPLERS",
+           "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED",
            "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
@@ -33,13 +34,20 @@ class Sampler:
 
     ``positive``: drawn entries are made positive (their absolute value). ``limit``: the campaign's points draw
     magnitudes at most this (special points leave such inputs where they are). ``scale``: the factor the
-    fixed points of the conformance and cost checks (magnitudes in [0.4, 1.6]) are multiplied by."""
+    fixed points of the conformance and cost checks (magnitudes in [0.4, 1.6]) are multiplied by.
+    ``matrix(x) -> array``: for a square-matrix operand (linear algebra), the map from the drawn entries (after the
+    sign and the scale) to a valid matrix (well-conditioned, symmetric positive definite, a spectrum with gaps);
+    it runs in float64 and is deterministic, so the point stays a function of the drawn entries (and shrinks
+    with them). ``special(x, rng) -> array``: the special operands of such a sampler (near-singular, repeated
+    eigenvalues), which ``points(special=True)`` moves one such input to (:mod:`strategies._points`)."""
 
     flag: str
     doc: str
     positive: bool = False
     limit: float | None = None
     scale: float = 1.0
+    matrix: "Callable[[np.ndarray], np.ndarray] | None" = None
+    special: "Callable[[np.ndarray, np.random.Generator], np.ndarray] | None" = None
 
     def __post_init__(self):
         known = SAMPLERS.get(self.flag)
@@ -49,7 +57,14 @@ class Sampler:
 
     def fixed(self, x: np.ndarray) -> np.ndarray:
         """A fixed point's entries (magnitudes in [0.4, 1.6], random signs) made valid for this sampler."""
-        return (np.abs(x) if self.positive else x) * self.scale
+        x = (np.abs(x) if self.positive else x) * self.scale
+        return self.make(x)
+
+    def make(self, x: np.ndarray) -> np.ndarray:
+        """``matrix(x)`` in ``x``'s dtype for a matrix sampler (``x`` itself otherwise)."""
+        if self.matrix is None or np.ndim(x) != 2 or x.shape[0] != x.shape[1] or x.size == 0:
+            return x
+        return np.asarray(self.matrix(np.asarray(x, np.float64))).astype(np.asarray(x).dtype)
 
 
 SAMPLERS: dict = {}
@@ -121,3 +136,89 @@ def both(args) -> frozenset:
 
 def any_has(args, flag) -> bool:
     return any(flag in a for a in args)
+
+
+# ---- issue 16: linear algebra factorisations and solves: square-matrix samplers (``matrix``: drawn entries ->
+# a valid matrix, float64, deterministic; ``special``: the special operands points(special=True) moves to)
+
+def _dominant(x):
+    """Strictly diagonally dominant, diagonal signs as drawn: |a_ii| = |x_ii| + sum_j!=i |x_ij| (every drawn entry
+    is >= 0.25 in magnitude, so the margin is >= 0.25 per row: nonsingular, and LU needs no pivoting)."""
+    a = np.array(x, np.float64)
+    off = np.sum(np.abs(a), axis=1) - np.abs(np.diag(a))
+    np.fill_diagonal(a, np.where(np.diag(a) < 0, -1.0, 1.0) * (np.abs(np.diag(a)) + off))
+    return a
+
+
+def _spd(x):
+    """``X·Xᵀ/n + I/2``: symmetric positive definite, eigenvalues in [1/2, 1/2 + |X|_F²/n]."""
+    x = np.asarray(x, np.float64)
+    a = x @ x.T / x.shape[0] + 0.5 * np.eye(x.shape[0])
+    return (a + a.T) / 2
+
+
+EIGEN_GAP = 0.5
+"""The smallest gap between consecutive eigenvalues of :data:`SYMMETRIC_GAPPED` operands."""
+
+
+def _gapped(x, gap=EIGEN_GAP):
+    """The eigenvectors of ``(X + Xᵀ)/2`` with its eigenvalues spread so that consecutive ones are >= ``gap``
+    apart (each moved up as little as that needs)."""
+    x = np.asarray(x, np.float64)
+    lam, v = np.linalg.eigh((x + x.T) / 2)
+    for k in range(1, lam.size):
+        lam[k] = max(lam[k], lam[k - 1] + gap)
+    a = (v * lam) @ v.T
+    return (a + a.T) / 2
+
+
+def _with_spectrum(a, change):
+    """``a`` with its singular values (or a symmetric ``a``'s eigenvalues) changed by ``change(values)``."""
+    if np.allclose(a, a.T, rtol=0, atol=0):
+        lam, v = np.linalg.eigh(a)
+        b = (v * change(lam)) @ v.T
+        return (b + b.T) / 2
+    u, s, vt = np.linalg.svd(a)
+    return (u * change(s)) @ vt
+
+
+def _near_singular(x, rng, pivot=True):
+    """Special: the smallest singular value (eigenvalue) ``10^-k`` of the largest, k in [4, 14]; or (``pivot``) a
+    zero pivot (a_11 = 0 with the rest dominant, still nonsingular)."""
+    a = np.asarray(x, np.float64)
+    if pivot and a.shape[0] > 1 and rng.random() < 0.25:
+        a = a.copy()
+        a[0, 0] = 0.0
+        return a
+    eps = 10.0 ** -rng.uniform(4, 14)
+
+    def change(s):
+        s = s.copy()
+        k = int(np.argmin(np.abs(s)))
+        s[k] = np.sign(s[k] + (s[k] == 0)) * eps * np.max(np.abs(s))
+        return s
+    return _with_spectrum(a, change)
+
+
+def _repeated(x, rng):
+    """Special: two consecutive eigenvalues made equal (the kink of eigenvalue functions) or 10^-k apart
+    relatively (k in [4, 15]); for a positive definite operand, half the time near-singular instead."""
+    a = np.asarray(x, np.float64)
+    if a.shape[0] < 2 or rng.random() < 0.25:
+        return _near_singular(a, rng, pivot=False) if a.shape[0] > 1 else a
+    k = int(rng.integers(a.shape[0] - 1))
+    rel = 0.0 if rng.random() < 0.5 else 10.0 ** -rng.uniform(4, 15)
+
+    def change(lam):
+        lam = lam.copy()
+        lam[k + 1] = lam[k] + rel * abs(lam[k])
+        return lam
+    return _with_spectrum(a, change)
+
+
+WELL_CONDITIONED = Sampler("square", "a well-conditioned square matrix (strictly diagonally dominant)",
+                           matrix=_dominant, special=_near_singular)
+SPD = Sampler("spd", "a symmetric positive definite matrix (X·Xᵀ/n + I/2)", positive=False, matrix=_spd,
+              special=lambda x, rng: _repeated(x, rng) if rng.random() < 0.5 else _near_singular(x, rng, pivot=False))
+SYMMETRIC_GAPPED = Sampler("sym-gap", f"a symmetric matrix whose consecutive eigenvalues are >= {EIGEN_GAP} apart",
+                           matrix=_gapped, special=_repeated)

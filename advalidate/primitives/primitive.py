@@ -52,8 +52,9 @@ class Draw:
     one come last, in registration order). ``rule``: the generator's rule for it: "unary", "binary"
     (broadcasting, operands of compatible shapes, fan-out first), "reduction", or one of the rules of the
     structural and special primitives ("where", "matmul", "along_axis", "transpose", "reshape", "broadcast_to",
-    "index", "concatenate", "stack"; and those of the structural linear algebra: "matrix", "pair", "tensordot",
-    "einsum"); None picks "reduction" for the reduction family, "binary" for two
+    "index", "concatenate", "stack"; those of the structural linear algebra: "matrix", "pair", "tensordot",
+    "einsum"; and "square": a square-matrix operand, a fresh input or one drawn by the same sampler, with a
+    right-hand side for a second operand); None picks "reduction" for the reduction family, "binary" for two
     operands, else "unary". ``ranks(max_dims) -> (lo, hi)``: ranks its main operand may have, and
     ``rank_text`` says it in an error message. ``self_ties``: f(a, a) is constant or tied (``sub``,
     ``maximum``): not drawn unless ties are asked for. ``repeats_tie``: repeated entries tie (``max``).
@@ -105,7 +106,10 @@ class Primitive:
     in its result beyond one ulp (a sum of terms: u times the sum of their magnitudes); ``magnitude``: the
     rule(s) of ``|J|^T |v|`` where the absolute value of ``vjp`` is not it (sums of mixed signs inside).
     The cost model: ``free_fan_out``: a view (free in the unit-cost model) whose adjoint sums or scatter-adds
-    every entry of its output's cotangent."""
+    every entry of its output's cotangent. ``omega``: the family's own constant of the reverse-mode cost bound
+    where ω = 5 (:mod:`advalidate.cost`) does not hold for a correct rule — a factorisation whose VJP needs more
+    than its forward computes (the eigenvalues' VJP needs the eigenvectors); its docstring or comment derives it;
+    a program's bound uses the largest ω of its primitives (:func:`advalidate.check.program_omega`)."""
 
     name: str
     arity: int | None
@@ -129,6 +133,7 @@ class Primitive:
     rounding: Callable[..., Any] | None = None
     magnitude: Any = None
     free_fan_out: bool = False
+    omega: float | None = None
 
     def check_params(self, params: dict) -> dict:
         """Return ``params`` completed with defaults; raise ShapeError naming an unknown or missing one."""

@@ -62,6 +62,8 @@ _RULES = {"unary", "binary", "reduction", "where", "matmul", "along_axis", "tran
           "index", "concatenate", "stack"}
 # ---- issue 16: structural linear algebra
 _RULES |= {"matrix", "pair", "tensordot", "einsum"}
+# ---- issue 16: linear algebra factorisations and solves (square-matrix operands: strategies._functions._square)
+_RULES |= {"square"}
 
 
 def _sample_disagreement(p: Primitive) -> str | None:

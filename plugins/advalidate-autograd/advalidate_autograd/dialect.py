@@ -76,6 +76,16 @@ OPS.update({
     "tensordot": lambda a, p: (f"anp.tensordot({a[0]}, {a[1]}, axes="
                                f"{p['axes'] if isinstance(p['axes'], int) else tuple(map(tuple, p['axes']))!r})"),
     "einsum": lambda a, p: f"anp.einsum({p['spec']!r}, {', '.join(a)})",
+    # ---- issue 16: linear algebra factorisations and solves (autograd 1.9.1 differentiates solve, inv, det,
+    # slogdet, cholesky and eigh, not eigvalsh: eigvalsh is eigh's eigenvalues; its rules read the lower triangle
+    # of a symmetric input, which is symmetrized explicitly, as the primitives are defined)
+    "solve": call("anp.linalg.solve"), "inv": call("anp.linalg.inv"), "det": call("anp.linalg.det"),
+    "slogdet": lambda a, p: f"anp.linalg.slogdet({a[0]})[1]",
+    "cholesky": lambda a, p: f"anp.linalg.cholesky(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)",
+    "eigvalsh": lambda a, p: f"anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2)[0]",
+    "triangular_solve": lambda a, p: f"F.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
+    "sqrtm": lambda a, p: (f"(lambda w, v: anp.dot(v * anp.sqrt(w), anp.transpose(v)))"
+                           f"(*anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2))"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
