@@ -3,7 +3,10 @@
 The unit-cost model (shared by every backend's counter):
 - an elementwise op costs the number of elements it produces;
 - a reduction costs the number of elements it reads, the ufunc ones (``sum``, ``max``…) and the others
-  (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike;
+  (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike; a scan (``cumsum``, ``maximum.accumulate``)
+  the elements it reads times its combining op's weight (``logaddexp.accumulate``: 4 per element);
+- a sort, an argsort and a gather (``take``, ``take_along_axis``) cost the elements they produce (moves; a
+  sort's comparisons are not counted), a scatter-add (``np.add.at``) the elements of its target;
 - with ``where=``, only the selected elements count (produced by an elementwise op, read by a reduction);
 - a matrix product costs 2·m·n·k;
 - data movement that materialises a new array (copy, concatenate, stack, where) costs the elements produced;
@@ -87,6 +90,10 @@ _OPAQUE = {
     np.linalg.norm: lambda x, result: 2 * int(np.size(x)) + max(int(np.size(result)), 1),  # x·x, Σ, sqrt
     np.count_nonzero: lambda x, result: max(int(np.size(x)), 1),  # reads every element
 }
+# ---- issue 16: scans, sorting, indexing, statistics: sorts, argsorts and gathers run in C without a ufunc; each
+# costs the elements it produces (a sort is charged as a move, its comparisons not counted, as by every counter)
+_OPAQUE.update({f: (lambda x, result: max(int(np.size(result)), 1))
+                for f in (np.sort, np.argsort, np.take_along_axis, np.take)})
 
 
 class CountingArray(np.ndarray):
@@ -139,7 +146,9 @@ def _ufunc_work(ufunc, method, raw, where, result) -> int:
             return _matmul_work(raw[0], raw[1], result)
         outs = result if isinstance(result, tuple) else (result,)
         return COMPOSITES.get(ufunc, 1) * sum(_selected(where, np.shape(o)) for o in outs)
-    if method in ("reduce", "accumulate", "reduceat"):
+    if method == "accumulate":  # a scan: the elements it reads, each combined by the ufunc (a composite weighs more)
+        return COMPOSITES.get(ufunc, 1) * _selected(where, np.shape(raw[0]))
+    if method in ("reduce", "reduceat"):
         return _selected(where, np.shape(raw[0]))
     # outer, at: elements produced or touched
     return max(int(np.size(result if result is not None else raw[0])), 1)

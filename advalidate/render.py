@@ -211,6 +211,13 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "transpose": _kw("jnp.transpose"), "reshape": _kw("jnp.reshape"), "broadcast_to": _kw("jnp.broadcast_to"),
     "concatenate": _seq("jnp.concatenate", "axis"), "stack": _seq("jnp.stack", "axis"),
     "softmax": _kw("jax.nn.softmax"), "log_softmax": _kw("jax.nn.log_softmax"),
+    # ---- issue 16: scans, sorting, indexing, statistics
+    "cumsum": _kw("jnp.cumsum"), "cumprod": _kw("jnp.cumprod"),
+    "cummax": lambda a, p: f"jax.lax.cummax({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
+    "logcumsumexp": lambda a, p: f"jax.lax.cumlogsumexp({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
+    "sort": _kw("jnp.sort"), "top_k": lambda a, p: f"jax.lax.top_k({a[0]}, {p['k']})[0]", "min": _kw("jnp.min"),
+    "argmax_take": lambda a, p: (f"jnp.squeeze(jnp.take_along_axis({a[1]}, jnp.expand_dims(jnp.argmax({a[0]}, "
+                                 f"axis={p['axis']}), {p['axis']}), axis={p['axis']}), {p['axis']})"),
 }), JAX_SCRIPT)
 
 
@@ -245,6 +252,15 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "concatenate": _seq("torch.cat", "dim"), "stack": _seq("torch.stack", "dim"),
     "softmax": lambda a, p: f"torch.softmax({a[0]}, dim={p['axis']})",
     "log_softmax": lambda a, p: f"torch.log_softmax({a[0]}, dim={p['axis']})",
+    # ---- issue 16: scans, sorting, indexing, statistics
+    "cumsum": lambda a, p: f"torch.cumsum({a[0]}, dim={p['axis']})",
+    "cumprod": lambda a, p: f"torch.cumprod({a[0]}, dim={p['axis']})",
+    "cummax": lambda a, p: f"torch.cummax({a[0]}, dim={p['axis']}).values",
+    "logcumsumexp": lambda a, p: f"torch.logcumsumexp({a[0]}, dim={p['axis']})",
+    "sort": lambda a, p: f"torch.sort({a[0]}, dim={p['axis']}).values",
+    "top_k": lambda a, p: f"torch.topk({a[0]}, {p['k']}).values", "min": _torch_reduce("torch.amin"),
+    "argmax_take": lambda a, p: (f"torch.squeeze(torch.gather({a[1]}, {p['axis']}, torch.argmax({a[0]}, "
+                                 f"dim={p['axis']}, keepdim=True)), {p['axis']})"),
 }), TORCH_SCRIPT)
 
 

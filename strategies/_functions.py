@@ -633,3 +633,46 @@ def _build(draw, cfg: _Config) -> tuple[_Gen, Function]:
         used = {a for n in g.nodes for a in n.args}
         outputs = [v for v in g.values[::-1] if v.startswith("v") and v not in used and v != last] + [last]
     return g, Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)
+
+
+# ---- issue 16: scans, sorting, indexing, statistics
+
+
+def _untied(g: _Gen, prim):
+    """Operands a primitive whose repeated entries tie may read (``Draw.repeats_tie``): not repeated or constant
+    by construction unless ties are asked for."""
+    ties = _catalogue.get(prim).draw.repeats_tie and not g.cfg.ties
+    return lambda v: not ties or not (g.an.dup[v] or g.an.const[v])
+
+
+def _scan(g: _Gen, prim):
+    """Along one axis (as ``along_axis``), refusing operands that tie by construction where ties are kinks."""
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)) and ok(v), nonempty=True,
+                  fresh=_catalogue.get(prim).special.shiftable)
+    if not ok(x):
+        raise _NotApplicable(f"{prim} over repeated entries ties")
+    axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
+    axis = g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
+    return g.apply(prim, x, axis=axis)
+
+
+def _top_k(g: _Gen, prim):
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: len(g.shape(v)) >= 1 and g.shape(v)[-1] > 0 and ok(v), nonempty=True)
+    if not ok(x) or g.shape(x)[-1] == 0:
+        raise _NotApplicable(f"{prim}: no operand")
+    return g.apply(prim, x, k=g.draw(st.integers(1, g.shape(x)[-1])))
+
+
+def _argmax_take(g: _Gen, prim):
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)) and ok(v), nonempty=True)
+    if not ok(x):
+        raise _NotApplicable(f"{prim} over repeated entries ties")
+    s = g.shape(x)
+    y = g.operand(sorted((v for v in g.values if g.shape(v) == s), key=lambda v: v == x), lambda: s)
+    return g.apply(prim, x, y, axis=g.choose([i for i, d in enumerate(s) if d > 0]))
+
+
+_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take})

@@ -87,6 +87,12 @@ ALONG = {
     "_softmax_backward_data": (4, 0), "_log_softmax_backward_data": (4, 0), "_softmax": (5, 0),
     "_log_softmax": (5, 1), "logsumexp": (4, 2), "linalg_vector_norm": (2, 1), "norm": (2, 1), "mean": (1, 1),
 }
+# ---- issue 16: scans, sorting, indexing, statistics. logcumsumexp: a logaddexp per element (4); sort and topk:
+# moves (the elements produced, values and indices; comparisons not counted); bitwise ops on masks and scatters:
+# elementwise (elements produced)
+FUSED.update({"logcumsumexp": 4})
+ELEMENTWISE = ELEMENTWISE | {"bitwise_and", "bitwise_not", "bitwise_or", "scatter", "sort", "topk", "take_along_dim",
+                             "scatter_reduce", "index"}
 
 
 @dataclass

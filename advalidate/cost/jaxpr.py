@@ -5,7 +5,8 @@ Every equation is weighted by shape under the unit-cost model of :mod:`advalidat
 - elementwise primitives cost the elements they produce (weight 1 each, transcendental or not);
   composites count as their composition, as in ``counting.COMPOSITES``: ``pow`` 3 (exp(b·log a)),
   ``atan2`` 2, ``integer_pow`` the multiplications of repeated squaring (plus one for a negative power);
-- reductions and cumulative ops (``REDUCTIONS``) cost the elements they read;
+- reductions and cumulative ops (``REDUCTIONS``) cost the elements they read (``cumlogsumexp`` 4 per element,
+  ``SCAN_WEIGHTS``: a logaddexp each);
 - ``dot_general`` costs 2·(elements produced)·(product of the contracted dimensions);
 - moves that NumPy materialises (``concatenate``, ``select_n`` like ``np.where``, ``gather``, scatters)
   cost the elements produced;
@@ -59,6 +60,10 @@ ELEMENTWISE = frozenset({
     "shift_right_arithmetic", "population_count", "clz", "integer_pow", "pow", "atan2",
 })
 COMPOSITES = {"pow": 3, "atan2": 2}  # as counting.COMPOSITES: pow = exp(b·log a), atan2 = arctan(y/x) + fix
+# ---- issue 16: scans, sorting, indexing, statistics: top_k is a move (the elements it produces, values and
+# indices, as sort); a scan weighs its combining op per element read (cumlogsumexp: logaddexp, 4)
+MOVES = MOVES | {"top_k"}
+SCAN_WEIGHTS = {"cumlogsumexp": 4}
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 
@@ -137,7 +142,7 @@ def count_jaxpr(jaxpr, tally: Tally | None = None, times: int = 1) -> Tally:
         elif name == "dot_general":
             tally.charge(name, times * _dot_work(eqn))
         elif name in REDUCTIONS:
-            tally.charge(name, times * max(_size(eqn.invars[0].aval), 1))
+            tally.charge(name, times * SCAN_WEIGHTS.get(name, 1) * max(_size(eqn.invars[0].aval), 1))
         else:
             if name not in ELEMENTWISE and name not in MOVES:
                 tally.unknown.add(name)

@@ -70,6 +70,9 @@ OPS.update({
     "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
     "concatenate": sequence("anp.concatenate"), "stack": _stack,
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
+    # ---- issue 16: scans, sorting, indexing, statistics (autograd 1.9.1 has VJPs for cumsum, sort and min;
+    # none for cumprod, maximum.accumulate, logaddexp.accumulate, a top-k or take_along_axis: not supported)
+    "cumsum": with_params("anp.cumsum"), "sort": with_params("anp.sort"), "min": with_params("anp.min"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
