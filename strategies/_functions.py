@@ -671,7 +671,9 @@ def _argmax_take(g: _Gen, prim):
     if not ok(x):
         raise _NotApplicable(f"{prim} over repeated entries ties")
     s = g.shape(x)
-    y = g.operand(sorted((v for v in g.values if g.shape(v) == s), key=lambda v: v == x), lambda: s)
+    # y is not x itself nor a view of it unless ties are asked for: argmax_take(x, x) is max(x), and its cotangent
+    # at a tie (the first maximal entry) would meet other conventions (the later entry wins) at the same tie
+    y = g.operand([v for v in g.values if g.shape(v) == s and (g.cfg.ties or not _same(g, x, v))], lambda: s)
     return g.apply(prim, x, y, axis=g.choose([i for i, d in enumerate(s) if d > 0]))
 
 

@@ -11,10 +11,13 @@ along the axis is a loop over its length, each step a vector operation over the 
   and the cotangent ``exp(x_i - ans_i)·R_i``.
 - ``sort``, ``top_k``, ``cummax``, ``min`` and ``argmax_take`` move entries: their VJPs gather (or scatter-add,
   ``np.add.at``) the cotangent through the permutation or the selected index. Ties are kinks (the kink gap is
-  the smallest distance between competing entries; ``Special(tie=True)``); the conventions at a tie: ``sort``
-  and ``top_k`` keep equal entries in their original order (a stable sort), ``cummax`` gives each output's
-  cotangent to the first entry that reached the running maximum, ``min`` gives it to every minimal entry (as
-  ``max``), ``argmax_take`` to the first maximal entry of x (``np.argmax``).
+  the smallest distance between competing entries; ``Special(tie=True)``). The conventions at a tie treat the
+  later of equal entries as the larger (a one-sided derivative: the side where later entries moved up), the
+  same in every one of them, so that ties of several nodes at one point still give a one-sided derivative:
+  ``sort`` and ``top_k`` keep equal entries in their original order (a stable ascending sort), ``cummax`` gives
+  each output's cotangent to the last entry that reached the running maximum, ``min`` to the first minimal
+  entry (``np.argmin``). ``argmax_take`` cannot: its value at a tie is y at the first maximal entry of x
+  (``argmax`` in NumPy, jax and torch alike), and its cotangent goes there.
 
 Unit costs (every counter): a scan costs the elements it reads, times the weight of its combining operation
 (``logaddexp`` weighs 4, as in :data:`advalidate.counting.COMPOSITES`); a sort, an argsort, a gather and a
@@ -134,12 +137,12 @@ def _cummax_kink(x, axis=-1):
 
 def _cummax_index(x, ans, axis):
     """For each output, the index (along the last axis of the moved layout) of the entry holding the running
-    maximum: the first one that reached it."""
+    maximum: the last one that reached it (of equal entries the later wins, as in a stable ascending sort)."""
     xl, al = _last(x, axis), _last(ans, axis)
     n = xl.shape[-1]
     record = np.ones(xl.shape, dtype=bool)
     if n > 1:
-        record[..., 1:] = xl[..., 1:] > al[..., :-1]
+        record[..., 1:] = xl[..., 1:] >= al[..., :-1]
     return np.maximum.accumulate(np.where(record, np.arange(n), 0), axis=-1)
 
 
@@ -291,8 +294,21 @@ def _min_kink(x, axis=None):
     return ordered[..., 1] - ordered[..., 0]
 
 
+def _first_minimal(x, axis):
+    """A mask of the first minimal entry of each reduced slice (``np.argmin``)."""
+    if axis is None:
+        return (np.arange(x.size) == np.argmin(x)).reshape(x.shape)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    return np.arange(x.shape[axis]).reshape(shape) == np.expand_dims(np.argmin(x, axis=axis), axis)
+
+
 def grad_min(g, ans, x, axis=None):
-    return np.where(x == keep(ans, axis), expand(keep(g, axis), x.shape, None), 0)
+    return np.where(_first_minimal(x, axis), expand(keep(g, axis), x.shape, None), 0)
+
+
+def _jvp_min(ts, ans, x, axis=None):
+    return np.sum(np.where(_first_minimal(x, axis), ts[0], 0), axis=axis)
 
 
 # ---- argmax_take: y's entries where x is largest along an axis
@@ -372,10 +388,9 @@ register(Primitive("top_k", 1, "scan", _top_k_shape, np_top_k, np_top_k, params=
                    example=lambda shape: ([tuple(shape)], {"k": max(1, shape[-1] // 2)})))
 register(reduction("min", shapes.reduce_nonempty, np.min, np.min, simplicity=52, nonempty=True, repeats_tie=True,
                    kink=_min_kink,
-                   doc="tie between the two smallest entries; every minimal entry gets the cotangent",
+                   doc="tie between the two smallest entries; the first minimal entry gets the cotangent",
                    vjp=(grad_min,),
-                   jvp=lambda ts, ans, x, axis=None: np.sum(np.where(x == keep(ans, axis), ts[0], 0), axis=axis),
-                   props=_pos_if_nonempty(POS, small=True), special=Special(tie=True)))
+                   jvp=_jvp_min, props=_pos_if_nonempty(POS, small=True), special=Special(tie=True)))
 register(Primitive("argmax_take", 2, "indexing", _argmax_take_shape, argmax_take, argmax_take, params={"axis": -1},
                    kink=_argmax_take_kink,
                    doc="y's entries where x is largest along an axis (take_along_axis(y, argmax(x))); no "
