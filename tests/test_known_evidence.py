@@ -241,7 +241,38 @@ def torch_softplus_threshold():
         return x.grad.item(), float(1 / (1 + M.exp(-M.mpf(21))))
 
 
-CASES = [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
+# ---- issue 16: scans, sorting, indexing, statistics
+
+
+def torch_cumprod_subnormal():
+    """cumprod_backward's revcumsum(g·ans) / x: g·ans_1 = x0·0.7 rounds to the subnormal grid before the division
+    by x0 = 1.5e-323: 1.6666666666666667 for d/dx0 (x0 + 0.7·x0) = 1.7."""
+    torch = _torch()
+    x = torch.tensor([1.5e-323, 0.7], dtype=torch.float64, requires_grad=True)
+    torch.cumprod(x, 0).backward(torch.ones(2, dtype=torch.float64))
+    return x.grad.numpy(), np.array([1.7, 1.5e-323])
+
+
+def _top_k_sides():
+    # top_k(cumsum(sort(x)), 1) at [0, 0]: moving either entry up or down leaves derivative 1 for both
+    return np.array([1.0, 1.0])
+
+
+def jax_top_k_tie_order():
+    """jax.lax.top_k takes the earlier of equal entries, a stable sort the later: no one-sided derivative."""
+    jax, jnp = _jax()
+    f = lambda x: jax.lax.top_k(jnp.cumsum(jnp.sort(x)), 1)[0]  # noqa: E731
+    return np.asarray(jax.vjp(f, jnp.zeros(2))[1](jnp.ones(1))[0]), _top_k_sides()
+
+
+def torch_top_k_tie_order():
+    torch = _torch()
+    x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    torch.topk(torch.cumsum(torch.sort(x).values, 0), 1).values.backward(torch.ones(1, dtype=torch.float64))
+    return x.grad.numpy(), _top_k_sides()
+
+
+CASES = [torch_cumprod_subnormal, jax_top_k_tie_order, torch_top_k_tie_order] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
          jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
          autograd_prod_of_one_zero, jax_atan2_underflow_float32, autograd_atan2_underflow_float32,
