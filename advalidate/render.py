@@ -218,6 +218,7 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "sort": _kw("jnp.sort"), "top_k": lambda a, p: f"jax.lax.top_k({a[0]}, {p['k']})[0]", "min": _kw("jnp.min"),
     "argmax_take": lambda a, p: (f"jnp.squeeze(jnp.take_along_axis({a[1]}, jnp.expand_dims(jnp.argmax({a[0]}, "
                                  f"axis={p['axis']}), {p['axis']}), axis={p['axis']}), {p['axis']})"),
+    "var": _kw("jnp.var"), "std": _kw("jnp.std"),
 }), JAX_SCRIPT)
 
 
@@ -261,6 +262,8 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "top_k": lambda a, p: f"torch.topk({a[0]}, {p['k']}).values", "min": _torch_reduce("torch.amin"),
     "argmax_take": lambda a, p: (f"torch.squeeze(torch.gather({a[1]}, {p['axis']}, torch.argmax({a[0]}, "
                                  f"dim={p['axis']}, keepdim=True)), {p['axis']})"),
+    "var": lambda a, p: f"torch.var({a[0]}, dim={p['axis']}, correction={p['ddof']})",
+    "std": lambda a, p: f"torch.std({a[0]}, dim={p['axis']}, correction={p['ddof']})",
 }), TORCH_SCRIPT)
 
 

@@ -677,4 +677,23 @@ def _argmax_take(g: _Gen, prim):
     return g.apply(prim, x, y, axis=g.choose([i for i, d in enumerate(s) if d > 0]))
 
 
-_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take})
+def _moments(g: _Gen, prim):
+    """var and std over an axis or every entry, ddof 0 or 1 (n - ddof >= 1); std, kinked at a constant slice, over
+    at least two entries and not over repeated or constant values unless ties are asked for."""
+    kinked = _catalogue.get(prim).kink is not None and not g.cfg.ties
+    least = 2 if kinked else 1
+    ok = _untied(g, prim)
+    fits = lambda v: any(_count(g.shape(v), a) >= least for a in _axis_options(g.shape(v), True))  # noqa: E731
+    x = g.primary(prim, accept=lambda v: fits(v) and ok(v), nonempty=True)
+    if not fits(x) or not ok(x):
+        raise _NotApplicable(f"{prim}: no operand")
+    axis = g.choose([a for a in _axis_options(g.shape(x), True) if _count(g.shape(x), a) >= least])
+    n = _count(g.shape(x), axis)
+    return g.apply(prim, x, axis=axis, ddof=g.draw(st.integers(0, 1)) if n >= 2 else 0)
+
+
+def _count(shape, axis) -> int:
+    return math.prod(shape) if axis is None else shape[axis]
+
+
+_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take, "moments": _moments})

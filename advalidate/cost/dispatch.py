@@ -91,6 +91,9 @@ ALONG = {
 # moves (the elements produced, values and indices; comparisons not counted); bitwise ops on masks and scatters:
 # elementwise (elements produced)
 FUSED.update({"logcumsumexp": 4})
+# var and std (one kernel): mean, deviation, square, sum per input element (4), the division (and std's sqrt) per
+# output element, as NumPy's np.var composes them
+ALONG.update({"var": (4, 1), "std": (4, 2), "var_mean": (4, 2), "std_mean": (4, 3)})
 ELEMENTWISE = ELEMENTWISE | {"bitwise_and", "bitwise_not", "bitwise_or", "scatter", "sort", "topk", "take_along_dim",
                              "scatter_reduce", "index"}
 

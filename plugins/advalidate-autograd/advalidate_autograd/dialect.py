@@ -73,6 +73,7 @@ OPS.update({
     # ---- issue 16: scans, sorting, indexing, statistics (autograd 1.9.1 has VJPs for cumsum, sort and min;
     # none for cumprod, maximum.accumulate, logaddexp.accumulate, a top-k or take_along_axis: not supported)
     "cumsum": with_params("anp.cumsum"), "sort": with_params("anp.sort"), "min": with_params("anp.min"),
+    "var": with_params("anp.var"), "std": with_params("anp.std"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
