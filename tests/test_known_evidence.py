@@ -272,7 +272,20 @@ def torch_top_k_tie_order():
     return x.grad.numpy(), _top_k_sides()
 
 
-CASES = [torch_cumprod_subnormal, jax_top_k_tie_order, torch_top_k_tie_order] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
+def jax_std_constant():
+    """sqrt'(0) = inf times var' = 0: NaN at a constant slice, where 0 is a subgradient (the sides are finite)."""
+    jax, jnp = _jax()
+    return np.asarray(jax.grad(jnp.std)(jnp.full(3, 0.5))), np.zeros(3)
+
+
+def autograd_std_constant():
+    autograd, anp = _autograd()
+    with np.errstate(all="ignore"):
+        return np.asarray(autograd.grad(anp.std)(np.full(3, 0.5))), np.zeros(3)
+
+
+CASES = [torch_cumprod_subnormal, jax_top_k_tie_order, torch_top_k_tie_order, jax_std_constant,
+         autograd_std_constant] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
          jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
          autograd_prod_of_one_zero, jax_atan2_underflow_float32, autograd_atan2_underflow_float32,
