@@ -6,7 +6,7 @@ The unit-cost model (shared by every backend's counter):
   (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike; a scan (``cumsum``, ``maximum.accumulate``)
   the elements it reads times its combining op's weight (``logaddexp.accumulate``: 4 per element);
 - a sort, an argsort and a gather (``take``, ``take_along_axis``) cost the elements they produce (moves; a
-  sort's comparisons are not counted), a scatter-add (``np.add.at``) the elements of its target;
+  sort's comparisons are not counted), a scatter-add (``np.add.at``) the elements it adds (its values);
 - with ``where=``, only the selected elements count (produced by an elementwise op, read by a reduction);
 - a matrix product costs 2·m·n·k;
 - data movement that materialises a new array (copy, concatenate, stack, where) costs the elements produced;
@@ -93,7 +93,7 @@ _OPAQUE = {
 # ---- issue 16: scans, sorting, indexing, statistics: sorts, argsorts and gathers run in C without a ufunc; each
 # costs the elements it produces (a sort is charged as a move, its comparisons not counted, as by every counter)
 _OPAQUE.update({f: (lambda x, result: max(int(np.size(result)), 1))
-                for f in (np.sort, np.argsort, np.take_along_axis, np.take)})
+                for f in (np.sort, np.argsort, np.take_along_axis, np.take, np.roll, np.tile, np.repeat)})
 
 
 class CountingArray(np.ndarray):
@@ -150,6 +150,8 @@ def _ufunc_work(ufunc, method, raw, where, result) -> int:
         return COMPOSITES.get(ufunc, 1) * _selected(where, np.shape(raw[0]))
     if method in ("reduce", "reduceat"):
         return _selected(where, np.shape(raw[0]))
+    if method == "at" and len(raw) >= 3:  # a scatter (np.add.at(target, indices, values)): the values it adds
+        return max(int(np.size(raw[2])), 1)
     # outer, at: elements produced or touched
     return max(int(np.size(result if result is not None else raw[0])), 1)
 

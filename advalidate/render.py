@@ -219,6 +219,14 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "argmax_take": lambda a, p: (f"jnp.squeeze(jnp.take_along_axis({a[1]}, jnp.expand_dims(jnp.argmax({a[0]}, "
                                  f"axis={p['axis']}), {p['axis']}), axis={p['axis']}), {p['axis']})"),
     "var": _kw("jnp.var"), "std": _kw("jnp.std"),
+    "take": lambda a, p: f"jnp.take({a[0]}, jnp.array({list(p['indices'])}), axis={p['axis']})",
+    "scatter_add": lambda a, p: (f"jnp.zeros({a[0]}.shape[:{p['axis']} % {a[0]}.ndim] + ({p['size']},) + "
+                                 f"{a[0]}.shape[{p['axis']} % {a[0]}.ndim + 1:], {a[0]}.dtype)"
+                                 f".at[(slice(None),) * ({p['axis']} % {a[0]}.ndim) + (jnp.array({list(p['indices'])}),)]"
+                                 f".add({a[0]})"),
+    "flip": _kw("jnp.flip"), "roll": lambda a, p: f"jnp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
+    "tile": lambda a, p: f"jnp.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"jnp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
 }), JAX_SCRIPT)
 
 
@@ -264,6 +272,14 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
                                  f"dim={p['axis']}, keepdim=True)), {p['axis']})"),
     "var": lambda a, p: f"torch.var({a[0]}, dim={p['axis']}, correction={p['ddof']})",
     "std": lambda a, p: f"torch.std({a[0]}, dim={p['axis']}, correction={p['ddof']})",
+    "take": lambda a, p: f"torch.index_select({a[0]}, {p['axis']}, torch.tensor({list(p['indices'])}))",
+    "scatter_add": lambda a, p: (f"torch.zeros({a[0]}.shape[:{p['axis']} % {a[0]}.dim()] + ({p['size']},) + "
+                                 f"{a[0]}.shape[{p['axis']} % {a[0]}.dim() + 1:], dtype={a[0]}.dtype)"
+                                 f".index_add({p['axis']}, torch.tensor({list(p['indices'])}), {a[0]})"),
+    "flip": lambda a, p: f"torch.flip({a[0]}, ({p['axis']},))",
+    "roll": lambda a, p: f"torch.roll({a[0]}, {p['shift']}, {p['axis']})",
+    "tile": lambda a, p: f"torch.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
 }), TORCH_SCRIPT)
 
 

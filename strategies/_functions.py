@@ -696,4 +696,50 @@ def _count(shape, axis) -> int:
     return math.prod(shape) if axis is None else shape[axis]
 
 
-_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take, "moments": _moments})
+def _with_axis(g: _Gen, prim):
+    """(operand, axis): an operand of rank >= 1 with a nonempty axis, and that axis (-1 first when it fits)."""
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True)
+    axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
+    if not axes:
+        raise _NotApplicable(f"{prim}: no nonempty axis")
+    return x, g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
+
+
+def _take(g: _Gen, prim):
+    """Indices drawn one by one (repeats allowed: the VJP's scatter-add adds them up), as many as max_side."""
+    x, axis = _with_axis(g, prim)
+    n = g.shape(x)[axis]
+    k = g.draw(st.integers(1, g.cfg.max_side))
+    return g.apply(prim, x, indices=[g.draw(st.integers(0, n - 1)) for _ in range(k)], axis=axis)
+
+
+def _scatter_add(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    size = g.draw(st.integers(1, g.cfg.max_side))
+    indices = [g.draw(st.integers(0, size - 1)) for _ in range(g.shape(x)[axis])]
+    return g.apply(prim, x, indices=indices, size=size, axis=axis)
+
+
+def _roll(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    return g.apply(prim, x, shift=g.draw(st.integers(-g.cfg.max_side, g.cfg.max_side)), axis=axis)
+
+
+def _tile(g: _Gen, prim):
+    x = g.primary(prim)
+    reps = [g.draw(st.integers(1, 2)) for _ in g.shape(x)]
+    if math.prod(g.shape(x)) * math.prod(reps) > 4 * g.cfg.max_side ** 2:
+        raise _NotApplicable("tile: too large")
+    return g.apply(prim, x, reps=reps)
+
+
+def _repeat(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    r = g.draw(st.integers(1, 3))
+    if g.shape(x)[axis] * r > 4 * g.cfg.max_side:
+        raise _NotApplicable("repeat: too long")
+    return g.apply(prim, x, repeats=r, axis=axis)
+
+
+_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take, "moments": _moments, "take": _take,
+               "scatter_add": _scatter_add, "roll": _roll, "tile": _tile, "repeat": _repeat})

@@ -94,8 +94,10 @@ FUSED.update({"logcumsumexp": 4})
 # var and std (one kernel): mean, deviation, square, sum per input element (4), the division (and std's sqrt) per
 # output element, as NumPy's np.var composes them
 ALONG.update({"var": (4, 1), "std": (4, 2), "var_mean": (4, 2), "std_mean": (4, 3)})
+# scatter-adds cost the elements they add (the position of that argument), as np.add.at and jax's scatter-add
+SCATTERS = {"index_add": 3, "scatter_add": 3, "index_put": 2}
 ELEMENTWISE = ELEMENTWISE | {"bitwise_and", "bitwise_not", "bitwise_or", "scatter", "sort", "topk", "take_along_dim",
-                             "scatter_reduce", "index"}
+                             "scatter_reduce", "index", "roll", "repeat", "repeat_interleave", "index_add"}
 
 
 @dataclass
@@ -155,6 +157,8 @@ def op_work(name: str, args, out) -> tuple[int, bool]:
         return _pow_scalar_weight(args[1]) * produced, True
     if name == "pow" and not isinstance(args[0], torch.Tensor):
         return 3 * produced, True
+    if name in SCATTERS and len(args) > SCATTERS[name] and isinstance(args[SCATTERS[name]], torch.Tensor):
+        return max(_numel(args[SCATTERS[name]]), 1), True  # a scatter-add: the elements it adds
     if name in FUSED:
         return FUSED[name] * produced, True
     return produced, name in ELEMENTWISE or name in REDUCTIONS

@@ -9,7 +9,7 @@ Every equation is weighted by shape under the unit-cost model of :mod:`advalidat
   ``SCAN_WEIGHTS``: a logaddexp each);
 - ``dot_general`` costs 2·(elements produced)·(product of the contracted dimensions);
 - moves that NumPy materialises (``concatenate``, ``select_n`` like ``np.where``, ``gather``, scatters)
-  cost the elements produced;
+  cost the elements produced (a scatter-add the elements it adds, its updates: ``SCATTERS``);
 - ``FREE``: bookkeeping that NumPy does with a view, a broadcast, a dtype cast, or an assignment into a
   zero-filled array (``reshape``, ``squeeze``, ``expand_dims``, ``broadcast_in_dim``, ``transpose``,
   ``slice``, ``split``, ``pad``, ``rev``, ``convert_element_type``, ``iota``, ...) costs nothing.
@@ -64,6 +64,7 @@ COMPOSITES = {"pow": 3, "atan2": 2}  # as counting.COMPOSITES: pow = exp(b·log 
 # indices, as sort); a scan weighs its combining op per element read (cumlogsumexp: logaddexp, 4)
 MOVES = MOVES | {"top_k"}
 SCAN_WEIGHTS = {"cumlogsumexp": 4}
+SCATTERS = frozenset({"scatter-add", "scatter_add"})  # a scatter-add costs the elements it adds, as np.add.at
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 
@@ -148,6 +149,8 @@ def count_jaxpr(jaxpr, tally: Tally | None = None, times: int = 1) -> Tally:
                 tally.unknown.add(name)
             weight = _integer_pow_weight(params["y"]) if name == "integer_pow" else COMPOSITES.get(name, 1)
             produced = sum(max(_size(v.aval), 1) for v in eqn.outvars)
+            if name in SCATTERS and len(eqn.invars) > 2:  # a scatter-add: the elements it adds (its updates)
+                produced = max(_size(eqn.invars[2].aval), 1)
             tally.charge(name, times * weight * produced)
     return tally
 

@@ -21,7 +21,7 @@ from .primitive import REQUIRED, Draw, Primitive, ShapeError, Special
 from .registry import CATALOGUE, FAMILIES, RegistrationError, get, register, unregister
 
 from . import unary, binary, reductions, linalg, structural, nn  # noqa: E402,F401  the catalogue, in this order
-from . import scans, statistics  # noqa: E402,F401  issue 16: scans, sorting, indexing, statistics
+from . import scans, statistics, indexing  # noqa: E402,F401  issue 16: scans, sorting, indexing, statistics
 from .operands import fixed_point  # noqa: E402
 
 __all__ = ["Primitive", "Special", "Draw", "REQUIRED", "CATALOGUE", "FAMILIES", "get", "register", "unregister",

@@ -74,6 +74,10 @@ OPS.update({
     # none for cumprod, maximum.accumulate, logaddexp.accumulate, a top-k or take_along_axis: not supported)
     "cumsum": with_params("anp.cumsum"), "sort": with_params("anp.sort"), "min": with_params("anp.min"),
     "var": with_params("anp.var"), "std": with_params("anp.std"),
+    # anp.take and anp.flip have no VJP in autograd 1.9.1 (NotImplementedError), nor has a scatter-add: not supported
+    "roll": lambda a, p: f"anp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
+    "tile": lambda a, p: f"anp.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"anp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
