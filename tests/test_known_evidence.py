@@ -284,8 +284,15 @@ def autograd_std_constant():
         return np.asarray(autograd.grad(anp.std)(np.full(3, 0.5))), np.zeros(3)
 
 
+def autograd_repeat_negative_axis():
+    """grad_repeat reshapes g with shape[0 : axis + 1]: for axis = -1 it sums the halves, not each entry's copies."""
+    autograd, anp = _autograd()
+    pullback, _ = autograd.make_vjp(lambda x: anp.repeat(x, 2, axis=-1))(np.array([0.25, 0.5]))
+    return np.asarray(pullback(np.array([1.0, 2.0, 3.0, 4.0]))), np.array([3.0, 7.0])
+
+
 CASES = [torch_cumprod_subnormal, jax_top_k_tie_order, torch_top_k_tie_order, jax_std_constant,
-         autograd_std_constant] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
+         autograd_std_constant, autograd_repeat_negative_axis] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
          jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
          autograd_prod_of_one_zero, jax_atan2_underflow_float32, autograd_atan2_underflow_float32,
