@@ -93,7 +93,7 @@ _OPAQUE = {
 # ---- issue 16: scans, sorting, indexing, statistics: sorts, argsorts and gathers run in C without a ufunc; each
 # costs the elements it produces (a sort is charged as a move, its comparisons not counted, as by every counter)
 _OPAQUE.update({f: (lambda x, result: max(int(np.size(result)), 1))
-                for f in (np.sort, np.argsort, np.take_along_axis, np.take, np.roll, np.tile, np.repeat)})
+                for f in (np.sort, np.argsort, np.take_along_axis, np.take, np.roll, np.tile, np.repeat, np.pad)})
 
 
 class CountingArray(np.ndarray):

@@ -227,6 +227,7 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "flip": _kw("jnp.flip"), "roll": lambda a, p: f"jnp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
     "tile": lambda a, p: f"jnp.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"jnp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
+    "pad": lambda a, p: f"jnp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
 }), JAX_SCRIPT)
 
 
@@ -245,6 +246,14 @@ def _torch_transpose(a, p):
     # torch.permute with a tuple: Tensor.permute() with no dims (a 0-d tensor) raises
     dims = f"tuple(reversed(range({a[0]}.dim())))" if axes is None else str(tuple(axes))
     return f"torch.permute({a[0]}, {dims})"
+
+
+def _torch_pad(a, p):
+    # torch.nn.functional.pad takes (before, after) pairs from the last axis backwards, and pads non-constant modes
+    # over the trailing axes of a batched input: one leading axis of length 1 is added and removed
+    flat = tuple(v for w in reversed(p["width"]) for v in w)
+    mode = {"edge": "replicate"}.get(p["mode"], p["mode"])
+    return f"torch.nn.functional.pad({a[0]}[None], {flat}, mode={mode!r})[0]"
 
 
 TORCH = Dialect("torch", "import torch", _common("torch", {
@@ -280,6 +289,7 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "roll": lambda a, p: f"torch.roll({a[0]}, {p['shift']}, {p['axis']})",
     "tile": lambda a, p: f"torch.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
+    "pad": _torch_pad,
 }), TORCH_SCRIPT)
 
 

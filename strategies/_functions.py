@@ -673,7 +673,9 @@ def _argmax_take(g: _Gen, prim):
     s = g.shape(x)
     # y is not x itself nor a view of it unless ties are asked for: argmax_take(x, x) is max(x), and its cotangent
     # at a tie (the first maximal entry) would meet other conventions (the later entry wins) at the same tie
-    y = g.operand([v for v in g.values if g.shape(v) == s and (g.cfg.ties or not _same(g, x, v))], lambda: s)
+    # (x itself only when nothing else can be: a program of one input and argmax_take alone)
+    cands = [v for v in g.values if g.shape(v) == s and (g.cfg.ties or not _same(g, x, v))]
+    y = g.operand(cands, lambda: s) if cands or g.room_for_inputs() else x
     return g.apply(prim, x, y, axis=g.choose([i for i, d in enumerate(s) if d > 0]))
 
 
@@ -684,8 +686,14 @@ def _moments(g: _Gen, prim):
     least = 2 if kinked else 1
     ok = _untied(g, prim)
     fits = lambda v: any(_count(g.shape(v), a) >= least for a in _axis_options(g.shape(v), True))  # noqa: E731
-    x = g.primary(prim, accept=lambda v: fits(v) and ok(v), nonempty=True)
-    if not fits(x) or not ok(x):
+    cands = [v for v in g.values if len(g.shape(v)) <= g.cfg.max_dims and fits(v) and ok(v)]
+    if g.feed in cands:
+        x = g.feed
+    elif cands and not (g.room_for_inputs() and g.draw(st.integers(0, 3)) == 0):
+        x = g.choose(cands)
+    elif g.cfg.max_dims >= 1:  # a fresh vector long enough
+        x = g.fresh((g.draw(st.integers(least, max(least, g.cfg.max_side))),))
+    else:
         raise _NotApplicable(f"{prim}: no operand")
     axis = g.choose([a for a in _axis_options(g.shape(x), True) if _count(g.shape(x), a) >= least])
     n = _count(g.shape(x), axis)
@@ -741,5 +749,16 @@ def _repeat(g: _Gen, prim):
     return g.apply(prim, x, repeats=r, axis=axis)
 
 
+def _pad(g: _Gen, prim):
+    """A mode, then [before, after] per axis (0 to 2; reflect at most the axis length - 1)."""
+    x = g.primary(prim)
+    mode = g.choose(["constant", "reflect", "edge"])
+    width = []
+    for d in g.shape(x):
+        top = 2 if mode == "constant" else min(2, d - 1) if mode == "reflect" else (2 if d else 0)
+        width.append([g.draw(st.integers(0, max(top, 0))) for _ in range(2)])
+    return g.apply(prim, x, width=width, mode=mode)
+
+
 _RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take, "moments": _moments, "take": _take,
-               "scatter_add": _scatter_add, "roll": _roll, "tile": _tile, "repeat": _repeat})
+               "scatter_add": _scatter_add, "roll": _roll, "tile": _tile, "repeat": _repeat, "pad": _pad})

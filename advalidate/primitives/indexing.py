@@ -175,3 +175,67 @@ register(_moves("repeat", _repeat_shape, lambda x, repeats, axis=-1: np.repeat(x
                 vjp=(grad_repeat,), jvp=lambda ts, ans, x, repeats, axis=-1: np.repeat(ts[0], repeats, axis=axis),
                 repeats=lambda args, in_shapes, shape: math.prod(shape) > math.prod(in_shapes[0]),
                 example=lambda shape: ([tuple(shape)], {"repeats": 2, "axis": _last_axis(shape)})))
+
+
+# ---- pad: constant (zeros), reflect (mirror without repeating the edge), edge (repeat the edge entry)
+
+PAD_MODES = ("constant", "reflect", "edge")
+
+
+def _pad_shape(in_shapes, width, mode="constant"):
+    (shape,) = in_shapes
+    if len(shape) == 0:
+        raise ShapeError("pad takes an operand of rank >= 1")
+    if mode not in PAD_MODES:
+        raise ShapeError(f"mode must be one of {PAD_MODES}, got {mode!r}")
+    if not isinstance(width, (list, tuple)) or len(width) != len(shape) or not all(
+            isinstance(w, (list, tuple)) and len(w) == 2 and all(_int(v) and v >= 0 for v in w) for w in width):
+        raise ShapeError(f"width must be one [before, after] pair of non-negative integers per axis, got {width!r}")
+    for d, (b, a) in zip(shape, width):
+        if mode == "reflect" and max(b, a) > 0 and max(b, a) > d - 1:
+            raise ShapeError(f"reflect padding of {max(b, a)} needs an axis longer than that, got {d}")
+        if mode == "edge" and d == 0 and b + a:
+            raise ShapeError("edge padding of an empty axis")
+    return tuple(d + b + a for d, (b, a) in zip(shape, width))
+
+
+def pad(x, width, mode="constant"):
+    width = [tuple(w) for w in width]
+    if mode == "constant":
+        if x.dtype == object:
+            import mpmath
+
+            return np.pad(x, width, mode="constant", constant_values=mpmath.mpf(0))
+        return np.pad(x, width, mode="constant")
+    return np.pad(x, width, mode=mode)
+
+
+def _pad_source(d, b, a, mode):
+    """For each position of the padded axis, the operand's index it copies (-1: a constant zero)."""
+    k = np.arange(-b, d + a)
+    if mode == "constant":
+        return np.where((k >= 0) & (k < d), k, -1)
+    if mode == "edge":
+        return np.clip(k, 0, d - 1)
+    k = np.abs(k)  # reflect
+    return np.where(k >= d, 2 * (d - 1) - k, k)
+
+
+def grad_pad(g, ans, x, width, mode="constant"):
+    for axis, ((b, a), d) in enumerate(zip(width, x.shape)):
+        if mode == "constant":
+            g = np.take(g, np.arange(b, b + d), axis=axis) if b or a else g
+        elif b or a:
+            g = _scatter(g, _pad_source(d, b, a, mode), axis, d)
+    return g
+
+
+register(Primitive("pad", 1, "indexing", _pad_shape, pad, pad, params={"width": REQUIRED, "mode": "constant"},
+                   doc="pad each axis by [before, after] entries: zeros (constant), a mirror image without the edge "
+                       "entry (reflect) or copies of the edge entry (edge); the VJP adds the copies' cotangents",
+                   vjp=(grad_pad,), jvp=lambda ts, ans, x, width, mode="constant": pad(ts[0], width, mode),
+                   props=lambda a, params, shapes: set() if params["mode"] == "constant" else set(a[0]),
+                   repeats=lambda args, in_shapes, shape: math.prod(shape) > math.prod(in_shapes[0]),
+                   draw=Draw(simplicity=62, rule="pad", ranks=lambda max_dims: (1, min(max_dims, 3))),
+                   example=lambda shape: ([tuple(shape)], {"width": [[1, 1]] * (len(shape) - 1) + [[2, 1]],
+                                                           "mode": "reflect"})))

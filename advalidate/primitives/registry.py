@@ -61,7 +61,7 @@ def _malformed(p: Primitive) -> str | None:
 _RULES = {"unary", "binary", "reduction", "where", "matmul", "along_axis", "transpose", "reshape", "broadcast_to",
           "index", "concatenate", "stack"}
 # ---- issue 16: scans, sorting, indexing, statistics
-_RULES |= {"scan", "top_k", "argmax_take", "moments", "take", "scatter_add", "roll", "tile", "repeat"}
+_RULES |= {"scan", "top_k", "argmax_take", "moments", "take", "scatter_add", "roll", "tile", "repeat", "pad"}
 
 
 def _sample_disagreement(p: Primitive) -> str | None:

@@ -78,6 +78,8 @@ OPS.update({
     "roll": lambda a, p: f"anp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
     "tile": lambda a, p: f"anp.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"anp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
+    # anp.pad's VJP asserts mode == "constant" (reflect and edge raise: a known behaviour)
+    "pad": lambda a, p: f"anp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
