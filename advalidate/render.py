@@ -248,6 +248,27 @@ def _torch_transpose(a, p):
     return f"torch.permute({a[0]}, {dims})"
 
 
+def _torch_index(a, p):
+    """Basic indexing; torch refuses negative slice steps, so an axis sliced downwards is flipped first
+    (``torch.flip``, a view in the unit-cost model) and sliced upwards with the mirrored bounds (start and stop
+    non-negative or None, as the generator draws them)."""
+    x, key = a[0], p["key"]
+    flips, parts = [], []
+    for i, item in enumerate(key):
+        if isinstance(item, int) or item[2] is None or item[2] > 0:
+            parts.append(key_source([item]))
+            continue
+        start, stop, step = item
+        if (start is not None and start < 0) or (stop is not None and stop < 0):
+            raise ValueError(f"torch index template: negative bounds with a negative step are not rendered: {item}")
+        flips.append(i)
+        lo = "" if start is None else f"max({x}.shape[{i}] - 1 - {start}, 0)"
+        hi = "" if stop is None else f"max({x}.shape[{i}] - 1 - {stop}, 0)"
+        parts.append(f"{lo}:{hi}:{-step}")
+    base = f"torch.flip({x}, {tuple(flips)})" if flips else x
+    return f"{base}[{', '.join(parts) if parts else '()'}]"
+
+
 def _torch_pad(a, p):
     # torch.nn.functional.pad takes (before, after) pairs from the last axis backwards, and pads non-constant modes
     # over the trailing axes of a batched input: one leading axis of length 1 is added and removed
@@ -289,7 +310,7 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "roll": lambda a, p: f"torch.roll({a[0]}, {p['shift']}, {p['axis']})",
     "tile": lambda a, p: f"torch.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
-    "pad": _torch_pad,
+    "pad": _torch_pad, "index": _torch_index,
 }), TORCH_SCRIPT)
 
 

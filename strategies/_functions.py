@@ -444,8 +444,13 @@ def _index(g: _Gen, prim):
             key.append(g.draw(st.integers(0, d - 1)))
         else:
             start = g.draw(st.integers(0, max(d - 1, 0)))
-            stop = g.draw(st.integers(min(start + 1, d), d))
-            key.append([start, stop, g.draw(st.integers(1, 2))])
+            step = g.draw(st.sampled_from([1, 2, -1, -2]))  # issue 16: negative steps too (shrinking to 1)
+            if step > 0:
+                stop = g.draw(st.integers(min(start + 1, d), d))
+            else:  # down from start to stop (exclusive; None: through index 0)
+                stop = g.draw(st.integers(-1, start - 1)) if start > 0 else -1
+                stop = None if stop < 0 else stop
+            key.append([start, stop, step])
     return g.apply(prim, x, key=key)
 
 
@@ -686,11 +691,9 @@ def _moments(g: _Gen, prim):
     least = 2 if kinked else 1
     ok = _untied(g, prim)
     fits = lambda v: any(_count(g.shape(v), a) >= least for a in _axis_options(g.shape(v), True))  # noqa: E731
-    cands = [v for v in g.values if len(g.shape(v)) <= g.cfg.max_dims and fits(v) and ok(v)]
-    if g.feed in cands:
-        x = g.feed
-    elif cands and not (g.room_for_inputs() and g.draw(st.integers(0, 3)) == 0):
-        x = g.choose(cands)
+    cands = [v for v in g.values if fits(v) and ok(v)]
+    if cands:
+        x = g.primary(prim, accept=lambda v: v in cands)
     elif g.cfg.max_dims >= 1:  # a fresh vector long enough
         x = g.fresh((g.draw(st.integers(least, max(least, g.cfg.max_side))),))
     else:
