@@ -94,6 +94,24 @@ def _jvp_std(ts, ans, x, axis=None, ddof=0):
     return np.where(pos, np.sum(_deviations(x, axis) * ts[0], axis=axis) / ((_n(x, axis) - ddof) * den), 0)
 
 
+def _spread(x, axis):
+    """|x_i| + mean |x|: the terms of a deviation x_i - mean in absolute value (the mean's own rounding included)."""
+    a = np.abs(x)
+    return a + (np.sum(a, axis=axis, keepdims=True) if axis is not None else np.sum(a)) / _n(x, axis)
+
+
+# |J|^T |g| as the sums of terms inside the rules: the deviation x_i - mean cancels (a value near the mean loses
+# digits in every implementation), so its magnitude is |x_i| + mean |x|, not |x_i - mean|
+def _var_magnitude(g, ans, x, axis=None, ddof=0):
+    return expand(keep(np.abs(g), axis), x.shape, None) * (2 * _spread(x, axis) / (_n(x, axis) - ddof))
+
+
+def _std_magnitude(g, ans, x, axis=None, ddof=0):
+    pos, den = _safe(ans)
+    scale = np.where(pos, np.abs(g) / ((_n(x, axis) - ddof) * np.abs(den)), 0)
+    return expand(keep(scale, axis), x.shape, None) * _spread(x, axis)
+
+
 def _var_rounding(value, args, params):
     # each deviation d_i = x_i - mean rounds by u·(|x_i| + |mean|) (the mean's own error cancels to first order:
     # the deviations sum to zero); squared, 2·|d_i| times that; the sum of squares rounds by u·sum d_i²
@@ -132,11 +150,13 @@ def _example(shape):
 register(Primitive("var", 1, "statistics", _moment_shape, np_var, mp_var, params={"axis": None, "ddof": 0},
                    doc="variance: sum of squared deviations from the mean / (n - ddof)",
                    vjp=(grad_var,), jvp=_jvp_var, constant=_constant, rounding=_var_rounding,
+                   magnitude=(_var_magnitude,),
                    draw=Draw(simplicity=54, rule="moments", nonempty=True), example=_example))
 register(Primitive("std", 1, "statistics", _moment_shape, np_std, mp_std, params={"axis": None, "ddof": 0},
                    kink=_std_kink,
                    doc="standard deviation sqrt(var); a kink where the slice is constant (sqrt at 0), derivative 0 "
                        "there",
                    vjp=(grad_std,), jvp=_jvp_std, constant=_constant, rounding=_std_rounding,
+                   magnitude=(_std_magnitude,),
                    special=Special(tie=True),
                    draw=Draw(simplicity=55, rule="moments", nonempty=True, repeats_tie=True), example=_example))
