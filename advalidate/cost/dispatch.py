@@ -97,7 +97,9 @@ ALONG.update({"var": (4, 1), "std": (4, 2), "var_mean": (4, 2), "std_mean": (4, 
 # scatter-adds cost the elements they add (the position of that argument), as np.add.at and jax's scatter-add
 SCATTERS = {"index_add": 3, "scatter_add": 3, "index_put": 2}
 ELEMENTWISE = ELEMENTWISE | {"bitwise_and", "bitwise_not", "bitwise_or", "scatter", "sort", "topk", "take_along_dim",
-                             "scatter_reduce", "index", "roll", "repeat", "repeat_interleave", "index_add"}
+                             "scatter_reduce", "index", "roll", "repeat", "repeat_interleave", "index_add",
+                             "constant_pad_nd"} | {f"{kind}_pad{d}d{back}" for kind in ("reflection", "replication")
+                                                   for d in (1, 2, 3) for back in ("", "_backward")}
 
 
 @dataclass
