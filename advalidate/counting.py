@@ -3,7 +3,10 @@
 The unit-cost model (shared by every backend's counter):
 - an elementwise op costs the number of elements it produces;
 - a reduction costs the number of elements it reads, the ufunc ones (``sum``, ``max``…) and the others
-  (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike;
+  (``argmax``, ``argmin``, ``nonzero``, ``count_nonzero``) alike; a scan (``cumsum``, ``maximum.accumulate``)
+  the elements it reads times its combining op's weight (``logaddexp.accumulate``: 4 per element);
+- a sort, an argsort and a gather (``take``, ``take_along_axis``) cost the elements they produce (moves; a
+  sort's comparisons are not counted), a scatter-add (``np.add.at``) the elements it adds (its values);
 - with ``where=``, only the selected elements count (produced by an elementwise op, read by a reduction);
 - a matrix product costs 2·m·n·k;
 - a factorisation of an n×n matrix its usual flop count, charged as a whole (``_OPAQUE``): LU 2n³/3 (a solve adds
@@ -99,6 +102,10 @@ _OPAQUE = {
     np.linalg.eigvalsh: lambda a, result: -(-4 * _side(a) ** 3 // 3),  # tridiagonalisation, eigenvalues only
     np.linalg.svd: lambda a, result: 21 * _side(a) ** 3,  # Golub-Reinsch with U and V (Golub, Van Loan §8.6)
 }
+# ---- issue 16: scans, sorting, indexing, statistics: sorts, argsorts and gathers run in C without a ufunc; each
+# costs the elements it produces (a sort is charged as a move, its comparisons not counted, as by every counter)
+_OPAQUE.update({f: (lambda x, result: max(int(np.size(result)), 1))
+                for f in (np.sort, np.argsort, np.take_along_axis, np.take, np.roll, np.tile, np.repeat, np.pad)})
 
 
 # ---- issue 16: structural linear algebra. Contractions NumPy runs in C without a ufunc (charged as a whole,
@@ -210,8 +217,12 @@ def _ufunc_work(ufunc, method, raw, where, result) -> int:
             return _matmul_work(raw[0], raw[1], result)
         outs = result if isinstance(result, tuple) else (result,)
         return COMPOSITES.get(ufunc, 1) * sum(_selected(where, np.shape(o)) for o in outs)
-    if method in ("reduce", "accumulate", "reduceat"):
+    if method == "accumulate":  # a scan: the elements it reads, each combined by the ufunc (a composite weighs more)
+        return COMPOSITES.get(ufunc, 1) * _selected(where, np.shape(raw[0]))
+    if method in ("reduce", "reduceat"):
         return _selected(where, np.shape(raw[0]))
+    if method == "at" and len(raw) >= 3:  # a scatter (np.add.at(target, indices, values)): the values it adds
+        return max(int(np.size(raw[2])), 1)
     # outer, at: elements produced or touched
     return max(int(np.size(result if result is not None else raw[0])), 1)
 

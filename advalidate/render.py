@@ -229,6 +229,23 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     # (jax.scipy.linalg is loaded by jax.scipy.special's import)
     "triangular_solve": lambda a, p: f"jax.scipy.linalg.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
     "sqrtm": lambda a, p: f"(lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh({a[0]}))",
+    # ---- issue 16: scans, sorting, indexing, statistics
+    "cumsum": _kw("jnp.cumsum"), "cumprod": _kw("jnp.cumprod"),
+    "cummax": lambda a, p: f"jax.lax.cummax({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
+    "logcumsumexp": lambda a, p: f"jax.lax.cumlogsumexp({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
+    "sort": _kw("jnp.sort"), "top_k": lambda a, p: f"jax.lax.top_k({a[0]}, {p['k']})[0]", "min": _kw("jnp.min"),
+    "argmax_take": lambda a, p: (f"jnp.squeeze(jnp.take_along_axis({a[1]}, jnp.expand_dims(jnp.argmax({a[0]}, "
+                                 f"axis={p['axis']}), {p['axis']}), axis={p['axis']}), {p['axis']})"),
+    "var": _kw("jnp.var"), "std": _kw("jnp.std"),
+    "take": lambda a, p: f"jnp.take({a[0]}, jnp.array({list(p['indices'])}), axis={p['axis']})",
+    "scatter_add": lambda a, p: (f"jnp.zeros({a[0]}.shape[:{p['axis']} % {a[0]}.ndim] + ({p['size']},) + "
+                                 f"{a[0]}.shape[{p['axis']} % {a[0]}.ndim + 1:], {a[0]}.dtype)"
+                                 f".at[(slice(None),) * ({p['axis']} % {a[0]}.ndim) + (jnp.array({list(p['indices'])}),)]"
+                                 f".add({a[0]})"),
+    "flip": _kw("jnp.flip"), "roll": lambda a, p: f"jnp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
+    "tile": lambda a, p: f"jnp.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"jnp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
+    "pad": lambda a, p: f"jnp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
 }), JAX_SCRIPT)
 
 
@@ -247,6 +264,35 @@ def _torch_transpose(a, p):
     # torch.permute with a tuple: Tensor.permute() with no dims (a 0-d tensor) raises
     dims = f"tuple(reversed(range({a[0]}.dim())))" if axes is None else str(tuple(axes))
     return f"torch.permute({a[0]}, {dims})"
+
+
+def _torch_index(a, p):
+    """Basic indexing; torch refuses negative slice steps, so an axis sliced downwards is flipped first
+    (``torch.flip``, a view in the unit-cost model) and sliced upwards with the mirrored bounds (start and stop
+    non-negative or None, as the generator draws them)."""
+    x, key = a[0], p["key"]
+    flips, parts = [], []
+    for i, item in enumerate(key):
+        if isinstance(item, int) or item[2] is None or item[2] > 0:
+            parts.append(key_source([item]))
+            continue
+        start, stop, step = item
+        if (start is not None and start < 0) or (stop is not None and stop < 0):
+            raise ValueError(f"torch index template: negative bounds with a negative step are not rendered: {item}")
+        flips.append(i)
+        lo = "" if start is None else f"max({x}.shape[{i}] - 1 - {start}, 0)"
+        hi = "" if stop is None else f"max({x}.shape[{i}] - 1 - {stop}, 0)"
+        parts.append(f"{lo}:{hi}:{-step}")
+    base = f"torch.flip({x}, {tuple(flips)})" if flips else x
+    return f"{base}[{', '.join(parts) if parts else '()'}]"
+
+
+def _torch_pad(a, p):
+    # torch.nn.functional.pad takes (before, after) pairs from the last axis backwards, and pads non-constant modes
+    # over the trailing axes of a batched input: one leading axis of length 1 is added and removed
+    flat = tuple(v for w in reversed(p["width"]) for v in w)
+    mode = {"edge": "replicate"}.get(p["mode"], p["mode"])
+    return f"torch.nn.functional.pad({a[0]}[None], {flat}, mode={mode!r})[0]"
 
 
 TORCH = Dialect("torch", "import torch", _common("torch", {
@@ -279,6 +325,26 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "triangular_solve": lambda a, p: (f"torch.linalg.solve_triangular({a[0]}, {a[1]}.reshape({a[1]}.shape[0], -1), "
                                       f"upper={not p['lower']}).reshape({a[1]}.shape)"),
     "sqrtm": lambda a, p: f"(lambda w, v: (v * torch.sqrt(w)) @ v.mT)(*torch.linalg.eigh(({a[0]} + {a[0]}.mT) / 2))",
+    # ---- issue 16: scans, sorting, indexing, statistics
+    "cumsum": lambda a, p: f"torch.cumsum({a[0]}, dim={p['axis']})",
+    "cumprod": lambda a, p: f"torch.cumprod({a[0]}, dim={p['axis']})",
+    "cummax": lambda a, p: f"torch.cummax({a[0]}, dim={p['axis']}).values",
+    "logcumsumexp": lambda a, p: f"torch.logcumsumexp({a[0]}, dim={p['axis']})",
+    "sort": lambda a, p: f"torch.sort({a[0]}, dim={p['axis']}).values",
+    "top_k": lambda a, p: f"torch.topk({a[0]}, {p['k']}).values", "min": _torch_reduce("torch.amin"),
+    "argmax_take": lambda a, p: (f"torch.squeeze(torch.gather({a[1]}, {p['axis']}, torch.argmax({a[0]}, "
+                                 f"dim={p['axis']}, keepdim=True)), {p['axis']})"),
+    "var": lambda a, p: f"torch.var({a[0]}, dim={p['axis']}, correction={p['ddof']})",
+    "std": lambda a, p: f"torch.std({a[0]}, dim={p['axis']}, correction={p['ddof']})",
+    "take": lambda a, p: f"torch.index_select({a[0]}, {p['axis']}, torch.tensor({list(p['indices'])}))",
+    "scatter_add": lambda a, p: (f"torch.zeros({a[0]}.shape[:{p['axis']} % {a[0]}.dim()] + ({p['size']},) + "
+                                 f"{a[0]}.shape[{p['axis']} % {a[0]}.dim() + 1:], dtype={a[0]}.dtype)"
+                                 f".index_add({p['axis']}, torch.tensor({list(p['indices'])}), {a[0]})"),
+    "flip": lambda a, p: f"torch.flip({a[0]}, ({p['axis']},))",
+    "roll": lambda a, p: f"torch.roll({a[0]}, {p['shift']}, {p['axis']})",
+    "tile": lambda a, p: f"torch.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
+    "pad": _torch_pad, "index": _torch_index,
 }), TORCH_SCRIPT)
 
 

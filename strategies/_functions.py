@@ -444,8 +444,13 @@ def _index(g: _Gen, prim):
             key.append(g.draw(st.integers(0, d - 1)))
         else:
             start = g.draw(st.integers(0, max(d - 1, 0)))
-            stop = g.draw(st.integers(min(start + 1, d), d))
-            key.append([start, stop, g.draw(st.integers(1, 2))])
+            step = g.draw(st.sampled_from([1, 2, -1, -2]))  # issue 16: negative steps too (shrinking to 1)
+            if step > 0:
+                stop = g.draw(st.integers(min(start + 1, d), d))
+            else:  # down from start to stop (exclusive; None: through index 0)
+                stop = g.draw(st.integers(-1, start - 1)) if start > 0 else -1
+                stop = None if stop < 0 else stop
+            key.append([start, stop, step])
     return g.apply(prim, x, key=key)
 
 
@@ -773,3 +778,130 @@ def _build(draw, cfg: _Config) -> tuple[_Gen, Function]:
         used = {a for n in g.nodes for a in n.args}
         outputs = [v for v in g.values[::-1] if v.startswith("v") and v not in used and v != last] + [last]
     return g, Function(tuple(g.an.inputs), tuple(g.nodes), tuple(outputs), cfg.dtype)
+
+
+# ---- issue 16: scans, sorting, indexing, statistics
+
+
+def _untied(g: _Gen, prim):
+    """Operands a primitive whose repeated entries tie may read (``Draw.repeats_tie``): not repeated or constant
+    by construction unless ties are asked for."""
+    ties = _catalogue.get(prim).draw.repeats_tie and not g.cfg.ties
+    return lambda v: not ties or not (g.an.dup[v] or g.an.const[v])
+
+
+def _scan(g: _Gen, prim):
+    """Along one axis (as ``along_axis``), refusing operands that tie by construction where ties are kinks."""
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)) and ok(v), nonempty=True,
+                  fresh=_catalogue.get(prim).special.shiftable)
+    if not ok(x):
+        raise _NotApplicable(f"{prim} over repeated entries ties")
+    axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
+    axis = g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
+    return g.apply(prim, x, axis=axis)
+
+
+def _top_k(g: _Gen, prim):
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: len(g.shape(v)) >= 1 and g.shape(v)[-1] > 0 and ok(v), nonempty=True)
+    if not ok(x) or g.shape(x)[-1] == 0:
+        raise _NotApplicable(f"{prim}: no operand")
+    return g.apply(prim, x, k=g.draw(st.integers(1, g.shape(x)[-1])))
+
+
+def _argmax_take(g: _Gen, prim):
+    ok = _untied(g, prim)
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)) and ok(v), nonempty=True)
+    if not ok(x):
+        raise _NotApplicable(f"{prim} over repeated entries ties")
+    s = g.shape(x)
+    # y is not x itself nor a view of it unless ties are asked for: argmax_take(x, x) is max(x), and its cotangent
+    # at a tie (the first maximal entry) would meet other conventions (the later entry wins) at the same tie
+    # (x itself only when nothing else can be: a program of one input and argmax_take alone)
+    cands = [v for v in g.values if g.shape(v) == s and (g.cfg.ties or not _same(g, x, v))]
+    y = g.operand(cands, lambda: s) if cands or g.room_for_inputs() else x
+    return g.apply(prim, x, y, axis=g.choose([i for i, d in enumerate(s) if d > 0]))
+
+
+def _moments(g: _Gen, prim):
+    """var and std over an axis or every entry, ddof 0 or 1 (n - ddof >= 1); std, kinked at a constant slice, over
+    at least two entries and not over repeated or constant values unless ties are asked for."""
+    kinked = _catalogue.get(prim).kink is not None and not g.cfg.ties
+    least = 2 if kinked else 1
+    ok = _untied(g, prim)
+    fits = lambda v: any(_count(g.shape(v), a) >= least for a in _axis_options(g.shape(v), True))  # noqa: E731
+    cands = [v for v in g.values if fits(v) and ok(v)]
+    if cands:
+        x = g.primary(prim, accept=lambda v: v in cands)
+    elif g.cfg.max_dims >= 1:  # a fresh vector long enough
+        x = g.fresh((g.draw(st.integers(least, max(least, g.cfg.max_side))),))
+    else:
+        raise _NotApplicable(f"{prim}: no operand")
+    axis = g.choose([a for a in _axis_options(g.shape(x), True) if _count(g.shape(x), a) >= least])
+    n = _count(g.shape(x), axis)
+    return g.apply(prim, x, axis=axis, ddof=g.draw(st.integers(0, 1)) if n >= 2 else 0)
+
+
+def _count(shape, axis) -> int:
+    return math.prod(shape) if axis is None else shape[axis]
+
+
+def _with_axis(g: _Gen, prim):
+    """(operand, axis): an operand of rank >= 1 with a nonempty axis, and that axis (-1 first when it fits)."""
+    x = g.primary(prim, accept=lambda v: any(d > 0 for d in g.shape(v)), nonempty=True)
+    axes = [i for i, d in enumerate(g.shape(x)) if d > 0]
+    if not axes:
+        raise _NotApplicable(f"{prim}: no nonempty axis")
+    return x, g.choose([-1] + axes if g.shape(x)[-1] > 0 else axes)
+
+
+def _take(g: _Gen, prim):
+    """Indices drawn one by one (repeats allowed: the VJP's scatter-add adds them up), as many as max_side."""
+    x, axis = _with_axis(g, prim)
+    n = g.shape(x)[axis]
+    k = g.draw(st.integers(1, g.cfg.max_side))
+    return g.apply(prim, x, indices=[g.draw(st.integers(0, n - 1)) for _ in range(k)], axis=axis)
+
+
+def _scatter_add(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    size = g.draw(st.integers(1, g.cfg.max_side))
+    indices = [g.draw(st.integers(0, size - 1)) for _ in range(g.shape(x)[axis])]
+    return g.apply(prim, x, indices=indices, size=size, axis=axis)
+
+
+def _roll(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    return g.apply(prim, x, shift=g.draw(st.integers(-g.cfg.max_side, g.cfg.max_side)), axis=axis)
+
+
+def _tile(g: _Gen, prim):
+    x = g.primary(prim)
+    reps = [g.draw(st.integers(1, 2)) for _ in g.shape(x)]
+    if math.prod(g.shape(x)) * math.prod(reps) > 4 * g.cfg.max_side ** 2:
+        raise _NotApplicable("tile: too large")
+    return g.apply(prim, x, reps=reps)
+
+
+def _repeat(g: _Gen, prim):
+    x, axis = _with_axis(g, prim)
+    r = g.draw(st.integers(1, 3))
+    if g.shape(x)[axis] * r > 4 * g.cfg.max_side:
+        raise _NotApplicable("repeat: too long")
+    return g.apply(prim, x, repeats=r, axis=axis)
+
+
+def _pad(g: _Gen, prim):
+    """A mode, then [before, after] per axis (0 to 2; reflect at most the axis length - 1)."""
+    x = g.primary(prim)
+    mode = g.choose(["constant", "reflect", "edge"])
+    width = []
+    for d in g.shape(x):
+        top = 2 if mode == "constant" else min(2, d - 1) if mode == "reflect" else (2 if d else 0)
+        width.append([g.draw(st.integers(0, max(top, 0))) for _ in range(2)])
+    return g.apply(prim, x, width=width, mode=mode)
+
+
+_RULES.update({"scan": _scan, "top_k": _top_k, "argmax_take": _argmax_take, "moments": _moments, "take": _take,
+               "scatter_add": _scatter_add, "roll": _roll, "tile": _tile, "repeat": _repeat, "pad": _pad})

@@ -92,6 +92,8 @@ def test_agrees_with_the_reference_on_every_primitive(backend, dtype):
             with pytest.raises(RAISES[backend.name, name]):
                 backend.vjp(fn, xs, [rng.normal(size=s).astype(dtype) for s in fn.output_shapes])
             continue
+        if _known_error(backend.name, name):  # a listed known behaviour: the library raises (autograd's 2-D sort)
+            continue
         for _ in range(2):
             xs = well_inside(fn, rng, dtype)
             vs = [rng.normal(size=s).astype(dtype) for s in fn.output_shapes]
@@ -99,6 +101,12 @@ def test_agrees_with_the_reference_on_every_primitive(backend, dtype):
                 _check_against_reference(backend, fn, xs, vs)
             except AssertionError as e:
                 raise AssertionError(f"{backend.name} {dtype} {name}: {e}") from None
+
+
+def _known_error(backend, name):
+    from advalidate.known import KnownBehaviours
+
+    return KnownBehaviours.load([backend]).match(backend, "error", name) is not None
 
 
 def _composition(dtype="float64"):

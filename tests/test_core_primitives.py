@@ -29,8 +29,8 @@ def test_mpmath_form_agrees_with_numpy_form(name, rng):
             exact = evaluate(fn, xs, "mp")[0]
         exact = np.array([float(v) for v in np.asarray(exact).reshape(-1)]).reshape(np.shape(exact))
         prim = CATALOGUE[name]
-        terms = 4 if prim.family in ("reduction", "linalg", "nn") else 1
-        scale = np.maximum(np.abs(exact), _abs_scale(fn, xs) if prim.family in ("reduction", "linalg") else 0)
+        terms = 4 if prim.family in ("reduction", "linalg", "nn", "scan") else 1
+        scale = np.maximum(np.abs(exact), _abs_scale(fn, xs) if prim.family in ("reduction", "linalg", "scan") else 0)
         if prim.family in ("binary", "nn") and prim.family != "structural":
             # composites such as logaddexp = m + log1p(exp(-|a - b|)) round on the scale of their operands
             scale = np.maximum(scale, np.max([np.abs(x) for x in np.broadcast_arrays(*xs)], axis=0)

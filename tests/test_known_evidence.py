@@ -256,8 +256,62 @@ def torch_softplus_threshold():
         return x.grad.item(), float(1 / (1 + M.exp(-M.mpf(21))))
 
 
-CASES = [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
-         jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, jax_jit_arcsinh_far, autograd_arcsinh_far, torch_arcsinh_far, jax_tanh_tail, torch_tanh_tail,
+
+
+# ---- issue 16: scans, sorting, indexing, statistics
+
+
+def torch_cumprod_subnormal():
+    """cumprod_backward's revcumsum(g·ans) / x: g·ans_1 = x0·0.7 rounds to the subnormal grid before the division
+    by x0 = 1.5e-323: 1.6666666666666667 for d/dx0 (x0 + 0.7·x0) = 1.7."""
+    torch = _torch()
+    x = torch.tensor([1.5e-323, 0.7], dtype=torch.float64, requires_grad=True)
+    torch.cumprod(x, 0).backward(torch.ones(2, dtype=torch.float64))
+    return x.grad.numpy(), np.array([1.7, 1.5e-323])
+
+
+def _top_k_sides():
+    # top_k(cumsum(sort(x)), 1) at [0, 0]: moving either entry up or down leaves derivative 1 for both
+    return np.array([1.0, 1.0])
+
+
+def jax_top_k_tie_order():
+    """jax.lax.top_k takes the earlier of equal entries, a stable sort the later: no one-sided derivative."""
+    jax, jnp = _jax()
+    f = lambda x: jax.lax.top_k(jnp.cumsum(jnp.sort(x)), 1)[0]  # noqa: E731
+    return np.asarray(jax.vjp(f, jnp.zeros(2))[1](jnp.ones(1))[0]), _top_k_sides()
+
+
+def torch_top_k_tie_order():
+    torch = _torch()
+    x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    torch.topk(torch.cumsum(torch.sort(x).values, 0), 1).values.backward(torch.ones(1, dtype=torch.float64))
+    return x.grad.numpy(), _top_k_sides()
+
+
+def jax_std_constant():
+    """sqrt'(0) = inf times var' = 0: NaN at a constant slice, where 0 is a subgradient (the sides are finite)."""
+    jax, jnp = _jax()
+    return np.asarray(jax.grad(jnp.std)(jnp.full(3, 0.5))), np.zeros(3)
+
+
+def autograd_std_constant():
+    autograd, anp = _autograd()
+    with np.errstate(all="ignore"):
+        return np.asarray(autograd.grad(anp.std)(np.full(3, 0.5))), np.zeros(3)
+
+
+def autograd_repeat_negative_axis():
+    """grad_repeat reshapes g with shape[0 : axis + 1]: for axis = -1 it sums the halves, not each entry's copies."""
+    autograd, anp = _autograd()
+    pullback, _ = autograd.make_vjp(lambda x: anp.repeat(x, 2, axis=-1))(np.array([0.25, 0.5]))
+    return np.asarray(pullback(np.array([1.0, 2.0, 3.0, 4.0]))), np.array([3.0, 7.0])
+
+
+CASES = [torch_cumprod_subnormal, jax_top_k_tie_order, torch_top_k_tie_order, jax_std_constant,
+         autograd_std_constant, autograd_repeat_negative_axis] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
+         jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, jax_jit_arcsinh_far, autograd_arcsinh_far, torch_arcsinh_far,
+         jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
          autograd_prod_of_one_zero, jax_atan2_underflow_float32, autograd_atan2_underflow_float32,
          jax_logsumexp_flushed_float32, torch_hypot_origin, autograd_hypot_origin, jax_norm_tiny_cotangent,

@@ -87,6 +87,19 @@ ALONG = {
     "_softmax_backward_data": (4, 0), "_log_softmax_backward_data": (4, 0), "_softmax": (5, 0),
     "_log_softmax": (5, 1), "logsumexp": (4, 2), "linalg_vector_norm": (2, 1), "norm": (2, 1), "mean": (1, 1),
 }
+# ---- issue 16: scans, sorting, indexing, statistics. logcumsumexp: a logaddexp per element (4); sort and topk:
+# moves (the elements produced, values and indices; comparisons not counted); bitwise ops on masks and scatters:
+# elementwise (elements produced)
+FUSED.update({"logcumsumexp": 4})
+# var and std (one kernel): mean, deviation, square, sum per input element (4), the division (and std's sqrt) per
+# output element, as NumPy's np.var composes them
+ALONG.update({"var": (4, 1), "std": (4, 2), "var_mean": (4, 2), "std_mean": (4, 3)})
+# scatter-adds cost the elements they add (the position of that argument), as np.add.at and jax's scatter-add
+SCATTERS = {"index_add": 3, "scatter_add": 3, "index_put": 2}
+ELEMENTWISE = ELEMENTWISE | {"bitwise_and", "bitwise_not", "bitwise_or", "scatter", "sort", "topk", "take_along_dim",
+                             "scatter_reduce", "index", "roll", "repeat", "repeat_interleave", "index_add",
+                             "constant_pad_nd"} | {f"{kind}_pad{d}d{back}" for kind in ("reflection", "replication")
+                                                   for d in (1, 2, 3) for back in ("", "_backward")}
 
 
 # ---- issue 16: structural linear algebra. ``diagonal`` is a view and ``diagonal_backward`` the zero-filled scatter of
@@ -200,6 +213,8 @@ def op_work(name: str, args, out) -> tuple[int, bool]:
         return _pow_scalar_weight(args[1]) * produced, True
     if name == "pow" and not isinstance(args[0], torch.Tensor):
         return 3 * produced, True
+    if name in SCATTERS and len(args) > SCATTERS[name] and isinstance(args[SCATTERS[name]], torch.Tensor):
+        return max(_numel(args[SCATTERS[name]]), 1), True  # a scatter-add: the elements it adds
     if name in FUSED:
         return FUSED[name] * produced, True
     return produced, name in ELEMENTWISE or name in REDUCTIONS

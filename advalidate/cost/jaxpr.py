@@ -5,11 +5,12 @@ Every equation is weighted by shape under the unit-cost model of :mod:`advalidat
 - elementwise primitives cost the elements they produce (weight 1 each, transcendental or not);
   composites count as their composition, as in ``counting.COMPOSITES``: ``pow`` 3 (exp(b·log a)),
   ``atan2`` 2, ``integer_pow`` the multiplications of repeated squaring (plus one for a negative power);
-- reductions and cumulative ops (``REDUCTIONS``) cost the elements they read;
+- reductions and cumulative ops (``REDUCTIONS``) cost the elements they read (``cumlogsumexp`` 4 per element,
+  ``SCAN_WEIGHTS``: a logaddexp each);
 - ``dot_general`` costs 2·(elements produced)·(product of the contracted dimensions);
 - factorisations and triangular solves (``LINALG``) their flop counts, as :mod:`advalidate.counting` charges them;
 - moves that NumPy materialises (``concatenate``, ``select_n`` like ``np.where``, ``gather``, scatters)
-  cost the elements produced;
+  cost the elements produced (a scatter-add the elements it adds, its updates: ``SCATTERS``);
 - ``FREE``: bookkeeping that NumPy does with a view, a broadcast, a dtype cast, or an assignment into a
   zero-filled array (``reshape``, ``squeeze``, ``expand_dims``, ``broadcast_in_dim``, ``transpose``,
   ``slice``, ``split``, ``pad``, ``rev``, ``convert_element_type``, ``iota``, ...) costs nothing.
@@ -81,6 +82,13 @@ LINALG = {
     "eigh": lambda eqn: _batch(eqn) * 9 * _side(eqn) ** 3,
 }
 FREE = FREE | {"platform_index"}
+
+
+# ---- issue 16: scans, sorting, indexing, statistics: top_k is a move (the elements it produces, values and
+# indices, as sort); a scan weighs its combining op per element read (cumlogsumexp: logaddexp, 4)
+MOVES = MOVES | {"top_k"}
+SCAN_WEIGHTS = {"cumlogsumexp": 4}
+SCATTERS = frozenset({"scatter-add", "scatter_add"})  # a scatter-add costs the elements it adds, as np.add.at
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 
@@ -163,12 +171,14 @@ def count_jaxpr(jaxpr, tally: Tally | None = None, times: int = 1) -> Tally:
         elif name in LINALG:
             tally.charge(name, times * LINALG[name](eqn))
         elif name in REDUCTIONS:
-            tally.charge(name, times * max(_size(eqn.invars[0].aval), 1))
+            tally.charge(name, times * SCAN_WEIGHTS.get(name, 1) * max(_size(eqn.invars[0].aval), 1))
         else:
             if name not in ELEMENTWISE and name not in MOVES:
                 tally.unknown.add(name)
             weight = _integer_pow_weight(params["y"]) if name == "integer_pow" else COMPOSITES.get(name, 1)
             produced = sum(max(_size(v.aval), 1) for v in eqn.outvars)
+            if name in SCATTERS and len(eqn.invars) > 2:  # a scatter-add: the elements it adds (its updates)
+                produced = max(_size(eqn.invars[2].aval), 1)
             tally.charge(name, times * weight * produced)
     return tally
 

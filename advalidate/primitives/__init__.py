@@ -24,6 +24,7 @@ from .registry import CATALOGUE, FAMILIES, RegistrationError, get, register, unr
 from . import unary, binary, reductions, linalg, structural, nn  # noqa: E402,F401  the catalogue, in this order
 # ---- issue 16: structural linear algebra
 from . import linalg_structure  # noqa: E402,F401
+from . import scans, statistics, indexing  # noqa: E402,F401  issue 16: scans, sorting, indexing, statistics
 from .operands import fixed_point  # noqa: E402
 
 __all__ = ["Primitive", "Special", "Draw", "REQUIRED", "CATALOGUE", "FAMILIES", "get", "register", "unregister",

@@ -64,6 +64,8 @@ _RULES = {"unary", "binary", "reduction", "where", "matmul", "along_axis", "tran
 _RULES |= {"matrix", "pair", "tensordot", "einsum"}
 # ---- issue 16: linear algebra factorisations and solves (square-matrix operands: strategies._functions._square)
 _RULES |= {"square"}
+# ---- issue 16: scans, sorting, indexing, statistics
+_RULES |= {"scan", "top_k", "argmax_take", "moments", "take", "scatter_add", "roll", "tile", "repeat", "pad"}
 
 
 def _sample_disagreement(p: Primitive) -> str | None:

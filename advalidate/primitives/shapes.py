@@ -109,8 +109,8 @@ def key_items(key):
         elif isinstance(item, (list, tuple)) and len(item) == 3 and all(
             v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in item
         ):
-            if item[2] is not None and item[2] <= 0:
-                raise ShapeError(f"slice step must be positive, got {item[2]}")
+            if item[2] == 0:
+                raise ShapeError("slice step must not be zero")
             items.append(slice(*item))
         else:
             raise ShapeError(f"index key items are integers or [start, stop, step] triples, got {item!r}")

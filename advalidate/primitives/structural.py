@@ -66,7 +66,7 @@ register(structural("broadcast_to", shapes.broadcast_to,
                     repeats=_grows, free_fan_out=True,
                     example=lambda shape: ([shape], {"shape": [2, *shape]})))
 register(structural("index", shapes.index, index_fn, simplicity=23, rule="index", params={"key": REQUIRED},
-                    ranks=_rank1, doc="basic indexing: integers and [start, stop, step] slices with positive steps",
+                    ranks=_rank1, doc="basic indexing: integers and [start, stop, step] slices, steps positive or negative",
                     vjp=(grad_index,), jvp=lambda ts, ans, x, key: index_fn(ts[0], key), free_fan_out=True,
                     example=lambda shape: ([shape], {"key": [[0, max(1, shape[0] - 1), 1]]
                                                      + ([1] if len(shape) > 1 else [])})))

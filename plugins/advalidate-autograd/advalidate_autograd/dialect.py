@@ -86,6 +86,16 @@ OPS.update({
     "triangular_solve": lambda a, p: f"F.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
     "sqrtm": lambda a, p: (f"(lambda w, v: anp.dot(v * anp.sqrt(w), anp.transpose(v)))"
                            f"(*anp.linalg.eigh(({a[0]} + anp.swapaxes({a[0]}, -1, -2)) / 2))"),
+    # ---- issue 16: scans, sorting, indexing, statistics (autograd 1.9.1 has VJPs for cumsum, sort and min;
+    # none for cumprod, maximum.accumulate, logaddexp.accumulate, a top-k or take_along_axis: not supported)
+    "cumsum": with_params("anp.cumsum"), "sort": with_params("anp.sort"), "min": with_params("anp.min"),
+    "var": with_params("anp.var"), "std": with_params("anp.std"),
+    # anp.take and anp.flip have no VJP in autograd 1.9.1 (NotImplementedError), nor has a scatter-add: not supported
+    "roll": lambda a, p: f"anp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
+    "tile": lambda a, p: f"anp.tile({a[0]}, {tuple(p['reps'])})",
+    "repeat": lambda a, p: f"anp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
+    # anp.pad's VJP asserts mode == "constant" (reflect and edge raise: a known behaviour)
+    "pad": lambda a, p: f"anp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
