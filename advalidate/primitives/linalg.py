@@ -351,7 +351,10 @@ register(Primitive(
     lambda a: xp.eigh(_sym(a))[0], kink=_eig_gaps,
     doc="the eigenvalues of sym(A), ascending; a repeated eigenvalue is a kink (the gap to the next one is 0)",
     vjp=(_eig_vjp,), jvp=_eig_jvp, operands=(SYMMETRIC_GAPPED,), magnitude=(_eig_magnitude,),
-    rounding=lambda lam, args, params: len(lam) * unit_roundoff_of(lam) * np.sqrt(np.sum(_f64(args[0]) ** 2))
+    # Weyl: |Δλ| <= ‖ΔA‖₂ with the Householder eigensolver's backward error ‖ΔA‖ <= p(n)·u·‖A‖, p(n) = n² (the
+    # rigorous order: n Householder reflections of γ_cn each, Higham 2002 §19.3); p(n) = n was exceeded by
+    # NumPy's own eigvalsh on gapped 4×4 samples (1.07× the bound)
+    rounding=lambda lam, args, params: len(lam) ** 2 * unit_roundoff_of(lam) * np.sqrt(np.sum(_f64(args[0]) ** 2))
     * np.ones(np.shape(lam)),
     # the eigenvalues alone cost 4n³/3; their VJP needs the eigenvectors (9n³) and V·diag(ḡ)·Vᵀ (2n³):
     # (4/3 + 9 + 2)/(4/3) = 9.25 eigenvalue computations, plus O(n²)
@@ -481,12 +484,13 @@ def _sqrtm_magnitude(g, s, a):
 
 
 def _sqrtm_rounding(s, args, params):
-    # ‖ΔS‖ <= ‖E‖·max F = p(n)·u·‖A‖/(2√λ_min) (the Fréchet derivative's norm), entrywise
+    # ‖ΔS‖ <= ‖E‖·max F = p(n)·u·‖A‖/(2√λ_min) (the Fréchet derivative's norm), entrywise, with eigh's backward
+    # error p(n) = n² as eigvalsh's (p(n) = n was exceeded by NumPy's own sqrtm through eigh: 1.39× on SPD 4×4)
     a = _sym(_f64(args[0]))
     lam = np.linalg.eigvalsh(a)
     n = a.shape[0]
     with np.errstate(all="ignore"):
-        return n * unit_roundoff_of(s) * np.sqrt(np.sum(a * a)) / (2 * np.sqrt(max(lam[0], 0))) * np.ones(np.shape(s))
+        return n ** 2 * unit_roundoff_of(s) * np.sqrt(np.sum(a * a)) / (2 * np.sqrt(max(lam[0], 0))) * np.ones(np.shape(s))
 
 
 register(Primitive(
