@@ -239,15 +239,19 @@ def _sample(strategy, n):
 def test_a_share_draws_that_share_of_special_examples_each_truthfully_labelled(share):
     from advalidate.strategies import check_point
 
-    drawn = _sample(examples(special=share, max_ops=3), 200)
+    # 400: Hypothesis's draws are not independent (it mutates earlier examples), so 200 of one stream can miss the
+    # share by 0.13 (seen after issue 16's catalogue: 0.12 of 200, 0.17 of 400, 0.21 of 300 unseeded)
+    drawn = _sample(examples(special=share, max_ops=3), 400)
     flags = [ex.special for ex in drawn]
     assert all(type(f) is bool for f in flags)
     assert abs(sum(flags) / len(flags) - share) < 0.12, sum(flags) / len(flags)
     # a regular example's point is regular; special ones reach special places far more often (not always: a move
     # may find nothing defined, and the kinds are narrower than the moves' regions)
     assert all(check_point(ex.function, ex.inputs) is None for ex in drawn if not ex.special)
-    reach = {flag: np.mean([bool(special_kinds(ex.function, ex.inputs)) for ex in drawn if ex.special == flag])
-             for flag in (False, True)}
+    # an exact zero is not a special place by itself: regular points make them by construction (relu, tril/triu,
+    # var over a length-1 axis), as advalidate.findings.region says
+    reach = {flag: np.mean([bool(special_kinds(ex.function, ex.inputs) - {"zero"}) for ex in drawn
+                            if ex.special == flag]) for flag in (False, True)}
     assert reach[True] > 0.25 and reach[True] > 3 * reach[False], reach
     for ex in drawn[:20]:  # the repr stays a runnable script that says which it is
         ns = {}
