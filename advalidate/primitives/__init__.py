@@ -6,7 +6,8 @@ derivative rules (a VJP rule, which the NumPy reference tape runs, and a JVP rul
 object arrays of mpmath numbers), how valid operands are sampled and what its result guarantees
 (:mod:`advalidate.primitives.operands`), its special points, the error model's facts, and how the program
 generator draws it. :func:`register` is the one way a primitive enters the catalogue: the catalogue's own
-registrations (one module per family: ``unary``, ``binary``, ``reductions``, ``linalg``, ``structural``, ``nn``)
+registrations (one module per family: ``unary``, ``binary``, ``reductions``, ``linalg``, ``structural``, ``nn``,
+and issue 16's ``elementary``, ``activations``, ``special``)
 call it, and so does a user's extension. Every part of advalidate reads the facts from here; backends map the
 same names to their own implementations (:mod:`advalidate.render`'s dialects).
 
@@ -21,6 +22,8 @@ from .primitive import REQUIRED, Draw, Primitive, ShapeError, Special
 from .registry import CATALOGUE, FAMILIES, RegistrationError, get, register, unregister
 
 from . import unary, binary, reductions, linalg, structural, nn  # noqa: E402,F401  the catalogue, in this order
+# ---- issue 16: elementwise, activations, special functions
+from . import elementary, activations, special  # noqa: E402,F401
 from .operands import fixed_point  # noqa: E402
 
 __all__ = ["Primitive", "Special", "Draw", "REQUIRED", "CATALOGUE", "FAMILIES", "get", "register", "unregister",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
-           "SAMPLERS",
+           "ABOVE_ONE", "OPEN_UNIT", "SAMPLERS",
            "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
@@ -33,13 +33,16 @@ class Sampler:
 
     ``positive``: drawn entries are made positive (their absolute value). ``limit``: the campaign's points draw
     magnitudes at most this (special points leave such inputs where they are). ``scale``: the factor the
-    fixed points of the conformance and cost checks (magnitudes in [0.4, 1.6]) are multiplied by."""
+    fixed points of the conformance and cost checks (magnitudes in [0.4, 1.6]) are multiplied by. ``offset``:
+    drawn magnitudes (fixed points' too, after the scale) are moved this far away from zero, |x| + offset
+    (arccosh's x > 1)."""
 
     flag: str
     doc: str
     positive: bool = False
     limit: float | None = None
     scale: float = 1.0
+    offset: float = 0.0
 
     def __post_init__(self):
         known = SAMPLERS.get(self.flag)
@@ -49,7 +52,8 @@ class Sampler:
 
     def fixed(self, x: np.ndarray) -> np.ndarray:
         """A fixed point's entries (magnitudes in [0.4, 1.6], random signs) made valid for this sampler."""
-        return (np.abs(x) if self.positive else x) * self.scale
+        x = (np.abs(x) if self.positive else x) * self.scale
+        return x + np.sign(x) * self.offset if self.offset else x
 
 
 SAMPLERS: dict = {}
@@ -60,6 +64,10 @@ NONZERO = Sampler(NZ, "nonzero (every input is drawn bounded away from zero)")
 SMALL_ANGLE = Sampler(SMALL, "|x| <= 1.2, so that cos(x) >= 0.36 (tan's poles are at ±pi/2)", limit=1.2, scale=0.8)
 INSIDE_UNIT = Sampler("inside-unit", "|x| <= 0.9: inside (-1, 1) with a margin (arcsin, arctanh)", limit=0.9,
                       scale=0.5)
+# ---- issue 16: elementwise, activations, special functions
+ABOVE_ONE = Sampler("above-one", "x >= 1.25: inside (1, inf) with a margin (arccosh)", positive=True, offset=1.0)
+OPEN_UNIT = Sampler("open-unit", "0.25 <= x <= 0.9: inside (0, 1) with a margin (logit, a probability label)",
+                    positive=True, limit=0.9, scale=0.5)
 
 
 @dataclass(frozen=True)

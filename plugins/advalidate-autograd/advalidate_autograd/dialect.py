@@ -70,6 +70,19 @@ OPS.update({
     "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
     "concatenate": sequence("anp.concatenate"), "stack": _stack,
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
+    # ---- issue 16: elementwise, activations, special functions (autograd 1.9.1 has no VJP for cbrt and fmod,
+    # and no rsqrt, gelu, silu, mish, elu, selu, leaky_relu, softsign, relu6, hardtanh, xlogy, xlog1py,
+    # log_sigmoid or a cross-entropy with logits: those are not supported)
+    "arcsin": call("anp.arcsin"), "arccos": call("anp.arccos"), "arctanh": call("anp.arctanh"),
+    "arccosh": call("anp.arccosh"), "exp2": call("anp.exp2"), "log2": call("anp.log2"), "log10": call("anp.log10"),
+    "reciprocal": call("anp.reciprocal"),
+    "int_pow": lambda a, p: f"anp.power({a[0]}, {int(p['n'])})",
+    # sign, floor and round are autograd's nograd functions: a zero derivative by design
+    "sign": call("anp.sign"), "floor": call("anp.floor"), "round": call("anp.round"),
+    "remainder": call("anp.remainder"),
+    "clip": lambda a, p: f"anp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
+    "gammaln": call("ags.gammaln"), "digamma": call("ags.digamma"), "erfc": call("ags.erfc"),
+    "erfinv": call("ags.erfinv"), "logit": call("ags.logit"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
