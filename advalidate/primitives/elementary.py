@@ -52,13 +52,13 @@ def _zero_jvp(ts, ans, *args, **params):
 
 register(_unary("arcsin", np.arcsin, mpmath.asin, simplicity=200, domain=_inside_unit,
                 doc="defined on (-1, 1); the derivative is singular at ±1",
-                vjp=(lambda g, ans, x: g / xp.sqrt((1 - x) * (1 + x)),),
-                jvp=lambda ts, ans, x: ts[0] / xp.sqrt((1 - x) * (1 + x)),
+                # 1 - x·x: |x| <= 0.9 (the sampler) keeps it accurate; four operations, within the cost bound
+                vjp=(lambda g, ans, x: g / xp.sqrt(1 - x * x),), jvp=lambda ts, ans, x: ts[0] / xp.sqrt(1 - x * x),
                 operands=(INSIDE_UNIT,), props=lambda a, params, shapes: _keeps_nz(a) | {SMALL}))
 register(_unary("arccos", np.arccos, mpmath.acos, simplicity=201, domain=_inside_unit,
                 doc="defined on (-1, 1); the derivative is singular at ±1",
-                vjp=(lambda g, ans, x: -(g / xp.sqrt((1 - x) * (1 + x))),),
-                jvp=lambda ts, ans, x: -(ts[0] / xp.sqrt((1 - x) * (1 + x))),
+                # sin(arccos x) = sqrt(1 - x^2) (ans in (0, pi): sin(ans) > 0)
+                vjp=(lambda g, ans, x: -(g / xp.sin(ans)),), jvp=lambda ts, ans, x: -(ts[0] / xp.sin(ans)),
                 operands=(INSIDE_UNIT,), props=lambda a, params, shapes: {POS, NZ}))
 register(_unary("arctanh", np.arctanh, mpmath.atanh, simplicity=202, domain=_inside_unit,
                 doc="defined on (-1, 1); poles at ±1",
@@ -67,8 +67,8 @@ register(_unary("arctanh", np.arctanh, mpmath.atanh, simplicity=202, domain=_ins
                 operands=(INSIDE_UNIT,), props=lambda a, params, shapes: _keeps_nz(a)))
 register(_unary("arccosh", np.arccosh, mpmath.acosh, simplicity=203, domain=lambda x: x - 1,
                 doc="defined on (1, inf); the derivative is singular at 1",
-                vjp=(lambda g, ans, x: g / xp.sqrt((x - 1) * (x + 1)),),
-                jvp=lambda ts, ans, x: ts[0] / xp.sqrt((x - 1) * (x + 1)),
+                # sinh(arccosh x) = sqrt(x^2 - 1), accurate near x = 1 too
+                vjp=(lambda g, ans, x: g / xp.sinh(ans),), jvp=lambda ts, ans, x: ts[0] / xp.sinh(ans),
                 operands=(ABOVE_ONE,), props=lambda a, params, shapes: {POS, NZ}))
 
 # ---- exponentials and logarithms in other bases, reciprocals and roots
@@ -185,9 +185,10 @@ def _trunc(q):
     return np.where(q >= 0, xp.floor(q), -xp.floor(-q))
 
 
-def _fmod_quotient(ans, a, b):
-    # trunc(a / b), an integer: (a - fmod(a, b)) / b rounded (exact on mpf, rounding noise on floats)
-    return xp.round((a - ans) / b)
+def _neg_quotient(ans, a, b):
+    # -q for a = q·b + ans (q = trunc(a / b) for fmod, floor(a / b) for remainder), an integer: (ans - a) / b
+    # rounded (exact on mpf, rounding noise on floats)
+    return xp.round((ans - a) / b)
 
 
 def _remainder_gap(a, b):
@@ -203,12 +204,12 @@ def _mp_remainder(a, b):
 register(binary("fmod", np.fmod, _mp_fmod, domain=lambda a, b: np.abs(b), simplicity=214,
                 doc="a - trunc(a / b)·b (the sign of a); jumps where a crosses a nonzero multiple of b",
                 kink=_fmod_gap,
-                vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: -(g * _fmod_quotient(ans, a, b))),
-                jvp=lambda ts, ans, a, b: ts[0] - ts[1] * _fmod_quotient(ans, a, b),
+                vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g * _neg_quotient(ans, a, b)),
+                jvp=lambda ts, ans, a, b: ts[0] + ts[1] * _neg_quotient(ans, a, b),
                 operands=(None, NONZERO), special=Special(signed_kink=lambda a: np.sin(np.pi * a[0] / a[1]))))
 register(binary("remainder", np.remainder, _mp_remainder, domain=lambda a, b: np.abs(b), simplicity=215,
                 doc="a - floor(a / b)·b (the sign of b); jumps where a crosses any multiple of b",
                 kink=_remainder_gap,
-                vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: -(g * xp.round((a - ans) / b))),
-                jvp=lambda ts, ans, a, b: ts[0] - ts[1] * xp.round((a - ans) / b),
+                vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g * _neg_quotient(ans, a, b)),
+                jvp=lambda ts, ans, a, b: ts[0] + ts[1] * _neg_quotient(ans, a, b),
                 operands=(None, NONZERO), special=Special(signed_kink=lambda a: np.sin(np.pi * a[0] / a[1]))))
