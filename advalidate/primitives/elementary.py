@@ -176,9 +176,15 @@ def _mp_fmod(a, b):
 def _fmod_gap(a, b):
     # fmod is continuous through a = 0 (|a| < |b|: no jump until |a| reaches |b|); elsewhere it jumps where a
     # crosses a nonzero multiple of b
-    r = np.abs(a - b * _trunc(a / b))
+    r = np.abs(a - b * _trunc(a / _nonzero(b)))
     m = np.abs(b)
-    return np.where(np.abs(a) < m, m - np.abs(a), np.minimum(r, m - r))
+    return np.where(m == 0, 0 * m, np.where(np.abs(a) < m, m - np.abs(a), np.minimum(r, m - r)))
+
+
+def _nonzero(b):
+    # b = 0 is outside the domain (its gap says so); kink gaps are still evaluated there (the gap is 0), and an
+    # mpf division by zero raises: divide by 1 instead
+    return np.where(b == 0, 1, b)
 
 
 def _trunc(q):
@@ -192,9 +198,9 @@ def _neg_quotient(ans, a, b):
 
 
 def _remainder_gap(a, b):
-    r = np.abs(a - b * xp.floor(a / b))
+    r = np.abs(a - b * xp.floor(a / _nonzero(b)))
     m = np.abs(b)
-    return np.minimum(r, m - r)
+    return np.where(m == 0, 0 * m, np.minimum(r, m - r))
 
 
 def _mp_remainder(a, b):
