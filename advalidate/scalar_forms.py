@@ -3,7 +3,7 @@
 ``digamma``, ``trigamma`` and ``erfinv`` are float implementations (never mpmath at run time): the recurrence
 ``psi(x) = psi(x + 1) - 1/x`` up to x >= 10, then the asymptotic series (its first omitted term below 4e-17 of
 the result there); the reflection formula for negative x; near digamma's positive zero a Taylor series about
-it (coefficients computed once, at import, with mpmath; |x - root| < 0.7), which keeps the value accurate relative to itself
+it (coefficients computed with mpmath on first use; |x - root| < 0.5), which keeps the value accurate relative to itself
 where the recurrence would cancel. ``erfinv`` refines a rational first guess by Newton steps on ``math.erf``
 (``math.erfc`` of ``1 - |x|`` near ±1, which is exact there by Sterbenz' lemma).
 """
@@ -14,13 +14,16 @@ import math
 
 import mpmath
 
-__all__ = ["digamma", "trigamma", "erfinv", "DIGAMMA_ROOT"]
+__all__ = ["digamma", "trigamma", "lgamma", "erfinv", "DIGAMMA_ROOT"]
 
-# digamma's positive zero, split into a float and its remainder, and the Taylor coefficients about it (computed
+# digamma's positive zero, split into a float and its remainder; Taylor coefficients about it and about 2.5 (computed
 # with mpmath on first use: 0.6 s, not paid by every import)
 DIGAMMA_ROOT = 1.4616321449683622
 _ROOT_LO = None
 _TAYLOR: list = []
+_TAYLOR_25: list = []
+_TAYLOR_RADIUS = 0.5  # about the zero: the terms shrink like (0.5 / 1.46)^k, 63 of them leave < 1e-29 relative
+_UPPER = 3.05  # about 2.5 up to here (and down to 1.95): (0.55 / 2.5)^k
 
 
 def _taylor():
@@ -30,14 +33,21 @@ def _taylor():
             root = mpmath.findroot(mpmath.digamma, mpmath.mpf("1.4616321449683623412626595423257213284681962"))
             assert float(root) == DIGAMMA_ROOT
             _ROOT_LO = float(root - DIGAMMA_ROOT)
+            _TAYLOR_25.extend(float(mpmath.polygamma(k, 2.5) / mpmath.factorial(k)) for k in range(0, 40))
             _TAYLOR.extend(float(mpmath.polygamma(k, root) / mpmath.factorial(k)) for k in range(1, 64))
     return _TAYLOR
 
 
-_TAYLOR_RADIUS = 0.7  # the terms shrink like (0.7 / 1.46)^k: 63 of them leave < 1e-19 relative
-
 # asymptotic series: psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k); psi'(x) ~ 1/x + 1/(2x^2) + sum B_2k / x^(2k+1)
 _B = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510]
+
+
+def _digamma_taylor(x: float) -> float:
+    coefficients = _taylor()
+    if x > DIGAMMA_ROOT + _TAYLOR_RADIUS:
+        return _poly(_TAYLOR_25, x - 2.5)
+    d = (x - DIGAMMA_ROOT) - _ROOT_LO
+    return _poly(coefficients, d) * d
 
 
 def digamma(x: float) -> float:
@@ -48,22 +58,61 @@ def digamma(x: float) -> float:
         return math.inf if x > 0 else math.nan
     if x < 0:
         return digamma(1 - x) - math.pi / math.tan(math.pi * x)
-    if abs(x - DIGAMMA_ROOT) < _TAYLOR_RADIUS:
-        coefficients = _taylor()
-        d = (x - DIGAMMA_ROOT) - _ROOT_LO
-        s = 0.0
-        for c in reversed(coefficients):
-            s = s * d + c
-        return s * d
-    acc = 0.0
-    while x < 10:
-        acc -= 1 / x
-        x += 1
+    if x < 10:
+        # into [root - 0.5, 3.05], two Taylor series: above it the terms 1/(y + j) are added to a positive digamma,
+        # below it -1/y to a digamma below 0.41 (no cancellation beyond a factor 1.6)
+        acc, y = 0.0, x
+        while y > _UPPER:
+            y -= 1
+            acc += 1 / y
+        while y < DIGAMMA_ROOT - _TAYLOR_RADIUS:
+            acc -= 1 / y
+            y += 1
+        return _digamma_taylor(y) + acc
     f = 1 / (x * x)
     series = 0.0
     for k in reversed(range(len(_B))):
         series = series * f + _B[k] / (2 * (k + 1))
-    return acc + (math.log(x) - 0.5 / x - f * series)
+    return math.log(x) - 0.5 / x - f * series
+
+
+# lgamma about 1 and 2: lgamma(1 + z) = -gamma·z + sum_k>=2 (-1)^k zeta(k)/k z^k, lgamma(2 + z) = (1 - gamma)·z +
+# sum_k>=2 (-1)^k (zeta(k) - 1)/k z^k (math.lgamma loses 100 ulps near its zeros at 1 and 2)
+_LGAMMA1: list = []
+_LGAMMA2: list = []
+
+
+def _lgamma_series():
+    if not _LGAMMA1:
+        with mpmath.workdps(40):
+            g = mpmath.euler
+            _LGAMMA1.extend([0.0, float(-g)] + [float((-1) ** k * mpmath.zeta(k) / k) for k in range(2, 64)])
+            _LGAMMA2.extend([0.0, float(1 - g)] + [float((-1) ** k * (mpmath.zeta(k) - 1) / k) for k in range(2, 64)])
+    return _LGAMMA1, _LGAMMA2
+
+
+def _poly(coefficients, z):
+    s = 0.0
+    for c in reversed(coefficients):
+        s = s * z + c
+    return s
+
+
+def lgamma(x: float) -> float:
+    """log|Gamma(x)|, accurate relative to itself near its zeros at 1 and 2 too."""
+    x = float(x)
+    if 0.5 <= x <= 2.5:
+        one, two = _lgamma_series()
+        return _poly(one, x - 1) if x < 1.5 else _poly(two, x - 2)
+    if 0 < x < 0.5:
+        return lgamma(x + 1) - math.log(x)
+    if 2.5 < x < 8:
+        acc, y = 0.0, x  # lgamma(x) = lgamma(y) + sum log(y + j), all positive
+        while y > 2.5:
+            y -= 1
+            acc += math.log(y)
+        return lgamma(y) + acc
+    return math.lgamma(x)
 
 
 def trigamma(x: float) -> float:

@@ -40,7 +40,7 @@ def _mp_gammaln(x):
     return mpmath.loggamma(x) if x > 0 else mpmath.log(abs(mpmath.gamma(x)))
 
 
-np_gammaln = xp.float_ufunc(math.lgamma)
+np_gammaln = xp.float_ufunc(scalar_forms.lgamma)
 np_digamma = xp.float_ufunc(scalar_forms.digamma)
 
 register(_unary("gammaln", np_gammaln, _mp_gammaln, simplicity=240, domain=_pole_gap,
@@ -107,7 +107,10 @@ register(binary("xlog1py", np_xlog1py, lambda x, y: mpmath.mpf(0) if x == 0 else
 
 
 def np_logit(x):
-    return np.log(x / (1 - x))
+    # near 1/2 the quotient is near 1 and its log would be 100s of ulps off relative to the small result:
+    # log1p((2x - 1) / (1 - x)) there (2x - 1 and, for x >= 1/2, 1 - x exact)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((x > 0.25) & (x < 0.75), np.log1p((2 * x - 1) / (1 - x)), np.log(x / (1 - x)))
 
 
 register(_unary("logit", np_logit, lambda x: mpmath.log(x / (1 - x)), simplicity=246,
