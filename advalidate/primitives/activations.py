@@ -84,9 +84,13 @@ def np_gelu_tanh(x):
 
 
 def _gelu_tanh_terms(x):
-    s = _sigmoid(2 * _gelu_tanh_u(x))
-    s_neg = _sigmoid(-2 * _gelu_tanh_u(x))  # 1 - s, without cancelling
-    return s, x * (2 * s * s_neg) * _TANH_C.like(x) * (1 + 3 * (_TANH_K * x * x))
+    u2 = 2 * _gelu_tanh_u(x)
+    s = _sigmoid(u2)
+    w = s * _sigmoid(-u2)  # s·(1 - s), without cancelling
+    # where w underflows to 0 (|x| past 13), so does the second term; x·(1 + 3k·x²) may overflow there (|x| past
+    # 1e102), and 0·inf would be NaN: take x = 0 in it
+    x = np.where(w > 0, x, 0)
+    return s, x * (2 * w) * _TANH_C.like(x) * (1 + 3 * (_TANH_K * x * x))
 
 
 def _gelu_tanh_d(x):

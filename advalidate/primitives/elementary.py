@@ -77,11 +77,12 @@ register(_unary("exp2", np.exp2, lambda x: mpmath.power(2, x), simplicity=204,
                 vjp=(lambda g, ans, x: g * ans * _LN2.like(x),), jvp=lambda ts, ans, x: ts[0] * ans * _LN2.like(x),
                 props=lambda a, params, shapes: {POS, NZ}))
 register(_unary("log2", np.log2, lambda x: mpmath.log(x, 2), simplicity=205, domain=lambda x: x,
-                vjp=(lambda g, ans, x: g / (x * _LN2.like(x)),), jvp=lambda ts, ans, x: ts[0] / (x * _LN2.like(x)),
+                # (g / ln 2) / x: x·ln 2 would round to a subnormal with few bits at a subnormal x
+                vjp=(lambda g, ans, x: g / _LN2.like(x) / x,), jvp=lambda ts, ans, x: ts[0] / _LN2.like(x) / x,
                 operands=(POSITIVE,)))
 register(_unary("log10", np.log10, mpmath.log10, simplicity=206, domain=lambda x: x,
-                vjp=(lambda g, ans, x: g / (x * _LN10.like(x)),),
-                jvp=lambda ts, ans, x: ts[0] / (x * _LN10.like(x)), operands=(POSITIVE,)))
+                vjp=(lambda g, ans, x: g / _LN10.like(x) / x,), jvp=lambda ts, ans, x: ts[0] / _LN10.like(x) / x,
+                operands=(POSITIVE,)))
 register(_unary("reciprocal", np.reciprocal, lambda x: 1 / x, simplicity=207, domain=np.abs, doc="pole at 0",
                 vjp=(lambda g, ans, x: -(g * ans * ans),), jvp=lambda ts, ans, x: -(ts[0] * ans * ans),
                 operands=(NONZERO,), props=lambda a, params, shapes: {p for p in (POS, NZ) if p in a[0]}))

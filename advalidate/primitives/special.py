@@ -93,13 +93,14 @@ def np_xlog1py(x, y):
 
 register(binary("xlogy", np_xlogy, lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log(y),
                 domain=lambda x, y: y + 0 * x, simplicity=244, doc="x·log(y), 0 where x = 0; y > 0",
-                vjp=(lambda g, ans, x, y: g * xp.log(y), lambda g, ans, x, y: g * x / y),
-                jvp=lambda ts, ans, x, y: ts[0] * xp.log(y) + ts[1] * x / y,
+                # g·(x / y): (g·x) / y would round g·x to a subnormal with few bits at subnormal operands
+                vjp=(lambda g, ans, x, y: g * xp.log(y), lambda g, ans, x, y: g * (x / y)),
+                jvp=lambda ts, ans, x, y: ts[0] * xp.log(y) + ts[1] * (x / y),
                 operands=(None, POSITIVE)))
 register(binary("xlog1py", np_xlog1py, lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y),
                 domain=lambda x, y: 1 + y + 0 * x, simplicity=245, doc="x·log(1 + y), 0 where x = 0; y > -1",
-                vjp=(lambda g, ans, x, y: g * xp.log1p(y), lambda g, ans, x, y: g * x / (1 + y)),
-                jvp=lambda ts, ans, x, y: ts[0] * xp.log1p(y) + ts[1] * x / (1 + y),
+                vjp=(lambda g, ans, x, y: g * xp.log1p(y), lambda g, ans, x, y: g * (x / (1 + y))),
+                jvp=lambda ts, ans, x, y: ts[0] * xp.log1p(y) + ts[1] * (x / (1 + y)),
                 operands=(None, POSITIVE)))
 
 
