@@ -125,7 +125,7 @@ def trigamma(x: float) -> float:
         return (math.pi / math.sin(math.pi * x)) ** 2 - trigamma(1 - x)
     acc = 0.0
     while x < 10:
-        acc += 1 / (x * x)
+        acc += (1 / x) / x  # x·x may underflow to 0 where 1/x does not overflow
         x += 1
     f = 1 / (x * x)
     series = 0.0

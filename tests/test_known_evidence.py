@@ -366,6 +366,18 @@ ISSUE16_CASES += [(jax_gelu_tanh_past_overflow, 1e-4), (torch_gelu_tanh_past_ove
                   (jax_softsign_cancellation, 1e-9), (torch_softsign_cancellation, 1e-9)]
 
 
+def jax_cbrt_float32_subnormal():
+    """XLA's float32 cbrt at a subnormal input: negative and 5e-3 times too small (the VJP follows)."""
+    _jax()
+    import jax.numpy as jnp
+
+    x = np.float32(2.9152613251813494e-41)
+    return float(jnp.cbrt(x)), float(M.cbrt(float(x)))
+
+
+ISSUE16_CASES += [(jax_cbrt_float32_subnormal, 1e-4)]
+
+
 @pytest.mark.parametrize("case, miss", ISSUE16_CASES, ids=[c.__name__ for c, _ in ISSUE16_CASES])
 def test_the_special_function_still_misses_the_exact_value(case, miss):
     """Misses far beyond float64's rounding (the tolerance there is ~1e-14 relative), several below the 1e-4 of the
