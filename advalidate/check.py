@@ -432,11 +432,15 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
     values = ref.components(grads)
     tol = ref.tolerance + ref.rounding(grads)
     labels, worst, detail, nonfinite = set(), 0.0, "", []
+    dtype = np.result_type(*[np.asarray(g) for g in grads]) if len(grads) else np.dtype(np.float64)
     for c, val in enumerate(values):
         # a side the oracle could not take (an across side whose step left a domain) is not offered
         cands = {label: float(side[c]) for label, side in ref.sides.items() if not np.isnan(side[c])}
         if not np.isfinite(val):
-            if not any(val == cv for cv in cands.values()):  # inf where a side overflows to inf is right
+            # inf where a side overflows to inf is right, in the backend's dtype (1.1e40 is inf in float32)
+            with np.errstate(over="ignore"):
+                rounded = [float(np.asarray(cv).astype(dtype)) if dtype.kind == "f" else cv for cv in cands.values()]
+            if not any(val == cv for cv in rounded):
                 nonfinite.append(c)
             continue
         matched = {label for label, cv in cands.items() if abs(val - cv) <= tol[c]}

@@ -246,6 +246,23 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "tile": lambda a, p: f"jnp.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"jnp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
     "pad": lambda a, p: f"jnp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
+    # ---- issue 16: elementwise, activations, special functions
+    "arcsin": _f("jnp.arcsin"), "arccos": _f("jnp.arccos"), "arctanh": _f("jnp.arctanh"),
+    "arccosh": _f("jnp.arccosh"), "exp2": _f("jnp.exp2"), "log2": _f("jnp.log2"), "log10": _f("jnp.log10"),
+    "reciprocal": _f("jnp.reciprocal"), "rsqrt": _f("jax.lax.rsqrt"), "cbrt": _f("jnp.cbrt"),
+    "int_pow": lambda a, p: f"jnp.power({a[0]}, {int(p['n'])})",
+    "sign": _f("jnp.sign"), "floor": _f("jnp.floor"), "round": _f("jnp.round"),
+    "fmod": _f("jnp.fmod"), "remainder": _f("jnp.remainder"),
+    "gelu": lambda a, p: f"jax.nn.gelu({a[0]}, approximate=False)",
+    "gelu_tanh": lambda a, p: f"jax.nn.gelu({a[0]}, approximate=True)",
+    "silu": _f("jax.nn.silu"), "mish": _f("jax.nn.mish"), "elu": _f("jax.nn.elu"), "selu": _f("jax.nn.selu"),
+    "leaky_relu": lambda a, p: f"jax.nn.leaky_relu({a[0]}, negative_slope={p['slope']!r})",
+    "softsign": _f("jax.nn.soft_sign"), "relu6": _f("jax.nn.relu6"), "hardtanh": _f("jax.nn.hard_tanh"),
+    "clip": lambda a, p: f"jnp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
+    "gammaln": _f("jax.scipy.special.gammaln"), "digamma": _f("jax.scipy.special.digamma"),
+    "erfc": _f("jax.scipy.special.erfc"), "erfinv": _f("jax.scipy.special.erfinv"),
+    "xlogy": _f("jax.scipy.special.xlogy"), "xlog1py": _f("jax.scipy.special.xlog1py"),
+    "logit": _f("jax.scipy.special.logit"), "log_sigmoid": _f("jax.nn.log_sigmoid"),
 }), JAX_SCRIPT)
 
 
@@ -345,6 +362,27 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "tile": lambda a, p: f"torch.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
     "pad": _torch_pad, "index": _torch_index,
+    # ---- issue 16: elementwise, activations, special functions
+    "arcsin": _f("torch.asin"), "arccos": _f("torch.acos"), "arctanh": _f("torch.atanh"),
+    "arccosh": _f("torch.acosh"), "exp2": _f("torch.exp2"), "log2": _f("torch.log2"), "log10": _f("torch.log10"),
+    "reciprocal": _f("torch.reciprocal"), "rsqrt": _f("torch.rsqrt"),
+    "int_pow": lambda a, p: f"torch.pow({a[0]}, {int(p['n'])})",
+    "sign": _f("torch.sign"), "floor": _f("torch.floor"), "round": _f("torch.round"),
+    "fmod": _f("torch.fmod"), "remainder": _f("torch.remainder"),
+    "gelu": _f("torch.nn.functional.gelu"),
+    "gelu_tanh": lambda a, p: f"torch.nn.functional.gelu({a[0]}, approximate='tanh')",
+    "silu": _f("torch.nn.functional.silu"), "mish": _f("torch.nn.functional.mish"),
+    "elu": _f("torch.nn.functional.elu"), "selu": _f("torch.nn.functional.selu"),
+    "leaky_relu": lambda a, p: f"torch.nn.functional.leaky_relu({a[0]}, negative_slope={p['slope']!r})",
+    "softsign": _f("torch.nn.functional.softsign"), "relu6": _f("torch.nn.functional.relu6"),
+    "hardtanh": _f("torch.nn.functional.hardtanh"),
+    "clip": lambda a, p: f"torch.clamp({a[0]}, {p['lo']!r}, {p['hi']!r})",
+    "gammaln": _f("torch.special.gammaln"), "digamma": _f("torch.special.digamma"),
+    "erfc": _f("torch.special.erfc"), "erfinv": _f("torch.special.erfinv"),
+    "xlogy": _f("torch.special.xlogy"), "xlog1py": _f("torch.special.xlog1py"),
+    "logit": _f("torch.special.logit"), "log_sigmoid": _f("torch.nn.functional.logsigmoid"),
+    "bce_with_logits": lambda a, p: (f"torch.nn.functional.binary_cross_entropy_with_logits("
+                                     f"*torch.broadcast_tensors({a[0]}, {a[1]}), reduction='none')"),
 }), TORCH_SCRIPT)
 
 

@@ -17,13 +17,17 @@ working precision for mpf arrays (a float64 constant would cap the mpmath run at
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import mpmath
 import numpy as np
 
+from . import scalar_forms
+
 __all__ = ["is_mp", "mp_or_np", "Constant", "cos", "sin", "exp", "log", "sqrt", "cosh", "sinh", "sign", "where",
-           "solve", "inv", "det", "cholesky", "eigh", "lu_growth", "solve_triangular"]
+           "solve", "inv", "det", "cholesky", "eigh", "lu_growth", "solve_triangular",
+           "float_ufunc", "floor", "round", "erf", "erfc", "digamma", "trigamma", "tanh", "log1p", "expm1"]
 
 
 def is_mp(x) -> bool:
@@ -179,3 +183,31 @@ def solve_triangular(t, b, lower=True):
         done = slice(0, i) if lower else slice(i + 1, n)
         x[i] = (b[i] - t[i, done] @ x[done]) / t[i, i]
     return x
+
+
+# ---- issue 16: elementwise, activations, special functions
+
+
+def float_ufunc(scalar):
+    """A dtype-preserving float form from a scalar function of Python floats (``math.erf``): ``np.frompyfunc``
+    (a ufunc, so the work counter sees it), its object result cast back to the operand's float dtype."""
+    ufunc = np.frompyfunc(scalar, 1, 1)
+
+    def form(x):
+        out = ufunc(x)
+        # frompyfunc returns a Python float for 0-d input
+        return out.astype(x.dtype) if isinstance(out, np.ndarray) else np.asarray(out, dtype=np.asarray(x).dtype)
+
+    form.__name__ = getattr(scalar, "__name__", "float_ufunc")
+    return form
+
+
+floor = mp_or_np(np.floor, mpmath.floor)
+round = mp_or_np(np.round, mpmath.nint)  # noqa: A001  half to even, as np.round and mpmath.nint
+erf = mp_or_np(float_ufunc(math.erf), mpmath.erf)
+erfc = mp_or_np(float_ufunc(math.erfc), mpmath.erfc)
+digamma = mp_or_np(float_ufunc(scalar_forms.digamma), mpmath.digamma)
+trigamma = mp_or_np(float_ufunc(scalar_forms.trigamma), lambda x: mpmath.psi(1, x))
+tanh = mp_or_np(np.tanh, mpmath.tanh)
+log1p = mp_or_np(np.log1p, mpmath.log1p)
+expm1 = mp_or_np(np.expm1, mpmath.expm1)

@@ -320,7 +320,13 @@ def _need(prim, i, props=None):
 def _unary(g: _Gen, prim):
     kinked = _catalogue.get(prim).kink is not None  # a constant operand would sit on the kink
     accept = (lambda v: g.cfg.ties or not g.an.const[v]) if kinked else (lambda v: True)
-    return g.apply(prim, g.primary(prim, accept=accept, need=_need(prim, 0)))
+    return g.apply(prim, g.primary(prim, accept=accept, need=_need(prim, 0)), **_params(g, prim))
+
+
+def _params(g: _Gen, prim) -> dict:
+    """The node's parameters drawn by its registration (``Draw.params``), or none (the defaults)."""
+    draw_params = _catalogue.get(prim).draw.params
+    return draw_params(g.draw) if draw_params is not None else {}
 
 
 def _binary(g: _Gen, prim):
@@ -336,7 +342,7 @@ def _binary(g: _Gen, prim):
              and not (self_ties and not g.cfg.ties and _same(g, a, v))]
     cands.sort(key=lambda v: v != a)  # a itself first: fan-out is the simplest second operand
     b = g.operand(cands, lambda: g.broadcast_variant(sa), need_b)
-    return g.apply(prim, a, b)
+    return g.apply(prim, a, b, **_params(g, prim))
 
 
 def _same(g: _Gen, a, b) -> bool:

@@ -153,7 +153,7 @@ def _shift_logits(draw, fn: Function, xs):
 
 def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
     """Entries with magnitudes in [lo, hi], each sampler of ``need`` (the properties the input must have) applied:
-    a magnitude limit caps hi, a positive one takes absolute values."""
+    a magnitude limit caps hi, a positive one takes absolute values, an offset moves them away from zero."""
     for flag in need:
         if SAMPLERS.get(flag) is not None and SAMPLERS[flag].limit is not None:
             hi = min(hi, SAMPLERS[flag].limit)
@@ -165,6 +165,9 @@ def _draw_input(draw, shape, need, lo, hi, dtype, rng=None):
     x = np.sign(x + (x == 0)) * (lo + np.abs(x) * (hi - lo) / hi)  # [-hi, hi] onto lo <= |x| <= hi, one draw each
     if _positive(need):
         x = np.abs(x)
+    offset = max((SAMPLERS[flag].offset for flag in need if flag in SAMPLERS), default=0.0)
+    if offset:
+        x = x + np.sign(x) * offset
     x = x.reshape(shape)
     for flag in need:  # a square-matrix sampler maps the drawn entries to a valid matrix (issue 16: linear algebra)
         if SAMPLERS.get(flag) is not None and SAMPLERS[flag].matrix is not None:
@@ -409,6 +412,7 @@ def _move_kink(fn, xs, needs, rng, draw):
     rel = _near(draw, fn.dtype)
     nodes = [(n, node) for n, node in fn.named_nodes() if _signed_kink(node.prim) is not None]
     name, node = nodes[rng.integers(len(nodes))]
+    params = _catalogue.get(node.prim).check_params(node.kwargs)
     direction = [rng.normal(size=x.shape) * (0 if _limited(need) else 1) for x, need in zip(xs, needs)]
     base = [x.astype(np.float64) for x in xs]
 
@@ -419,7 +423,7 @@ def _move_kink(fn, xs, needs, rng, draw):
         vals = _trace(fn, moved)
         with np.errstate(all="ignore"):
             s = np.broadcast_arrays(*[vals[a] for a in node.args])
-            return _signed_kink(node.prim)(s).reshape(-1), moved
+            return _signed_kink(node.prim)(s, **params).reshape(-1), moved
 
     s0, _ = signed(0.0)
     if s0 is None or not s0.size:

@@ -22,8 +22,10 @@ def test_float_form_of_a_scalar_keeps_its_dtype(name, dtype):
 def test_mpmath_form_of_a_scalar_agrees_with_the_float_form(name):
     b = Builder()
     fn = b.build(b.apply(name, b.input()))
-    mp = trace(fn, [to_mp(np.array(0.5))], "mp")["v0"]  # logsumexp raised AttributeError on an mpf
-    assert float(mp.reshape(())) == pytest.approx(float(trace(fn, [np.array(0.5)])["v0"]), rel=1e-12)
+    domain = primitives.CATALOGUE[name].domain
+    x = 0.5 if domain is None or domain(np.array(0.5)) > 0 else 1.5  # arccosh: 0.5 is outside its domain
+    mp = trace(fn, [to_mp(np.array(x))], "mp")["v0"]  # logsumexp raised AttributeError on an mpf
+    assert float(mp.reshape(())) == pytest.approx(float(trace(fn, [np.array(x)])["v0"]), rel=1e-12)
 
 
 def test_erf_keeps_ndarray_subclasses():

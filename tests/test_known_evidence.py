@@ -526,3 +526,105 @@ def test_jax_sqrtm_of_2_512_is_still_infinite():
     got = float(jax.vjp(f, jnp.array([[2.0 ** 512]]))[1](jnp.array([[0.125]]))[0][0, 0])
     print(f"\nlibrary {got!r}, exact {0.125 / (2 * 2.0 ** 256)!r}")
     assert not math.isfinite(got), "fixed: drop its known-behaviour entry"
+
+
+# ---- issue 16: elementwise, activations, special functions: (case, relative miss it still shows)
+
+def _psi1(x):
+    with M.workprec(200):
+        return float(M.psi(1, x))
+
+
+def _psi(x):
+    with M.workprec(200):
+        return float(M.digamma(x))
+
+
+def torch_trigamma():
+    """digamma's derivative: torch's trigamma is good to ~5e-10 relative in float64."""
+    torch = _torch()
+    x = torch.tensor(1.056792756436845, dtype=torch.float64, requires_grad=True)
+    torch.special.digamma(x).backward()
+    return x.grad.item(), _psi1(1.056792756436845)
+
+
+def torch_gammaln_near_digamma_zero():
+    torch = _torch()
+    x = torch.tensor(1.4616, dtype=torch.float64, requires_grad=True)
+    torch.special.gammaln(x).backward()
+    return x.grad.item(), _psi(1.4616)
+
+
+def jax_gammaln_near_digamma_zero():
+    jax, _ = _jax()
+    import jax.scipy.special as jss
+
+    return float(jax.grad(jss.gammaln)(1.4616)), _psi(1.4616)
+
+
+def jax_jit_gammaln_near_digamma_zero():
+    jax, _ = _jax()
+    import jax.scipy.special as jss
+
+    return float(jax.jit(jax.grad(jss.gammaln))(1.4616)), _psi(1.4616)
+
+
+def jax_trigamma_negative_half_integer():
+    jax, _ = _jax()
+    import jax.scipy.special as jss
+
+    return float(jax.grad(jss.digamma)(-16.5)), _psi1(-16.5)
+
+
+ISSUE16_CASES = [(torch_trigamma, 1e-10), (torch_gammaln_near_digamma_zero, 1e-12),
+                 (jax_gammaln_near_digamma_zero, 1e-12), (jax_jit_gammaln_near_digamma_zero, 1e-12),
+                 (jax_trigamma_negative_half_integer, 1e-4)]
+
+
+def jax_gelu_tanh_past_overflow():
+    jax, _ = _jax()
+    return float(jax.grad(lambda x: jax.nn.gelu(x, approximate=True))(2.6815615859885194e154)), 1.0
+
+
+def torch_gelu_tanh_past_overflow():
+    torch = _torch()
+    x = torch.tensor(2.6815615859885194e154, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.gelu(x, approximate="tanh").backward()
+    return x.grad.item(), 1.0
+
+
+def jax_softsign_cancellation():
+    jax, _ = _jax()
+    return float(jax.grad(jax.nn.soft_sign)(1e10)), 1 / (1 + 1e10) ** 2
+
+
+def torch_softsign_cancellation():
+    torch = _torch()
+    x = torch.tensor(1e10, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.softsign(x).backward()
+    return x.grad.item(), 1 / (1 + 1e10) ** 2
+
+
+ISSUE16_CASES += [(jax_gelu_tanh_past_overflow, 1e-4), (torch_gelu_tanh_past_overflow, 1e-4),
+                  (jax_softsign_cancellation, 1e-9), (torch_softsign_cancellation, 1e-9)]
+
+
+def jax_cbrt_float32_subnormal():
+    """XLA's float32 cbrt at a subnormal input: negative and 5e-3 times too small (the VJP follows)."""
+    _jax()
+    import jax.numpy as jnp
+
+    x = np.float32(2.9152613251813494e-41)
+    return float(jnp.cbrt(x)), float(M.cbrt(float(x)))
+
+
+ISSUE16_CASES += [(jax_cbrt_float32_subnormal, 1e-4)]
+
+
+@pytest.mark.parametrize("case, miss", ISSUE16_CASES, ids=[c.__name__ for c, _ in ISSUE16_CASES])
+def test_the_special_function_still_misses_the_exact_value(case, miss):
+    """Misses far beyond float64's rounding (the tolerance there is ~1e-14 relative), several below the 1e-4 of the
+    cases above: each is checked against its own floor (NaN is a miss)."""
+    got, exact = case()
+    print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
+    assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"

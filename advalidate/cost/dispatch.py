@@ -36,6 +36,18 @@ logaddexp                       arctan(y/x) = 2, hypot 4, logaddexp 4
 pow(x, c) for a constant c      c = 2, 0.5, −1: one op; integer c: repeated       1–…, 3
                                 squaring; any other c: 3
 addmm / addmv / baddbmm         the product plus the added term                   2mnk + out
+gelu(x)                         x·(1 + erf(x/√2))/2 (the tanh form alike)         5 / elt
+silu(x)                         x / (1 + e^−x)                                    4 / elt
+mish(x), mish_backward(g, x)    x·tanh(log1p(e^x)); g·(t + x·σ(x)·(1 − t²))       4, 10 / elt
+elu(x), elu_backward            x > 0 ? s·x : s·α·(e^x − 1); the same test, e^x   4, 4 / elt
+leaky_relu(x), its backward     x > 0 ? x : a·x; x > 0 ? g : a·g                  2, 2 / elt
+hardtanh(x)                     min(max(x, lo), hi)                               2 / elt
+logit(x), logit_backward        log(x / (1 − x)); g / (x·(1 − x))                 3, 3 / elt
+special_xlog1py(x, y)           x·log1p(y), as xlogy                              2 / elt
+log_sigmoid_forward(x)          min(x, 0) − log1p(e^−|x|) and its buffer e^−|x|  3 / elt of both outputs
+log_sigmoid_backward(g, x, b)   g·(x < 0 ? 1 − b/(1 + b) : b/(1 + b)) sign-split  4 / elt
+binary_cross_entropy_with_      (1 − y)·z + max(−z, 0) + log(e^−m + e^(−z−m))     8 / elt
+logits(z, y)
 =============================== ================================================= ==========
 
 An op in no table is charged as elementwise (elements produced) and recorded in ``Tally.unknown``.
@@ -75,12 +87,18 @@ ELEMENTWISE = frozenset({
     "isnan", "isinf", "isfinite", "cat", "stack", "clone", "contiguous", "square", "floor", "ceil", "round",
     "trunc", "exp2", "log2", "log10", "nan_to_num", "copysign", "heaviside", "index_select", "gather",
     "scatter_add", "index_add", "index_put", "slice_scatter", "select_scatter", "masked_scatter",
+    # ---- issue 16: elementwise, activations, special functions
+    "fmod", "remainder", "lgamma", "digamma", "polygamma", "erfinv", "bitwise_and",
 })
 # weight per element produced (elementwise kernels that fuse several operations, and composites)
 FUSED = {
     "tanh_backward": 3, "sigmoid_backward": 3, "threshold_backward": 2, "softplus_backward": 6,
     "hardtanh_backward": 3, "silu_backward": 8, "gelu_backward": 9, "softplus": 4,
     "pow": 3, "atan2": 2, "hypot": 4, "logaddexp": 4, "xlogy": 2,
+    # ---- issue 16: elementwise, activations, special functions
+    "gelu": 5, "silu": 4, "mish": 4, "mish_backward": 10, "elu": 4, "elu_backward": 4, "leaky_relu": 2,
+    "leaky_relu_backward": 2, "hardtanh": 2, "logit": 3, "logit_backward": 3, "special_xlog1py": 2,
+    "log_sigmoid_forward": 3, "log_sigmoid_backward": 4, "binary_cross_entropy_with_logits": 8,
 }
 # (weight per input element, weight per output element) for kernels that reduce along a dimension
 ALONG = {

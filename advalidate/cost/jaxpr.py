@@ -59,6 +59,8 @@ ELEMENTWISE = frozenset({
     "add", "add_any", "sub", "mul", "div", "rem", "max", "min", "nextafter", "and", "or", "not", "xor",
     "eq", "ne", "lt", "le", "gt", "ge", "select_and_scatter_add", "shift_left", "shift_right_logical",
     "shift_right_arithmetic", "population_count", "clz", "integer_pow", "pow", "atan2",
+    # ---- issue 16: elementwise, activations, special functions
+    "polygamma",
 })
 COMPOSITES = {"pow": 3, "atan2": 2}  # as counting.COMPOSITES: pow = exp(b·log a), atan2 = arctan(y/x) + fix
 

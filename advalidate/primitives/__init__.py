@@ -7,7 +7,7 @@ object arrays of mpmath numbers), how valid operands are sampled and what its re
 (:mod:`advalidate.primitives.operands`), its special points, the error model's facts, and how the program
 generator draws it. :func:`register` is the one way a primitive enters the catalogue: the catalogue's own
 registrations (one module per family: ``unary``, ``binary``, ``reductions``, ``linalg``, ``structural``, ``nn``,
-``linalg_structure``)
+``linalg_structure``, ``scans``, ``statistics``, ``indexing``, ``elementary``, ``activations``, ``special``)
 call it, and so does a user's extension. Every part of advalidate reads the facts from here; backends map the
 same names to their own implementations (:mod:`advalidate.render`'s dialects).
 
@@ -25,6 +25,8 @@ from . import unary, binary, reductions, linalg, structural, nn  # noqa: E402,F4
 # ---- issue 16: structural linear algebra
 from . import linalg_structure  # noqa: E402,F401
 from . import scans, statistics, indexing  # noqa: E402,F401  issue 16: scans, sorting, indexing, statistics
+# ---- issue 16: elementwise, activations, special functions
+from . import elementary, activations, special  # noqa: E402,F401
 from .operands import fixed_point  # noqa: E402
 
 __all__ = ["Primitive", "Special", "Draw", "REQUIRED", "CATALOGUE", "FAMILIES", "get", "register", "unregister",

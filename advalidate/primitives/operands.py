@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
-           "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED",
+           "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED", "ABOVE_ONE", "OPEN_UNIT",
            "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
@@ -39,7 +39,9 @@ class Sampler:
     sign and the scale) to a valid matrix (well-conditioned, symmetric positive definite, a spectrum with gaps);
     it runs in float64 and is deterministic, so the point stays a function of the drawn entries (and shrinks
     with them). ``special(x, rng) -> array``: the special operands of such a sampler (near-singular, repeated
-    eigenvalues), which ``points(special=True)`` moves one such input to (:mod:`strategies._points`)."""
+    eigenvalues), which ``points(special=True)`` moves one such input to (:mod:`strategies._points`).
+    ``offset``: drawn magnitudes (fixed points' too, after the scale) are moved this far away from zero,
+    |x| + offset (arccosh's x > 1)."""
 
     flag: str
     doc: str
@@ -48,6 +50,7 @@ class Sampler:
     scale: float = 1.0
     matrix: "Callable[[np.ndarray], np.ndarray] | None" = None
     special: "Callable[[np.ndarray, np.random.Generator], np.ndarray] | None" = None
+    offset: float = 0.0
 
     def __post_init__(self):
         known = SAMPLERS.get(self.flag)
@@ -58,6 +61,7 @@ class Sampler:
     def fixed(self, x: np.ndarray) -> np.ndarray:
         """A fixed point's entries (magnitudes in [0.4, 1.6], random signs) made valid for this sampler."""
         x = (np.abs(x) if self.positive else x) * self.scale
+        x = x + np.sign(x) * self.offset if self.offset else x
         return self.make(x)
 
     def make(self, x: np.ndarray) -> np.ndarray:
@@ -75,6 +79,10 @@ NONZERO = Sampler(NZ, "nonzero (every input is drawn bounded away from zero)")
 SMALL_ANGLE = Sampler(SMALL, "|x| <= 1.2, so that cos(x) >= 0.36 (tan's poles are at ±pi/2)", limit=1.2, scale=0.8)
 INSIDE_UNIT = Sampler("inside-unit", "|x| <= 0.9: inside (-1, 1) with a margin (arcsin, arctanh)", limit=0.9,
                       scale=0.5)
+# ---- issue 16: elementwise, activations, special functions
+ABOVE_ONE = Sampler("above-one", "x >= 1.25: inside (1, inf) with a margin (arccosh)", positive=True, offset=1.0)
+OPEN_UNIT = Sampler("open-unit", "0.25 <= x <= 0.9: inside (0, 1) with a margin (logit, a probability label)",
+                    positive=True, limit=0.9, scale=0.5)
 
 
 @dataclass(frozen=True)

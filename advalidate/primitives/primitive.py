@@ -34,7 +34,8 @@ class Special:
     within 10); special points drive the logits large. ``shiftable``: a common offset of the operand changes
     nothing a stable implementation computes, so default points may shift logits read straight from an input
     far up (past exp's overflow). ``signed_kink(operands) -> array``: a signed gap whose sign change marks the
-    kink (special points bisect onto it). ``tie``: a zero kink gap is a tie between operands or entries."""
+    kink (special points bisect onto it; a primitive with parameters gets them as keywords too,
+    ``signed_kink(operands, lo=..., hi=...)``). ``tie``: a zero kink gap is a tie between operands or entries."""
 
     saturation: float | None = None
     slope: Callable | None = None
@@ -58,7 +59,9 @@ class Draw:
     operands, else "unary". ``ranks(max_dims) -> (lo, hi)``: ranks its main operand may have, and
     ``rank_text`` says it in an error message. ``self_ties``: f(a, a) is constant or tied (``sub``,
     ``maximum``): not drawn unless ties are asked for. ``repeats_tie``: repeated entries tie (``max``).
-    ``activation``: its place among the activations an MLP motif may use between layers (None: not one). ``nonempty``: refuses empty operands."""
+    ``activation``: its place among the activations an MLP motif may use between layers (None: not one). ``nonempty``: refuses empty operands.
+    ``params(draw) -> dict``: draws the node's parameters with Hypothesis' ``draw`` (the "unary" and "binary"
+    rules; None: the registration's defaults), e.g. ``int_pow``'s exponent or ``clip``'s bounds."""
 
     simplicity: float = float("inf")
     rule: str | None = None
@@ -68,6 +71,7 @@ class Draw:
     repeats_tie: bool = False
     activation: float | None = None
     nonempty: bool = False
+    params: Callable | None = None
 
 
 @dataclass(frozen=True)

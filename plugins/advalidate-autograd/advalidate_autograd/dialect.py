@@ -96,6 +96,19 @@ OPS.update({
     "repeat": lambda a, p: f"anp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
     # anp.pad's VJP asserts mode == "constant" (reflect and edge raise: a known behaviour)
     "pad": lambda a, p: f"anp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
+    # ---- issue 16: elementwise, activations, special functions (autograd 1.9.1 has no VJP for cbrt and fmod,
+    # and no rsqrt, gelu, silu, mish, elu, selu, leaky_relu, softsign, relu6, hardtanh, xlogy, xlog1py,
+    # log_sigmoid or a cross-entropy with logits: those are not supported)
+    "arcsin": call("anp.arcsin"), "arccos": call("anp.arccos"), "arctanh": call("anp.arctanh"),
+    "arccosh": call("anp.arccosh"), "exp2": call("anp.exp2"), "log2": call("anp.log2"), "log10": call("anp.log10"),
+    "reciprocal": call("anp.reciprocal"),
+    "int_pow": lambda a, p: f"anp.power({a[0]}, {int(p['n'])})",
+    # sign, floor and round are autograd's nograd functions: a zero derivative by design
+    "sign": call("anp.sign"), "floor": call("anp.floor"), "round": call("anp.round"),
+    "remainder": call("anp.remainder"),
+    "clip": lambda a, p: f"anp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
+    "gammaln": call("ags.gammaln"), "digamma": call("ags.digamma"), "erfc": call("ags.erfc"),
+    "erfinv": call("ags.erfinv"), "logit": call("ags.logit"),
 })
 
 _VJP = '''def vjp(f, xs, vs):
