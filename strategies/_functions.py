@@ -326,7 +326,7 @@ def _unary(g: _Gen, prim):
 def _params(g: _Gen, prim) -> dict:
     """The node's parameters drawn by its registration (``Draw.params``), or none (the defaults)."""
     draw_params = _catalogue.get(prim).draw.params
-    return draw_params(g.draw) if draw_params is not None else {}
+    return {k: g.draw(st.sampled_from(choices)) for k, choices in draw_params.items()} if draw_params else {}
 
 
 def _binary(g: _Gen, prim):

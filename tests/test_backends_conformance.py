@@ -33,7 +33,8 @@ def _backend(name):
 
 def _passes(report):
     statuses = {o.status for o in report.outcomes}
-    assert report.ok and statuses <= {"pass", "known"}, report.summary()
+    # not-supported: a primitive the library lacks (no template: the README's primitives table lists them)
+    assert report.ok and statuses <= {"pass", "known", "not-supported"}, report.summary()
     assert len(report.outcomes) == len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS)
 
 
@@ -159,7 +160,7 @@ def _plugin_installed():
 
 
 def test_the_pytest_entry_runs_one_test_per_check():
-    done = _pytest(["--advalidate-backend", "numpy-ref", "-k", "test_primitive and tanh"])
+    done = _pytest(["--advalidate-backend", "numpy-ref", "-k", "test_primitive and tanh and not gelu and not arctanh"])
     assert done.returncode == 0, done.stdout + done.stderr
-    # vjp[float64][tanh] and vjp[float64][chain-tanh]
+    # vjp[float64][tanh] and vjp[float64][chain-tanh] (not gelu_tanh, arctanh)
     assert done.stdout.strip().splitlines()[-1].startswith("2 passed"), done.stdout

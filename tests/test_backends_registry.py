@@ -104,7 +104,7 @@ def test_a_complete_backend_validates_and_a_class_is_instantiated():
     ({"dtypes": ()}, "dtypes must be a non-empty tuple of strings"),
     ({"dtypes": "float64"}, "dtypes must be a non-empty tuple of strings"),
     ({"primitives": ["exp", "log"]}, "primitives must be a mapping of catalogue names"),
-    ({"primitives": {"exp": 1, "cbrt": 2}}, "primitives ['cbrt'] are not in the catalogue"),
+    ({"primitives": {"exp": 1, "no_such_op": 2}}, "primitives ['no_such_op'] are not in the catalogue"),
 ])
 def test_a_malformed_backend_is_refused_naming_the_piece(attrs, message):
     assert message in _problems(type("Malformed", (Complete,), attrs))

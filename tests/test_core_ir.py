@@ -86,9 +86,12 @@ def test_nodes_are_immutable():
     assert hash(fn.nodes[0]) == hash(Node.make("matmul", "x0", "x1"))
 
 
-def test_every_dialect_covers_the_catalogue():
+def test_the_numpy_dialect_covers_the_catalogue():
+    # a library's dialect may lack a primitive the library does not have (jax has no bce_with_logits, torch no
+    # cbrt): "not supported" for that backend, listed in the README's primitives table (tests/test_readme_primitives.py)
+    assert DIALECTS["numpy"].missing() == []
     for dialect in DIALECTS.values():
-        assert dialect.missing() == []
+        assert set(dialect.missing()) <= set(CATALOGUE), dialect.name
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
@@ -109,6 +112,8 @@ def test_rendered_library_source_runs_and_matches(dialect, name, rng):
     from .helpers import well_inside
 
     lib = pytest.importorskip(dialect)
+    if name in DIALECTS[dialect].missing():
+        pytest.skip(f"{dialect} has no {name}: not supported")
     fn = single(name)
     xs = well_inside(fn, rng)
     f = compile_function(fn, dialect)

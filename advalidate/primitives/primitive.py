@@ -60,8 +60,9 @@ class Draw:
     ``rank_text`` says it in an error message. ``self_ties``: f(a, a) is constant or tied (``sub``,
     ``maximum``): not drawn unless ties are asked for. ``repeats_tie``: repeated entries tie (``max``).
     ``activation``: its place among the activations an MLP motif may use between layers (None: not one). ``nonempty``: refuses empty operands.
-    ``params(draw) -> dict``: draws the node's parameters with Hypothesis' ``draw`` (the "unary" and "binary"
-    rules; None: the registration's defaults), e.g. ``int_pow``'s exponent or ``clip``'s bounds."""
+    ``params``: parameter name -> the values the "unary" and "binary" rules draw it from (the first is where it
+    shrinks to; None: the registration's defaults), e.g. ``int_pow``'s exponent or ``clip``'s bounds (data, not a
+    strategy: importing the catalogue does not import Hypothesis)."""
 
     simplicity: float = float("inf")
     rule: str | None = None
@@ -71,7 +72,7 @@ class Draw:
     repeats_tie: bool = False
     activation: float | None = None
     nonempty: bool = False
-    params: Callable | None = None
+    params: dict | None = None
 
 
 @dataclass(frozen=True)
