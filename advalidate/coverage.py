@@ -159,8 +159,17 @@ class Schedule:
             self.exhausted.add(step.focus)
 
     def record(self, fn) -> None:
+        """Count a composition for each primitive it exercises on every backend that runs that primitive: a
+        composition with a primitive some of them lack (one focused on ``take``, which autograd lacks, around
+        ``roll``) is not run there, so it does not count for ``roll``, whose own round autograd still needs."""
         if len(fn.nodes) > 1:
-            self.composed.update(fn.primitives_used)
+            used = set(fn.primitives_used)
+            for p in used:
+                if all(used <= s for s in self._runs_primitive(p)):
+                    self.composed[p] += 1
+
+    def _runs_primitive(self, p: str) -> list:
+        return [set(b.primitives) for b in self.backends if _runs(b, self.dtype) and p in b.primitives]
 
     def restore(self, stats_rows, probes_done: int) -> None:
         """The state of a saved campaign (to resume it): its probes done and, from its ``stats.primitives``
