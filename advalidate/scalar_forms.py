@@ -52,7 +52,7 @@ def _digamma_taylor(x: float) -> float:
 
 def digamma(x: float) -> float:
     x = float(x)
-    if math.isnan(x) or (x <= 0 and x == math.floor(x)):
+    if math.isnan(x) or x == -math.inf or (x <= 0 and x == math.floor(x)):  # poles (and -inf)
         return math.nan
     if math.isinf(x):
         return math.inf if x > 0 else math.nan
@@ -99,8 +99,11 @@ def _poly(coefficients, z):
 
 
 def lgamma(x: float) -> float:
-    """log|Gamma(x)|, accurate relative to itself near its zeros at 1 and 2 too."""
+    """log|Gamma(x)|, accurate relative to itself near its zeros at 1 and 2 too; inf at its poles, at ±inf and
+    past float64's range (math.lgamma raises there: a special point's draw crashed on it)."""
     x = float(x)
+    if math.isinf(x):
+        return math.inf
     if 0.5 <= x <= 2.5:
         one, two = _lgamma_series()
         return _poly(one, x - 1) if x < 1.5 else _poly(two, x - 2)
@@ -112,12 +115,17 @@ def lgamma(x: float) -> float:
             y -= 1
             acc += math.log(y)
         return lgamma(y) + acc
-    return math.lgamma(x)
+    if x <= 0 and x == math.floor(x):  # a pole: math.lgamma raises ("math domain error"); NumPy-like inf
+        return math.inf
+    try:
+        return math.lgamma(x)
+    except OverflowError:  # past about 2.56e305 the value exceeds float64's range
+        return math.inf
 
 
 def trigamma(x: float) -> float:
     x = float(x)
-    if math.isnan(x) or (x <= 0 and x == math.floor(x)):
+    if math.isnan(x) or x == -math.inf or (x <= 0 and x == math.floor(x)):  # poles (and -inf)
         return math.nan
     if math.isinf(x):
         return 0.0 if x > 0 else math.nan
