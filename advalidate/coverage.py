@@ -137,6 +137,9 @@ class Schedule:
         self.round_size = round_size(budget, len(self.primitives))
         self.probes_done = 0
         self.composed: Counter = Counter()  # composition examples (two nodes or more) per primitive
+        # per primitive, the primitive sets of the backends that run it (record() asks at every example)
+        running = [set(b.primitives) for b in self.backends if _runs(b, dtype)]
+        self._running = {p: [s for s in running if p in s] for p in self.primitives}
         self.exhausted: set = set()  # focus primitives whose round drew no example at all
 
     def next(self, remaining: int) -> Step | None:
@@ -165,11 +168,8 @@ class Schedule:
         if len(fn.nodes) > 1:
             used = set(fn.primitives_used)
             for p in used:
-                if all(used <= s for s in self._runs_primitive(p)):
+                if all(used <= s for s in self._running.get(p, ())):
                     self.composed[p] += 1
-
-    def _runs_primitive(self, p: str) -> list:
-        return [set(b.primitives) for b in self.backends if _runs(b, self.dtype) and p in b.primitives]
 
     def restore(self, stats_rows, probes_done: int) -> None:
         """The state of a saved campaign (to resume it): its probes done and, from its ``stats.primitives``
