@@ -52,6 +52,7 @@ class Settings:
             raise ValueError(f"special={self.special!r}: the share of special examples must be in [0, 1]")
         self.special = share
     probes: bool = True  # the coverage schedule: probes of every primitive (on top), then focused rounds
+    primitives: tuple | None = None  # a focused campaign's primitives (advalidate.selection); None: all
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
 
 
@@ -101,9 +102,12 @@ class Campaign:
         self.complete = False
         self._last_checkpoint = time.time()
         # the default strategy runs the coverage schedule (advalidate.coverage): probes, then focused rounds
-        self.schedule = None if strategy is not None or not self.settings.probes else Schedule(
+        # (a focused campaign runs the schedule's rounds around its primitives even without the probes)
+        scheduled = strategy is None and (self.settings.probes or self.settings.primitives is not None)
+        self.schedule = Schedule(
             self.backends, self.settings.dtype, self.settings.special, self.settings.max_examples,
-            self.settings.probe_share)
+            self.settings.probe_share, focus_on=self.settings.primitives,
+            with_probes=self.settings.probes) if scheduled else None
 
     # ------------------------------------------------------------------ the property
 
@@ -133,7 +137,8 @@ class Campaign:
         """Run the campaign; returns the results (also on Ctrl-C or SIGTERM, with ``complete`` false)."""
         try:
             if self.settings.replay_known:
-                self.known_records = replay_known(self.known, self.backends, self.settings.measure_work)
+                self.known_records = replay_known(self.known, self.backends, self.settings.measure_work,
+                                                  self.settings.primitives)
             while True:
                 # a resumed campaign draws from fresh seeds: the examples it already checked are not redone
                 seed = self.settings.seed + self.rounds + 100_003 * self.resumes
@@ -325,6 +330,8 @@ class Campaign:
         settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
                     "dtype": self.settings.dtype, "special": self.settings.special,
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
+        if self.settings.primitives is not None:
+            settings["primitives"] = list(self.settings.primitives)
         progress = {"rounds": self.rounds, "resumes": self.resumes, "seen": [list(k) for k in sorted(self.kept.keys)],
                     "probes_done": self.schedule.probes_done if self.schedule else 0}
         return build(settings=settings, backends=backends, stats=self.stats, findings=self.findings,

@@ -20,6 +20,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--extension", action="append", default=[], metavar="MODULE",
                    help="import MODULE, which registers ops of your own (advalidate.extend), and check them beside "
                         "the catalogue (repeatable; looked up in the current folder, then the installed packages)")
+    p.add_argument("--primitive", action="append", default=None, metavar="NAME|FAMILY|PATTERN",
+                   help="focus the campaign on these primitives (repeatable): a name (cholesky), a family (linalg) "
+                        "or a glob pattern ('cum*'); only they are probed, and every program is built around one of "
+                        "them with the rest of the catalogue (default: every primitive; `advalidate primitives` "
+                        "lists names and families)")
     p.add_argument("--max-examples", type=_positive, default=None, metavar="N",
                    help="random programs to generate (default: 120, or 40 with --dtype float32 or --special), after "
                         "the probes (see --probes)")
@@ -133,6 +138,13 @@ def main(args) -> int:
         except AdvalidateError as e:
             print(f"advalidate run: --extension: {e}", file=sys.stderr)
             return 2
+    from .selection import SelectionError, resolve
+
+    try:
+        selected = resolve(args.primitive)  # after --extension: a user's op can be selected
+    except SelectionError as e:
+        print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
     if args.workers > 1:
         if args.resume:
             print("advalidate run: --resume runs one worker (the saved campaign is one process's)", file=sys.stderr)
@@ -156,7 +168,8 @@ def main(args) -> int:
     out = Path(args.out)
     settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
-                        database=args.database, probes=args.probes, replay_known=args.known_replay)
+                        database=args.database, probes=args.probes, replay_known=args.known_replay,
+                        primitives=selected)
     from .progress import Termination, progress_display
 
     update, stop = progress_display()

@@ -17,6 +17,9 @@ is shrunk, deduplicated and recorded like any other):
    every primitive inside compositions (a round's example skips its focus 1 time in 16, and the next round picks
    that primitive again).
 
+A focused campaign (``advalidate run --primitive``, :mod:`advalidate.selection`) probes only its selected
+primitives and focuses every round on one of them; the rest of the catalogue still builds around the focus.
+
 Every run of Hypothesis tries its simplest example first (scalars at 0.25): :func:`_drawn` rejects it, so each
 probe and each round's first example is a random one (its shrink target stays as simple as before but one).
 """
@@ -129,11 +132,14 @@ class Schedule:
     """
 
     def __init__(self, backends, dtype: str = "float64", special: bool = False, budget: int = 120,
-                 share: tuple[int, int] = (0, 1)):
+                 share: tuple[int, int] = (0, 1), focus_on=None, with_probes: bool = True):
         self.backends, self.dtype, self.special = list(backends), dtype, special
         self.primitives = covered_primitives(self.backends, dtype)
+        if focus_on is not None:  # a focused campaign (advalidate.selection): probes and rounds of these only
+            self.primitives = [p for p in self.primitives if p in set(focus_on)]
         k, n = share
-        self.probes = probes(self.backends, dtype)[k::n]
+        chosen = set(self.primitives)
+        self.probes = [p for p in probes(self.backends, dtype) if p.primitive in chosen][k::n] if with_probes else []
         self.round_size = round_size(budget, len(self.primitives))
         self.probes_done = 0
         self.composed: Counter = Counter()  # composition examples (two nodes or more) per primitive
@@ -194,17 +200,18 @@ def _ran(counts: dict) -> int:
 
 def exercised(results: dict) -> dict:
     """(backend, primitive) -> {"alone": n, "composed": n, "status": ...} for every loaded backend and every
-    catalogue primitive, from a results.json dict. ``status``: "unsupported" (the backend lacks it), "none" (no
+    catalogue primitive (a focused campaign's selected ones), from a results.json dict. ``status``: "unsupported" (the backend lacks it), "none" (no
     example ran it), "ran"."""
     from . import primitives
 
     rows = {(r["backend"], r["primitive"]): r for r in results["stats"].get("primitives") or []}
+    selected = (results.get("settings") or {}).get("primitives")  # a focused campaign's (advalidate.selection)
     table = {}
     for b in results["backends"]:
         if b.get("error"):
             continue
         unsupported = set(b.get("unsupported") or [])
-        for p in primitives.CATALOGUE:
+        for p in (primitives.CATALOGUE if selected is None else selected):
             row = rows.get((b["name"], p), {})
             total, alone = _ran(row.get("counts") or {}), _ran(row.get("alone") or {})
             status = "unsupported" if p in unsupported else "ran" if total else "none"

@@ -16,6 +16,8 @@ backend alone (one small program each), and gets a status:
 
 from __future__ import annotations
 
+import re
+
 import time
 import warnings
 from collections import Counter
@@ -32,18 +34,28 @@ __all__ = ["replay", "replay_entry", "STATUSES", "summary_line", "fixed_lines"]
 STATUSES = ("present", "fixed", "changed", "cannot run", "no example")
 
 
-def replay(known: KnownBehaviours, backends, measure_work: bool = True) -> list[dict]:
+def replay(known: KnownBehaviours, backends, measure_work: bool = True, primitives=None) -> list[dict]:
     """A record per entry of ``known`` whose backend is among ``backends`` (objects following the contract), in
-    the files' order. ``measure_work`` false: cost-bound entries are not run (the run counts no work)."""
+    the files' order. ``measure_work`` false: cost-bound entries are not run (the run counts no work).
+    ``primitives`` (a focused campaign's selection, :mod:`advalidate.selection`): only the entries about one of
+    them (its example uses one, or, without an example, a pattern names one)."""
     by_name = {b.name: b for b in backends}
     oracles: dict = {}
     records = []
     for entry in known.entries:
         backend = by_name.get(entry.backend)
-        if backend is None:
+        if backend is None or (primitives is not None and not _about(entry, primitives)):
             continue
         records.append(replay_entry(entry, backend, oracles, measure_work))
     return records
+
+
+def _about(entry, primitives) -> bool:
+    if entry.example is not None:
+        used = set(entry.example.function.primitives_used)
+    else:
+        used = {name for p in entry.patterns for name in re.split(r"[+*?\[\]]+", p) if name}
+    return bool(used & set(primitives))
 
 
 def _base(entry, backend) -> dict:

@@ -52,6 +52,7 @@ def run_parallel(args) -> int:
                "--advalidate-dtype", args.dtype, "--advalidate-out", str(out),
                "--advalidate-isolate", args.isolate, "--advalidate-timeout", str(args.timeout), "--advalidate-no-merge"]
     command += [f"--advalidate-backend={b}" for b in args.backend or []]
+    command += [f"--advalidate-primitive={p}" for p in args.primitive or []]
     command += [f"--advalidate-special-share={args.special_share}"]
     command += ["--advalidate-no-cost"] if not args.cost else []
     command += ["--advalidate-no-probes"] if not args.probes else []

@@ -35,6 +35,8 @@ def pytest_addoption(parser):
     group.addoption("--advalidate-no-cost", action="store_true", default=False, help="skip work counting")
     group.addoption("--advalidate-no-known-replay", action="store_true", default=False,
                     help="do not replay the known behaviours' examples first")
+    group.addoption("--advalidate-primitive", action="append", default=None, metavar="NAME|FAMILY|PATTERN",
+                    help="focus the campaign on these primitives (repeatable; advalidate.selection)")
     group.addoption("--advalidate-no-probes", action="store_true", default=False,
                     help="skip the probes of every primitive (advalidate.coverage)")
     group.addoption("--advalidate-no-merge", action="store_true", default=False,
@@ -50,6 +52,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
     budget, its own seed), as ``advalidate run`` builds it: same backends, isolation, settings."""
     from advalidate.campaign import Campaign, Settings
     from advalidate.backends.registry import load_backends
+    from advalidate.selection import resolve
     from advalidate.shards import SharedBudget
 
     opt = config.getoption
@@ -62,7 +65,8 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         special=opt("advalidate_special_share"), known_dir=opt("advalidate_known_dir"),
                         out=out, database=opt("advalidate_database"),
                         measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0 and not opt("advalidate_no_known_replay"),
-                        probes=not opt("advalidate_no_probes"), probe_share=(shard, shards))
+                        probes=not opt("advalidate_no_probes"), probe_share=(shard, shards),
+                        primitives=resolve(opt("advalidate_primitive")))
     # shards share one budget (None: the campaign's own, its static share of the budget)
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,

@@ -191,6 +191,8 @@ def coverage_table(results: dict) -> dict:
     rows = []
     for family, members in primitives.FAMILIES.items():
         for p in members:
+            if backends and (backends[0], p) not in cells:  # outside a focused campaign's selection
+                continue
             row = {"primitive": p, "family": family, "cells": []}
             for name in backends:
                 c = cells[(name, p)]

@@ -296,6 +296,21 @@ def check_workers(command, ctx):
     assert sorted(p.name for p in (out / "shards").glob("shard-*.json")) == ["shard-0.json", "shard-1.json"]
 
 
+def check_focused(command, ctx):
+    """Through two workers too (the selection reaches the shards): only the selected primitives are probed."""
+    from advalidate import primitives
+
+    out = ctx.cwd / "out"
+    done = advalidate(command, ctx, backend="numpy-ref", max_examples="4", out=str(out), workers="2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = results(out / "results.json")
+    selected = data["settings"]["primitives"]
+    expected = {n for n, p in primitives.CATALOGUE.items() if p.family == "linalg" or n.startswith("cum")}
+    assert set(selected) == expected and data["complete"] and data["summary"]["examples"] == 4
+    ran_alone = {r["primitive"] for r in data["stats"]["primitives"] if sum((r.get("alone") or {}).values())}
+    assert ran_alone <= expected and data["summary"]["probes"] == 2 * len(expected)
+
+
 def check_database(command, ctx):
     """The directory form (the table's "or a directory"): the counterexample found is saved in it."""
     database, out = ctx.cwd / "db", ctx.cwd / "out"
@@ -346,6 +361,7 @@ CHECKS = {
     "from advalidate.testing import run_conformance; run_conformance(MyBackend)": check_run_conformance,
     "pytest --pyargs advalidate.conformance --advalidate-backend NAME": check_conformance_suite,
     "pytest --pyargs advalidate.conformance -k primitive --advalidate-backend NAME": check_primitives,
+    "advalidate run --primitive linalg --primitive 'cum*'": check_focused,
     "advalidate run --workers 2": check_workers,
     "advalidate run --database redis://localhost:6379/0": check_database,
     "advalidate run --resume": check_resume,

@@ -199,14 +199,24 @@ register(Primitive(
 # -- det and slogdet
 
 def _adjugate_t(a, d):
-    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible and A⁻¹ finite; where the inverse fails (an exactly singular A)
+    """``adj(A)ᵀ``: det(A)·A⁻ᵀ where A is invertible and A⁻¹ finite (in logarithms where det(A) underflows); where the inverse fails (an exactly singular A)
     or overflows (a determinant below 1/max: subnormal entries) from the SVD, adj(A) = det(V)·det(U)·V·
     diag(prod_(j != i) σ_j)·Uᵀ (A = U Σ Vᵀ), which has no division and stays right there (the adjugate is a
     polynomial in A, finite everywhere)."""
     try:
         y = xp.inv(a)
         if xp.is_mp(a) or np.isfinite(np.asarray(y)).all():  # a plain view: the check is not the rule's work
-            return d * y.T
+            if xp.is_mp(a) or abs(float(np.asarray(d))) >= np.finfo(np.asarray(y).dtype).tiny:
+                return d * y.T
+            # det(A) underflowed (0 or subnormal: a product of tiny pivots) while the cofactors det·A⁻¹ are
+            # representable (subnormal entries): the product in logarithms, sign·exp(log|det| + log|A⁻¹|), keeps
+            # them (the plain product gave 0 for cofactors ~1e-308 at a 4×4 with a tiny column)
+            sign, logdet = np.linalg.slogdet(np.asarray(a))
+            if sign == 0:
+                raise np.linalg.LinAlgError("singular")
+            yt = np.asarray(y).T
+            with np.errstate(divide="ignore"):
+                return sign * np.sign(yt) * np.exp(logdet + np.log(np.abs(yt)))
     except (np.linalg.LinAlgError, ZeroDivisionError, TypeError):
         pass
     if xp.is_mp(a):
