@@ -1,7 +1,7 @@
 """Campaign throughput: examples per second per backend, and where the time goes, cold and warm.
 
 Usage: python benchmarks/campaign.py [--max-examples N] [--seed S] [--dtype float64|float32]
-       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120] [--workload default]
+       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120] [--workload default|old-primitives]
 
 First the **cold** figures: ``advalidate run`` with every installed backend in a fresh process, as a user runs
 it (imports, JAX's per-primitive compilations and every ``jax.jit`` program), twice: with an empty JAX
@@ -27,6 +27,9 @@ the campaign's time and of the CPU time.
 ``--workload default`` runs both checkouts on ``advalidate run``'s own default workload instead (special points,
 probes, known-behaviour replay): the old one, the new one without any persistent cache (``--jax-cache none``, like
 for like: issue 15's CPU criterion) and the new one with a cache an untimed run filled first.
+``--workload old-primitives`` runs both on that default workload without a persistent cache, the new checkout with
+its catalogue cut to the old checkout's primitives (unregistered before the run): what the primitives both have
+cost now against before (issue 16's CPU criterion).
 """
 
 from __future__ import annotations
@@ -72,15 +75,19 @@ def _row(label, results) -> str:
 BEFORE_ISSUE_14 = ["--no-special", "--no-probes", "--no-known-replay"]
 
 
-def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, flags=(), cache=None) -> dict:
+def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, flags=(), cache=None,
+             only=None) -> dict:
     """``advalidate run`` in a fresh process with ``checkout`` first on the path: its wall time and results.
 
     ``cache``: the folder of JAX's persistent compilation cache (``--jax-cache``), or None: no persistent cache
-    (an old checkout, which has no such option)."""
+    (an old checkout, which has no such option). ``only``: the primitives to keep in the catalogue (the others are
+    unregistered before the run: the new checkout on an old catalogue)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
     env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(checkout / "plugins" / "advalidate-autograd")])
     with tempfile.TemporaryDirectory(prefix="advalidate-cold-") as out:
-        command = [sys.executable, "-c", "import sys; from advalidate.cli import main; sys.exit(main())", "run",
+        trim = ("from advalidate.primitives import registry as r; "
+                f"[r.unregister(n) for n in list(r.CATALOGUE) if n not in {sorted(only)!r}]; ") if only else ""
+        command = [sys.executable, "-c", f"import sys; {trim}from advalidate.cli import main; sys.exit(main())", "run",
                    "--out", out, "--seed", str(seed), "--dtype", dtype, *flags]
         if cache is not None:
             command += ["--jax-cache", str(cache)]
@@ -104,10 +111,24 @@ RUNS = (("old", "old"), ("new, empty cache", "new"), ("new, cache kept", "new"))
 # --workload default: both checkouts run `advalidate run`'s own default workload; the new one once without any
 # persistent cache (as the old one runs: the like-for-like figure) and once with a cache an untimed run filled
 RUNS_DEFAULT = (("old", "old"), ("new, no cache", "new"), ("new, cache kept", "new"))
+# --workload old-primitives: both checkouts on the default workload without any persistent cache, the new one with
+# its catalogue cut to the old checkout's primitives (issue 16's criterion: the old primitives cost no more)
+RUNS_OLD_PRIMITIVES = (("old", "old"), ("new, old primitives", "new"))
+
+
+def catalogue_of(checkout: Path) -> list[str]:
+    """The primitive names ``checkout`` registers (imported in a fresh process with it first on the path)."""
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    done = subprocess.run([sys.executable, "-c", "from advalidate import primitives as p; print(' '.join(p.CATALOGUE))"],
+                          env=env, cwd=str(checkout), capture_output=True, text=True, check=True)
+    return done.stdout.split()
 
 
 def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str, workload: str = "issue14"):
-    runs_kinds = RUNS if workload == "issue14" else RUNS_DEFAULT
+    runs_kinds = {"issue14": RUNS, "default": RUNS_DEFAULT, "old-primitives": RUNS_OLD_PRIMITIVES}[workload]
+    only = catalogue_of(old) if workload == "old-primitives" else None
+    if only:
+        print(f"the old checkout's catalogue: {len(only)} primitives; the new one's cut to them")
     runs = {label: [] for label, _ in runs_kinds}
     print(f"{'run':20s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} {'examples':>8s} "
           f"{'findings':>8s}")
@@ -118,7 +139,10 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
         with tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-") as cache:
             for label, tree in runs_kinds:
                 if tree == "old":
-                    r = cold_run(old, max_examples, seed, dtype)
+                    r = cold_run(old, max_examples, seed, dtype,
+                                 cache="none" if workload == "old-primitives" else None)
+                elif workload == "old-primitives":
+                    r = cold_run(ROOT, max_examples, seed, dtype, cache="none", only=only)
                 elif workload == "default":
                     r = cold_run(ROOT, max_examples, seed, dtype,
                                  cache="none" if label == "new, no cache" else kept.name)
@@ -166,9 +190,10 @@ def main():
     parser.add_argument("--compare", type=Path, metavar="OLD_CHECKOUT",
                         help="interleaved cold runs of OLD_CHECKOUT and of this checkout, and their medians")
     parser.add_argument("--repeat", type=int, default=3, help="cold runs of each checkout with --compare")
-    parser.add_argument("--workload", choices=["issue14", "default"], default="issue14",
+    parser.add_argument("--workload", choices=["issue14", "default", "old-primitives"], default="issue14",
                         help="with --compare: the new checkout on the workload before issue 14 (regular points, "
-                             "no probes, no replay), or both on advalidate run's default workload")
+                             "no probes, no replay), or both on advalidate run's default workload, or both on it "
+                             "without a persistent cache and the new catalogue cut to the old one's primitives")
     args = parser.parse_args()
     if args.compare:
         if not (args.compare / "advalidate").is_dir():
