@@ -89,6 +89,8 @@ def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, fl
                 f"[r.unregister(n) for n in list(r.CATALOGUE) if n not in {sorted(only)!r}]; ") if only else ""
         command = [sys.executable, "-c", f"import sys; {trim}from advalidate.cli import main; sys.exit(main())", "run",
                    "--out", out, "--seed", str(seed), "--dtype", dtype, *flags]
+        if only:  # the known behaviours about the kept primitives only (the others name primitives not registered)
+            command += ["--known-dir", known_subset(checkout, only, Path(out) / "known")]
         if cache is not None:
             command += ["--jax-cache", str(cache)]
         if max_examples:
@@ -114,6 +116,40 @@ RUNS_DEFAULT = (("old", "old"), ("new, no cache", "new"), ("new, cache kept", "n
 # --workload old-primitives: both checkouts on the default workload without any persistent cache, the new one with
 # its catalogue cut to the old checkout's primitives (issue 16's criterion: the old primitives cost no more)
 RUNS_OLD_PRIMITIVES = (("old", "old"), ("new, old primitives", "new"))
+
+
+def known_subset(checkout: Path, only, folder: Path) -> str:
+    """``checkout``'s known-behaviour files without the entries whose example uses a primitive outside ``only``
+    (an entry is its header line and the indented field lines after it)."""
+    import re
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = set(only)
+    for path in sorted((checkout / "advalidate" / "known").glob("*.txt")):
+        out, entry = [], []
+
+        def flush():
+            text = "\n".join(entry)
+            function = re.search(r"^    function: (.*)$", text, re.M)
+            names = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\(", function.group(1))) if function else set()
+            if names <= keep:
+                out.extend(entry)
+            entry.clear()
+
+        for line in path.read_text().splitlines():
+            if line.startswith("    ") and entry:
+                entry.append(line)
+                continue
+            if entry:
+                flush()
+            if line and not line.startswith("#"):
+                entry.append(line)  # a header
+            else:
+                out.append(line)
+        if entry:
+            flush()
+        (folder / path.name).write_text("\n".join(out) + "\n")
+    return str(folder)
 
 
 def catalogue_of(checkout: Path) -> list[str]:
