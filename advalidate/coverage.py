@@ -136,10 +136,11 @@ class Schedule:
         self.backends, self.dtype, self.special = list(backends), dtype, special
         self.primitives = covered_primitives(self.backends, dtype)
         if focus_on is not None:  # a focused campaign (advalidate.selection): probes and rounds of these only
-            self.primitives = [p for p in self.primitives if p in set(focus_on)]
+            chosen = set(focus_on)
+            self.primitives = [p for p in self.primitives if p in chosen]
         k, n = share
-        chosen = set(self.primitives)
-        self.probes = [p for p in probes(self.backends, dtype) if p.primitive in chosen][k::n] if with_probes else []
+        every = [Probe(p, special) for p in self.primitives for special in (False, True)]  # as probes() orders them
+        self.probes = every[k::n] if with_probes else []
         self.round_size = round_size(budget, len(self.primitives))
         self.probes_done = 0
         self.composed: Counter = Counter()  # composition examples (two nodes or more) per primitive

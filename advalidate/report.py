@@ -188,10 +188,11 @@ def coverage_table(results: dict) -> dict:
         for p in (f.get("signature") or "").split("+"):
             flagged[(f["backend"], p)].add("known" if f.get("known") else "finding")
     backends = [b["name"] for b in results["backends"] if not b.get("error")]
+    selected = results["settings"].get("primitives")  # a focused campaign's (advalidate.selection)
     rows = []
     for family, members in primitives.FAMILIES.items():
         for p in members:
-            if backends and (backends[0], p) not in cells:  # outside a focused campaign's selection
+            if selected is not None and p not in selected:
                 continue
             row = {"primitive": p, "family": family, "cells": []}
             for name in backends:

@@ -205,8 +205,10 @@ def _adjugate_t(a, d):
     polynomial in A, finite everywhere)."""
     try:
         y = xp.inv(a)
-        if xp.is_mp(a) or np.isfinite(np.asarray(y)).all():  # a plain view: the check is not the rule's work
-            if xp.is_mp(a) or abs(float(np.asarray(d))) >= np.finfo(np.asarray(y).dtype).tiny:
+        if xp.is_mp(a):
+            return d * y.T
+        if np.isfinite(np.asarray(y)).all():  # a plain view: the check is not the rule's work
+            if abs(float(np.asarray(d))) >= np.finfo(np.asarray(y).dtype).tiny:
                 return d * y.T
             # det(A) underflowed (0 or subnormal: a product of tiny pivots) while the cofactors det·A⁻¹ are
             # representable (subnormal entries): the product in logarithms, sign·exp(log|det| + log|A⁻¹|), keeps
