@@ -177,6 +177,8 @@ def reached(fn, xs) -> set:
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_special_mode_reaches_every_kind(dtype):
+    # measured (pool of local constants emptied): the rarest kinds are tie and saturation, in this stream tie 24 and
+    # 2, saturation 16 and 23 of the 400 (float64, float32); ten streams seeded 1-5: tie 2 to 25, saturation 2 to 15
     seen = Counter()
     for ex in sample(examples(special=True, dtype=dtype), 400):
         assert ex.special
