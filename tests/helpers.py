@@ -99,3 +99,38 @@ def install_fake_distribution(root, dist: str, entry_points: dict, modules: dict
     for module, source in modules.items():
         (root / f"{module}.py").write_text(textwrap.dedent(source))
     return root
+
+
+# ---- the oracle against closed forms (tests/test_core_oracle.py, test_oracle_*.py, test_scans_indexing.py)
+
+
+SMALLEST_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)  # 5e-324
+
+
+def assert_matches_closed_form(result, exact, relative_to, label=""):
+    """The oracle's VJP ``result`` against the closed-form gradients ``exact`` (one array per input, of the
+    gradient's shape, entries mpf or exact floats): at every entry the true error |got - exact| is within the
+    oracle's error bound, and both the error and the bound are at most 1e-25 relative to the scale, compared at
+    300 bits.
+
+    ``relative_to``: ``"entry"``, each entry's own |exact| (an entry whose exact value is 0 must then be exact,
+    its bound at most the smallest subnormal, what an exact zero's bound rounds up to); ``"array"``, the largest
+    |exact| of that input's gradient (an entry may be a small difference of large terms)."""
+    import mpmath
+
+    assert relative_to in ("entry", "array"), relative_to
+    with mpmath.workprec(300):
+        tol = mpmath.mpf("1e-25")
+        assert len(result.grads_mp) == len(result.errors) == len(exact), label
+        for i, (got, err, want) in enumerate(zip(result.grads_mp, result.errors, exact)):
+            got, want, err = np.asarray(got, dtype=object), np.asarray(want, dtype=object), np.asarray(err)
+            assert got.shape == want.shape == err.shape, f"{label} input {i}: {got.shape}, {want.shape}, {err.shape}"
+            got, want, err = got.reshape(-1), [mpmath.mpf(w) for w in want.reshape(-1)], err.reshape(-1)
+            largest = max((abs(w) for w in want), default=0)
+            for j, (g, w, e) in enumerate(zip(got, want, err)):
+                scale = abs(w) if relative_to == "entry" else largest
+                where = f"{label} input {i}, entry {j}: {g} vs {w}, bound {e}"
+                assert abs(g - w) <= e, f"{where}: the error bound must hold"
+                assert abs(g - w) <= tol * scale, f"{where}: error above 1e-25 of {scale}"
+                # an exact zero's bound (upward-rounded to float) is at most the smallest subnormal
+                assert e <= tol * scale or (scale == 0 and e <= SMALLEST_SUBNORMAL), f"{where}: bound above 1e-25"
