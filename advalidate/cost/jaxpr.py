@@ -109,6 +109,7 @@ def _qr_eqn(eqn) -> int:
 
 
 LINALG.update({"svd": _svd_eqn, "qr": _qr_eqn})
+FREE = FREE | {"empty2"}  # an uninitialised allocation (the zero cotangent of an unused output in qr's VJP)
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 
