@@ -552,18 +552,25 @@ def _sv_jvp(ts, s, a):
     return np.sum(u * (ts[0] @ vt.T), axis=0)
 
 
+_U64 = 2.0 ** -53  # float64's unit roundoff: the magnitude scale is a float64 quantity (errormodel.magnitude)
+
+
 def _sv_magnitude(g, s, a):
-    # U diag(ḡ) Vᵀ with U, V from a backward-stable SVD (exact for A + E, ‖E‖ <= p·u·‖A‖): the singular vectors
-    # move by ‖E‖ over the gaps to the other singular values (|σᵢ - σⱼ| <= σᵢ + σⱼ), and to 0 when m > n
+    # U diag(ḡ) Vᵀ with U, V from a backward-stable SVD (exact for A + E, ‖E‖ <= p·u·‖A‖, p = m·n): the singular
+    # vectors move by ‖E‖ over the gaps to the other singular values (|σᵢ - σⱼ| <= σᵢ + σⱼ), and uᵢvᵢᵀ flips its sign
+    # when E moves σᵢ across 0 (over σᵢ). A gap below the SVD's own resolution p·u·‖A‖ counts as that resolution:
+    # there U and V are arbitrary within the (numerically) repeated singular values, and the term, ‖A‖·(ḡᵢ + ḡⱼ)/
+    # (p·u·‖A‖), makes the tolerance cover any rotation of them (an error of at most about ḡᵢ + ḡⱼ), not less
     u, w, vt = xp.svd(a)
     out = np.abs(u) @ (g[:, None] * np.abs(vt))
+    norm = xp.sqrt(np.sum(a * a))
+    resolution = np.prod(np.shape(a)) * _U64 * norm
+    if not resolution > 0:
+        return out
     k = len(w)
-    terms = [(g[i] + g[j]) / abs(w[i] - w[j]) for i in range(k) for j in range(i + 1, k) if w[i] != w[j]]
-    if a.shape[0] != a.shape[1]:
-        terms += [g[i] / w[i] for i in range(k) if w[i] != 0]
-    if terms:
-        out = out + xp.sqrt(np.sum(a * a)) * max(terms)
-    return out
+    terms = [(g[i] + g[j]) / max(abs(w[i] - w[j]), resolution) for i in range(k) for j in range(i + 1, k)]
+    terms += [g[i] / max(w[i], resolution) for i in range(k)]
+    return out + norm * max(terms)
 
 
 register(Primitive(
