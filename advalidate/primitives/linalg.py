@@ -626,14 +626,35 @@ def _times_r_inv_t(y, r):
     return xp.solve_triangular(r, y.T, lower=False).T
 
 
+def _power_of_two_exponent(a) -> int:
+    """k with 2^k·max|A| in [1, 2) (0 on mpf values, whose exponent range needs none, and for a zero A):
+    Q(2^k·A) = Q(A) and R(2^k·A) = 2^k·R(A), exactly, so the rules run on 2^k·A, in range. Unscaled, R⁻¹ of a
+    subnormal A (1e-310) overflows inside the back substitution and gives inf - inf where the exact cotangent is
+    finite or a signed inf. (An exponent, not a factor: 2^1030 is no float64.)"""
+    if xp.is_mp(a):
+        return 0
+    big = float(np.max(np.abs(a))) if np.size(a) else 0.0
+    if not np.isfinite(big) or big == 0:
+        return 0
+    return int(1 - np.frexp(big)[1])
+
+
 def _qr_r_vjp(g, ans, a):
-    q, r = _qr_fixed(a)
+    # R(A) = R(2^k A)/2^k: the cotangent is the same at 2^k A
+    k = _power_of_two_exponent(a)
+    q, r = _qr_fixed(np.ldexp(a, k) if k else a)
     return _times_r_inv_t(q @ _copyu(g @ r.T), r)
 
 
 def _qr_q_vjp(g, ans, a):
-    q, r = _qr_fixed(a)
-    return _times_r_inv_t(g - q @ _copyu(q.T @ g), r)
+    # Q(A) = Q(2^k A): the cotangent at A is 2^k times the one at 2^k A (overflowing to a signed inf, not inf - inf)
+    k = _power_of_two_exponent(a)
+    q, r = _qr_fixed(np.ldexp(a, k) if k else a)
+    out = _times_r_inv_t(g - q @ _copyu(q.T @ g), r)
+    if not k:
+        return out
+    with np.errstate(over="ignore"):
+        return np.ldexp(out, k)
 
 
 def _qr_tangents(t, a):
