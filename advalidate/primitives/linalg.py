@@ -639,17 +639,25 @@ def _power_of_two_exponent(a) -> int:
     return int(1 - np.frexp(big)[1])
 
 
+# The rules take the factor the forward computed (``ans``: R for qr_r, Q for qr_q), as an AD library saves it, and
+# the other one from it (Q = A R⁻¹) or recomputed (R): the error model's sensitivity run rounds ``ans`` differently
+# and so sees how far the VJP moves with it (with R's signs, Q's). Where the factor has no correct digit in the dtype (float32 R of a matrix with σ_min/σ_max below
+# u: LAPACK's R_nn is 0 or noise, 1/R_nn inf) the point is then ill-conditioned, as it is in every implementation.
+
 def _qr_r_vjp(g, ans, a):
     # R(A) = R(2^k A)/2^k: the cotangent is the same at 2^k A
     k = _power_of_two_exponent(a)
-    q, r = _qr_fixed(np.ldexp(a, k) if k else a)
+    a = np.ldexp(a, k) if k else a
+    r = np.ldexp(ans, k) if k else ans
+    q = xp.solve_triangular(r.T, a.T, lower=True).T  # Q = A R⁻¹: the Q of this R (its column signs follow R's)
     return _times_r_inv_t(q @ _copyu(g @ r.T), r)
 
 
 def _qr_q_vjp(g, ans, a):
     # Q(A) = Q(2^k A): the cotangent at A is 2^k times the one at 2^k A (overflowing to a signed inf, not inf - inf)
     k = _power_of_two_exponent(a)
-    q, r = _qr_fixed(np.ldexp(a, k) if k else a)
+    _, r = _qr_fixed(np.ldexp(a, k) if k else a)
+    q = ans
     out = _times_r_inv_t(g - q @ _copyu(q.T @ g), r)
     if not k:
         return out
@@ -676,15 +684,15 @@ def _qr_q_jvp(ts, ans, a):
 
 
 def _qr_magnitude(which):
-    # the rule on absolute values, each back substitution with R amplified by its own rounding (|R⁻¹||R||R⁻¹| for
-    # |R⁻¹|, as cholesky's magnitude), which also bounds how far the QR recomputed inside the rule moves it
+    # the rule on absolute values, |R⁻¹| for the back substitution (its own rounding, γ_n·|R⁻¹||R| relative to the
+    # result, is within the K·(n + 1) of the tolerance where R is well-conditioned; where it is not, the sensitivity
+    # run, which rounds the forward's factor differently, sees the VJP move: an ill-conditioned point, judged by no one)
     def rule(g, ans, a):
         q, r = _qr_fixed(a)
         aq, ar = np.abs(q), np.abs(r)
         ri = _tri_abs_inv(r, False)
-        amp = ri @ ar @ ri
         inner = aq @ _copyu(g @ ar.T) if which == "r" else g + aq @ _copyu(aq.T @ g)
-        return inner @ amp.T
+        return inner @ ri.T
     return rule
 
 
