@@ -668,7 +668,9 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             else:
                 outcome.work = work
                 io = io_allowance(live, inputs, cotangents, outcome.work.forward)
-                verdict = check_bound(outcome.work, program_omega(live, omega), io=io)
+                # ω of the program whose work was counted, dead nodes included (a backend runs them: eager jax.vjp
+                # linearizes a dead svdvals into a full SVD with U and V, 8× the values alone)
+                verdict = check_bound(outcome.work, program_omega(fn, omega), io=io)
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message
         outcomes.append(outcome)

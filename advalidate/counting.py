@@ -11,7 +11,8 @@ The unit-cost model (shared by every backend's counter):
 - a matrix product costs 2·m·n·k;
 - a factorisation of an n×n matrix its usual flop count, charged as a whole (``_OPAQUE``): LU 2n³/3 (a solve adds
   2n² per right-hand side column, an inverse costs 2n³, a determinant n more), Cholesky n³/3, a symmetric
-  eigensolver 9n³ with eigenvectors and 4n³/3 without, an SVD with U and V 21n³;
+  eigensolver 9n³ with eigenvectors and 4n³/3 without, an SVD with U and V 21n³ and 8n³/3 without, a Householder
+  QR 4n³/3 for R and as much again for the thin Q;
 - data movement that materialises a new array (copy, concatenate, stack, where) costs the elements produced;
 - views (reshape, transpose, basic slicing, broadcasting views) cost nothing.
 Transcendental functions weigh 1 like any other elementwise op (unit weights). A ufunc that is a
@@ -152,6 +153,49 @@ def _outer_work(a, b, *rest, result=None, **kw) -> int:
 
 _CONTRACTIONS = {np.dot: _dot_work, np.tensordot: _tensordot_work, np.einsum: _einsum_work, np.trace: _trace_work,
                  np.outer: _outer_work}
+
+
+# ---- issue 16: singular values and QR, by the operand's sides p >= k (Golub and Van Loan §5.2, §5.4.5, §8.6):
+# Householder QR 2pk² - 2k³/3 for R and as much again for the thin Q (np.linalg.qr's default mode returns both,
+# mode "r" R alone); an SVD's values alone 4pk² - 4k³/3, with U and V 4p²k + 8pk² + 9k³ (a thin U: at most
+# 14pk² + 8k³). Told apart by the result: a tuple when the other factors were computed.
+
+
+def _sides(a) -> tuple[int, int]:
+    m, n = (int(d) for d in np.shape(a)[-2:])
+    return max(m, n), min(m, n)
+
+
+def qr_work(a, with_q: bool = True) -> int:
+    """The unit cost of a Householder QR of ``a`` (its last two axes): R, and the thin Q when ``with_q``."""
+    p, k = _sides(a)
+    return (2 if with_q else 1) * -(-(6 * p * k * k - 2 * k ** 3) // 3)
+
+
+def svd_work(a, with_uv: bool = True, thin: bool = False) -> int:
+    """The unit cost of an SVD of ``a`` (its last two axes): the singular values, and U and V when ``with_uv``."""
+    p, k = _sides(a)
+    if not with_uv:
+        return -(-(12 * p * k * k - 4 * k ** 3) // 3)
+    full = 4 * p * p * k + 8 * p * k * k + 9 * k ** 3
+    return min(full, 14 * p * k * k + 8 * k ** 3) if thin else full
+
+
+def _batch_of(a) -> int:
+    return int(np.prod(np.shape(a)[:-2], dtype=np.int64)) if np.ndim(a) > 2 else 1
+
+
+def _np_svd_work(a, result) -> int:
+    if not isinstance(result, tuple):
+        return _batch_of(a) * svd_work(a, with_uv=False)
+    u = result[0]
+    return _batch_of(a) * svd_work(a, thin=np.shape(u)[-1] < np.shape(u)[-2])
+
+
+_OPAQUE.update({
+    np.linalg.svd: _np_svd_work,
+    np.linalg.qr: lambda a, result: _batch_of(a) * qr_work(a, with_q=isinstance(result, tuple)),
+})
 
 
 def _side(a) -> int:

@@ -263,6 +263,11 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "erfc": _f("jax.scipy.special.erfc"), "erfinv": _f("jax.scipy.special.erfinv"),
     "xlogy": _f("jax.scipy.special.xlogy"), "xlog1py": _f("jax.scipy.special.xlog1py"),
     "logit": _f("jax.scipy.special.logit"), "log_sigmoid": _f("jax.nn.log_sigmoid"),
+    # ---- issue 16: singular values and QR (the QR factors' signs fixed as the primitives define them: R's rows
+    # and Q's columns negated where R's diagonal is negative)
+    "svdvals": _f("jnp.linalg.svdvals"),
+    "qr_r": lambda a, p: f"(lambda q, r: jnp.where((jnp.diagonal(r) < 0)[:, None], -r, r))(*jnp.linalg.qr({a[0]}))",
+    "qr_q": lambda a, p: f"(lambda q, r: jnp.where(jnp.diagonal(r) < 0, -q, q))(*jnp.linalg.qr({a[0]}))",
 }), JAX_SCRIPT)
 
 
@@ -383,6 +388,11 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "logit": _f("torch.special.logit"), "log_sigmoid": _f("torch.nn.functional.logsigmoid"),
     "bce_with_logits": lambda a, p: (f"torch.nn.functional.binary_cross_entropy_with_logits("
                                      f"*torch.broadcast_tensors({a[0]}, {a[1]}), reduction='none')"),
+    # ---- issue 16: singular values and QR (the QR factors' signs fixed as the primitives define them)
+    "svdvals": _f("torch.linalg.svdvals"),
+    "qr_r": lambda a, p: (f"(lambda q, r: torch.where((torch.diagonal(r) < 0)[:, None], -r, r))"
+                          f"(*torch.linalg.qr({a[0]}))"),
+    "qr_q": lambda a, p: f"(lambda q, r: torch.where(torch.diagonal(r) < 0, -q, q))(*torch.linalg.qr({a[0]}))",
 }), TORCH_SCRIPT)
 
 

@@ -27,7 +27,7 @@ from . import scalar_forms
 
 __all__ = ["is_mp", "mp_or_np", "Constant", "cos", "sin", "exp", "log", "sqrt", "cosh", "sinh", "sign", "where",
            "solve", "inv", "det", "cholesky", "eigh", "lu_growth", "solve_triangular",
-           "float_ufunc", "floor", "round", "erf", "erfc", "digamma", "trigamma", "tanh", "log1p", "expm1"]
+           "svd", "svdvals", "qr", "float_ufunc", "floor", "round", "erf", "erfc", "digamma", "trigamma", "tanh", "log1p", "expm1"]
 
 
 def is_mp(x) -> bool:
@@ -183,6 +183,46 @@ def solve_triangular(t, b, lower=True):
         done = slice(0, i) if lower else slice(i + 1, n)
         x[i] = (b[i] - t[i, done] @ x[done]) / t[i, i]
     return x
+
+
+# ---- issue 16: linear algebra: singular values and QR (m×n with m >= n for qr; any m×n for the SVD)
+
+def svd(a):
+    """The thin SVD ``(U, s, Vᵀ)`` of an m×n ``a``: k = min(m, n) singular values descending, U m×k, Vᵀ k×n (mpf:
+    mpmath's ``svd_r``, sorted)."""
+    if not is_mp(a):
+        return np.linalg.svd(a, full_matrices=False)
+    m, n = np.shape(a)
+    k = min(m, n)
+    u, s, vt = mpmath.svd_r(_mp_matrix(a), full_matrices=False, compute_uv=True)
+    order = sorted(range(k), key=lambda i: -s[i])
+    u = np.array([[u[r, i] for i in order] for r in range(m)], dtype=object).reshape(m, k)
+    vt = np.array([[vt[i, c] for c in range(n)] for i in order], dtype=object).reshape(k, n)
+    return u, np.array([s[i] for i in order], dtype=object), vt
+
+
+def svdvals(a):
+    """The singular values of an m×n ``a``, descending (float: LAPACK without U and V, the call the counters charge
+    as such)."""
+    if not is_mp(a):
+        return np.linalg.svd(a, compute_uv=False)
+    s = mpmath.svd_r(_mp_matrix(a), compute_uv=False)
+    return np.array(sorted((s[i] for i in range(len(s))), reverse=True), dtype=object)
+
+
+def qr(a):
+    """The reduced QR factorisation ``(Q, R)`` of an m×n ``a``, m >= n: Q m×n with orthonormal columns, R n×n upper
+    triangular, both in the signs the algorithm leaves (Householder: LAPACK's, or mpmath's ``qr`` at the working
+    precision)."""
+    if not is_mp(a):
+        return np.linalg.qr(a)
+    m, n = np.shape(a)
+    q, r = mpmath.qr(_mp_matrix(a), mode="skinny")
+    q, r = _from_mp(q, (m, n)), _from_mp(r, (n, n))
+    zero = mpmath.mpf(0)
+    for i in range(n):  # mpmath leaves rounding residue below the diagonal of its Householder R: exactly 0
+        r[i, :i] = zero
+    return q, r
 
 
 # ---- issue 16: elementwise, activations, special functions

@@ -628,3 +628,48 @@ def test_the_special_function_still_misses_the_exact_value(case, miss):
     got, exact = case()
     print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
     assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"
+
+
+# ---- issue 16: singular values and QR
+
+def _gram_schmidt_q(a):
+    """Q with R's diagonal positive, by classical Gram–Schmidt on mpf (independent of any library's QR)."""
+    m, n = a.shape
+    q = np.empty((m, n), dtype=object)
+    for j in range(n):
+        w = a[:, j].copy()
+        for k in range(j):
+            w = w - np.sum(q[:, k] * a[:, j]) * q[:, k]
+        q[:, j] = w / M.sqrt(np.sum(w * w))
+    return q
+
+
+QR_SUBNORMAL_A = [[-2.2634102826643e-310, 6.2304171604855e-311, -7.6068936040985e-311],
+                  [5.3537332435096e-311, -2.60393382291774e-310, -7.423754001659e-311],
+                  [1.23195531324776e-310, 9.5308491064804e-311, -2.73500786318428e-310]]
+QR_SUBNORMAL_V = [[-0.7950685249971639, -0.7492610878085537, -2.448549330978423],
+                  [0.8586929389625256, 1.299112064743398, 1.234301117381651],
+                  [-0.5083406871217644, 0.14761216667290408, -1.1208102361387011]]
+
+
+def test_torch_qr_q_cotangent_at_a_subnormal_matrix_still_has_the_wrong_signed_infinity():
+    """d⟨V, Q(A)⟩/dA at A ~ 1e-310: exactly 2^1030 times its value at 2^1030·A (Q is scale-free), +1.8e309 at [0, 0]
+    (overflowing to +inf); torch returns -inf there."""
+    torch = _torch()
+    a = torch.tensor(QR_SUBNORMAL_A, dtype=torch.float64, requires_grad=True)
+    q, r = torch.linalg.qr(a)
+    fixed = torch.where(torch.diagonal(r) < 0, -q, q)
+    (grad,) = torch.autograd.grad(fixed, a, torch.tensor(QR_SUBNORMAL_V, dtype=torch.float64))
+    with M.workprec(300):
+        big = np.array([[M.ldexp(M.mpf(x), 1030) for x in row] for row in QR_SUBNORMAL_A], dtype=object)
+        v = np.array([[M.mpf(x) for x in row] for row in QR_SUBNORMAL_V], dtype=object)
+
+        def phi(t):
+            b = big.copy()
+            b[0, 0] += t
+            return np.sum(v * _gram_schmidt_q(b))
+
+        exact = M.ldexp(M.diff(phi, 0), 1030)  # the cotangent at A = 2^1030 · the one at 2^1030·A
+    print(f"\ntorch qr_q at a subnormal A: library {grad[0, 0].item()!r}, exact {M.nstr(exact, 6)}")
+    assert exact > np.finfo(np.float64).max  # its correctly rounded float64 value is +inf
+    assert grad[0, 0].item() != math.inf, "fixed: drop its known-behaviour entry"

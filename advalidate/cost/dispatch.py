@@ -170,6 +170,27 @@ FREE = FREE | {"_linalg_check_errors", "diagonal"}
 ELEMENTWISE = ELEMENTWISE | {"tril", "triu", "diag_embed", "diagonal_scatter"}
 
 
+# ---- issue 16: singular values and QR: the unit costs of advalidate.counting (qr_work, svd_work). Whether U and V
+# (or Q) were computed is told by the result (empty tensors when not: the mode and compute_uv arguments are not
+# passed when they are the defaults)
+def _svd_op(args, out) -> int:
+    from ..counting import svd_work
+
+    a, u = args[0], out[0]
+    if u.numel() == 0:
+        return _batch(a) * svd_work(a, with_uv=False)
+    return _batch(a) * svd_work(a, thin=u.shape[-1] < u.shape[-2])
+
+
+def _qr_op(args, out) -> int:
+    from ..counting import qr_work
+
+    return _batch(args[0]) * qr_work(args[0], with_q=out[0].numel() > 0)
+
+
+TOUCHED = {**TOUCHED, "_linalg_svd": _svd_op, "linalg_qr": _qr_op}
+
+
 @dataclass
 class Tally:
     """The work of the aten ops seen, by op name, and the names no table knows."""

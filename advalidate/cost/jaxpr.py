@@ -91,6 +91,25 @@ FREE = FREE | {"platform_index"}
 MOVES = MOVES | {"top_k"}
 SCAN_WEIGHTS = {"cumlogsumexp": 4}
 SCATTERS = frozenset({"scatter-add", "scatter_add"})  # a scatter-add costs the elements it adds, as np.add.at
+# ---- issue 16: singular values and QR: the unit costs of advalidate.counting (qr_work, svd_work), by the
+# equation's parameters (compute_uv, full_matrices)
+def _svd_eqn(eqn) -> int:
+    from ..counting import svd_work
+
+    a = eqn.invars[0].aval
+    if not eqn.params.get("compute_uv", True):
+        return _batch(eqn) * svd_work(a, with_uv=False)
+    return _batch(eqn) * svd_work(a, thin=not eqn.params.get("full_matrices", True))
+
+
+def _qr_eqn(eqn) -> int:
+    from ..counting import qr_work
+
+    return _batch(eqn) * qr_work(eqn.invars[0].aval)
+
+
+LINALG.update({"svd": _svd_eqn, "qr": _qr_eqn})
+FREE = FREE | {"empty2"}  # an uninitialised allocation (the zero cotangent of an unused output in qr's VJP)
 _CALLS = {"pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call",
           "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin", "xla_call", "named_call"}
 

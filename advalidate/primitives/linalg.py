@@ -61,7 +61,7 @@ import mpmath  # noqa: E402
 
 from .. import xp  # noqa: E402
 from ._forms import unit_roundoff_of  # noqa: E402
-from .operands import SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
+from .operands import SINGULAR_GAPPED, SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
 from .primitive import ShapeError  # noqa: E402
 
 _NAN = mpmath.mpf("nan")
@@ -510,3 +510,228 @@ register(Primitive(
     doc="the principal square root of a symmetric positive definite sym(A), V·diag(√λ)·Vᵀ through eigh",
     vjp=(_sqrtm_vjp,), jvp=_sqrtm_jvp, operands=(SPD,), magnitude=(_sqrtm_magnitude,), rounding=_sqrtm_rounding,
     draw=_draw(67), example=_square_example))
+
+
+# ---- issue 16: singular values and QR
+#
+# ``svdvals``: the singular values of an m×n matrix, descending (drawn square, n <= 4, by SINGULAR_GAPPED: gaps
+# >= 0.5 between consecutive values and from 0). dσᵢ = uᵢᵀ dA vᵢ for distinct nonzero σᵢ; a repeated singular value
+# and a zero one (rank-deficient: σ_min is |.| there) are kinks (the kink gaps are the consecutive differences and
+# σ_min). ``qr_r``, ``qr_q``: the reduced QR of an m×n A (m >= n) of full column rank with the signs fixed so that R
+# has a non-negative diagonal — R's rows and Q's columns multiplied by s = where(diag R < 0, -1, 1), the same
+# composition rendered in every library after its own QR. The sign-fixed factors are unique and smooth wherever A
+# has full column rank (diag R never vanishes there, so s is locally constant), so every library's answer is
+# comparable with the oracle's (mpmath's Householder ``qr``, sign-fixed alike). Their derivative (X = Qᵀ dA R⁻¹,
+# Ω = tril(X, -1) - tril(X, -1)ᵀ): dR = (X - Ω) R, dQ = dA R⁻¹ - Q (X - Ω); the VJPs (Walter, Lehmann and Lamour
+# 2012; Seeger et al. 2017): Ā = Q·copyu(R̄ Rᵀ)·R⁻ᵀ for R̄, (Q̄ - Q·copyu(Qᵀ Q̄))·R⁻ᵀ for Q̄, copyu(B) = triu(B) +
+# triu(B, 1)ᵀ. Operands: WELL_CONDITIONED (special: near-singular, a zero leading entry).
+#
+# Error model: Weyl for singular values, |Δσ| <= ‖ΔA‖₂ <= p·u·‖A‖ with p = m·n (as eigvalsh's n²); the singular
+# vectors the VJP uses move by that over the gaps |σᵢ - σⱼ| (and σᵢ when m > n). Householder QR is exact for
+# A + ΔA with ‖Δaⱼ‖ <= γ_mn‖aⱼ‖ column by column (Higham Thm 19.4), which moves R and Q through the derivative above
+# (first order: |X| <= |Qᵀ|·E·|R⁻¹|, E_ij = γ_mn‖aⱼ‖), and Q̂ is γ_mn·√n from orthonormal.
+#
+# Work (unit costs, every counter): Householder QR 2mn² - 2n³/3 for R, as much again to form the thin Q (LAPACK's
+# geqrf and orgqr counts); the singular values alone 4mn² - 4n³/3 (bidiagonalisation), with U and V
+# 4m²n + 8mn² + 9n³ (with a thin U at most 14mn² + 8n³; Golub and Van Loan §5.4.5, §8.6): 8n³/3 and 21n³ for n×n.
+
+
+def _full_column_rank(a, *_):
+    """σ_min/σ_max (0: rank-deficient), from float64 values."""
+    return _invertible(a)
+
+
+def _svd_shape(shapes, **_):
+    (a,) = shapes
+    if len(a) != 2 or 0 in a:
+        raise ShapeError(f"the operand must be a non-empty matrix, got shape {tuple(a)}")
+    return (min(a),)
+
+
+def _sv_gaps(a, *_):
+    """σ_min and the gaps between consecutive singular values (0 at a zero or repeated one: the kinks), float64."""
+    s = np.linalg.svd(_f64(a), compute_uv=False)[::-1]
+    return np.concatenate([s[:1], np.diff(s)])
+
+
+def _sv_vjp(g, s, a):
+    u, _, vt = xp.svd(a)
+    return (u * g) @ vt
+
+
+def _sv_jvp(ts, s, a):
+    u, _, vt = xp.svd(a)
+    return np.sum(u * (ts[0] @ vt.T), axis=0)
+
+
+_U64 = 2.0 ** -53  # float64's unit roundoff: the magnitude scale is a float64 quantity (errormodel.magnitude)
+
+
+def _sv_magnitude(g, s, a):
+    # U diag(ḡ) Vᵀ with U, V from a backward-stable SVD (exact for A + E, ‖E‖ <= p·u·‖A‖, p = m·n): the singular
+    # vectors move by ‖E‖ over the gaps to the other singular values (|σᵢ - σⱼ| <= σᵢ + σⱼ), and uᵢvᵢᵀ flips its sign
+    # when E moves σᵢ across 0 (over σᵢ). A gap below the SVD's own resolution p·u·‖A‖ counts as that resolution:
+    # there U and V are arbitrary within the (numerically) repeated singular values, and the term, ‖A‖·(ḡᵢ + ḡⱼ)/
+    # (p·u·‖A‖), makes the tolerance cover any rotation of them (an error of at most about ḡᵢ + ḡⱼ), not less
+    u, w, vt = xp.svd(a)
+    out = np.abs(u) @ (g[:, None] * np.abs(vt))
+    norm = xp.sqrt(np.sum(a * a))
+    resolution = np.prod(np.shape(a)) * _U64 * norm
+    if not resolution > 0:
+        return out
+    k = len(w)
+    terms = [(g[i] + g[j]) / max(abs(w[i] - w[j]), resolution) for i in range(k) for j in range(i + 1, k)]
+    terms += [g[i] / max(w[i], resolution) for i in range(k)]
+    return out + norm * max(terms)
+
+
+register(Primitive(
+    "svdvals", 1, "linalg", _svd_shape, xp.svdvals, xp.svdvals, kink=_sv_gaps,
+    doc="the singular values of a matrix, descending; a repeated or a zero singular value is a kink",
+    vjp=(_sv_vjp,), jvp=_sv_jvp, operands=(SINGULAR_GAPPED,), magnitude=(_sv_magnitude,),
+    rounding=lambda s, args, params: (np.prod(np.shape(args[0])) * unit_roundoff_of(s)
+                                      * np.sqrt(np.sum(_f64(args[0]) ** 2)) * np.ones(np.shape(s))),
+    # the singular values alone cost 8n³/3; their VJP needs U and V (21n³) and U·diag(ḡ)·Vᵀ (2n³): 8.6 forwards,
+    # 9.4 in jax (whose forward under jax.vjp computes U and V, and whose ḡ is scattered into a diagonal matrix
+    # multiplied in two products), plus O(n²)
+    omega=10.0, draw=_draw(68), example=_square_example))
+
+
+def _qr_shape(which):
+    def rule(shapes, **_):
+        (a,) = shapes
+        if len(a) != 2 or 0 in a or a[0] < a[1]:
+            raise ShapeError(f"the operand must be an m×n matrix with m >= n >= 1, got shape {tuple(a)}")
+        return (a[0], a[1]) if which == "q" else (a[1], a[1])
+    return rule
+
+
+def _qr_fixed(a):
+    """Reduced (Q, R) with R's diagonal made non-negative: R's rows and Q's columns times where(diag R < 0, -1, 1)."""
+    q, r = xp.qr(a)
+    neg = np.diagonal(r) < 0
+    return np.where(neg, -q, q), np.where(neg[:, None], -r, r)
+
+
+def _mp_qr(which):
+    def form(a):
+        q, r = _qr_fixed(a)
+        return q if which == "q" else r
+    shape = (lambda a: np.shape(a)) if which == "q" else (lambda a: (np.shape(a)[1],) * 2)
+    return _refusing(form, shape)
+
+
+def _np_qr(which):
+    def form(a):
+        q, r = _qr_fixed(a)
+        return q if which == "q" else r
+    return form
+
+
+def _copyu(b):
+    """triu(B) + triu(B, 1)ᵀ: the upper triangle mirrored into the lower one."""
+    return np.triu(b) + np.triu(b, 1).T
+
+
+def _times_r_inv_t(y, r):
+    """Y·R⁻ᵀ = (R⁻¹ Yᵀ)ᵀ by back substitution."""
+    return xp.solve_triangular(r, y.T, lower=False).T
+
+
+def _power_of_two_exponent(a) -> int:
+    """k with 2^k·max|A| in [1, 2) (0 on mpf values, whose exponent range needs none, and for a zero A):
+    Q(2^k·A) = Q(A) and R(2^k·A) = 2^k·R(A), exactly, so the rules run on 2^k·A, in range. Unscaled, R⁻¹ of a
+    subnormal A (1e-310) overflows inside the back substitution and gives inf - inf where the exact cotangent is
+    finite or a signed inf. (An exponent, not a factor: 2^1030 is no float64.)"""
+    if xp.is_mp(a):
+        return 0
+    big = float(np.max(np.abs(a))) if np.size(a) else 0.0
+    if not np.isfinite(big) or big == 0:
+        return 0
+    return int(1 - np.frexp(big)[1])
+
+
+# The rules take the factor the forward computed (``ans``: R for qr_r, Q for qr_q), as an AD library saves it, and
+# the other one from it (Q = A R⁻¹) or recomputed (R): the error model's sensitivity run rounds ``ans`` differently
+# and so sees how far the VJP moves with it (with R's signs, Q's). Where the factor has no correct digit in the dtype (float32 R of a matrix with σ_min/σ_max below
+# u: LAPACK's R_nn is 0 or noise, 1/R_nn inf) the point is then ill-conditioned, as it is in every implementation.
+
+def _qr_r_vjp(g, ans, a):
+    # R(A) = R(2^k A)/2^k: the cotangent is the same at 2^k A
+    k = _power_of_two_exponent(a)
+    a = np.ldexp(a, k) if k else a
+    r = np.ldexp(ans, k) if k else ans
+    q = xp.solve_triangular(r.T, a.T, lower=True).T  # Q = A R⁻¹: the Q of this R (its column signs follow R's)
+    return _times_r_inv_t(q @ _copyu(g @ r.T), r)
+
+
+def _qr_q_vjp(g, ans, a):
+    # Q(A) = Q(2^k A): the cotangent at A is 2^k times the one at 2^k A (overflowing to a signed inf, not inf - inf)
+    k = _power_of_two_exponent(a)
+    _, r = _qr_fixed(np.ldexp(a, k) if k else a)
+    q = ans
+    out = _times_r_inv_t(g - q @ _copyu(q.T @ g), r)
+    if not k:
+        return out
+    with np.errstate(over="ignore"):
+        return np.ldexp(out, k)
+
+
+def _qr_tangents(t, a):
+    """(Q, R, dA R⁻¹, X - Ω) of the derivative (module comment above)."""
+    q, r = _qr_fixed(a)
+    y = xp.solve_triangular(r.T, t.T, lower=True).T  # dA R⁻¹
+    x = q.T @ y
+    return q, r, y, np.triu(x) + np.tril(x, -1).T
+
+
+def _qr_r_jvp(ts, ans, a):
+    q, r, y, w = _qr_tangents(ts[0], a)
+    return w @ r
+
+
+def _qr_q_jvp(ts, ans, a):
+    q, r, y, w = _qr_tangents(ts[0], a)
+    return y - q @ w
+
+
+def _qr_magnitude(which):
+    # the rule on absolute values, |R⁻¹| for the back substitution (its own rounding, γ_n·|R⁻¹||R| relative to the
+    # result, is within the K·(n + 1) of the tolerance where R is well-conditioned; where it is not, the sensitivity
+    # run, which rounds the forward's factor differently, sees the VJP move: an ill-conditioned point, judged by no one)
+    def rule(g, ans, a):
+        q, r = _qr_fixed(a)
+        aq, ar = np.abs(q), np.abs(r)
+        ri = _tri_abs_inv(r, False)
+        inner = aq @ _copyu(g @ ar.T) if which == "r" else g + aq @ _copyu(aq.T @ g)
+        return inner @ ri.T
+    return rule
+
+
+def _qr_rounding(which):
+    def rule(value, args, params):
+        a = _f64(args[0])
+        m, n = a.shape
+        q, r = _qr_fixed(a)
+        gamma = m * n * unit_roundoff_of(value)
+        e = gamma * np.broadcast_to(np.sqrt(np.sum(a * a, axis=0)), a.shape)  # |Δa_ij| <= γ‖a_j‖
+        ri = _tri_abs_inv(r, False)
+        xb = np.abs(q).T @ e @ ri
+        w = np.triu(xb) + np.tril(xb, -1).T
+        with np.errstate(all="ignore"):
+            if which == "r":
+                out = w @ np.abs(r)
+            else:
+                out = e @ ri + np.abs(q) @ w + gamma * np.sqrt(n)
+        return np.where(out != out, np.inf, out)
+    return rule
+
+
+for _which, _simplicity in (("r", 69), ("q", 70)):
+    register(Primitive(
+        f"qr_{_which}", 1, "linalg", _qr_shape(_which), _np_qr(_which), _mp_qr(_which), domain=_full_column_rank,
+        doc=(f"the reduced QR factorisation's {'R (n×n, upper triangular)' if _which == 'r' else 'Q (m×n)'} of an m×n "
+             "matrix (m >= n, full column rank), signs fixed so that R's diagonal is non-negative"),
+        vjp=(_qr_r_vjp if _which == "r" else _qr_q_vjp,), jvp=_qr_r_jvp if _which == "r" else _qr_q_jvp,
+        operands=(WELL_CONDITIONED,), magnitude=(_qr_magnitude(_which),), rounding=_qr_rounding(_which),
+        draw=_draw(_simplicity), example=_square_example))

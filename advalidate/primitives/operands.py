@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
            "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED", "ABOVE_ONE", "OPEN_UNIT",
-           "sampler", "fixed_point", "shrinking", "both", "any_has"]
+           "SINGULAR_GAPPED", "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
 
@@ -230,3 +230,42 @@ SPD = Sampler("spd", "a symmetric positive definite matrix (X·Xᵀ/n + I/2)", p
               special=lambda x, rng: _repeated(x, rng) if rng.random() < 0.5 else _near_singular(x, rng, pivot=False))
 SYMMETRIC_GAPPED = Sampler("sym-gap", f"a symmetric matrix whose consecutive eigenvalues are >= {EIGEN_GAP} apart",
                            matrix=_gapped, special=_repeated)
+
+
+# ---- issue 16: linear algebra: singular values and QR
+
+SINGULAR_GAP = 0.5
+"""The smallest gap between consecutive singular values of :data:`SINGULAR_GAPPED` operands, and the smallest
+singular value's distance from 0."""
+
+
+def _singular_gapped(x, gap=SINGULAR_GAP):
+    """``X`` with its singular values spread so that the smallest is >= ``gap`` and consecutive ones are >= ``gap``
+    apart (each moved up as little as that needs; the singular vectors kept)."""
+    x = np.asarray(x, np.float64)
+    u, s, vt = np.linalg.svd(x)
+    s = s[::-1].copy()  # ascending
+    s[0] = max(s[0], gap)
+    for k in range(1, s.size):
+        s[k] = max(s[k], s[k - 1] + gap)
+    return (u * s[::-1]) @ vt
+
+
+def _singular_special(x, rng):
+    """Special: two consecutive singular values made equal (a kink of the singular values) or 10^-k apart
+    relatively (k in [4, 15]); or the smallest one 0 (rank-deficient: σ_min = |.| there, a kink) or 10^-k of the
+    largest (k in [4, 14])."""
+    a = np.asarray(x, np.float64)
+    u, s, vt = np.linalg.svd(a)
+    s = s.copy()
+    if a.shape[0] < 2 or rng.random() < 0.5:
+        s[-1] = 0.0 if rng.random() < 0.5 else 10.0 ** -rng.uniform(4, 14) * s[0]
+    else:
+        k = int(rng.integers(s.size - 1))
+        rel = 0.0 if rng.random() < 0.5 else 10.0 ** -rng.uniform(4, 15)
+        s[k + 1] = s[k] * (1 - rel)
+    return (u * s) @ vt
+
+
+SINGULAR_GAPPED = Sampler("sv-gap", f"a square matrix whose singular values are >= {SINGULAR_GAP} apart and from 0",
+                          matrix=_singular_gapped, special=_singular_special)

@@ -109,6 +109,9 @@ OPS.update({
     "clip": lambda a, p: f"anp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
     "gammaln": call("ags.gammaln"), "digamma": call("ags.digamma"), "erfc": call("ags.erfc"),
     "erfinv": call("ags.erfinv"), "logit": call("ags.logit"),
+    # ---- issue 16: singular values and QR (autograd 1.9.1 differentiates svd, compute_uv=False included, and has
+    # no VJP for qr: qr_r and qr_q are not supported)
+    "svdvals": lambda a, p: f"anp.linalg.svd({a[0]}, compute_uv=False)",
 })
 
 _VJP = '''def vjp(f, xs, vs):
