@@ -263,6 +263,8 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "erfc": _f("jax.scipy.special.erfc"), "erfinv": _f("jax.scipy.special.erfinv"),
     "xlogy": _f("jax.scipy.special.xlogy"), "xlog1py": _f("jax.scipy.special.xlog1py"),
     "logit": _f("jax.scipy.special.logit"), "log_sigmoid": _f("jax.nn.log_sigmoid"),
+    # ---- issue 16: bessel (jax.nn.log1mexp: log(1 - exp(-x)), x > 0)
+    "i0e": _f("jax.scipy.special.i0e"), "i1e": _f("jax.scipy.special.i1e"), "log1mexp": _f("jax.nn.log1mexp"),
 }), JAX_SCRIPT)
 
 
@@ -383,6 +385,8 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "logit": _f("torch.special.logit"), "log_sigmoid": _f("torch.nn.functional.logsigmoid"),
     "bce_with_logits": lambda a, p: (f"torch.nn.functional.binary_cross_entropy_with_logits("
                                      f"*torch.broadcast_tensors({a[0]}, {a[1]}), reduction='none')"),
+    # ---- issue 16: bessel (torch has no log1mexp)
+    "i0e": _f("torch.special.i0e"), "i1e": _f("torch.special.i1e"),
 }), TORCH_SCRIPT)
 
 

@@ -109,6 +109,9 @@ OPS.update({
     "clip": lambda a, p: f"anp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
     "gammaln": call("ags.gammaln"), "digamma": call("ags.digamma"), "erfc": call("ags.erfc"),
     "erfinv": call("ags.erfinv"), "logit": call("ags.logit"),
+    # ---- issue 16: bessel: scipy.special.ive(v, x) = iv(v, x)·exp(-|x|), which autograd 1.9.1 differentiates in x
+    # (it wraps neither i0e nor i1e; it has no log1mexp)
+    "i0e": lambda a, p: f"ags.ive(0, {a[0]})", "i1e": lambda a, p: f"ags.ive(1, {a[0]})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
