@@ -668,7 +668,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             else:
                 outcome.work = work
                 io = io_allowance(live, inputs, cotangents, outcome.work.forward)
-                verdict = check_bound(outcome.work, program_omega(live, omega), io=io)
+                verdict = check_bound(outcome.work, program_omega(fn, omega), io=io)
                 if not verdict.ok:
                     outcome.status, outcome.kind, outcome.message = "finding", "cost-bound", verdict.message
         outcomes.append(outcome)
