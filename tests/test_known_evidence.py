@@ -672,12 +672,19 @@ def autograd_i1e_underflow():
     return _ive_grad(1, 7.063423056689384e-309), _bessel_e_d(1, 7.063423056689384e-309)
 
 
-BESSEL_CASES = [autograd_i0e_kink_nan, autograd_i0e_past_amos_limit, autograd_i1e_at_zero,
-                autograd_i1e_past_amos_limit, autograd_i1e_underflow]
+def autograd_i1e_tiny_inaccurate():
+    """AMOS's ive(1, 1e-300) is 3.5e-14 relative off; the miss is checked against 1e-14 (the tolerance there is
+    1.07e-14 absolute on 1/2)."""
+    return _ive_grad(1, 1e-300), _bessel_e_d(1, 1e-300)
 
 
-@pytest.mark.parametrize("case", BESSEL_CASES, ids=[c.__name__ for c in BESSEL_CASES])
-def test_the_bessel_gradient_still_misses_the_exact_value(case):
+BESSEL_CASES = [(autograd_i0e_kink_nan, 1e-4), (autograd_i0e_past_amos_limit, 1e-4), (autograd_i1e_at_zero, 1e-4),
+                (autograd_i1e_past_amos_limit, 1e-4), (autograd_i1e_underflow, 1e-4),
+                (autograd_i1e_tiny_inaccurate, 1e-14)]
+
+
+@pytest.mark.parametrize("case, miss", BESSEL_CASES, ids=[c.__name__ for c, _ in BESSEL_CASES])
+def test_the_bessel_gradient_still_misses_the_exact_value(case, miss):
     got, exact = case()
     print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
-    assert not math.isfinite(got) or abs(got - exact) > 1e-4 * abs(exact), "fixed: drop its known-behaviour entry"
+    assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"
