@@ -205,8 +205,9 @@ register(_unary("i0e", np_i0e, lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(
                 special=Special(saturation=_BESSEL_TAIL, signed_kink=lambda a: a[0]),
                 # a Bessel function weighs 1 per element like any elementwise op, and the VJP needs the other order's:
                 # autograd's rule for any order, g·(ive(n, x)·(n/x - sign x) + ive(n + 1, x)), is 7 operations per
-                # element on top of the forward's 1 (jax's and torch's i1e(x) - sign(x)·i0e(x) is 5): 8 forwards
-                omega=8.0))
+                # element, and its backward pass adds the cotangent into the gradient (1), on top of the forward's 1
+                # (jax's and torch's i1e(x) - sign(x)·i0e(x) is 5): 9 forwards
+                omega=9.0))
 register(_unary("i1e", np_i1e, lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(x)), simplicity=251,
                 doc="exp(-|x|)·I1(x), the exponentially scaled modified Bessel function of order 1 (odd)",
                 vjp=(lambda g, ans, x: g * _i1e_d(x, ans),), jvp=lambda ts, ans, x: ts[0] * _i1e_d(x, ans),
@@ -216,8 +217,9 @@ register(_unary("i1e", np_i1e, lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(
                 special=Special(saturation=_BESSEL_TAIL),
                 # i0e(x) - i1e(x)·(sign(x) + 1/x), guarded at 0 (jax and torch: |x|, a comparison with eps, a select
                 # of a safe x, i0e, sign, 1/x, an add, a mul, a sub, the select of the limit 1/2, the mul by g): 11
-                # operations per element on top of the forward's 1, 12 forwards
-                omega=12.0))
+                # operations per element, 12 in jax, whose 1/x is integer_pow(x, -1) (weight 2, cost.jaxpr), on top
+                # of the forward's 1: 13 forwards
+                omega=13.0))
 
 
 def np_log1mexp(x):
