@@ -162,7 +162,7 @@ def test_the_registered_i1e_derivative_identity():
 
 def test_the_bessel_float_forms_are_within_three_ulps():
     """scalar_forms.i0e and i1e (Chebyshev series) against mpmath at 120 bits: 400 points from the subnormals to
-    1e300 and across the pieces' joins (measured over 18,000 points: at most 2.5 ulps)."""
+    1e300 and across the pieces' joins (measured over 18,600 points: at most 2.51 ulps)."""
     from advalidate import scalar_forms
 
     rng = np.random.default_rng(16)
