@@ -268,6 +268,8 @@ JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.spec
     "svdvals": _f("jnp.linalg.svdvals"),
     "qr_r": lambda a, p: f"(lambda q, r: jnp.where((jnp.diagonal(r) < 0)[:, None], -r, r))(*jnp.linalg.qr({a[0]}))",
     "qr_q": lambda a, p: f"(lambda q, r: jnp.where(jnp.diagonal(r) < 0, -q, q))(*jnp.linalg.qr({a[0]}))",
+    # ---- issue 16: bessel (jax.nn.log1mexp: log(1 - exp(-x)), x > 0)
+    "i0e": _f("jax.scipy.special.i0e"), "i1e": _f("jax.scipy.special.i1e"), "log1mexp": _f("jax.nn.log1mexp"),
 }), JAX_SCRIPT)
 
 
@@ -393,6 +395,8 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "qr_r": lambda a, p: (f"(lambda q, r: torch.where((torch.diagonal(r) < 0)[:, None], -r, r))"
                           f"(*torch.linalg.qr({a[0]}))"),
     "qr_q": lambda a, p: f"(lambda q, r: torch.where(torch.diagonal(r) < 0, -q, q))(*torch.linalg.qr({a[0]}))",
+    # ---- issue 16: bessel (torch has no log1mexp)
+    "i0e": _f("torch.special.i0e"), "i1e": _f("torch.special.i1e"),
 }), TORCH_SCRIPT)
 
 

@@ -14,7 +14,7 @@ import math
 
 import mpmath
 
-__all__ = ["digamma", "trigamma", "lgamma", "erfinv", "DIGAMMA_ROOT"]
+__all__ = ["digamma", "trigamma", "lgamma", "erfinv", "DIGAMMA_ROOT", "i0e", "i1e"]
 
 # digamma's positive zero, split into a float and its remainder; Taylor coefficients about it and about 2.5 (computed
 # with mpmath on first use: 0.6 s, not paid by every import)
@@ -177,3 +177,78 @@ def erfinv(x: float) -> float:
         for _ in range(4):
             y += (math.erfc(y) - c) / (_TWO_OVER_SQRT_PI * math.exp(-y * y))
     return math.copysign(y, x)
+
+
+# ---- issue 16: bessel. i0e(x) = exp(-|x|)·I0(x) and i1e(x) = exp(-|x|)·I1(x) as Chebyshev series (Clenshaw's
+# recurrence in float64), their coefficients computed with mpmath on first use (0.3 s, not paid by every import), as
+# Cephes' i0e and i1e are built: i0e(a) and i1e(a)/a on [0, 1/2], [1/2, 2], [2, 5], [5, 10] (a = |x|), and
+# sqrt(a)·i0e(a), sqrt(a)·i1e(a) on [10, inf) as series in 20/a - 1 (smooth in 1/a; 1/sqrt(2 pi) at a = inf). Against
+# mpmath at 120 bits over 10^-310 <= |x| <= 10^300 they are within 2.51 ulps (tests/test_oracle_special_functions.py
+# checks 3 on a sample); i1e(x) = x·(i1e(x)/x) keeps its relative accuracy down to the subnormals.
+
+_BESSEL_CUTS = (0.0, 0.5, 2.0, 5.0, 10.0)
+_BESSEL_NODES = 48  # Chebyshev nodes per piece; coefficients below 1e-19 of the first are dropped (14 to 25 kept)
+_BESSEL: dict = {}
+
+
+def _chebyshev(f, a, b) -> list:
+    """The Chebyshev coefficients (the first halved) of ``f`` on [a, b], by interpolation at the Chebyshev nodes."""
+    n = _BESSEL_NODES
+    a, b = mpmath.mpf(a), mpmath.mpf(b)
+    angles = [mpmath.pi * (k + mpmath.mpf(1) / 2) / n for k in range(n)]
+    values = [f((a + b) / 2 + (b - a) / 2 * mpmath.cos(t)) for t in angles]
+    coefficients = [2 * mpmath.fsum(v * mpmath.cos(j * t) for v, t in zip(values, angles)) / n for j in range(n)]
+    coefficients[0] /= 2
+    out = [float(c) for c in coefficients]
+    while abs(out[-1]) < 1e-19 * abs(out[0]):
+        out.pop()
+    return out
+
+
+def _bessel_series(nu: int):
+    """(pieces on [0, 10]: (lo, hi, coefficients), the coefficients of the tail) for order ``nu``."""
+    if nu not in _BESSEL:
+        with mpmath.workdps(35):
+            def near(a):  # i0e(a), i1e(a)/a
+                v = mpmath.besseli(nu, a) * mpmath.exp(-a)
+                return v / a if nu else v
+
+            def tail(s):  # sqrt(a)·i_nu e(a) at a = 1/s
+                return mpmath.besseli(nu, 1 / s) * mpmath.exp(-1 / s) / mpmath.sqrt(s) if s else 1 / mpmath.sqrt(
+                    2 * mpmath.pi)
+
+            pieces = [(lo, hi, _chebyshev(near, lo, hi)) for lo, hi in zip(_BESSEL_CUTS[:-1], _BESSEL_CUTS[1:])]
+            _BESSEL[nu] = (pieces, _chebyshev(tail, 0, 1 / mpmath.mpf(_BESSEL_CUTS[-1])))
+    return _BESSEL[nu]
+
+
+def _clenshaw(coefficients, t: float) -> float:
+    b1 = b2 = 0.0
+    t2 = 2 * t
+    for c in reversed(coefficients[1:]):
+        b1, b2 = c + t2 * b1 - b2, b1
+    return coefficients[0] + t * b1 - b2
+
+
+def _bessel_e(nu: int, a: float) -> float:
+    """i0e(a) (nu = 0) or i1e(a)/a (nu = 1) below 10; sqrt(a)·i_nu e(a) from 10 up (a >= 0 or NaN)."""
+    pieces, tail = _bessel_series(nu)
+    for lo, hi, coefficients in pieces:
+        if a <= hi:
+            return _clenshaw(coefficients, (2 * a - lo - hi) / (hi - lo))
+    return _clenshaw(tail, 2 * _BESSEL_CUTS[-1] / a - 1)  # NaN stays NaN; a = inf gives 1/sqrt(2 pi)
+
+
+def i0e(x: float) -> float:
+    """exp(-|x|)·I0(x)."""
+    a = abs(float(x))
+    v = _bessel_e(0, a)
+    return v if a <= _BESSEL_CUTS[-1] else v / math.sqrt(a)
+
+
+def i1e(x: float) -> float:
+    """exp(-|x|)·I1(x) (odd)."""
+    x = float(x)
+    a = abs(x)
+    v = _bessel_e(1, a)
+    return x * v if a <= _BESSEL_CUTS[-1] else math.copysign(v / math.sqrt(a), x)

@@ -27,7 +27,8 @@ from . import scalar_forms
 
 __all__ = ["is_mp", "mp_or_np", "Constant", "cos", "sin", "exp", "log", "sqrt", "cosh", "sinh", "sign", "where",
            "solve", "inv", "det", "cholesky", "eigh", "lu_growth", "solve_triangular",
-           "svd", "svdvals", "qr", "float_ufunc", "floor", "round", "erf", "erfc", "digamma", "trigamma", "tanh", "log1p", "expm1"]
+           "svd", "svdvals", "qr", "float_ufunc", "floor", "round", "erf", "erfc", "digamma", "trigamma", "tanh",
+           "log1p", "expm1", "i0e", "i1e"]
 
 
 def is_mp(x) -> bool:
@@ -251,3 +252,8 @@ trigamma = mp_or_np(float_ufunc(scalar_forms.trigamma), lambda x: mpmath.psi(1, 
 tanh = mp_or_np(np.tanh, mpmath.tanh)
 log1p = mp_or_np(np.log1p, mpmath.log1p)
 expm1 = mp_or_np(np.expm1, mpmath.expm1)
+
+
+# ---- issue 16: bessel (exponentially scaled modified Bessel functions of the first kind)
+i0e = mp_or_np(float_ufunc(scalar_forms.i0e), lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(x)))
+i1e = mp_or_np(float_ufunc(scalar_forms.i1e), lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(x)))

@@ -89,6 +89,8 @@ ELEMENTWISE = frozenset({
     "scatter_add", "index_add", "index_put", "slice_scatter", "select_scatter", "masked_scatter",
     # ---- issue 16: elementwise, activations, special functions
     "fmod", "remainder", "lgamma", "digamma", "polygamma", "erfinv", "bitwise_and",
+    # ---- issue 16: bessel
+    "special_i0e", "special_i1e",
 })
 # weight per element produced (elementwise kernels that fuse several operations, and composites)
 FUSED = {

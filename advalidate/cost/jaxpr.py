@@ -61,6 +61,8 @@ ELEMENTWISE = frozenset({
     "shift_right_arithmetic", "population_count", "clz", "integer_pow", "pow", "atan2",
     # ---- issue 16: elementwise, activations, special functions
     "polygamma",
+    # ---- issue 16: bessel
+    "bessel_i0e", "bessel_i1e",
 })
 COMPOSITES = {"pow": 3, "atan2": 2}  # as counting.COMPOSITES: pow = exp(b·log a), atan2 = arctan(y/x) + fix
 

@@ -112,6 +112,9 @@ OPS.update({
     # ---- issue 16: singular values and QR (autograd 1.9.1 differentiates svd, compute_uv=False included, and has
     # no VJP for qr: qr_r and qr_q are not supported)
     "svdvals": lambda a, p: f"anp.linalg.svd({a[0]}, compute_uv=False)",
+    # ---- issue 16: bessel: scipy.special.ive(v, x) = iv(v, x)·exp(-|x|), which autograd 1.9.1 differentiates in x
+    # (it wraps neither i0e nor i1e; it has no log1mexp)
+    "i0e": lambda a, p: f"ags.ive(0, {a[0]})", "i1e": lambda a, p: f"ags.ive(1, {a[0]})",
 })
 
 _VJP = '''def vjp(f, xs, vs):
