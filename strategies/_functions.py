@@ -824,7 +824,7 @@ def _gaussian_loglik(g: _Gen, remaining: int):
     x and μ are existing vectors of length n or fresh inputs (μ kept by its own draw when ``sub`` allows and there
     is room; without it x is the residual). ``L⁻¹(x - μ)`` is a ``triangular_solve`` (L well-conditioned: κ(L) =
     √κ(Σ)); ``‖z‖²`` is ``matmul(z, z)``; ``Σ log diag L`` is ``sum(log(diagonal(L)))`` (L's diagonal is positive:
-    ``POS_DIAGONAL``) when those are allowed and there is room, else ``slogdet(L)``, its doubling ``h + h``."""
+    ``POS_DIAGONAL``) or ``slogdet(L)`` (drawn among those allowed that fit), its doubling ``h + h``."""
     need = _need("cholesky", 0)
     top = min(g.cfg.max_side, 4)
     ok = [v for v in (f"x{i}" for i in reversed(range(len(g.an.inputs))))
@@ -834,14 +834,13 @@ def _gaussian_loglik(g: _Gen, remaining: int):
     g.an.require(cov, need)
     n = g.shape(cov)[0]
     x = g.operand([v for v in g.values if g.shape(v) == (n,)], lambda: (n,))
-    diag_ok = {"diagonal", "log", "sum"} <= set(g.cfg.prims)
-    if not diag_ok and "slogdet" not in g.cfg.prims:
-        raise _NotApplicable("gaussian_loglik: no log-determinant")
+    # the log-determinant's forms that fit (slogdet first: one node, the shrink target)
+    forms = ([False] if "slogdet" in g.cfg.prims and remaining >= 6 else []) + (
+        [True] if {"diagonal", "log", "sum"} <= set(g.cfg.prims) and remaining >= 8 else [])
+    if not forms:
+        raise _NotApplicable("gaussian_loglik: no log-determinant fits")
+    diag_ok = g.choose(forms)
     base = 6 + 2 * diag_ok
-    if base > remaining:
-        if "slogdet" not in g.cfg.prims or remaining < 6:
-            raise _NotApplicable("gaussian_loglik: no room")
-        diag_ok, base = False, 6
     if "sub" in g.cfg.prims and base < remaining and g.draw(_KEEP):
         cands = [v for v in g.values if g.shape(v) == (n,) and not _same(g, x, v)]
         if cands or g.room_for_inputs():
