@@ -45,6 +45,7 @@ class Analysis:
     dup: dict = field(default_factory=dict)
     const: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
+    _node: dict = field(default_factory=dict)  # value -> the Node computing it
 
     def add_input(self, shape) -> str:
         name = f"x{len(self.inputs)}"
@@ -63,6 +64,7 @@ class Analysis:
     def add_node(self, node: Node, shape) -> str:
         name = f"v{len(self.nodes)}"
         self.nodes.append((name, node))
+        self._node[name] = node
         self.shapes[name] = tuple(shape)
         self._derive(name, node)
         return name
@@ -100,12 +102,38 @@ class Analysis:
         """The value has ``prop`` or is a structural view of inputs that can be sampled to give it."""
         return prop in self.props[value] or self.roots[value] is not None
 
+    def pull_back(self, value: str, prop: str) -> list | None:
+        """The operands of a computed ``value`` that are views of inputs and, given ``prop`` too, make its node's
+        result have ``prop`` (its registration's ``props``: ``var(x) + eps`` is positive when eps is); None when
+        there are none or they would not. One level only: a motif's ``sqrt(var + eps)`` (issue 16)."""
+        node = self._node.get(value)
+        if node is None:
+            return None
+        args = list(node.args)
+        views = [a for a in args if self.roots[a] is not None and prop not in self.props[a]]
+        if not views:
+            return None
+        prim = primitives.get(node.prim)
+        given = [self.props[a] | {prop} if a in views else self.props[a] for a in args]
+        if prop not in prim.result_props(given, prim.check_params(node.kwargs), [self.shapes[a] for a in args]):
+            return None
+        return views
+
+    def can_get(self, value: str, prop: str) -> bool:
+        """``can_have``, or a computed value whose operands' inputs can be sampled to give it (``pull_back``)."""
+        return self.can_have(value, prop) or self.pull_back(value, prop) is not None
+
     def require(self, value: str, prop: str | None) -> None:
-        """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_have`` must hold)."""
+        """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_get`` must hold)."""
         if prop is None or self.has(value, prop):
             return
         if self.roots[value] is None:
-            raise ValueError(f"{value} cannot be given property {prop!r}")
+            views = self.pull_back(value, prop)
+            if views is None:
+                raise ValueError(f"{value} cannot be given property {prop!r}")
+            for view in views:
+                self.require(view, prop)
+            return
         for root in self.roots[value]:
             self.needs[root].add(prop)
         for name in self.needs:
@@ -139,7 +167,7 @@ def analyse(fn: Function) -> Analysis:
         an.add_input(shape)
     for name, node in fn.named_nodes():
         for arg, prop in an.requirements(node):
-            if prop is not None and not an.has(arg, prop) and an.can_have(arg, prop):
+            if prop is not None and not an.has(arg, prop) and an.can_get(arg, prop):
                 an.require(arg, prop)
         an.add_node(node, fn.shapes[name])
     return an

@@ -221,7 +221,7 @@ class _Gen:
         p = _catalogue.get(prim)
         shape = p.shape([self.shape(a) for a in args], **p.check_params(node.kwargs))
         for arg, prop in self.an.requirements(node):
-            if prop is not None and not (lenient and not self.an.can_have(arg, prop)):
+            if prop is not None and not (lenient and not self.an.can_get(arg, prop)):
                 self.an.require(arg, prop)
         self.nodes.append(node)
         return self.an.add_node(node, shape)
@@ -798,8 +798,8 @@ def _layer_norm(g: _Gen, remaining: int):
     if g.cfg.max_side < 2 and not any(fits(v) for v in g.values):
         raise _NotApplicable("layer_norm: no axis of length >= 2")
     x = g.operand([v for v in g.values if fits(v)], lambda: (g.draw(st.integers(2, max(2, g.cfg.max_side))),))
-    eps = g.operand([v for v in g.values if g.shape(v) == () and g.an.can_have(v, POS)], lambda: (), POS)
-    g.an.require(eps, POS)
+    # eps is made positive by the sqrt's need, pulled back through the add (``Analysis.pull_back``)
+    eps = g.operand([v for v in g.values if g.shape(v) == () and g.an.can_have(v, POS)], lambda: ())
     s = g.shape(x)
     axis = len(s) - 1
 

@@ -86,7 +86,11 @@ def _motif_examples(name, n, exclude=()):
 _EXCLUDE = {"autograd": ("diagonal",)}
 
 
-@pytest.mark.parametrize("backend", ["numpy-ref", "jax", "torch", "autograd"])
+# the reference in the fast tier; the libraries (a compilation per program for jax) in the slow one
+_BACKENDS = ["numpy-ref"] + [pytest.param(b, marks=pytest.mark.slow) for b in ("jax", "torch", "autograd")]
+
+
+@pytest.mark.parametrize("backend", _BACKENDS)
 @pytest.mark.parametrize("name", list(MOTIF))
 def test_motif_programs_match_the_oracle(name, backend):
     (target,), errors = load_backends([backend])
@@ -137,7 +141,8 @@ def _differs(mutant, ex) -> bool:
     return any(not np.allclose(a, b, rtol=1e-6, atol=1e-9) for a, b in zip(got, want))
 
 
-@pytest.mark.parametrize("name", list(MOTIF))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n == "gaussian_loglik" else pytest.mark.slow)
+                                  for n in MOTIF])  # one fast (6 s), the others 12-45 s each
 def test_a_planted_wrong_vjp_inside_the_motif_is_caught_and_shrinks(name):
     prims, uses, recipe = MOTIF[name]
     prim, rule = PLANTED[name]
