@@ -12,7 +12,10 @@ Properties of a value (a frozenset of these flags):
 - ``unit``: every entry in [-1, 1]; ``small``: every entry in [-1.25, 1.25] (safe for ``tan``).
 
 What a node's result has, repeats or keeps constant is its primitive's registration's (``props``, ``repeats``,
-``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has.
+``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has. Some properties only a result
+has (``nonneg``: a variance; ``pos-diag``: a Cholesky factor's diagonal). A property a computed value needs is pulled
+back one level to its operands that are views of inputs when its registration's ``props`` then give it
+(:meth:`Analysis.pull_back`: ``var(x) + eps`` is positive when eps is).
 
 ``dup``: the value may hold exactly repeated entries (a ``max`` over it could tie by construction).
 ``const``: the value is constant by construction (``div(a, a)``, ``log_softmax`` over a length-1 axis): a kink

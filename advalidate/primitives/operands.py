@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["POS", "NZ", "UNIT", "SMALL", "NONNEG", "POS_DIAGONAL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
+__all__ = ["POS", "NZ", "UNIT", "SMALL", "NONNEG", "POS_DIAGONAL",
+           "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
            "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED", "ABOVE_ONE", "OPEN_UNIT",
            "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
