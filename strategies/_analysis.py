@@ -12,7 +12,10 @@ Properties of a value (a frozenset of these flags):
 - ``unit``: every entry in [-1, 1]; ``small``: every entry in [-1.25, 1.25] (safe for ``tan``).
 
 What a node's result has, repeats or keeps constant is its primitive's registration's (``props``, ``repeats``,
-``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has.
+``constant``); a sampler's own property (``inside-unit``) only an input drawn by it has. Some properties only a result
+has (``nonneg``: a variance; ``pos-diag``: a Cholesky factor's diagonal). A property a computed value needs is pulled
+back one level to its operands that are views of inputs when its registration's ``props`` then give it
+(:meth:`Analysis.pull_back`: ``var(x) + eps`` is positive when eps is).
 
 ``dup``: the value may hold exactly repeated entries (a ``max`` over it could tie by construction).
 ``const``: the value is constant by construction (``div(a, a)``, ``log_softmax`` over a length-1 axis): a kink
@@ -45,6 +48,7 @@ class Analysis:
     dup: dict = field(default_factory=dict)
     const: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
+    _node: dict = field(default_factory=dict)  # value -> the Node computing it
 
     def add_input(self, shape) -> str:
         name = f"x{len(self.inputs)}"
@@ -63,6 +67,7 @@ class Analysis:
     def add_node(self, node: Node, shape) -> str:
         name = f"v{len(self.nodes)}"
         self.nodes.append((name, node))
+        self._node[name] = node
         self.shapes[name] = tuple(shape)
         self._derive(name, node)
         return name
@@ -100,12 +105,38 @@ class Analysis:
         """The value has ``prop`` or is a structural view of inputs that can be sampled to give it."""
         return prop in self.props[value] or self.roots[value] is not None
 
+    def pull_back(self, value: str, prop: str) -> list | None:
+        """The operands of a computed ``value`` that are views of inputs and, given ``prop`` too, make its node's
+        result have ``prop`` (its registration's ``props``: ``var(x) + eps`` is positive when eps is); None when
+        there are none or they would not. One level only: a motif's ``sqrt(var + eps)`` (issue 16)."""
+        node = self._node.get(value)
+        if node is None:
+            return None
+        args = list(node.args)
+        views = [a for a in args if self.roots[a] is not None and prop not in self.props[a]]
+        if not views:
+            return None
+        prim = primitives.get(node.prim)
+        given = [self.props[a] | {prop} if a in views else self.props[a] for a in args]
+        if prop not in prim.result_props(given, prim.check_params(node.kwargs), [self.shapes[a] for a in args]):
+            return None
+        return views
+
+    def can_get(self, value: str, prop: str) -> bool:
+        """``can_have``, or a computed value whose operands' inputs can be sampled to give it (``pull_back``)."""
+        return self.can_have(value, prop) or self.pull_back(value, prop) is not None
+
     def require(self, value: str, prop: str | None) -> None:
-        """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_have`` must hold)."""
+        """Make ``value`` have ``prop`` by sampling its root inputs accordingly (``can_get`` must hold)."""
         if prop is None or self.has(value, prop):
             return
         if self.roots[value] is None:
-            raise ValueError(f"{value} cannot be given property {prop!r}")
+            views = self.pull_back(value, prop)
+            if views is None:
+                raise ValueError(f"{value} cannot be given property {prop!r}")
+            for view in views:
+                self.require(view, prop)
+            return
         for root in self.roots[value]:
             self.needs[root].add(prop)
         for name in self.needs:
@@ -139,7 +170,7 @@ def analyse(fn: Function) -> Analysis:
         an.add_input(shape)
     for name, node in fn.named_nodes():
         for arg, prop in an.requirements(node):
-            if prop is not None and not an.has(arg, prop) and an.can_have(arg, prop):
+            if prop is not None and not an.has(arg, prop) and an.can_get(arg, prop):
                 an.require(arg, prop)
         an.add_node(node, fn.shapes[name])
     return an

@@ -1,7 +1,8 @@
 """``functions()``: random programs (DAGs of catalogue primitives) that shrink well.
 
 A program is grown one *step* at a time; a step applies one primitive, or a *motif* (an MLP chain
-``W3·act(W2·act(W1·x))``, a softmax written out, a cross-entropy). Each step picks its operands among the
+``W3·act(W2·act(W1·x))``, a softmax written out, a cross-entropy, attention, a layer norm, a Gaussian
+log-likelihood through a Cholesky factor, a least-squares solve: :data:`MOTIFS`). Each step picks its operands among the
 values already built (most recent first, so chains are the shrink target; reusing a value gives fan-out)
 or creates a fresh input of a compatible shape (broadcast variants give broadcasting). The loop is driven
 by a "one more step?" draw, so the shrinker deletes whole steps; primitives are drawn from a list ordered
@@ -27,7 +28,7 @@ from hypothesis.errors import InvalidArgument
 from advalidate import primitives as _catalogue
 from advalidate.ir import DTYPES, Function, Node
 
-from advalidate.primitives.operands import sampler
+from advalidate.primitives.operands import POS, sampler
 
 from ._analysis import Analysis
 from ._describe import Described, call_repr
@@ -48,13 +49,26 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-MOTIFS = ("mlp", "softmax", "cross_entropy", "logits")
-"""Compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy, and softmax or
-logsumexp straight over a fresh input of logits (which regular points may shift: see ``_points``)."""
+MOTIFS = ("mlp", "softmax", "cross_entropy", "logits", "attention", "layer_norm", "gaussian_loglik",
+          "least_squares")
+"""Compositions drawn as one step: an MLP chain, a written-out softmax, a cross-entropy, softmax or logsumexp
+straight over a fresh input of logits (which regular points may shift: see ``_points``), and (issue 16) attention
+``softmax(Q·Kᵀ/τ)·V``, a layer norm ``(x - mean(x))/sqrt(var(x) + eps)·γ + β``, a Gaussian log-likelihood through a
+Cholesky factor ``‖L⁻¹(x - μ)‖² + 2·Σ log diag L`` and a least-squares solve ``(AᵀA)⁻¹·Aᵀb``. Each is a recipe of
+catalogue primitives (the catalogue has no constants: a constant of the textbook formula is an input, or left out
+where it changes no derivative but a scale; see each motif's rule)."""
 
-# the primitives each motif composes (a motif is a recipe of named primitives)
+# the primitives each motif composes (a motif is a recipe of named primitives; optional parts are added when
+# their primitives are allowed too)
 _MOTIF_NEEDS = {"mlp": {"matmul"}, "softmax": {"exp", "sum", "div"}, "cross_entropy": {"log_softmax", "index"},
-                "logits": {"logsumexp", "softmax"}}
+                "logits": {"logsumexp", "softmax"},
+                # ---- issue 16: motifs for realistic compositions
+                "attention": {"matmul", "transpose", "softmax"},
+                "layer_norm": {"mean", "sub", "var", "add", "sqrt", "div"},
+                "gaussian_loglik": {"cholesky", "triangular_solve", "matmul", "add"},
+                "least_squares": {"transpose", "matmul", "solve"}}
+_MOTIF_DIMS = {"mlp": 2, "attention": 2, "gaussian_loglik": 2, "least_squares": 2}
+"""The rank a motif needs (max_dims; 1 otherwise)."""
 
 _DEFAULTS = dict(primitives=None, max_ops=6, max_inputs=4, max_dims=2, max_side=4, allow_empty=True,
                  dtype="float64", ties=False, motifs=True, focus=None)
@@ -74,7 +88,8 @@ def functions(*, primitives=None, max_ops: int = 6, max_inputs: int = 4, max_dim
     - ``dtype``: "float64" or "float32";
     - ``ties``: also build ties and constants by construction (``maximum(a, a)``, ``sub(a, a)``, a ``max`` over
       repeated entries): points on them are never regular, so only ``points(special=True)`` wants them;
-    - ``motifs``: also draw multi-node compositions (MLP chains, softmax, cross-entropy);
+    - ``motifs``: also draw multi-node compositions (:data:`MOTIFS`: MLP chains, softmax, cross-entropy, attention,
+      layer norm, a Gaussian log-likelihood, a least-squares solve), each when its primitives are allowed;
     - ``focus``: a primitive of ``primitives`` that the program starts with, followed by at least one more node
       (a composition around it; ``max_ops`` >= 2). The shrinker can drop the focus (the program then grows as
       without it), so a finding that does not need it does not keep it. Campaigns use it to exercise every
@@ -154,7 +169,7 @@ def _validate(primitives, max_ops, max_inputs, max_dims, max_side, allow_empty, 
     if max_inputs == 1 and not ties and all(_catalogue.get(n).draw.self_ties for n in order):
         raise InvalidArgument(f"primitives {list(order)} with max_inputs=1 can only read the one input twice, which "
                               "ties or cancels by construction: allow max_inputs >= 2, more primitives, or ties=True")
-    chosen = tuple(m for m in MOTIFS if motifs and max_dims >= (2 if m == "mlp" else 1)
+    chosen = tuple(m for m in MOTIFS if motifs and max_dims >= _MOTIF_DIMS.get(m, 1)
                    and _MOTIF_NEEDS[m] <= set(order))
     if focus is not None:
         if focus not in order:
@@ -197,12 +212,16 @@ class _Gen:
     def room_for_inputs(self, k=1) -> bool:
         return len(self.an.inputs) + k <= self.cfg.max_inputs
 
-    def apply(self, prim: str, *args: str, **params) -> str:
+    def apply(self, prim: str, *args: str, lenient: bool = False, **params) -> str:
+        """Add a node; its operands are made to have what its registration's samplers need. ``lenient``: an
+        operand that cannot be given it (a computed value, not a view of inputs) is left as it is, as
+        :func:`~strategies._analysis.analyse` does: the points then check that operand's domain on the float trace
+        (a motif's Gram matrix ``AᵀA`` for ``solve``)."""
         node = Node.make(prim, *args, **params)
         p = _catalogue.get(prim)
         shape = p.shape([self.shape(a) for a in args], **p.check_params(node.kwargs))
         for arg, prop in self.an.requirements(node):
-            if prop is not None:
+            if prop is not None and not (lenient and not self.an.can_get(arg, prop)):
                 self.an.require(arg, prop)
         self.nodes.append(node)
         return self.an.add_node(node, shape)
@@ -738,8 +757,135 @@ def _logits(g: _Gen, remaining: int):
     return g.apply(prim, x, axis=axis)
 
 
-_MOTIF_RULES = {"mlp": _mlp, "softmax": _softmax, "cross_entropy": _cross_entropy, "logits": _logits}
-_MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2, "logits": 1}
+# ---- issue 16: motifs for realistic compositions
+
+
+def _matrices(g: _Gen, fits=lambda shape: True) -> list:
+    """Existing nonempty matrices (rank 2) whose shape ``fits``."""
+    return [v for v in g.values if len(g.shape(v)) == 2 and all(d > 0 for d in g.shape(v)) and fits(g.shape(v))]
+
+
+def _attention(g: _Gen, remaining: int):
+    """``softmax(Q·Kᵀ/τ, axis=-1)·V``: Q (n, d), K (m, d), V (m, e), each an existing matrix of fitting shape (Q itself
+    first for K: self-attention) or a fresh input. The scale 1/√d is a division by τ, a fresh scalar input (the
+    catalogue has no constants; as an input its cotangent is checked too), when ``div`` is allowed and there is room,
+    kept or dropped by its own draw (dropping is the shrink target: a failure that does not need it loses it)."""
+    q = g.operand(_matrices(g), lambda: (g.side(False), g.side(False)))
+    d = g.shape(q)[1]
+    k = g.operand(sorted(_matrices(g, lambda s: s[1] == d), key=lambda v: v != q), lambda: (g.side(False), d))
+    m = g.shape(k)[0]
+    v = g.operand(_matrices(g, lambda s: s[0] == m), lambda: (m, g.side(False)))
+    scaled = ("div" in g.cfg.prims and remaining >= 5 and g.room_for_inputs() and g.draw(_KEEP))
+    s = g.apply("matmul", q, g.apply("transpose", k))
+    if scaled:
+        s = g.apply("div", s, g.fresh(()))
+    return g.apply("matmul", g.apply("softmax", s, axis=-1), v)
+
+
+def _layer_norm(g: _Gen, remaining: int):
+    """``(x - mean(x)) / sqrt(var(x) + eps)`` over x's last axis (length >= 2), then ``·γ`` and ``+ β`` (each kept by its
+    own draw when ``mul`` / ``add`` allow and there is room; existing values of x's last length or fresh inputs). For
+    a batch of rows (rank 2) the mean and the variance are reshaped to keep the reduced axis (``keepdims``, when
+    ``reshape`` is allowed and there is room). ``eps`` is a scalar input drawn positive (the catalogue has no
+    constants; drawn >= 0.25 rather than 1e-5): ``var + eps`` is positive by construction (``var`` is ``NONNEG``),
+    so the sqrt and the division are safe whatever x is, a constant row included."""
+    reshape_ok = "reshape" in g.cfg.prims and remaining >= 8
+    before = set(g.values)  # γ and β are parameters: not a value the motif computes
+
+    def fits(v):
+        s = g.shape(v)
+        return 1 <= len(s) <= (2 if reshape_ok else 1) and s[-1] >= 2 and all(d > 0 for d in s)
+    if g.cfg.max_side < 2 and not any(fits(v) for v in g.values):
+        raise _NotApplicable("layer_norm: no axis of length >= 2")
+    x = g.operand([v for v in g.values if fits(v)], lambda: (g.draw(st.integers(2, max(2, g.cfg.max_side))),))
+    # eps is made positive by the sqrt's need, pulled back through the add (``Analysis.pull_back``)
+    eps = g.operand([v for v in g.values if g.shape(v) == () and g.an.can_have(v, POS)], lambda: ())
+    s = g.shape(x)
+    axis = len(s) - 1
+
+    def keepdims(r):
+        return g.apply("reshape", r, shape=_keep(s, axis)) if len(s) == 2 else r
+    centred = g.apply("sub", x, keepdims(g.apply("mean", x, axis=axis)))
+    spread = g.apply("sqrt", g.apply("add", keepdims(g.apply("var", x, axis=axis, ddof=0)), eps))
+    y = g.apply("div", centred, spread)
+    for prim in ("mul", "add"):  # γ, then β
+        if prim in g.cfg.prims and len(g.nodes) < g.cfg.max_ops and g.draw(_KEEP):
+            cands = [v for v in g.values if g.shape(v) == (s[-1],) and v in before and v != x]
+            if cands or g.room_for_inputs():
+                y = g.apply(prim, y, g.operand(cands, lambda: (s[-1],)))
+    return y
+
+
+def _gaussian_loglik(g: _Gen, remaining: int):
+    """The Gaussian log-likelihood of x ~ N(μ, Σ) through the Cholesky factor L = cholesky(Σ), as the deviance
+    ``‖L⁻¹(x - μ)‖² + 2·Σ log diag L`` = -2·loglik - n·log 2π (the catalogue has no constants: the factor -1/2 and the
+    constant term change no derivative but a scale). Σ (n×n, n <= 4: the oracle's factorisations are O(n³) in
+    mpmath) is a fresh input drawn symmetric positive definite by cholesky's sampler, or an input already drawn so;
+    x and μ are existing vectors of length n or fresh inputs (μ kept by its own draw when ``sub`` allows and there
+    is room; without it x is the residual). ``L⁻¹(x - μ)`` is a ``triangular_solve`` (L well-conditioned: κ(L) =
+    √κ(Σ)); ``‖z‖²`` is ``matmul(z, z)``; ``Σ log diag L`` is ``sum(log(diagonal(L)))`` (L's diagonal is positive:
+    ``POS_DIAGONAL``) or ``slogdet(L)`` (drawn among those allowed that fit), its doubling ``h + h``."""
+    need = _need("cholesky", 0)
+    top = min(g.cfg.max_side, 4)
+    ok = [v for v in (f"x{i}" for i in reversed(range(len(g.an.inputs))))
+          if len(g.shape(v)) == 2 and g.shape(v)[0] == g.shape(v)[1] and 1 <= g.shape(v)[0] <= top
+          and g.an.needs[v] <= {need}]
+    cov = g.operand(ok, lambda: (lambda n: (n, n))(g.draw(st.integers(1, top))), need)
+    g.an.require(cov, need)
+    n = g.shape(cov)[0]
+    x = g.operand([v for v in g.values if g.shape(v) == (n,)], lambda: (n,))
+    # the log-determinant's forms that fit (slogdet first: one node, the shrink target)
+    forms = ([False] if "slogdet" in g.cfg.prims and remaining >= 6 else []) + (
+        [True] if {"diagonal", "log", "sum"} <= set(g.cfg.prims) and remaining >= 8 else [])
+    if not forms:
+        raise _NotApplicable("gaussian_loglik: no log-determinant fits")
+    diag_ok = g.choose(forms)
+    base = 6 + 2 * diag_ok
+    if "sub" in g.cfg.prims and base < remaining and g.draw(_KEEP):
+        cands = [v for v in g.values if g.shape(v) == (n,) and not _same(g, x, v)]
+        if cands or g.room_for_inputs():
+            x = g.apply("sub", x, g.operand(cands, lambda: (n,)))
+    chol = g.apply("cholesky", cov)
+    z = g.apply("triangular_solve", chol, x, lower=True)
+    quad = g.apply("matmul", z, z)
+    h = (g.apply("sum", g.apply("log", g.apply("diagonal", chol)), axis=None) if diag_ok
+         else g.apply("slogdet", chol))
+    return g.apply("add", quad, g.apply("add", h, h))
+
+
+def _least_squares(g: _Gen, remaining: int):
+    """The least-squares solution ``x = (AᵀA)⁻¹·Aᵀb`` by the normal equations: ``solve(AᵀA, Aᵀb)``, or (when
+    ``cholesky`` and ``triangular_solve`` are allowed, there is room and a draw says so) through the Cholesky factor
+    L of AᵀA: ``L⁻ᵀ·(L⁻¹·Aᵀb)``. A (m×n, n <= m <= 4) is an input (existing or fresh: its columns independent almost
+    surely, entries bounded away from 0); b is an existing value of shape (m,) or (m, k) other than A, or a fresh one.
+    AᵀA is a computed value no sampler can shape: its operands are applied leniently, and the points refuse an
+    ill-conditioned AᵀA (solve's and cholesky's domains on the float trace; rare for such A)."""
+    top = min(g.cfg.max_side, 4)
+    ok = [v for v in (f"x{i}" for i in reversed(range(len(g.an.inputs))))
+          if len(g.shape(v)) == 2 and 1 <= g.shape(v)[1] <= g.shape(v)[0] <= top and not g.an.needs[v]]
+
+    def fresh():
+        n = g.draw(st.integers(1, top))
+        return (g.draw(st.integers(n, top)), n)
+    a = g.operand(ok, fresh)
+    m = g.shape(a)[0]
+    cands = [v for v in g.values if 1 <= len(g.shape(v)) <= 2 and g.shape(v)[0] == m and math.prod(g.shape(v)) > 0
+             and not _same(g, a, v)]
+    b = g.operand(cands, lambda: (m,) if g.draw(st.booleans()) else (m, g.draw(st.integers(1, g.cfg.max_side))))
+    at = g.apply("transpose", a)
+    gram, rhs = g.apply("matmul", at, a), g.apply("matmul", at, b)
+    if {"cholesky", "triangular_solve"} <= set(g.cfg.prims) and remaining >= 7 and g.draw(st.booleans()):
+        chol = g.apply("cholesky", gram, lenient=True)
+        y = g.apply("triangular_solve", chol, rhs, lower=True, lenient=True)
+        return g.apply("triangular_solve", g.apply("transpose", chol), y, lower=False, lenient=True)
+    return g.apply("solve", gram, rhs, lenient=True)
+
+
+_MOTIF_RULES = {"mlp": _mlp, "softmax": _softmax, "cross_entropy": _cross_entropy, "logits": _logits,
+                "attention": _attention, "layer_norm": _layer_norm, "gaussian_loglik": _gaussian_loglik,
+                "least_squares": _least_squares}
+_MOTIF_MIN = {"mlp": 2, "softmax": 3, "cross_entropy": 2, "logits": 1,
+              "attention": 4, "layer_norm": 6, "gaussian_loglik": 6, "least_squares": 4}
 
 
 # ---------------------------------------------------------------------------------------------- the strategy

@@ -12,7 +12,7 @@ import numpy as np
 from .. import xp
 from . import shapes
 from ._forms import ew, sum_of_terms, unit_roundoff_of
-from .operands import NONZERO, NZ, POS, POSITIVE, SMALL, UNIT, Unless, any_has, both
+from .operands import NONNEG, NONZERO, NZ, POS, POSITIVE, SMALL, UNIT, Unless, any_has, both
 from .primitive import Draw, Primitive, Special
 from .registry import register
 from .unary import mp_logaddexp
@@ -60,13 +60,19 @@ def grad_atan2(g, ans, y, x):
     return q * x, -(q * y)
 
 
+def _positive_sum(a) -> bool:
+    """Both operands positive, or one positive and the other nonnegative (a variance plus a positive eps)."""
+    nonneg = [POS in p or NONNEG in p for p in a]
+    return all(nonneg) and any(POS in p for p in a)
+
+
 def _flags(*flags):
     return lambda a, params, shapes: {f for f in flags if f in both(a)}
 
 
 register(binary("add", np.add, lambda a, b: a + b, simplicity=1,
                 vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g), jvp=lambda ts, ans, a, b: ts[0] + ts[1],
-                props=lambda a, params, shapes: {POS, NZ} if POS in both(a) else set(),
+                props=lambda a, params, shapes: {POS, NZ} if _positive_sum(a) else set(),
                 rounding=_sum_rounding(np.add)))
 register(binary("sub", np.subtract, lambda a, b: a - b, simplicity=3, self_ties=True,
                 vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: -g), jvp=lambda ts, ans, a, b: ts[0] - ts[1],

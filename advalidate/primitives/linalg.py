@@ -61,7 +61,7 @@ import mpmath  # noqa: E402
 
 from .. import xp  # noqa: E402
 from ._forms import unit_roundoff_of  # noqa: E402
-from .operands import SINGULAR_GAPPED, SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
+from .operands import POS_DIAGONAL, SINGULAR_GAPPED, SPD, SYMMETRIC_GAPPED, WELL_CONDITIONED  # noqa: E402
 from .primitive import ShapeError  # noqa: E402
 
 _NAN = mpmath.mpf("nan")
@@ -322,6 +322,8 @@ register(Primitive(
     domain=_positive_definite,
     doc="the lower Cholesky factor of sym(A) = (A + Aᵀ)/2 (symmetric positive definite)",
     vjp=(_chol_vjp,), jvp=_chol_jvp, operands=(SPD,), magnitude=(_chol_magnitude,), rounding=_chol_rounding,
+    # of an SPD operand (eigenvalues >= 1/2): L_ii >= 1/√2 and κ(L) = √κ(A), a well-conditioned triangle
+    props=lambda a, params, shapes: {WELL_CONDITIONED.flag, POS_DIAGONAL} if SPD.flag in a[0] else set(),
     # the forward is n³/3 (and the symmetrization's 2n²); a VJP adds Lᵀ·Ḡ as a dense product (2n³) and two
     # triangular solves with n right-hand sides (2n³): (1/3 + 4)n³ = 13 factorisations, plus O(n²)
     omega=13.0, draw=_draw(64), example=_square_example))

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import shapes as _shapes
 from ._forms import sum_of_terms
-from .operands import shrinking
+from .operands import NZ, POS, POS_DIAGONAL, shrinking
 from .primitive import REQUIRED, Draw, Primitive, ShapeError
 from .registry import register
 
@@ -97,6 +97,14 @@ def grad_trace(g, ans, x):
 def _diagonal_shape(shapes, offset=0):
     m, n = _matrix_shape(shapes, "diagonal")
     return (_diagonal_length(m, n, _int_param(offset, "offset")),)
+
+
+def _diagonal_props(args, params, shapes):
+    """What the matrix has (a view keeps it), and ``POS`` for the main diagonal of a positive-diagonal one."""
+    kept = set(frozenset.intersection(*args))
+    if POS_DIAGONAL in kept and params.get("offset", 0) == 0:
+        kept |= {POS, NZ}
+    return kept
 
 
 def grad_diagonal(g, ans, x, offset=0):
@@ -326,6 +334,7 @@ register(Primitive(
     "diagonal", 1, "structural", _diagonal_shape, lambda x, offset=0: np.diagonal(x, offset),
     lambda x, offset=0: np.diagonal(x, offset), params={"offset": 0},
     doc="the diagonal of a matrix, ``offset`` above (> 0) or below (< 0) the main one: a view",
+    props=_diagonal_props,
     vjp=(grad_diagonal,), jvp=lambda ts, ans, x, offset=0: np.diagonal(ts[0], offset).copy(), free_fan_out=True,
     draw=_matrix_draw(41), example=_matrix_example(offset=1)))
 for _name, _form, _doc in (("tril", tril_form, "entries on and below the k-th diagonal kept, the others 0"),

@@ -21,11 +21,17 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["POS", "NZ", "UNIT", "SMALL", "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
+__all__ = ["POS", "NZ", "UNIT", "SMALL", "NONNEG", "POS_DIAGONAL",
+           "Sampler", "Unless", "POSITIVE", "NONZERO", "SMALL_ANGLE", "INSIDE_UNIT",
            "SAMPLERS", "WELL_CONDITIONED", "SPD", "SYMMETRIC_GAPPED", "ABOVE_ONE", "OPEN_UNIT",
            "SINGULAR_GAPPED", "sampler", "fixed_point", "shrinking", "both", "any_has"]
 
 POS, NZ, UNIT, SMALL = "pos", "nz", "unit", "small"
+# ---- issue 16: motifs (layer norm, a Gaussian log-likelihood): result-only properties, no sampler gives them
+NONNEG, POS_DIAGONAL = "nonneg", "pos-diag"
+"""``NONNEG``: every entry >= 0 (a variance): added to a ``POS`` value it gives a ``POS`` one (var + eps).
+``POS_DIAGONAL``: a square matrix whose diagonal is > 0 with a margin (a Cholesky factor of an SPD operand):
+its ``diagonal`` is ``POS`` (log diag L)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from .. import xp
 from . import shapes
 from ._forms import expand, keep, mp_sqrt, unit_roundoff_of
+from .operands import NONNEG
 from .primitive import Draw, Primitive, ShapeError, Special
 from .registry import register
 
@@ -150,6 +151,7 @@ def _example(shape):
 register(Primitive("var", 1, "statistics", _moment_shape, np_var, mp_var, params={"axis": None, "ddof": 0},
                    doc="variance: sum of squared deviations from the mean / (n - ddof)",
                    vjp=(grad_var,), jvp=_jvp_var, constant=_constant, rounding=_var_rounding,
+                   props=lambda a, params, shapes: {NONNEG},
                    magnitude=(_var_magnitude,),
                    draw=Draw(simplicity=54, rule="moments", nonempty=True), example=_example))
 register(Primitive("std", 1, "statistics", _moment_shape, np_std, mp_std, params={"axis": None, "ddof": 0},
