@@ -76,7 +76,9 @@ class Outcome:
 @dataclass
 class ExampleResult:
     oracle: OracleVJP | None
-    point: str  # regular, kink, domain, overflow (an exact output past the dtype), ill-conditioned (f itself)
+    # regular, kink, domain, overflow (an exact output past the dtype), ill-conditioned (f itself), unjudged (advalidate
+    # failed: its reason on every outcome)
+    point: str
     outcomes: list
     kink: str = ""  # the node and primitive at a kink
     seconds: Counter = field(default_factory=Counter)  # oracle, error model, and per backend: vjp, work
@@ -570,7 +572,14 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         if not isinstance(e, KeyboardInterrupt):  # no backend is left running into the next example
             for job in jobs.values():
                 job.result()
-        raise
+        if not isinstance(e, Exception):
+            raise
+        # advalidate's own failure to judge (the backends' exceptions are findings, caught where they run): the
+        # example is counted as an "unjudged" point with the reason on every backend, never a campaign that ends
+        why = f"advalidate could not judge this example: {type(e).__name__}: {e}\n" + \
+            "".join(traceback.format_exception(e)[-3:])
+        return ExampleResult(None, "unjudged", [Outcome(b.name, "skipped", message=why) for b in backends],
+                             function=live)
 
 
 def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs, why_not,

@@ -162,16 +162,34 @@ def _perturber(rng):
     return perturb
 
 
+# What the float reference tape may raise where rounding alone decides: LAPACK's "Singular matrix" at a pivot that
+# rounds to an exact 0 (the matrix is regular at high precision), a Python scalar's division by an exact 0.
+FLOAT_FAILURES = (np.linalg.LinAlgError, ArithmeticError)
+
+
+def _tape_vjp(fn: Function, inputs, cotangents, perturb=None) -> list[np.ndarray]:
+    """The reference tape's VJP in ``fn.dtype`` (its forward values moved by ``perturb`` when given), NaN where
+    the float tape fails (:data:`FLOAT_FAILURES`): the error model then reads the failure as an infinitely sensitive
+    VJP (its conditioning term is capped at sqrt(u)·scale) and the classification as a tape that misses, never as an
+    exception that ends a campaign."""
+    try:
+        if perturb is None:
+            return list(numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads)
+        return list(numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, perturb), cotangents))
+    except FLOAT_FAILURES:
+        return [np.full(s, np.nan) for s in fn.inputs]
+
+
 def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
     """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
     differently: each node's value moves up or down at random by its :func:`rounding`, twice; the largest
-    move is kept."""
+    move is kept (inf where a run fails or gives NaN: :func:`_tape_vjp`)."""
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
-        base = numpy_ref.NumpyReference().vjp(fn, inputs, cotangents).grads
+        base = _tape_vjp(fn, inputs, cotangents)
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
-            grads = numpy_ref.backward(fn, numpy_ref.forward(fn, inputs, _perturber(rng)), cotangents)
+            grads = _tape_vjp(fn, inputs, cotangents, _perturber(rng))
             worst = [np.maximum(w, np.abs(np.asarray(g, np.float64) - np.asarray(b, np.float64)))
                      for w, g, b in zip(worst, grads, base)]
     return [np.where(np.isfinite(w), w, np.inf) for w in worst]
@@ -187,9 +205,18 @@ def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
     u = unit_roundoff(fn.dtype)
     with np.errstate(all="ignore"):
-        base = numpy_ref.forward(fn, inputs)
+        try:
+            base = numpy_ref.forward(fn, inputs)
+        except FLOAT_FAILURES as e:
+            return f"the float forward pass fails here in {fn.dtype} ({type(e).__name__}: {e}): f is ill-conditioned"
         for _ in range(2):
-            moved = numpy_ref.forward(fn, inputs, _perturber(rng))
+            try:
+                moved = numpy_ref.forward(fn, inputs, _perturber(rng))
+            except FLOAT_FAILURES as e:  # rounding alone decides whether f can be evaluated
+                if _vjp_unjudgeable(fn, inputs, cotangents, u):
+                    return (f"the float forward pass fails when it rounds differently ({type(e).__name__}: {e}), "
+                            f"and the VJP moves with it: f is ill-conditioned here in {fn.dtype}")
+                continue
             for o, v in zip(fn.outputs, cotangents):
                 b, m = (np.asarray(numpy_ref.counting.unwrap(x[o]), np.float64) for x in (base, moved))
                 relevant = (np.broadcast_to(np.asarray(v), b.shape) != 0) & np.isfinite(b) & np.isfinite(m)
@@ -267,7 +294,7 @@ class Reference:
     @property
     def tape_grads(self) -> list:
         """The NumPy reference tape's VJP in the function's dtype."""
-        return self._get("tape", lambda: numpy_ref.NumpyReference().vjp(self.fn, self.inputs, self.cotangents).grads)
+        return self._get("tape", lambda: _tape_vjp(self.fn, self.inputs, self.cotangents))
 
     @property
     def exact(self):

@@ -116,3 +116,19 @@ def test_the_sign_fix_makes_every_diagonal_of_r_positive_and_q_r_the_operand():
         assert max(abs(x) for x in (q @ r - A).reshape(-1)) < M.mpf(2) ** -280
     qf, rf = get("qr_q").np(a), get("qr_r").np(a)
     assert np.all(np.diag(rf) > 0) and np.allclose(qf @ rf, a, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("prim", ["qr_r", "qr_q"])
+def test_a_rank_deficient_matrix_is_outside_the_qr_domain_and_a_badly_scaled_regular_one_is_not(prim):
+    """Householder in mpmath leaves R_ii = 3e-100 (not 0) for a column that repeats the first one exactly: the rank
+    test reads R_ii against that column's norm at the working precision (found by a float32 campaign, where the
+    all-equal 3×3 matrix was judged regular and numpy-ref's R⁻¹ gave NaN). diag(1, 1e-300) has an exact, regular R."""
+    from advalidate.errors import DomainError
+
+    b = Builder()
+    fn = b.build(b.apply(prim, b.input((3, 3))))
+    with pytest.raises(DomainError):
+        Oracle().check_point(fn, [np.full((3, 3), -1.4954413175582886)])
+    with pytest.raises(DomainError):
+        Oracle().check_point(fn, [np.array([[1.0, 2.0, 0.5], [-1.0, -2.0, 0.25], [3.0, 6.0, 1.0]])])
+    assert Oracle().check_point(fn, [np.diag([1.0, 1e-300, 2.0])]) == []

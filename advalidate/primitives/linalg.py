@@ -615,9 +615,22 @@ def _qr_fixed(a):
     return np.where(neg, -q, q), np.where(neg[:, None], -r, r)
 
 
+def _rank_deficient(a, r) -> bool:
+    """Whether the mpf matrix ``a`` has a column in the span of the ones before it, read from its R: |R_ii| at the
+    rounding noise of Householder QR at the working precision, 2^(8 - prec)·n·‖a_i‖ (a column of exactly repeated
+    floats leaves R_ii = 3e-100 at 300 bits, or 0, where the exact value is 0). A column's own norm, not ‖A‖: the
+    R of diag(1, 1e-300) is exact and regular. A genuinely regular column that close to the span has cond > 2^120,
+    no correct digit in any float implementation: it is outside the domain too."""
+    m, n = np.shape(a)
+    tol = mpmath.ldexp(n, 8 - mpmath.mp.prec)
+    return any(abs(r[i, i]) <= tol * mpmath.sqrt(mpmath.fsum(x * x for x in a[:, i])) for i in range(n))
+
+
 def _mp_qr(which):
     def form(a):
         q, r = _qr_fixed(a)
+        if _rank_deficient(a, r):  # outside the domain: Q's last columns and R's derivative are undefined
+            return np.full(np.shape(q if which == "q" else r), _NAN, dtype=object)
         return q if which == "q" else r
     shape = (lambda a: np.shape(a)) if which == "q" else (lambda a: (np.shape(a)[1],) * 2)
     return _refusing(form, shape)
