@@ -534,12 +534,12 @@ def _matrix(g: _Gen, prim):
 
 def _pair(g: _Gen, prim):
     """Two operands of the same rank (``outer``, ``kron``): the first one again first (fan-out), then any of that rank
-    whose product stays at most 4·max_side² elements, or a fresh one small enough for it; with no room for an input,
+    whose product stays at most 4·max_side² elements (and (4·max_side)^max_dims), or a fresh one small enough for it; with no room for an input,
     any of that rank within the bound every value keeps, (4·max_side)^max_dims elements."""
     a = g.primary(prim)
     r = len(g.shape(a))
     size_a = max(math.prod(g.shape(a)), 1)
-    cap = 4 * g.cfg.max_side ** 2
+    cap = min(4 * g.cfg.max_side ** 2, (4 * g.cfg.max_side) ** g.cfg.max_dims)  # the second: a kron of vectors
     same_rank = sorted((v for v in g.values if len(g.shape(v)) == r), key=lambda v: v != a)
     cands = [v for v in same_rank if size_a * math.prod(g.shape(v)) <= cap]
     if not cands and not g.room_for_inputs():
@@ -1034,7 +1034,7 @@ def _roll(g: _Gen, prim):
 def _tile(g: _Gen, prim):
     x = g.primary(prim)
     reps = [g.draw(st.integers(1, 2)) for _ in g.shape(x)]
-    if math.prod(g.shape(x)) * math.prod(reps) > 4 * g.cfg.max_side ** 2:
+    if math.prod(g.shape(x)) * math.prod(reps) > min(4 * g.cfg.max_side ** 2, (4 * g.cfg.max_side) ** g.cfg.max_dims):
         raise _NotApplicable("tile: too large")
     return g.apply(prim, x, reps=reps)
 
