@@ -597,7 +597,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
         overflow = _overflow(live, ref.outputs if ref is not None else oracle.value(live, inputs))
         if overflow:
             skipped, point = overflow, "overflow"
-        elif ref is not None:
+        else:  # at a kink too: the one-sided derivatives are no better judged where f itself rounds away
             unstable = ill_conditioned(live, inputs, cotangents)
             if unstable:
                 skipped, point = unstable, "ill-conditioned"
