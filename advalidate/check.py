@@ -428,12 +428,13 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
 
     The label is ``smooth`` (every component matches every side), the ``+``-joined sides taken (``left``,
     ``right``, ``across``: the piece beyond a kink the rounding crosses, ``between``: inside the sides' range, a
-    mix such as a subgradient), ``other`` (a component matches none: ``worst`` is its error over the tolerance)
+    mix such as a subgradient), ``other`` (a component matches none: ``worst`` is its error over the tolerance),
+    ``off-smooth`` (the only misses are on components whose sides all agree: a regular miss, not a convention)
     or ``nan-inf`` (a component is NaN or inf where the sides are finite). ``detail`` names the worst component.
     """
     values = ref.components(grads)
     tol = ref.tolerance + ref.rounding(grads)
-    labels, worst, detail, nonfinite = set(), 0.0, "", []
+    labels, misses, nonfinite = set(), {}, []  # misses: label -> (worst ratio, detail)
     dtype = np.result_type(*[np.asarray(g) for g in grads]) if len(grads) else np.dtype(np.float64)
     for c, val in enumerate(values):
         # a side the oracle could not take (an across side whose step left a domain) is not offered
@@ -454,16 +455,64 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
         elif min(cands.values()) - tol[c] <= val <= max(cands.values()) + tol[c]:
             labels.add("between")
         else:
-            labels.add("other")
+            # every side agreeing (f smooth along this component: the kink is elsewhere) makes a regular miss,
+            # no convention: logaddexp(v, v)'s jax VJP beside a floor at a kink is its known wrong value
+            label = "off-smooth" if max(cands.values()) - min(cands.values()) <= tol[c] else "other"
+            labels.add(label)
             ratio = min(abs(val - cv) for cv in cands.values()) / tol[c] if tol[c] > 0 else math.inf
-            if ratio >= worst:
-                worst, detail = ratio, _describe(ref, c, val, cands)
+            if ratio >= misses.get(label, (-1.0, ""))[0]:
+                misses[label] = (ratio, _describe(ref, c, val, cands))
     if nonfinite:
         c = nonfinite[0]
         return "nan-inf", math.inf, _describe(ref, c, values[c], {k: float(v[c]) for k, v in ref.sides.items()})
-    if "other" in labels:
-        return "other", worst, detail
+    for label in ("other", "off-smooth"):
+        if label in misses:
+            return (label,) + misses[label]
     return ("+".join(sorted(labels)) or "smooth"), 0.0, ""
+
+
+def _off_smooth_components(ref: KinkReference, grads) -> list[int]:
+    """The components where every side agrees and ``grads`` misses them all."""
+    values, tol = ref.components(grads), ref.tolerance + ref.rounding(grads)
+    out = []
+    for c, val in enumerate(values):
+        cands = [float(side[c]) for side in ref.sides.values() if not np.isnan(side[c])]
+        if cands and max(cands) - min(cands) <= tol[c] and all(abs(val - cv) > tol[c] for cv in cands):
+            out.append(c)
+    return out
+
+
+def _kinks_explain_nothing(ref: KinkReference, live: Function, inputs, oracle, components) -> bool:
+    """Whether no convention at the point's kinks can change the missed ``components``: every node at a kink (its
+    relative gap within :func:`kink_tolerance`) is of a primitive whose derivative is 0 on every piece
+    (``Primitive.piecewise_constant``: sign, floor, round), or depends on none of the inputs those components are
+    derivatives in (full mode; a projection's direction spans every input)."""
+    with mpmath.workprec(oracle.prec):
+        values = trace(live, [to_mp(x) for x in inputs], "mp")
+    if ref.mode == "full":
+        missed = {ref.names[c].split("[")[0] for c in components}
+    else:
+        missed = set(live.input_names)
+    tol = kink_tolerance(live.dtype)
+    for g in gaps(live, values):
+        if g.kink_rel <= tol and not primitives.get(g.prim).piecewise_constant and missed & live.upstream(g.node):
+            return False
+    return True
+
+
+def _off_smooth_kind(ref: KinkReference, live: Function, inputs, cotangents, grads, components) -> str:
+    """The kind of a regular miss at a kink (:func:`_kinks_explain_nothing`): ``precision-loss`` where the reference
+    tape misses every such component too in the dtype (right formulas, lost digits: numpy-ref's formulas are judged
+    against the oracle at the regular points of every campaign), else ``wrong-value``."""
+    from .errormodel import _tape_vjp
+
+    tape = ref.components(_tape_vjp(live, inputs, cotangents))
+    tol = ref.tolerance + ref.rounding(grads)
+    for c in components:
+        cands = [float(side[c]) for side in ref.sides.values() if not np.isnan(side[c])]
+        if not (np.isfinite(tape[c]) and all(abs(tape[c] - cv) > tol[c] for cv in cands)):
+            return "wrong-value"
+    return "precision-loss"
 
 
 def _describe(ref: KinkReference, c: int, val, cands: dict) -> str:
@@ -647,6 +696,17 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                                    f"finite: {detail}")
             elif label == "other":
                 outcome.status, outcome.kind = "finding", "convention"
+                outcome.message = (f"at a kink of {kink} the VJP matches neither one-sided derivative nor lies "
+                                   f"between them (off by {worst:.3g}× the tolerance): {detail}")
+            elif label == "off-smooth" and _kinks_explain_nothing(sides, live, inputs, oracle,
+                                                                  missed := _off_smooth_components(sides, grads)):
+                outcome.status = "finding"
+                outcome.kind = _off_smooth_kind(sides, live, inputs, cotangents, grads, missed)
+                outcome.message = (f"at a kink of {kink}, on a component where f is smooth (its one-sided derivatives "
+                                   f"agree) and no convention at a kink changes it, the VJP misses them "
+                                   f"(error {worst:.3g}× the tolerance): {detail}")
+            elif label == "off-smooth":  # a convention at a kink can explain it: as a component matching no side
+                outcome.status, outcome.kind, outcome.convention = "finding", "convention", "other"
                 outcome.message = (f"at a kink of {kink} the VJP matches neither one-sided derivative nor lies "
                                    f"between them (off by {worst:.3g}× the tolerance): {detail}")
         else:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
+from . import primitives
 from .errors import DomainError, KinkError
 from .evaluate import MAX_EXPONENT, gaps, kink_tolerance, to_mp, trace
 from .ir import Function
@@ -137,7 +138,7 @@ class Oracle:
             return Derivative(mpmath.mpf(0), mpmath.mpf(0), self.step_bits)
         base, span = geometry
         ws = [to_mp(w) for w in wf]
-        bits, extra = self.step_bits, 0
+        bits, extra = self.step_bits, (_recurring_bits(fn, xs, self.prec) if side else 0)
         while True:
             # x + t·w exact for |t| <= 2^(base - bits); prec bits left in a difference quotient of that step
             wprec = min(max(span - (base - bits) + 57, self.prec + 32 + bits) + extra, self.max_prec)
@@ -148,6 +149,14 @@ class Oracle:
                 if check is not None and check.unresolved_zero:
                     return Derivative(check.value, check.error, check.step_bits)
                 extra = more
+                continue
+            if side and not _one_piece(fn, xs, ws, base - bits, wprec, side):
+                # the step spans more than one piece of a recurring kink (floor(v) at v = 2e154 moves v by 1e135 at
+                # 2^-64: the difference quotient is the sawtooth's mean slope, 1, where each piece's is 0)
+                if bits + 32 > self.max_step_bits:
+                    raise DomainError(f"the kinks recur faster than the smallest step, 2^-{bits} of the local scale: "
+                                      "no one-sided derivative can be taken")
+                bits += 32
                 continue
             result = self._difference(fn, xs, ws, vs, base - bits, wprec, side, magnitude)
             if result is None:  # a step left the domain
@@ -372,3 +381,65 @@ def _magnitude(fn, xs, vs, prec):
                    if not mpmath.isnan(x)), default=mpmath.mpf(0))
         vsum = sum((mpmath.fsum(np.asarray(np.abs(v)).reshape(-1)) for v in vs), mpmath.mpf(0))
     return big * vsum
+
+
+# where the one-sided stencil's span is sampled (fractions of h): unevenly, since the fractional parts of a linear
+# function sampled at even spacing form an arithmetic progression, linear whenever it does not wrap (a sawtooth's teeth
+# crossed by the thousand look like one piece); at these, a gap that is not linear in t shows at once
+_PIECE_SAMPLES = (0.2763932022500210, 0.6180339887498949, 0.8541019662496845, 1.0)
+
+
+def _one_piece(fn: Function, xs, ws, step_exp: int, wprec: int, side: int) -> bool:
+    """Whether the one-sided stencil's span, t = side·h·s (h = 2^step_exp, s in [0, 1]), stays on one piece of every
+    primitive with recurring kinks (``Primitive.recurring_kinks``): its kink gaps, entry by entry, move linearly in t
+    (within 1/8 of their change), as they do on a piece (from 0 at a kink the oracle steps away from, or toward a kink
+    beyond the stencil), and move at all where the value does. Past another kink a gap turns back (a tooth's middle
+    is passed too: a smaller step then). The stencil's own points are inside this span."""
+    if not any(primitives.get(node.prim).recurring_kinks for node in fn.nodes):
+        return True
+    with mpmath.workprec(wprec):
+        h = mpmath.ldexp(1, step_exp)
+        gaps = []
+        for s in (0,) + _PIECE_SAMPLES:
+            t = side * h * mpmath.mpf(s)
+            values = trace(fn, [x + w * t for x, w in zip(xs, ws)], "mp")
+            row = []
+            for name, node in fn.named_nodes():
+                prim = primitives.get(node.prim)
+                if prim.recurring_kinks:  # elementwise: the gap and the value per entry
+                    k = np.asarray(prim.kink(*[values[a] for a in node.args], **prim.check_params(node.kwargs)),
+                                   dtype=object)
+                    value = np.broadcast_to(np.asarray(values[name], dtype=object), k.shape).reshape(-1)
+                    row.extend(zip((abs(g) for g in k.reshape(-1)), value))
+            gaps.append(row)
+        for entry in zip(*gaps):
+            (k0, a0), (kn, an) = entry[0], entry[-1]
+            change = kn - k0
+            slack = abs(change) / 8 + mpmath.ldexp(abs(k0) + abs(kn) + 1, 8 - wprec)
+            if any(abs((k - k0) - mpmath.mpf(s) * change) > slack for (k, _), s in zip(entry[1:], _PIECE_SAMPLES)):
+                return False
+            if change == 0 and an != a0:  # the value moved and the gap did not: from one kink onto others (floor of
+                return False                # integers moved by integers; fmod(x, x) along x stays on its kink, at 0)
+    return True
+
+
+def _recurring_bits(fn: Function, xs, prec: int) -> int:
+    """The working bits a one-sided derivative adds so that the pieces of a recurring kink are resolved: floor(v) at
+    v = 2e154 is v itself at 224 bits (every such number is an integer there), so the difference quotient is 1. The
+    operands' binary exponents, summed per node (fmod(a, b)'s pieces are |b| wide at a scale |a|), the largest over
+    the nodes with ``recurring_kinks``; 0 where there is none."""
+    nodes = [(name, node) for name, node in fn.named_nodes() if primitives.get(node.prim).recurring_kinks]
+    if not nodes:
+        return 0
+    with mpmath.workprec(prec):
+        values = trace(fn, xs, "mp")
+    bits = 0
+    for _, node in nodes:
+        total = 0
+        for a in node.args:
+            entries = [abs(v) for v in np.asarray(values[a], dtype=object).reshape(-1) if v]
+            finite = [v for v in entries if mpmath.isfinite(v)]
+            if finite:
+                total += max(abs(mpmath.mag(max(finite))), abs(mpmath.mag(min(finite))))
+        bits = max(bits, total)
+    return int(bits) + 16 if bits else 0

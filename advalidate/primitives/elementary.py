@@ -150,16 +150,18 @@ def _round_gap(x):
     return np.abs(x - xp.floor(x) - 0.5)
 
 
-register(_unary("sign", np.sign, mpmath.sign, simplicity=211, kink=np.abs,
+register(_unary("sign", np.sign, mpmath.sign, simplicity=211, kink=np.abs, piecewise_constant=True,
                 doc="a jump at 0 (a kink); derivative 0 elsewhere",
                 vjp=(_zero_rule,), jvp=_zero_jvp,
                 props=lambda a, params, shapes: {NZ, UNIT, SMALL} if NZ in a[0] else {UNIT, SMALL},
                 special=Special(signed_kink=lambda a: a[0])))
-register(_unary("floor", np.floor, mpmath.floor, simplicity=212, kink=_floor_gap,
+register(_unary("floor", np.floor, mpmath.floor, simplicity=212, kink=_floor_gap, recurring_kinks=True,
+                piecewise_constant=True,
                 doc="jumps at the integers (kinks); derivative 0 elsewhere",
                 vjp=(_zero_rule,), jvp=_zero_jvp,
                 special=Special(signed_kink=lambda a: a[0] - np.round(a[0]))))
-register(_unary("round", np.round, mpmath.nint, simplicity=213, kink=_round_gap,
+register(_unary("round", np.round, mpmath.nint, simplicity=213, kink=_round_gap, recurring_kinks=True,
+                piecewise_constant=True,
                 doc="half to even; jumps at the half-integers (kinks); derivative 0 elsewhere",
                 vjp=(_zero_rule,), jvp=_zero_jvp,
                 special=Special(signed_kink=lambda a: a[0] - np.floor(a[0]) - 0.5)))
@@ -209,13 +211,13 @@ def _mp_remainder(a, b):
 
 register(binary("fmod", np.fmod, _mp_fmod, domain=lambda a, b: np.abs(b), simplicity=214,
                 doc="a - trunc(a / b)·b (the sign of a); jumps where a crosses a nonzero multiple of b",
-                kink=_fmod_gap,
+                kink=_fmod_gap, recurring_kinks=True,
                 vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g * _neg_quotient(ans, a, b)),
                 jvp=lambda ts, ans, a, b: ts[0] + ts[1] * _neg_quotient(ans, a, b),
                 operands=(None, NONZERO), special=Special(signed_kink=lambda a: np.sin(np.pi * a[0] / a[1]))))
 register(binary("remainder", np.remainder, _mp_remainder, domain=lambda a, b: np.abs(b), simplicity=215,
                 doc="a - floor(a / b)·b (the sign of b); jumps where a crosses any multiple of b",
-                kink=_remainder_gap,
+                kink=_remainder_gap, recurring_kinks=True,
                 vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g * _neg_quotient(ans, a, b)),
                 jvp=lambda ts, ans, a, b: ts[0] + ts[1] * _neg_quotient(ans, a, b),
                 operands=(None, NONZERO), special=Special(signed_kink=lambda a: np.sin(np.pi * a[0] / a[1]))))

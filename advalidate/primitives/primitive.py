@@ -87,7 +87,14 @@ class Primitive:
     - ``np(*arrays, **params)``: the float form, dtype-preserving; ``mp(*arrays, **params)``: the mpmath form on
       object arrays of mpf (for an elementwise op, ``np.frompyfunc`` of a scalar mpmath function);
     - ``domain(*operands)`` and ``kink(*operands, **params)``: gap arrays, > 0 inside the open domain, the
-      distance to the nearest non-differentiable point (0 on it); on float and on mpf object arrays.
+      distance to the nearest non-differentiable point (0 on it); on float and on mpf object arrays;
+      ``recurring_kinks``: the kinks recur at a spacing that does not grow with the operands (floor's integers,
+      fmod's multiples of b), so a step relative to the operands can span many pieces: the oracle's one-sided
+      derivatives then shrink their step until the kink gaps move linearly along it (one piece);
+      ``piecewise_constant``: the derivative is 0 on every piece (sign, floor, round), so every convention at its
+      kinks is the same: a miss there on a component whose one-sided derivatives agree is a regular miss (a kink
+      with pieces of different derivatives, such as a three-way tie of sort, has conventions no single direction
+      sees, and stays a convention).
 
     The reference rules, on float arrays and on object arrays of mpf (write transcendental functions with
     :mod:`advalidate.xp`):
@@ -125,6 +132,8 @@ class Primitive:
     params: dict = field(default_factory=dict)
     domain: Callable[..., Any] | None = None
     kink: Callable[..., Any] | None = None
+    recurring_kinks: bool = False
+    piecewise_constant: bool = False
     doc: str = ""
     vjp: Any = None
     jvp: Callable[..., Any] | None = None
