@@ -24,7 +24,7 @@ from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
-                         S, magnitude, rounding_bound, sensitivity, unit_roundoff)
+                         S, magnitude, rounding_bound, sensitivity, underflow_floor, unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -410,8 +410,10 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     # the error model's rounding and conditioning terms, with their floor at the dtype's smallest normal number (a
     # subnormal result carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not
     # a finding)
-    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning,
-                           np.finfo(fn.dtype).tiny) + errors
+    # (and the underflow floor of every intermediate cotangent: errormodel.underflow_floor)
+    with np.errstate(all="ignore"):
+        floor = np.maximum(per_component(underflow_floor(fn, values64)), np.finfo(fn.dtype).tiny)
+    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning, floor) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])
 
