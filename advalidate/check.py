@@ -412,7 +412,7 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     # a finding)
     # (and the underflow floor of every intermediate cotangent: errormodel.underflow_floor)
     with np.errstate(all="ignore"):
-        floor = np.maximum(per_component(underflow_floor(fn, values64)), np.finfo(fn.dtype).tiny)
+        floor = np.maximum(per_component(underflow_floor(fn, values64, cotangents)), np.finfo(fn.dtype).tiny)
     tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning, floor) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])

@@ -141,24 +141,38 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
                                   MAGNITUDE_RULES)
 
 
-def underflow_floor(fn: Function, values: dict) -> list[np.ndarray]:
+def underflow_floor(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
     """The absolute error that underflow may leave in the VJP, per input: ``tiny`` in each component, plus ``tiny``
-    in every intermediate cotangent a rule computes (a float reverse pass holds each node's cotangent as a float,
-    which cannot keep a value below the dtype's normal range: gradual underflow keeps only the bits above the
-    smallest subnormal, a backend flushing subnormals keeps none), carried to the inputs through the absolute
-    local Jacobians as :func:`magnitude` carries the cotangents. The exact cotangent of a log_softmax tail at
-    log2(2.2e-308) = -1022 is 1e-443, 0 in every float, and 1/(x·ln 2) = 6.5e307 makes it 2.8e-137 at the input:
-    no reverse pass in float64 returns it. It only exceeds the relative terms where an intermediate cotangent is
-    below tiny/u (4e-292 in float64) and the way back to the inputs amplifies it."""
+    in every intermediate cotangent a rule computes whose exact size is below ``tiny`` (a float reverse pass holds
+    each node's cotangent as a float, which cannot keep a value below the dtype's normal range: gradual underflow
+    keeps only the bits above the smallest subnormal, a backend flushing subnormals keeps none; a cotangent of
+    normal size loses nothing to underflow), carried to the inputs through the absolute local Jacobians as
+    :func:`magnitude` carries the cotangents. The exact cotangent of a log_softmax tail at log2(2.2e-308) = -1022
+    is 1e-443, 0 in every float, and 1/(x·ln 2) = 6.5e307 makes it 2.8e-137 at the input: no reverse pass in
+    float64 returns it. The size of each cotangent is bounded by its magnitude ``|v|^T |J_L| ... |J_k|``, computed
+    with the cotangents scaled by 2^600 (the pass is linear in them) so that sizes down to 2^-1674 are told from
+    ``tiny``; an underflow inside one rule (norm's g/|x| before x) is the rule's, and not excused."""
     tiny = float(np.finfo(fn.dtype).tiny)
+    lift = 2.0 ** 600
     f64 = fn.with_dtype("float64")
     computed = {a for node in fn.nodes for a in node.args}  # cotangents a rule produces (an output's own is given)
     wrapped = {k: numpy_ref.counting.wrap(np.asarray(v, dtype=np.float64)) for k, v in values.items()}
+    sizes: dict = {}
+
+    def record(name, g):
+        sizes[name] = np.asarray(g, np.float64)
+        return g
 
     def inject(name, g):
-        return np.asarray(g, np.float64) + tiny if name in computed else g
+        if name not in computed:
+            return g
+        small = ~(sizes.get(name, np.zeros(np.shape(g))) >= tiny * lift)  # NaN (0·inf) is not known to be small
+        small &= ~np.isnan(sizes.get(name, np.zeros(np.shape(g))))
+        return np.asarray(g, np.float64) + np.where(small, tiny, 0.0)
 
     with np.errstate(all="ignore"):
+        numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) * lift for v in cotangents],
+                           MAGNITUDE_RULES, inject=record)
         props = numpy_ref.backward(f64, wrapped, [np.zeros(s) for s in fn.output_shapes], MAGNITUDE_RULES,
                                    inject=inject)
     # an input's cotangent is a float too; a rule that overflows or makes 0·inf adds no floor (never an inf or
@@ -286,7 +300,7 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> 
     values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
-    floors = underflow_floor(fn, values64)
+    floors = underflow_floor(fn, values64, cotangents)
     n = len(fn.nodes)
     tols = []
     for err, s, ref, se, fl in zip(oracle_errors, scale, oracle_grads, sens, floors):

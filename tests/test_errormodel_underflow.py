@@ -39,7 +39,7 @@ def test_an_underflowed_intermediate_cotangent_is_not_a_finding():
 def test_the_floor_is_tiny_times_the_amplification_and_nothing_elsewhere():
     fn = _program()
     values = _float_values(trace(fn, [to_mp(X)], "mp"))
-    floor = underflow_floor(fn, values)[0]
+    floor = underflow_floor(fn, values, V)[0]
     tiny = np.finfo(np.float64).tiny
     amplification = 1 / (X[2] * np.log(2))  # log2' at the smallest normal number: 6.5e307
     assert tiny * amplification <= floor[2] <= 4 * tiny * amplification
