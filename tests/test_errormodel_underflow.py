@@ -52,3 +52,15 @@ def test_a_wrong_vjp_there_is_still_caught():
     grads = NumpyReference().vjp(fn, [X], V).grads
     off = [g * (1 + 1e-9) for g in grads]
     assert not compare_full(fn, [X], V, oracle, off).ok
+
+
+def test_an_underflow_inside_one_rule_is_still_a_finding():
+    """arctan(norm(x)) at |x| = 1.94e153: norm's cotangent g = 0.125/(1 + |x|²) = 3.3e-309·… is of normal size
+    (nothing underflows between the rules), so the exact [1.44e-308, 3.0e-308] returned as [0, 0] (jax's and
+    autograd's g/|x| = 1.7e-461 before x) stays a finding: the floor is tiny there, not 2·tiny."""
+    b = Builder()
+    x = b.input(2)
+    fn = b.build(b.arctan(b.norm(x)))
+    xs, vs = [np.array([8.379879956214123e152, 1.7446466336365e153])], [np.array(0.125)]
+    oracle = Oracle().vjp(fn, xs, vs)
+    assert not compare_full(fn, xs, vs, oracle, [np.zeros(2)]).ok
