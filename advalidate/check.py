@@ -24,7 +24,7 @@ from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
-                         S, magnitude, rounding_bound, sensitivity, unit_roundoff)
+                         S, magnitude, rounding_bound, sensitivity, underflow_floor, unit_roundoff)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -410,8 +410,10 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     # the error model's rounding and conditioning terms, with their floor at the dtype's smallest normal number (a
     # subnormal result carries no relative precision: 1.95365e-318 against 1.95365e-318 from the other side is not
     # a finding)
-    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning,
-                           np.finfo(fn.dtype).tiny) + errors
+    # (and the underflow floor of every intermediate cotangent: errormodel.underflow_floor)
+    with np.errstate(all="ignore"):
+        floor = np.maximum(per_component(underflow_floor(fn, values64, cotangents)), np.finfo(fn.dtype).tiny)
+    tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning, floor) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
                          sides, tolerance, [c[0] for c in crossings])
 
@@ -440,6 +442,11 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
         # a side the oracle could not take (an across side whose step left a domain) is not offered
         cands = {label: float(side[c]) for label, side in ref.sides.items() if not np.isnan(side[c])}
         if not np.isfinite(val):
+            if tol[c] == math.inf:
+                # the oracle could not bound this component's one-sided derivatives (its difference quotients
+                # cross jumps at every step it can take: fmod(0.25, 2.1e-316) jumps every x1²/x0 = 1.8e-631 in x1,
+                # where the exact derivative -trunc(x0/x1) = -1.2e315 overflows float64 anyway): nothing to judge
+                continue
             # inf where a side overflows to inf is right, in the backend's dtype (1.1e40 is inf in float32)
             with np.errstate(over="ignore"):
                 rounded = [float(np.asarray(cv).astype(dtype)) if dtype.kind == "f" else cv for cv in cands.values()]
@@ -778,6 +785,8 @@ def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | N
     at_zero, _ = run_vjp(reference, fn, flushed, cotangents)
     if at_x is None or at_zero is None or all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)):
         return None  # the subnormal values do not matter to this VJP: flushing them explains nothing
+    if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(grads, at_x)):
+        return None  # the backend gives what IEEE arithmetic gives at x (0.25/2.1e-316 overflows either way): no flush
     where = [(i, idx) for i, x in enumerate(inputs) for idx in np.ndindex(np.shape(x)) if _subnormal(x, fn.dtype)[idx]]
     named = [(_element_name(i, tuple(int(j) for j in idx)), np.asarray(inputs[i])[idx]) for i, idx in where]
     values = ", ".join(f"{name} = {float(v):.3g}" for name, v in named)

@@ -2,7 +2,7 @@
 
 For each component i of the VJP ``g = J^T v`` the tolerance is
 
-    tol_i = oracle_error_i + max(K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i), tiny)
+    tol_i = oracle_error_i + max(K·(n + 1)·u·scale_i + S·min(sens_i, sqrt(u)·scale_i), floor_i)
 
 Its rounding term ``K·(n + 1)·u·scale`` is :func:`rounding_bound`, the one formula every tolerance of advalidate
 is built on: this comparison, the one-sided derivatives at kinks (``advalidate.check.kink_reference``), the
@@ -30,6 +30,10 @@ the rounding can cross a kink, and the conformance checks' forward values (``adv
   terms are below it, i.e. where ``scale_i`` is below ``tiny / (K·(n + 1)·u)`` (3e-33 for one float32 node,
   1e-294 in float64): results larger than that, such as a float32 softmax tail of 1.3e-28 (a normal number),
   are judged relatively as before.
+- ``floor_i``: ``tiny`` plus the same floor on every intermediate cotangent, carried to the inputs through the
+  absolute local Jacobians (:func:`underflow_floor`): a reverse pass holds each cotangent as a float, so a
+  cotangent below the normal range is lost wherever it is, not only at the end (a log_softmax tail of 1e-443
+  times log2's 1/(x·ln 2) = 6.5e307 at x = 2.2e-308 is an exact 2.8e-137 that no float64 reverse pass returns).
 
 A component that misses its tolerance is classified:
 - ``nan-inf``: the backend returned NaN or inf where the oracle's value is finite;
@@ -65,7 +69,7 @@ from .evaluate import trace, to_mp
 from .ir import Function
 
 __all__ = ["K", "S", "Comparison", "Reference", "magnitude", "sensitivity", "unit_roundoff", "rounding_bound",
-           "compare_full", "compare_projected", "exact_precision"]
+           "compare_full", "compare_projected", "exact_precision", "underflow_floor"]
 
 K = 32
 S = 4
@@ -135,6 +139,45 @@ def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
     with np.errstate(all="ignore"):
         return numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) for v in cotangents],
                                   MAGNITUDE_RULES)
+
+
+def underflow_floor(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
+    """The absolute error that underflow may leave in the VJP, per input: ``tiny`` in each component, plus ``tiny``
+    in every intermediate cotangent a rule computes whose exact size is below ``tiny`` (a float reverse pass holds
+    each node's cotangent as a float, which cannot keep a value below the dtype's normal range: gradual underflow
+    keeps only the bits above the smallest subnormal, a backend flushing subnormals keeps none; a cotangent of
+    normal size loses nothing to underflow), carried to the inputs through the absolute local Jacobians as
+    :func:`magnitude` carries the cotangents. The exact cotangent of a log_softmax tail at log2(2.2e-308) = -1022
+    is 1e-443, 0 in every float, and 1/(x·ln 2) = 6.5e307 makes it 2.8e-137 at the input: no reverse pass in
+    float64 returns it. The size of each cotangent is bounded by its magnitude ``|v|^T |J_L| ... |J_k|``, computed
+    with the cotangents scaled by 2^600 (the pass is linear in them) so that sizes down to 2^-1674 are told from
+    ``tiny``; an underflow inside one rule (norm's g/|x| before x) is the rule's, and not excused."""
+    tiny = float(np.finfo(fn.dtype).tiny)
+    lift = 2.0 ** 600
+    f64 = fn.with_dtype("float64")
+    computed = {a for node in fn.nodes for a in node.args}  # cotangents a rule produces (an output's own is given)
+    wrapped = {k: numpy_ref.counting.wrap(np.asarray(v, dtype=np.float64)) for k, v in values.items()}
+    sizes: dict = {}
+
+    def record(name, g):
+        sizes[name] = np.asarray(g, np.float64)
+        return g
+
+    def inject(name, g):
+        if name not in computed:
+            return g
+        small = ~(sizes.get(name, np.zeros(np.shape(g))) >= tiny * lift)  # NaN (0·inf) is not known to be small
+        small &= ~np.isnan(sizes.get(name, np.zeros(np.shape(g))))
+        return np.asarray(g, np.float64) + np.where(small, tiny, 0.0)
+
+    with np.errstate(all="ignore"):
+        numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) * lift for v in cotangents],
+                           MAGNITUDE_RULES, inject=record)
+        props = numpy_ref.backward(f64, wrapped, [np.zeros(s) for s in fn.output_shapes], MAGNITUDE_RULES,
+                                   inject=inject)
+    # an input's cotangent is a float too; a rule that overflows or makes 0·inf adds no floor (never an inf or
+    # NaN tolerance)
+    return [tiny + np.where(np.isfinite(p), np.abs(np.asarray(p, np.float64)), 0.0) for p in props]
 
 
 def rounding(node, value, args):
@@ -257,11 +300,12 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> 
     values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
     scale = magnitude(fn, values64, cotangents)
     sens = sensitivity(fn, inputs, cotangents)
+    floors = underflow_floor(fn, values64, cotangents)
     n = len(fn.nodes)
     tols = []
-    for err, s, ref, se in zip(oracle_errors, scale, oracle_grads, sens):
+    for err, s, ref, se, fl in zip(oracle_errors, scale, oracle_grads, sens, floors):
         s = np.maximum(s, np.abs(ref))
-        tols.append(err + np.maximum(rounding_bound(n, fn.dtype, s) + S * np.minimum(se, np.sqrt(u) * s), tiny))
+        tols.append(err + np.maximum(rounding_bound(n, fn.dtype, s) + S * np.minimum(se, np.sqrt(u) * s), fl))
     return tols
 
 

@@ -733,3 +733,74 @@ def test_the_bessel_gradient_still_misses_the_exact_value(case, miss):
     got, exact = case()
     print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
     assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"
+
+
+# ---- issue 16 triage (t16b): expm1's negative tail (g·(ans + 1) with ans rounded to -1) and arccosh past sqrt(max)
+# (x² - 1 overflows), in jax, jax-jit, torch and autograd alike (F040-F043, F097-F100)
+
+EXPM1_X = -512.1301809945724  # exact derivative exp(x) = 3.843159224618745e-223
+ACOSH_X = 6.810022548055588e154  # exact derivative 1/sqrt(x² - 1) = 1.4684239192211222e-155
+
+
+def _expm1_exact():
+    with M.workprec(200):
+        return float(M.exp(M.mpf(EXPM1_X)))
+
+
+def _acosh_exact():
+    with M.workprec(400):
+        return float(1 / M.sqrt(M.mpf(ACOSH_X) ** 2 - 1))
+
+
+def jax_expm1_tail():
+    jax, jnp = _jax()
+    return jax.grad(jnp.expm1)(EXPM1_X), _expm1_exact()
+
+
+def jax_jit_expm1_tail():
+    jax, jnp = _jax()
+    return jax.jit(jax.grad(jnp.expm1))(EXPM1_X), _expm1_exact()
+
+
+def torch_expm1_tail():
+    torch = _torch()
+    x = torch.tensor(EXPM1_X, dtype=torch.float64, requires_grad=True)
+    torch.expm1(x).backward()
+    return x.grad.item(), _expm1_exact()
+
+
+def autograd_expm1_tail():
+    autograd, anp = _autograd()
+    return autograd.grad(lambda a: anp.sum(anp.expm1(a)))(np.array([EXPM1_X]))[0], _expm1_exact()
+
+
+def jax_arccosh_far():
+    jax, jnp = _jax()
+    return jax.grad(jnp.arccosh)(ACOSH_X), _acosh_exact()
+
+
+def jax_jit_arccosh_far():
+    jax, jnp = _jax()
+    return jax.jit(jax.grad(jnp.arccosh))(ACOSH_X), _acosh_exact()
+
+
+def torch_arccosh_far():
+    torch = _torch()
+    x = torch.tensor(ACOSH_X, dtype=torch.float64, requires_grad=True)
+    torch.acosh(x).backward()
+    return x.grad.item(), _acosh_exact()
+
+
+def autograd_arccosh_far():
+    autograd, anp = _autograd()
+    with np.errstate(over="ignore"):  # autograd's g / sqrt(x**2 - 1) overflows x**2
+        return autograd.grad(lambda a: anp.sum(anp.arccosh(a)))(np.array([ACOSH_X]))[0], _acosh_exact()
+
+
+T16B_CASES = [jax_expm1_tail, jax_jit_expm1_tail, torch_expm1_tail, autograd_expm1_tail, jax_arccosh_far,
+              jax_jit_arccosh_far, torch_arccosh_far, autograd_arccosh_far]
+
+
+@pytest.mark.parametrize("case", T16B_CASES, ids=[c.__name__ for c in T16B_CASES])
+def test_the_tail_and_overflow_cases_still_miss_the_exact_value(case):
+    test_the_library_still_misses_the_exact_value(case)

@@ -96,9 +96,11 @@ def forward(fn: Function, inputs, perturb=None) -> dict:
     return values
 
 
-def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=None) -> list[np.ndarray]:
+def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=None, inject=None) -> list[np.ndarray]:
     """Propagate the output cotangents back to the inputs (the reverse pass), with ``rules_table``
-    (default: ``VJPS``), in ``dtype`` (default: ``fn.dtype``; ``object`` for mpf values and cotangents)."""
+    (default: ``VJPS``), in ``dtype`` (default: ``fn.dtype``; ``object`` for mpf values and cotangents).
+    ``inject(name, g)``, when given, replaces each node's accumulated cotangent before its rule reads it (the error
+    model adds an absolute floor there: :func:`advalidate.errormodel.underflow_floor`)."""
     rules_table = VJPS if rules_table is None else rules_table
     dtype = fn.dtype if dtype is None else dtype
     ct: dict = {}
@@ -113,6 +115,8 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=Non
         g = ct.pop(name, None)
         if g is None:
             continue
+        if inject is not None:
+            g = counting.wrap(np.asarray(inject(name, counting.unwrap(g)), dtype=dtype))
         prim = primitives.get(node.prim)
         params = prim.check_params(node.kwargs)
         args = [values[a] for a in node.args]
