@@ -61,3 +61,23 @@ def test_jax_measured_jacobian_grows_quadratically():
                                       dialect)
     sweep = scaling.seed_sweep(counter, sizes=(64, 128, 256, 512, 1024))
     assert abs(sweep["slope_vjp"] - 2) < 0.1, sweep["slope_vjp"]  # here "vjp" is the Jacobian-based VJP
+
+
+def test_an_implicit_broadcast_is_data_movement_in_the_bound():
+    """numpy-ref's minimum chain over x0[4], x1[1], x2[] costs 12 and its VJP 77: 4 per element (a mask and a where per
+    operand) and 9 cotangent sums of the implicit broadcasts, which no forward work pays for (a false alarm in the
+    10,000-example run). Each widened operand counts (result − operand) entries, as a broadcast_to node would."""
+    import numpy as np
+
+    from advalidate import Builder
+    from advalidate.backends.numpy_ref import NumpyReference
+    from advalidate.check import _implicit_broadcasts, check_example
+
+    b = Builder()
+    x0, x1, x2 = b.input(4), b.input(1), b.input(())
+    v0 = b.minimum(x0, x1)
+    fn = b.build(b.minimum(x1, v0), b.minimum(x0, x2))
+    assert _implicit_broadcasts(fn) == 9
+    xs = [np.array([0.72936591, -1.0557465, -1.85659267, -1.94215328]), np.array([1.34644584]), np.array(1.69464452)]
+    (o,) = check_example(fn, xs, [np.ones(4), np.ones(4)], [NumpyReference()]).outcomes
+    assert o.status == "pass" and o.work.vjp > 5 * o.work.forward + 16, (o.message, o.work)

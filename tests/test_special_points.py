@@ -299,3 +299,21 @@ def test_zigzag_covers_the_range_once_from_the_canonical_value():
         assert all(abs(order[k] - canonical) <= abs(order[k + 1] - canonical) for k in range(width))
 
     check()
+
+
+def test_several_kinks_on_one_input_are_no_verdict_one_kink_still_is():
+    """relu(x) - |x| at 0: f's one-sided derivatives are 1 (left) and 0 (right); AD chooses primitive by primitive,
+    and relu'(0) = 1 with |x|'(0) = -1, each a valid choice, gives 2 (torch's leaky_relu and abs gave such sums): no
+    verdict ("combined"). One kink alone (relu) with a value outside its sides is still a convention finding."""
+    from tests.helpers import Mutant
+
+    b = Builder()
+    x = b.input(1)
+    fn = b.build(b.sub(b.relu(x), b.abs(x)))
+    choices = Mutant("choices", relu=(lambda g, ans, x: g * (x >= 0),), abs=(lambda g, ans, x: g * np.where(x > 0, 1.0, -1.0),))
+    result, outcome = _outcome(fn, [[0.0]], [[1.0]], choices)
+    assert result.point == "kink" and (outcome.status, outcome.convention) == ("pass", "combined"), outcome.message
+    b = Builder()
+    fn = b.build(b.relu(b.input(1)))
+    _, two = _outcome(fn, [[0.0]], [[1.0]], Mutant("two", relu=(lambda g, ans, x: 2 * g,)))
+    assert (two.status, two.kind) == ("finding", "convention"), two.message
