@@ -733,3 +733,31 @@ def test_the_bessel_gradient_still_misses_the_exact_value(case, miss):
     got, exact = case()
     print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
     assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"
+
+
+# ---- issue 16 triage (t16a): behaviours the triage of the special campaign (seed 41) brought out
+
+def test_autograd_triangular_solve_vjp_still_solves_twice():
+    """autograd's VJP of scipy's solve_triangular calls the LAPACK triangular solve twice with the same cotangent
+    (the rules for a and for b each solve Aᵀv = ḡ): three calls for one forward and one backward pass."""
+    autograd, anp = _autograd()
+    import autograd.scipy.linalg as asl
+    import scipy.linalg._basic as basic
+
+    calls = []
+    saved = basic._solve_triangular
+
+    def spy(a1, b1, *args, **kwargs):
+        calls.append(np.array(b1))
+        return saved(a1, b1, *args, **kwargs)
+
+    a = np.array([[2.0, 0.75, -0.5], [0.5, 3.0, 0.375], [0.25, 1.0, 4.0]])
+    b = np.array([1.0, -0.5, 0.25])
+    basic._solve_triangular = spy
+    try:
+        pullback, _ = autograd.make_vjp(lambda a, b: asl.solve_triangular(a, b, lower=True), argnum=(0, 1))(a, b)
+        pullback(np.ones(3))
+    finally:
+        basic._solve_triangular = saved
+    print(f"\n{len(calls)} triangular solves: right-hand sides {calls}")
+    assert len(calls) == 3 and np.array_equal(calls[1], calls[2]), "fixed: drop its known-behaviour entry"
