@@ -397,7 +397,7 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                          for _, ws, _ in components])
 
     with np.errstate(all="ignore"):
-        scale = per_component(magnitude(fn, values64, cotangents))
+        scale = per_component(magnitude(fn, values64, cotangents, values))
         for v in sides.values():
             scale = np.fmax(scale, np.abs(v))
         # the error model's conditioning term (errormodel.tolerance): how far the float tape's VJP moves when the
@@ -777,7 +777,7 @@ def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):
     with mpmath.workprec(oracle.prec):
         values = trace(fn, [to_mp(x) for x in inputs], "mp")
     with np.errstate(all="ignore"):
-        scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents)]
+        scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents, values)]
     for a in done:
         for b in done:
             if a is b:
