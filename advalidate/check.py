@@ -289,11 +289,34 @@ def rounding_crosses(fn: Function, values: dict, gap) -> bool:
     the error model's K·(n+1)·u times the largest magnitude the operand is computed from (the node's upstream
     values: its operands and everything they are built from, inputs included). A gap that only flushing
     subnormals to zero crosses is not: that is reported as ``flush-to-zero``."""
+    if _own_rounding_crosses(fn, values, gap):
+        return True
     if not any(a not in fn.input_names for a in _gap_operands(fn, values, gap.node)):
         return False  # the gap is made of exact inputs only: no rounding moves it (where(p, …) at p = 2.6e-317)
     upstream = fn.upstream(gap.node) - {gap.node}
     biggest = max((_max_abs(values[name]) for name in upstream), default=0.0)
     return 0 < gap.kink <= rounding_bound(len(fn.nodes), fn.dtype, biggest)
+
+
+def _own_rounding_crosses(fn: Function, values: dict, gap) -> bool:
+    """Whether the kink's primitive itself, computing its value in the dtype, may close the gap: a primitive whose
+    registration says it leaves more than an ulp (``Primitive.rounding``) and whose kink gap is a difference of its
+    own values (eigvalsh's gaps between consecutive eigenvalues). Each computed eigenvalue is an exact one of
+    sym(A) + E, ‖E‖ <= n²·u·‖A‖ (Weyl, the registered fact), so two eigenvalues closer than twice that may come out
+    equal or in either order, exact operands or not, and their eigenvectors are any basis of the pair's plane: at
+    ``[[a, e], [e, a]]`` with e = 5.6e-18 (F051-F054 of the seed-41 special campaign) every library and the reference
+    tape return e1·e1ᵀ for the smaller eigenvalue, the exact derivative at a matrix within 1e-17 of the point, where
+    the exact point's own is (1, -1)(1, -1)ᵀ/2."""
+    node = fn.nodes[int(gap.node[1:])]
+    prim = primitives.get(node.prim)
+    if prim.rounding is None or not prim.kink_is_value_gap:
+        return False
+    floats = _float_values({a: values[a] for a in node.args + (gap.node,)})
+    args = [np.asarray(floats[a], fn.dtype) for a in node.args]
+    with np.errstate(all="ignore"):
+        r = np.asarray(prim.rounding(np.asarray(floats[gap.node], fn.dtype), args, prim.check_params(node.kwargs)),
+                       np.float64)
+    return bool(r.size) and 0 < gap.kink <= 2 * float(np.max(r))
 
 
 def _gap_operands(fn: Function, values: dict, node: str) -> list[str]:
@@ -378,15 +401,23 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     components = _component_directions(fn, inputs, mode)
     with mpmath.workprec(oracle.prec):
         values = trace(fn, [to_mp(x) for x in inputs], "mp")
+        found_gaps = gaps(fn, values)  # at the oracle's precision: a kink form may compute in mpmath (eigvalsh's)
     tol = kink_tolerance(fn.dtype)
-    crossings = []
-    for gap in gaps(fn, values):
+    crossings, on_kink = [], []
+    for gap in found_gaps:
         if gap.kink_rel <= tol and rounding_crosses(fn, values, gap):
             found = _reflection(fn, inputs, gap.node, oracle)
             if found is not None:
                 crossings.append((f"{gap.node} ({gap.prim})", *found))
+                if _own_rounding_crosses(fn, values, gap):
+                    on_kink.append((f"{gap.node} ({gap.prim})", found[0]))
     sides = {label: np.empty(len(components)) for label in ("left", "right")}
     sides.update({f"across {name}": np.empty(len(components)) for name, _, _ in crossings})
+    # a kink whose primitive's own rounding may close it (eigvalsh's pair of eigenvalues): also the one-sided
+    # derivatives at the kink itself (the midpoint of x and its mirror), where every basis of the pair's plane is
+    # an eigenbasis: the derivatives of the pieces meeting there, which the float evaluation may take
+    for name, _ in on_kink:
+        sides.update({f"on {name} {label}": np.empty(len(components)) for label in ("left", "right")})
     errors = np.zeros(len(components))
     shifted = _shifted(fn) if crossings else None
     for c, (_, direction, scale) in enumerate(components):
@@ -405,6 +436,17 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                 continue
             sides[f"across {name}"][c], error = _per_unit(d, scale)
             errors[c] = max(errors[c], error)
+        for name, shift in on_kink:
+            middle = [d / 2 for d in shift]
+            for label, side in (("left", -1), ("right", +1)):
+                try:
+                    d = oracle.directional(shifted, list(inputs) + middle, cotangents,
+                                           list(direction) + [np.zeros(s) for s in fn.inputs], side=side)
+                except DomainError:
+                    sides[f"on {name} {label}"][c] = np.nan
+                    continue
+                sides[f"on {name} {label}"][c], error = _per_unit(d, scale)
+                errors[c] = max(errors[c], error)
     values64 = _float_values(values)
 
     def per_component(arrays) -> np.ndarray:
@@ -416,7 +458,7 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
                          for _, ws, _ in components])
 
     with np.errstate(all="ignore"):
-        scale = per_component(magnitude(fn, values64, cotangents))
+        scale = per_component(magnitude(fn, values64, cotangents, values))
         for v in sides.values():
             scale = np.fmax(scale, np.abs(v))
         # the error model's conditioning term (errormodel.tolerance): how far the float tape's VJP moves when the
@@ -870,7 +912,7 @@ def _cross_check(fn: Function, inputs, cotangents, outcomes, oracle: Oracle):
     with mpmath.workprec(oracle.prec):
         values = trace(fn, [to_mp(x) for x in inputs], "mp")
     with np.errstate(all="ignore"):
-        scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents)]
+        scale = [np.asarray(m, np.float64) for m in magnitude(fn, _float_values(values), cotangents, values)]
     for a in done:
         for b in done:
             if a is b:

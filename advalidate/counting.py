@@ -27,7 +27,7 @@ import contextvars
 
 import numpy as np
 
-__all__ = ["Counter", "counting", "CountingArray", "wrap", "unwrap"]
+__all__ = ["Counter", "counting", "CountingArray", "wrap", "unwrap", "charge", "triangular_solve_work"]
 
 
 class Counter:
@@ -200,6 +200,18 @@ _OPAQUE.update({
 
 def _side(a) -> int:
     return int(np.shape(a)[-1]) if np.ndim(a) else 1
+
+
+def triangular_solve_work(a, b) -> int:
+    """The unit cost of solving the n×n triangular ``a`` for the right-hand side ``b``: n² per column of ``b``
+    (n per element), as the jaxpr and dispatch counters charge it."""
+    return _side(a) * max(int(np.size(b)), 1)
+
+
+def charge(work: int) -> None:
+    """Charge ``work`` to the current counter (if any): for a counter's extension that observes a call NumPy does
+    not dispatch (a SciPy LAPACK wrapper)."""
+    _charge(work)
 
 
 def lu_work(a) -> int:

@@ -132,13 +132,40 @@ class _MagnitudeRules(Mapping):
 MAGNITUDE_RULES = _MagnitudeRules()
 
 
-def magnitude(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
-    """``|v|^T |J_L| ... |J_1|`` per input, in float64, from float64 ``values`` of every node."""
+MAGNITUDE_PREC = 113  # bits of the exact fallback: a sum of nonnegative terms cancels nothing; its range is what counts
+
+
+def magnitude(fn: Function, values: dict, cotangents, exact: dict | None = None) -> list[np.ndarray]:
+    """``|v|^T |J_L| ... |J_1|`` per input, in float64, from float64 ``values`` of every node.
+
+    ``exact``: the same values in mpmath (the oracle's trace). Where the float64 run leaves an entry inf or NaN
+    while every exact term is in range, the float64 run has over- or underflowed on the way, not the scale: a
+    cotangent ``v/x`` of ``div(x·x, x)`` at x = 9.5e-317 is 1e316, past float64, while the scale ``|v|·|x|/|x|``
+    it is multiplied back into is 1 (and ``x·x`` itself underflows to 0 in ``values``). The whole scale is then the
+    same rules run on the exact values in mpmath, whose exponent does not overflow, rounded to float64 at the end
+    (inf only where the scale itself is past float64). An infinite scale made the tolerance infinite and hid the
+    point from the ill-conditioning test (``sens > sqrt(u)·inf`` never holds)."""
     f64 = fn.with_dtype("float64")
     wrapped = {k: numpy_ref.counting.wrap(np.asarray(v, dtype=np.float64)) for k, v in values.items()}
     with np.errstate(all="ignore"):
-        return numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) for v in cotangents],
-                                  MAGNITUDE_RULES)
+        result = numpy_ref.backward(f64, wrapped, [np.abs(np.asarray(v, np.float64)) for v in cotangents],
+                                    MAGNITUDE_RULES)
+    if exact is None or all(np.all(np.isfinite(np.asarray(m, np.float64))) for m in result):
+        return result
+    try:
+        with mpmath.workprec(MAGNITUDE_PREC):
+            scale = numpy_ref.backward(fn, exact, [np.abs(to_mp(np.broadcast_to(np.asarray(v, np.float64), s)))
+                                                   for v, s in zip(cotangents, fn.output_shapes)],
+                                       MAGNITUDE_RULES, dtype=object)
+    except (ZeroDivisionError, ValueError, TypeError):  # a rule that needs float arrays: keep the float64 run
+        return result
+    out = []
+    for m, e in zip(result, scale):
+        e = np.array([float(abs(x)) if not mpmath.isnan(x) else np.nan for x in np.asarray(e, dtype=object).reshape(-1)],
+                     dtype=np.float64).reshape(np.shape(m))
+        m = np.asarray(m, np.float64)
+        out.append(np.where(np.isnan(e), m, e))
+    return out
 
 
 def underflow_floor(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
@@ -271,8 +298,8 @@ def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
 
 
 def _vjp_unjudgeable(fn, inputs, cotangents, u) -> bool:
-    values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
-    scale = magnitude(fn, values64, cotangents)
+    exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
+    scale = magnitude(fn, _float_values(exact), cotangents, exact)
     return any(np.any(se > np.sqrt(u) * s) for se, s in zip(sensitivity(fn, inputs, cotangents), scale))
 
 
@@ -297,8 +324,8 @@ def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> 
     """``tol_i`` for every component of every input's VJP (see the module docstring)."""
     u = unit_roundoff(fn.dtype)
     tiny = float(np.finfo(fn.dtype).tiny)
-    values64 = _float_values(trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp"))
-    scale = magnitude(fn, values64, cotangents)
+    exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
+    scale = magnitude(fn, _float_values(exact), cotangents, exact)
     sens = sensitivity(fn, inputs, cotangents)
     floors = underflow_floor(fn, values64, cotangents)
     n = len(fn.nodes)

@@ -77,3 +77,27 @@ def test_float32_tolerance_follows_the_dtype():
     assert _check(fn, xs, vs).ok
     grads = REF.vjp(fn, xs, vs).grads
     assert not _check(fn, xs, vs, [grads[0] * np.float32(1 + 1e-4)]).ok
+
+
+def test_a_magnitude_that_overflows_on_the_way_is_taken_exactly_and_the_point_is_ill_conditioned():
+    """div(x ⊗ x, x) at subnormal x (F036-F039 of issue 16's special campaign, seed 41, all four libraries NaN): the
+    float64 scale ran through the cotangent v/x = 1e316 of x ⊗ x and was inf everywhere, so the tolerance was inf and
+    the ill-conditioning test (sens > sqrt(u)·scale) could never hold. Exactly, the scale of x0[3] is 6 (|v|·|x|/|x|
+    summed); those of x0[0..2] are truly past float64 (terms x3/xk = 2.6e315 that cancel to the VJP's -2, 4, 2). f
+    itself is not evaluable here (x_i·x_j underflows to 0: the output moves by 100%), and neither is its VJP: the
+    point is ill-conditioned, judged on no backend."""
+    from advalidate.errormodel import _float_values, ill_conditioned
+    from advalidate.evaluate import to_mp
+    from advalidate.ir import Function, Node
+    from advalidate.check import check_example
+
+    fn = Function(((4,),), (Node.make("tensordot", "x0", "x0", axes=((), ())), Node.make("div", "v0", "x0")),
+                  ("v1",), "float64")
+    xs = [np.array([9.4839917e-317, 8.289046e-317, 4.34953256e-316, 0.25])]
+    vs = [np.array([[1.0, -1.0, -1.0, -1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, -1.0], [1.0, -1.0, 1.0, -1.0]])]
+    exact = trace(fn, [to_mp(x) for x in xs], "mp")
+    (scale,) = magnitude(fn, _float_values(exact), vs, exact)
+    assert scale[3] == 6.0 and np.all(np.isinf(scale[:3]))
+    assert "ill-conditioned" in ill_conditioned(fn, xs, vs)
+    result = check_example(fn, xs, vs, [NumpyReference()], Oracle(dtype="float64"))
+    assert result.point == "ill-conditioned"

@@ -74,6 +74,9 @@ EXCEEDS.update({
     ("autograd", "kron"): "5.26: tensordots over the reshaped cotangent plus reshape-back sums",
     ("autograd", "trace"): "49.0: g times an identity matrix (np.eye, an einsum over all m·n entries) for a trace that "
                            "reads min(m, n)",
+    # ---- issue 16 triage (t16a): the counter sees SciPy's LAPACK solve since then
+    ("autograd", "triangular_solve"): "5.31: scipy's solve_triangular(a, ḡ, trans='T') twice (the rules for a and b) "
+                                      "and the full outer product v·xᵀ before tril (known)",
 })
 RAISES = {("autograd", "diagonal"): "make_diagonal, the VJP of np.diagonal, raises NotImplementedError for "
                                     "np.diagonal's default axes"}
@@ -210,3 +213,21 @@ def test_jax_while_loop_is_counted_once_and_recorded():
     tally = jaxpr.count_program(lambda x: jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, jnp.sin(c[1])),
                                                              (0, x))[1], jnp.ones(10))
     assert tally.while_loops == 1 and tally.by_primitive["sin"] == 10
+
+
+def test_autograd_counter_sees_scipy_triangular_solves():
+    """autograd's solve_triangular is SciPy's LAPACK call on plain copies: its forward and the solve in its VJP rule
+    are charged n per element of the right-hand side (as the jaxpr and dispatch counters charge it), and what is
+    computed from the solution is observed (F085 of issue 16's special campaign: work(f) of
+    softmax(solve_triangular(a, b)) was 0, every op after the solve unseen, a cost-bound finding of 20 > 19)."""
+    pytest.importorskip("autograd")
+    from advalidate.ir import Function, Node
+
+    name, cnt = "autograd", counter("autograd")
+    fn = Function(((1, 1), (1, 1)), (Node.make("triangular_solve", "x0", "x1", lower=False),
+                                     Node.make("softmax", "v0", axis=-1)), ("v1",), "float64")
+    xs, vs = [np.array([[-0.5]]), np.array([[2.0]])], [np.array([[1.0]])]  # F085's shapes
+    work = cnt(fn, xs, vs)
+    assert work.forward == 1 + 5  # the solve (n = 1, one element), then max, sub, exp, sum and div of one element
+    assert work.forward_passes == 1
+    assert check_bound(work, program_omega(fn)).ok

@@ -410,3 +410,26 @@ def test_an_overflowing_vjp_that_ieee_arithmetic_gives_too_is_not_blamed_on_flus
     (ref,) = check_example(fn, point, [np.array([0.125])], [NumpyReference()], measure_work=False).outcomes
     assert ref.tag is None and ref.kind != "nan-inf", (ref.kind, ref.message)
     assert not np.isfinite(ref.grads[1])  # the tape's own inf, as torch's
+
+
+def test_a_pair_of_eigenvalues_closer_than_the_eigensolvers_rounding_offers_the_kink_itself():
+    """eigvalsh of [[a, e], [e, a]], a = 0.27, e = 5.6e-18 (F051-F054 of issue 16's special campaign, seed 41): the
+    exact eigenvector of the smaller eigenvalue is (1, -1)/√2 (both one-sided derivatives 0.5, -0.5, -0.5, 0.5),
+    while every float64 eigensolver sees the matrix as diagonal (e is below u·a) and returns e1: the VJP
+    [[1, 0], [0, 0]], the exact derivative at a matrix 1e-17 away, within the solver's backward error n²·u·‖A‖.
+    The eigensolver's own rounding crosses the kink (operands exact or not): the mirror point (e -> -e) and the
+    one-sided derivatives at the kink itself (the midpoint, a·I) are offered, and no library has a finding."""
+    fn = Function(((2, 2),), (Node.make("eigvalsh", "x0"),), ("v0",), "float64")
+    x = np.array([[0.270474644860441, 5.553040511502091e-18], [5.553040511502091e-18, 0.270474644860441]])
+    result = check_example(fn, [x], [np.array([1.0, 0.0])], _libraries(), measure_work=False)
+    assert result.point == "kink" and result.sides.crossed == ["v0 (eigvalsh)"]
+    sides = result.sides.sides
+    assert sides["left"].tolist() == pytest.approx([0.5, -0.5, -0.5, 0.5])
+    assert sides["on v0 (eigvalsh) left"].tolist() == pytest.approx([1.0, 0.5, 0.5, 1.0])
+    assert sides["on v0 (eigvalsh) right"].tolist() == pytest.approx([0.0, -0.5, -0.5, 0.0])
+    for o in result.outcomes:
+        assert o.grads[0].tolist() == [[1.0, 0.0], [0.0, 0.0]], o.backend
+        assert o.status == "pass", (o.backend, o.message)
+    # a VJP that is no derivative of a piece meeting there is still a finding
+    (o,) = check_example(fn, [x], [np.array([1.0, 0.0])], [Constant("two", 2.0)], measure_work=False).outcomes
+    assert (o.kind, o.convention) == ("convention", "other")

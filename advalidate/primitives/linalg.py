@@ -332,7 +332,11 @@ register(Primitive(
 # -- eigvalsh: the eigenvalues of sym(A), ascending
 
 def _eig_gaps(a, *_):
-    """The gaps between consecutive eigenvalues (0 at a repeated one: the kink), from float64 values."""
+    """The gaps between consecutive eigenvalues (0 at a repeated one: the kink): exact on mpf values (the eigenvalues
+    of sym(A) in mpmath), so that a gap below float64's resolution (a ± 5.6e-18 at a = 0.27: 0 from LAPACK) is still
+    seen, and the reflection across it (check.py) has a squared gap to follow; from float64 values otherwise."""
+    if xp.is_mp(a):
+        return np.diff(xp.eigh(_sym(a))[0])
     return np.diff(np.linalg.eigvalsh(_sym(_f64(a))))
 
 
@@ -365,6 +369,7 @@ register(Primitive(
     lambda a: xp.eigh(_sym(a))[0], kink=_eig_gaps,
     doc="the eigenvalues of sym(A), ascending; a repeated eigenvalue is a kink (the gap to the next one is 0)",
     vjp=(_eig_vjp,), jvp=_eig_jvp, operands=(SYMMETRIC_GAPPED,), magnitude=(_eig_magnitude,),
+    kink_is_value_gap=True,  # the eigensolver's own rounding may close a gap between eigenvalues (check.py)
     # Weyl: |Δλ| <= ‖ΔA‖₂ with the Householder eigensolver's backward error ‖ΔA‖ <= p(n)·u·‖A‖, p(n) = n² (the
     # rigorous order: n Householder reflections of γ_cn each, Higham 2002 §19.3); p(n) = n was exceeded by
     # NumPy's own eigvalsh on gapped 4×4 samples (1.07× the bound)

@@ -115,7 +115,9 @@ class Primitive:
     example fitting ``shape`` (conformance and cost checks).
 
     The error model: ``rounding(value, operands, params)``: the rounding error a float implementation may leave
-    in its result beyond one ulp (a sum of terms: u times the sum of their magnitudes); ``magnitude``: the
+    in its result beyond one ulp (a sum of terms: u times the sum of their magnitudes); ``kink_is_value_gap``: the
+    kink gap is a difference of the primitive's own values (eigvalsh's consecutive eigenvalues), so that its own
+    ``rounding`` may close it whatever its operands (:func:`advalidate.check.rounding_crosses`); ``magnitude``: the
     rule(s) of ``|J|^T |v|`` where the absolute value of ``vjp`` is not it (sums of mixed signs inside).
     The cost model: ``free_fan_out``: a view (free in the unit-cost model) whose adjoint sums or scatter-adds
     every entry of its output's cotangent. ``omega``: the family's own constant of the reverse-mode cost bound
@@ -146,6 +148,7 @@ class Primitive:
     example: Callable[[tuple], tuple] | None = None
     rounding: Callable[..., Any] | None = None
     magnitude: Any = None
+    kink_is_value_gap: bool = False
     free_fan_out: bool = False
     omega: float | None = None
 

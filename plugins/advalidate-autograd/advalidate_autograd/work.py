@@ -57,6 +57,29 @@ def _concatenate_keeps_subclass():
         wrapper.ndarray = saved
 
 
+@contextlib.contextmanager
+def _scipy_solves_counted():
+    """autograd.scipy.linalg.solve_triangular is SciPy's, whose LAPACK call (``scipy.linalg._basic._solve_triangular``,
+    looked up at call time) runs on plain copies of its operands: charge each call n per element of its right-hand
+    side (n² per column, the substitution's flops, as the jaxpr and dispatch counters charge a triangular solve), in
+    the forward pass and in autograd's VJP rule alike, and return the solution as a counting array so that what is
+    computed from it is observed too (without this, work(f) of ``softmax(solve_triangular(a, b))`` was 0)."""
+    import scipy.linalg._basic as basic
+
+    saved = basic._solve_triangular
+
+    def charged(a1, b1, *args, **kwargs):
+        x, info = saved(counting.unwrap(a1), counting.unwrap(b1), *args, **kwargs)
+        counting.charge(counting.triangular_solve_work(a1, b1))
+        return counting.wrap(x), info
+
+    basic._solve_triangular = charged
+    try:
+        yield
+    finally:
+        basic._solve_triangular = saved
+
+
 def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     """The work of ``f`` alone and of ``vjp(f, xs, vs)`` (autograd's trace plus its backward pass).
 
@@ -64,7 +87,7 @@ def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
     are NumPy arrays. ``forward_passes`` is how many times ``f`` ran inside ``vjp``.
     """
     _register()
-    with np.errstate(all="ignore"), _concatenate_keeps_subclass():
+    with np.errstate(all="ignore"), _concatenate_keeps_subclass(), _scipy_solves_counted():
         with counting.counting() as forward:
             f(*[counting.wrap(np.array(x)) for x in inputs])
         counted = counting.CallCounter(f)
