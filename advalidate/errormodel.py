@@ -323,9 +323,9 @@ def _float_values(oracle_trace: dict) -> dict:
 def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> list[np.ndarray]:
     """``tol_i`` for every component of every input's VJP (see the module docstring)."""
     u = unit_roundoff(fn.dtype)
-    tiny = float(np.finfo(fn.dtype).tiny)
     exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
-    scale = magnitude(fn, _float_values(exact), cotangents, exact)
+    values64 = _float_values(exact)
+    scale = magnitude(fn, values64, cotangents, exact)
     sens = sensitivity(fn, inputs, cotangents)
     floors = underflow_floor(fn, values64, cotangents)
     n = len(fn.nodes)
