@@ -223,6 +223,7 @@ class KinkReference:
     sides: dict  # label -> float64 array, one value per component
     tolerance: np.ndarray
     crossed: list = field(default_factory=list)  # nodes (with primitive) whose kink the rounding can cross
+    at_kink: list = field(default_factory=list)  # (node, primitive) of every node at a kink (within the tolerance)
 
     def components(self, grads) -> np.ndarray:
         gs = [np.asarray(g, dtype=np.float64) for g in grads]
@@ -476,7 +477,8 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
         floor = np.maximum(per_component(underflow_floor(fn, values64, cotangents)), np.finfo(fn.dtype).tiny)
     tolerance = np.maximum(rounding_bound(len(fn.nodes), fn.dtype, scale) + conditioning, floor) + errors
     return KinkReference(mode, [c[0] for c in components], None if mode == "full" else [c[1] for c in components],
-                         sides, tolerance, [c[0] for c in crossings])
+                         sides, tolerance, [c[0] for c in crossings],
+                         [(g.node, g.prim) for g in found_gaps if g.kink_rel <= tol])
 
 
 def _per_unit(d, scale: float) -> tuple[float, float]:
@@ -553,20 +555,13 @@ def _missed_components(ref: KinkReference, grads, smooth_only: bool = False) -> 
     return out
 
 
-def _kinks_on(ref: KinkReference, live: Function, inputs, oracle, components) -> list[str]:
-    """The nodes at a kink (their relative gap within :func:`kink_tolerance`) whose convention can change the missed
-    ``components``: not piecewise constant (``Primitive.piecewise_constant``: sign, floor, round have derivative 0 on
-    every piece) and depending on an input those components are derivatives in (full mode; a projection's direction
-    spans every input)."""
-    with mpmath.workprec(oracle.prec):
-        values = trace(live, [to_mp(x) for x in inputs], "mp")
-    if ref.mode == "full":
-        missed = {ref.names[c].split("[")[0] for c in components}
-    else:
-        missed = set(live.input_names)
-    tol = kink_tolerance(live.dtype)
-    return [g.node for g in gaps(live, values)
-            if g.kink_rel <= tol and not primitives.get(g.prim).piecewise_constant and missed & live.upstream(g.node)]
+def _kinks_on(ref: KinkReference, live: Function, components) -> list[str]:
+    """The nodes at a kink (``ref.at_kink``) whose convention can change the missed ``components``: not piecewise
+    constant (``Primitive.piecewise_constant``: sign, floor, round have derivative 0 on every piece) and depending on
+    an input those components are derivatives in (full mode; a projection's direction spans every input)."""
+    missed = {ref.names[c].split("[")[0] for c in components} if ref.mode == "full" else set(live.input_names)
+    return [node for node, prim in ref.at_kink
+            if not primitives.get(prim).piecewise_constant and missed & live.upstream(node)]
 
 
 def _off_smooth_kind(ref: KinkReference, live: Function, inputs, cotangents, grads, components) -> str:
@@ -765,7 +760,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                                    f"finite: {detail}")
             elif label in ("other", "off-smooth"):
                 missed = _missed_components(sides, grads)
-                kinks = _kinks_on(sides, live, inputs, oracle, missed)
+                kinks = _kinks_on(sides, live, missed)
                 if len(kinks) >= 2:
                     # several kinks on the missed inputs: AD chooses a derivative primitive by primitive, and a
                     # combination of choices need not be a one-sided derivative of f (2·leaky_relu(x) - |x| at 0:
