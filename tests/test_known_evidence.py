@@ -733,53 +733,36 @@ def _acosh_exact():
         return float(1 / M.sqrt(M.mpf(ACOSH_X) ** 2 - 1))
 
 
-def jax_expm1_tail():
-    jax, jnp = _jax()
-    return jax.grad(jnp.expm1)(EXPM1_X), _expm1_exact()
+def _unary_cases(name, x, exact, label, torch_name=None):
+    """jax, jax-jit, torch and autograd differentiating one unary function at ``x``, each beside ``exact()``: one
+    case per library, named ``<library>_<name>_<label>``."""
+    def jax_case():
+        jax, jnp = _jax()
+        return jax.grad(getattr(jnp, name))(x), exact()
+
+    def jax_jit_case():
+        jax, jnp = _jax()
+        return jax.jit(jax.grad(getattr(jnp, name)))(x), exact()
+
+    def torch_case():
+        torch = _torch()
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        getattr(torch, torch_name or name)(t).backward()
+        return t.grad.item(), exact()
+
+    def autograd_case():
+        autograd, anp = _autograd()
+        with np.errstate(over="ignore"):  # autograd's arccosh rule g / sqrt(x**2 - 1) overflows x**2
+            return autograd.grad(lambda a: anp.sum(getattr(anp, name)(a)))(np.array([x]))[0], exact()
+
+    cases = [jax_case, jax_jit_case, torch_case, autograd_case]
+    for case, library in zip(cases, ("jax", "jax_jit", "torch", "autograd")):
+        case.__name__ = f"{library}_{name}_{label}"
+    return cases
 
 
-def jax_jit_expm1_tail():
-    jax, jnp = _jax()
-    return jax.jit(jax.grad(jnp.expm1))(EXPM1_X), _expm1_exact()
-
-
-def torch_expm1_tail():
-    torch = _torch()
-    x = torch.tensor(EXPM1_X, dtype=torch.float64, requires_grad=True)
-    torch.expm1(x).backward()
-    return x.grad.item(), _expm1_exact()
-
-
-def autograd_expm1_tail():
-    autograd, anp = _autograd()
-    return autograd.grad(lambda a: anp.sum(anp.expm1(a)))(np.array([EXPM1_X]))[0], _expm1_exact()
-
-
-def jax_arccosh_far():
-    jax, jnp = _jax()
-    return jax.grad(jnp.arccosh)(ACOSH_X), _acosh_exact()
-
-
-def jax_jit_arccosh_far():
-    jax, jnp = _jax()
-    return jax.jit(jax.grad(jnp.arccosh))(ACOSH_X), _acosh_exact()
-
-
-def torch_arccosh_far():
-    torch = _torch()
-    x = torch.tensor(ACOSH_X, dtype=torch.float64, requires_grad=True)
-    torch.acosh(x).backward()
-    return x.grad.item(), _acosh_exact()
-
-
-def autograd_arccosh_far():
-    autograd, anp = _autograd()
-    with np.errstate(over="ignore"):  # autograd's g / sqrt(x**2 - 1) overflows x**2
-        return autograd.grad(lambda a: anp.sum(anp.arccosh(a)))(np.array([ACOSH_X]))[0], _acosh_exact()
-
-
-T16B_CASES = [jax_expm1_tail, jax_jit_expm1_tail, torch_expm1_tail, autograd_expm1_tail, jax_arccosh_far,
-              jax_jit_arccosh_far, torch_arccosh_far, autograd_arccosh_far]
+T16B_CASES = (_unary_cases("expm1", EXPM1_X, _expm1_exact, "tail")
+              + _unary_cases("arccosh", ACOSH_X, _acosh_exact, "far", torch_name="acosh"))
 
 
 @pytest.mark.parametrize("case", T16B_CASES, ids=[c.__name__ for c in T16B_CASES])
