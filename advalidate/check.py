@@ -488,18 +488,21 @@ def _per_unit(d, scale: float) -> tuple[float, float]:
     return float(d.value / s), float(d.error / s)
 
 
-def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
-    """Which side each component of ``grads`` matches: (label, worst ratio, detail).
+def _convention(ref: KinkReference, grads) -> tuple[str, float, str, dict]:
+    """Which side each component of ``grads`` matches: (label, worst ratio, detail, missed).
 
     The label is ``smooth`` (every component matches every side), the ``+``-joined sides taken (``left``,
     ``right``, ``across``: the piece beyond a kink the rounding crosses, ``between``: inside the sides' range, a
     mix such as a subgradient), ``other`` (a component matches none: ``worst`` is its error over the tolerance),
     ``off-smooth`` (the only misses are on components whose sides all agree: a regular miss, not a convention)
-    or ``nan-inf`` (a component is NaN or inf where the sides are finite). ``detail`` names the worst component.
+    or ``nan-inf`` (a component is NaN or inf where the sides are finite). ``detail`` names the worst component;
+    ``missed`` maps ``other`` and ``off-smooth`` to the components missed so (finite, matching no side, outside their
+    range).
     """
     values = ref.components(grads)
     tol = ref.tolerance + ref.rounding(grads)
     labels, misses, nonfinite = set(), {}, []  # misses: label -> (worst ratio, detail)
+    missed = {"other": [], "off-smooth": []}
     dtype = np.result_type(*[np.asarray(g) for g in grads]) if len(grads) else np.dtype(np.float64)
     for c, val in enumerate(values):
         # a side the oracle could not take (an across side whose step left a domain) is not offered
@@ -529,30 +532,18 @@ def _convention(ref: KinkReference, grads) -> tuple[str, float, str]:
             # no convention: logaddexp(v, v)'s jax VJP beside a floor at a kink is its known wrong value
             label = "off-smooth" if max(cands.values()) - min(cands.values()) <= tol[c] else "other"
             labels.add(label)
+            missed[label].append(c)
             ratio = min(abs(val - cv) for cv in cands.values()) / tol[c] if tol[c] > 0 else math.inf
             if ratio >= misses.get(label, (-1.0, ""))[0]:
                 misses[label] = (ratio, _describe(ref, c, val, cands))
     if nonfinite:
         c = nonfinite[0]
-        return "nan-inf", math.inf, _describe(ref, c, values[c], {k: float(v[c]) for k, v in ref.sides.items()})
+        return ("nan-inf", math.inf, _describe(ref, c, values[c], {k: float(v[c]) for k, v in ref.sides.items()}),
+                missed)
     for label in ("other", "off-smooth"):
         if label in misses:
-            return (label,) + misses[label]
-    return ("+".join(sorted(labels)) or "smooth"), 0.0, ""
-
-
-def _missed_components(ref: KinkReference, grads, smooth_only: bool = False) -> list[int]:
-    """The components ``grads`` misses at a kink: finite, matching no side and outside their range (``smooth_only``:
-    only those whose sides all agree)."""
-    values, tol = ref.components(grads), ref.tolerance + ref.rounding(grads)
-    out = []
-    for c, val in enumerate(values):
-        cands = [float(side[c]) for side in ref.sides.values() if not np.isnan(side[c])]
-        if not cands or not np.isfinite(val) or min(cands) - tol[c] <= val <= max(cands) + tol[c]:
-            continue
-        if not smooth_only or max(cands) - min(cands) <= tol[c]:
-            out.append(c)
-    return out
+            return (label,) + misses[label] + (missed,)
+    return ("+".join(sorted(labels)) or "smooth"), 0.0, "", missed
 
 
 def _kinks_on(ref: KinkReference, live: Function, components) -> list[str]:
@@ -565,7 +556,7 @@ def _kinks_on(ref: KinkReference, live: Function, components) -> list[str]:
 
 
 def _off_smooth_kind(ref: KinkReference, live: Function, inputs, cotangents, grads, components) -> str:
-    """The kind of a regular miss at a kink (:func:`_kinks_explain_nothing`): ``precision-loss`` where the reference
+    """The kind of a regular miss at a kink (no convention changes it: :func:`_kinks_on`): ``precision-loss`` where the reference
     tape misses every such component too in the dtype (right formulas, lost digits: numpy-ref's formulas are judged
     against the oracle at the regular points of every campaign), else ``wrong-value``."""
     from .errormodel import _tape_vjp
@@ -752,15 +743,14 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             if undefined:
                 outcomes.append(Outcome(backend.name, "skipped", message=undefined, grads=grads))
                 continue
-            label, worst, detail = _convention(sides, grads)
+            label, worst, detail, missed = _convention(sides, grads)
             outcome.convention = label
             if label == "nan-inf":
                 outcome.status, outcome.kind = "finding", "nan-inf"
                 outcome.message = (f"at a kink of {kink} the VJP is NaN or inf where the one-sided derivatives are "
                                    f"finite: {detail}")
             elif label in ("other", "off-smooth"):
-                missed = _missed_components(sides, grads)
-                kinks = _kinks_on(sides, live, missed)
+                kinks = _kinks_on(sides, live, missed["other"] + missed["off-smooth"])
                 if len(kinks) >= 2:
                     # several kinks on the missed inputs: AD chooses a derivative primitive by primitive, and a
                     # combination of choices need not be a one-sided derivative of f (2·leaky_relu(x) - |x| at 0:
@@ -768,8 +758,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                     outcome.convention = "combined"
                 elif label == "off-smooth" and not kinks:
                     outcome.status = "finding"
-                    outcome.kind = _off_smooth_kind(sides, live, inputs, cotangents, grads,
-                                                    _missed_components(sides, grads, smooth_only=True))
+                    outcome.kind = _off_smooth_kind(sides, live, inputs, cotangents, grads, missed["off-smooth"])
                     outcome.message = (f"at a kink of {kink}, on a component where f is smooth (its one-sided "
                                        f"derivatives agree) and no convention at a kink changes it, the VJP misses "
                                        f"them (error {worst:.3g}× the tolerance): {detail}")
