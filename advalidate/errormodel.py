@@ -193,8 +193,7 @@ def underflow_floor(fn: Function, values: dict, cotangents) -> list[np.ndarray]:
     def inject(name, g):
         if name not in computed:
             return g
-        small = ~(sizes.get(name, np.zeros(np.shape(g))) >= tiny * lift)  # NaN (0·inf) is not known to be small
-        small &= ~np.isnan(sizes.get(name, np.zeros(np.shape(g))))
+        small = sizes.get(name, np.zeros(np.shape(g))) < tiny * lift  # NaN (0·inf) is not known to be small
         return np.asarray(g, np.float64) + np.where(small, tiny, 0.0)
 
     with np.errstate(all="ignore"):
