@@ -85,7 +85,10 @@ def error_ratios(ratios_by_backend: dict):
         return None, "No VJP was compared with the oracle (every example was skipped or unsupported), so there are no error ratios to plot."
     finite = [r for rs in series.values() for r in rs if math.isfinite(r) and r > 0]
     lo = max(min(finite, default=1e-3), 1e-12) / 3
-    hi = max(max(finite, default=10.0) * 3, 10.0)
+    # a finite ratio near the float maximum (2.25e307: autograd's repeat) put the edge at inf, and matplotlib's log
+    # locator steps whole decades past a wide axis (an edge at 1e290 already overflowed its tick labels): the right
+    # edge stays at most 1e200, the ratios past it pinned there as the non-finite ones are
+    hi = min(max(max(finite, default=10.0) * 3, 10.0), 1e200)
     with _rc():
         fig, ax = _figure(5.2, 3.0)
         for i, (backend, rs) in enumerate(series.items()):
