@@ -236,8 +236,15 @@ def _cost_sweeps(backends):
 
 
 def _write_report(results, out: Path):
+    """The report's path, or None where it could not be written: the results are complete either way, and a
+    failure is said on stderr with the command that renders them again (never a traceback that hides them)."""
     try:
         from .report import write_report
     except ImportError:
         return None
-    return write_report(results, out / "index.html")
+    try:
+        return write_report(results, out / "index.html")
+    except Exception as e:  # noqa: BLE001  the report is advalidate's own code: its failure is ours, said plainly
+        print(f"the report could not be written ({type(e).__name__}: {e}); {out / 'results.json'} is complete: "
+              f"`advalidate report {out / 'results.json'}` renders it again once fixed", file=sys.stderr)
+        return None

@@ -231,3 +231,18 @@ def test_an_error_ratio_near_the_float_maximum_is_plotted_at_the_right_edge():
     report, written after the campaign, failed in matplotlib's tick labels."""
     svg, why = plots.error_ratios({"autograd": [0.5, 2.25e307, 1e308], "jax": [0.1, "nan"]})
     assert why is None and svg.startswith("<svg")
+
+
+def test_a_report_that_fails_is_said_and_the_results_stay(hostile, tmp_path, monkeypatch, capsys):
+    """advalidate run writes results.json first; a failure while rendering the report (the plot crash of a --special
+    campaign) is one line on stderr naming it and the command that renders again, not a traceback."""
+    from advalidate import report
+    from advalidate.cli_run import _write_report
+
+    def broken(results, path):
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    assert _write_report(hostile, tmp_path) is None
+    err = capsys.readouterr().err
+    assert "OverflowError: cannot convert float infinity to integer" in err and "advalidate report" in err
