@@ -204,3 +204,25 @@ def test_det_vjp_keeps_subnormal_cofactors_where_det_underflows():
     outcome = result.outcomes[0]
     assert outcome.status == "pass", outcome.message
     assert outcome.grads[0][0, 2] == pytest.approx(-2.3448972953038899e-308, rel=1e-12)
+
+
+def test_det_vjp_keeps_tiny_cofactors_where_the_inverse_overflows():
+    """Two columns of subnormal entries: A⁻¹ overflows, and the adjugate taken from an SVD had an error of
+    u·σ₁σ₂ in every entry (-3.19e-17 for the exact cofactor -3.83e-317: found by a --special campaign, seed 7);
+    each cofactor from its own minor is exact to the last digit."""
+    from advalidate.check import check_example
+    from advalidate.known import parse_function
+    from advalidate.oracle import Oracle
+    from advalidate.backends.registry import load_backends
+
+    a = np.array([[3.6417050736748626, -3.9798414e-316, -1.53990514e-316],
+                  [-1.9421532756501483, 4.983243633323128, 1.45096813e-316],
+                  [0.6232252151851295, 1.6099697e-317, 8.289046e-317]])
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(np.linalg.inv(a)).all()
+    fn = parse_function("det(x0)", [a.shape])
+    backend = load_backends(["numpy-ref"], "none", 60)[0][0]
+    result = check_example(fn, (a,), (np.array(0.125),), [backend], Oracle())
+    outcome = result.outcomes[0]
+    assert outcome.status == "pass", outcome.message
+    assert outcome.grads[0][1, 2] == pytest.approx(-3.8333012e-317, rel=1e-6)
