@@ -37,6 +37,27 @@ def jax_hypot_far():
     return jax.grad(lambda x: jnp.hypot(x, x))(x), math.sqrt(2)
 
 
+def jax_jit_hypot_far():
+    jax, jnp = _jax()
+    x = 1.2100416272066182e155
+    return jax.jit(jax.grad(lambda x: jnp.hypot(x, x)))(x), math.sqrt(2)
+
+
+def jax_atan2_subnormal_branch():
+    """jnp.arctan2(1e-310, -1.125) is -pi (IEEE: +pi); relu(-atan2) then takes the wrong side of its kink."""
+    jax, jnp = _jax()
+    assert float(jnp.arctan2(1e-310, -1.125)) == -math.pi
+    f = lambda y, x: 0.125 * jax.nn.relu(-jnp.arctan2(y, x))
+    return np.array(jax.grad(f, argnums=(0, 1))(1.61674835e-316, -1.125)), np.zeros(2)
+
+
+def jax_jit_atan2_subnormal_branch():
+    jax, jnp = _jax()
+    assert float(jax.jit(jnp.arctan2)(1e-310, -1.125)) == -math.pi
+    f = lambda y, x: 0.125 * jax.nn.relu(-jnp.arctan2(y, x))
+    return np.array(jax.jit(jax.grad(f, argnums=(0, 1)))(1.61674835e-316, -1.125)), np.zeros(2)
+
+
 def jax_atan2_overflow():
     jax, jnp = _jax()
     y, x = 0.25, 3.4043785900990644e154
@@ -290,7 +311,7 @@ def autograd_repeat_negative_axis():
 
 
 CASES = [torch_cumprod_subnormal, jax_std_constant,
-         autograd_std_constant, autograd_repeat_negative_axis] + [jax_hypot_far, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
+         autograd_std_constant, autograd_repeat_negative_axis] + [jax_hypot_far, jax_jit_hypot_far, jax_atan2_subnormal_branch, jax_jit_atan2_subnormal_branch, jax_atan2_overflow, torch_atan2_overflow, jax_norm_overflow, torch_norm_overflow,
          jax_norm_at_zero, autograd_norm_at_zero, jax_arcsinh_far, jax_jit_arcsinh_far, autograd_arcsinh_far, torch_arcsinh_far,
          jax_tanh_tail, torch_tanh_tail,
          jax_div_far, torch_pow_subnormal, torch_prod_subnormal_float32, autograd_prod_subnormal_float32,
