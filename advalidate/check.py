@@ -705,13 +705,18 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             unstable = ill_conditioned(live, inputs, cotangents)
             if unstable:
                 skipped, point = unstable, "ill-conditioned"
+    reference = Reference(live, inputs, cotangents, ref) if ref is not None else None
+    if not skipped and reference is not None:
+        # terms of the reverse pass beyond the dtype's range (checked only where the float tape's VJP is not finite)
+        beyond = reference.unrepresentable
+        if beyond:
+            skipped, point = beyond, "overflow"
     if skipped:
         for job in jobs.values():  # the backends ran for nothing: their results are not looked at
             job.result()
         return ExampleResult(None, point, [Outcome(b.name, "skipped", message=skipped) for b in backends],
                              function=live)
     lap("oracle")
-    reference = Reference(live, inputs, cotangents, ref) if ref is not None else None
 
     outcomes = []
     for backend in backends:

@@ -249,13 +249,14 @@ def _tape_vjp(fn: Function, inputs, cotangents, perturb=None) -> list[np.ndarray
         return [np.full(s, np.nan) for s in fn.inputs]
 
 
-def sensitivity(fn: Function, inputs, cotangents, seed: int = 0) -> list[np.ndarray]:
+def sensitivity(fn: Function, inputs, cotangents, seed: int = 0, base=None) -> list[np.ndarray]:
     """How much the reference VJP in ``fn.dtype`` moves when every value of the forward pass is rounded
     differently: each node's value moves up or down at random by its :func:`rounding`, twice; the largest
-    move is kept (inf where a run fails or gives NaN: :func:`_tape_vjp`)."""
+    move is kept (inf where a run fails or gives NaN: :func:`_tape_vjp`). ``base``: the unperturbed run's VJP,
+    when already at hand."""
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
-        base = _tape_vjp(fn, inputs, cotangents)
+        base = _tape_vjp(fn, inputs, cotangents) if base is None else base
         worst = [np.zeros(s) for s in fn.inputs]
         for _ in range(2):
             grads = _tape_vjp(fn, inputs, cotangents, _perturber(rng))
@@ -319,13 +320,14 @@ def _float_values(oracle_trace: dict) -> dict:
             for k, v in oracle_trace.items()}
 
 
-def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors) -> list[np.ndarray]:
-    """``tol_i`` for every component of every input's VJP (see the module docstring)."""
+def tolerance(fn: Function, inputs, cotangents, oracle_grads, oracle_errors, tape=None) -> list[np.ndarray]:
+    """``tol_i`` for every component of every input's VJP (see the module docstring). ``tape``: the reference
+    tape's VJP in the dtype, when already at hand."""
     u = unit_roundoff(fn.dtype)
     exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
     values64 = _float_values(exact)
     scale = magnitude(fn, values64, cotangents, exact)
-    sens = sensitivity(fn, inputs, cotangents)
+    sens = sensitivity(fn, inputs, cotangents, base=tape)
     floors = underflow_floor(fn, values64, cotangents)
     n = len(fn.nodes)
     tols = []
@@ -357,14 +359,21 @@ class Reference:
         components around 0, which the projections weight by their directions."""
         fn, o = self.fn, self.oracle
         if o.mode == "full":
-            return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, o.grads, o.errors))
+            return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, o.grads, o.errors,
+                                                      self.tape_grads))
         zeros = [np.zeros(s) for s in fn.inputs]
-        return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, zeros, zeros))
+        return self._get("tol", lambda: tolerance(fn, self.inputs, self.cotangents, zeros, zeros, self.tape_grads))
 
     @property
     def tape_grads(self) -> list:
         """The NumPy reference tape's VJP in the function's dtype."""
         return self._get("tape", lambda: _tape_vjp(self.fn, self.inputs, self.cotangents))
+
+    @property
+    def unrepresentable(self) -> str:
+        """:func:`unrepresentable`: why no float reverse pass can return this VJP, or ""."""
+        return self._get("unrepresentable", lambda: unrepresentable(self.fn, self.inputs, self.cotangents,
+                                                                     self.tape_grads))
 
     @property
     def exact(self):
@@ -461,6 +470,59 @@ def _exact_run(fn: Function, inputs, cotangents):
     except ZeroDivisionError:
         return None
     return grads, scale
+
+
+def unrepresentable(fn: Function, inputs, cotangents, tape_grads) -> str:
+    """Why no float reverse pass can return this VJP, or "": the float tape's VJP is NaN or inf on a component whose
+    exact value is finite in the dtype, and the exact reverse pass (the reference rules at
+    :func:`exact_precision`) holds a term beyond the dtype's largest finite number there: a cotangent term one
+    rule adds (``g·∂node/∂arg``, the primitive's own VJP, whatever its formula) or a node's accumulated cotangent.
+    A reverse pass holds each as a float, so it is inf, and the terms that cancel to the finite result make
+    inf - inf = NaN: -log(x) + logit(x) at x = 8.3e-317 has the VJP 1/(1 - x) = 1 from the terms -1.2e316 and
+    1.2e316. Like an output that overflows, such a point is outside the dtype's range (the float tape's VJP is
+    only the trigger: the terms are exact). Where the exact run fails, "" (no verdict)."""
+    if all(np.all(np.isfinite(np.asarray(g, np.float64))) for g in tape_grads):
+        return ""
+    big = mpmath.mpf(float(np.finfo(fn.dtype).max))
+    worst: list = []
+
+    def note(where, value):
+        for v in _flat(value):
+            try:
+                if not abs(v) > big:
+                    continue
+            except TypeError:
+                continue
+            if not worst or abs(v) > abs(worst[0]):
+                worst[:] = [v, where]
+
+    def part(name, arg, value):
+        node = fn.nodes[int(name[1:])]
+        note(f"the term {node.prim} ({name}) adds to the cotangent of {arg}", value)
+
+    def accumulated(name, g):
+        note(f"the cotangent of {name}", g)
+        return g
+
+    prec = exact_precision(fn.dtype)
+    try:
+        with mpmath.workprec(prec):
+            values = trace(fn, [to_mp(x) for x in inputs], "mp")
+            grads = numpy_ref.backward(fn, values, [to_mp(np.broadcast_to(np.asarray(v, np.float64), s))
+                                                    for v, s in zip(cotangents, fn.output_shapes)],
+                                       dtype=object, inject=accumulated, on_part=part)
+    except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
+        return ""
+    if not worst:
+        return ""
+    for i, (t, g) in enumerate(zip(tape_grads, grads)):
+        t = np.asarray(t, np.float64).reshape(-1)
+        for j, exact in enumerate(_flat(g)):
+            if not np.isfinite(t[j]) and abs(exact) <= big:
+                return (f"no float reverse pass holds this VJP in {fn.dtype}: {worst[1]} is exactly "
+                        f"{mpmath.nstr(worst[0], 5)}, beyond the dtype's range, while the VJP of "
+                        f"{fn.input_names[i]} is {mpmath.nstr(exact, 5)}")
+    return ""
 
 
 def _flat(a) -> list:

@@ -96,11 +96,14 @@ def forward(fn: Function, inputs, perturb=None) -> dict:
     return values
 
 
-def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=None, inject=None) -> list[np.ndarray]:
+def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=None, inject=None,
+             on_part=None) -> list[np.ndarray]:
     """Propagate the output cotangents back to the inputs (the reverse pass), with ``rules_table``
     (default: ``VJPS``), in ``dtype`` (default: ``fn.dtype``; ``object`` for mpf values and cotangents).
     ``inject(name, g)``, when given, replaces each node's accumulated cotangent before its rule reads it (the error
-    model adds an absolute floor there: :func:`advalidate.errormodel.underflow_floor`)."""
+    model adds an absolute floor there: :func:`advalidate.errormodel.underflow_floor`); ``on_part(name, arg,
+    part)`` sees each term a rule of node ``name`` adds to the cotangent of its argument ``arg`` (the error model
+    looks for terms no float holds: :func:`advalidate.errormodel.unrepresentable`)."""
     rules_table = VJPS if rules_table is None else rules_table
     dtype = fn.dtype if dtype is None else dtype
     ct: dict = {}
@@ -128,6 +131,8 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=Non
             parts = [None if rule is None else rule(g, ans, *args, **params) for rule in rules]
         for arg, part in zip(node.args, parts):
             if part is not None:
+                if on_part is not None:
+                    on_part(name, arg, counting.unwrap(part))
                 accumulate(arg, counting.wrap(np.asarray(part, dtype=dtype)))
     return [counting.unwrap(ct[x]) if x in ct else np.zeros(s, dtype=dtype)
             for x, s in zip(fn.input_names, fn.inputs)]
