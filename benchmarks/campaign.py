@@ -76,17 +76,21 @@ BEFORE_ISSUE_14 = ["--no-special", "--no-probes", "--no-known-replay"]
 
 
 def cold_run(checkout: Path, max_examples: int | None, seed: int, dtype: str, flags=(), cache=None,
-             only=None) -> dict:
+             only=None, motifs=None) -> dict:
     """``advalidate run`` in a fresh process with ``checkout`` first on the path: its wall time and results.
 
     ``cache``: the folder of JAX's persistent compilation cache (``--jax-cache``), or None: no persistent cache
     (an old checkout, which has no such option). ``only``: the primitives to keep in the catalogue (the others are
-    unregistered before the run: the new checkout on an old catalogue)."""
+    unregistered before the run: the new checkout on an old catalogue). ``motifs``: the motifs to keep (the others
+    are never drawn: the new checkout with an old checkout's motifs), or None: all of them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
     env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(checkout / "plugins" / "advalidate-autograd")])
     with tempfile.TemporaryDirectory(prefix="advalidate-cold-") as out:
         trim = ("from advalidate.primitives import registry as r; "
                 f"[r.unregister(n) for n in list(r.CATALOGUE) if n not in {sorted(only)!r}]; ") if only else ""
+        if motifs is not None:
+            trim += ("import strategies._functions as f; "
+                     f"f.MOTIFS = tuple(m for m in f.MOTIFS if m in {sorted(motifs)!r}); ")
         command = [sys.executable, "-c", f"import sys; {trim}from advalidate.cli import main; sys.exit(main())", "run",
                    "--out", out, "--seed", str(seed), "--dtype", dtype, *flags]
         if only:  # the known behaviours about the kept primitives only (the others name primitives not registered)
@@ -152,19 +156,25 @@ def known_subset(checkout: Path, only, folder: Path) -> str:
     return str(folder)
 
 
-def catalogue_of(checkout: Path) -> list[str]:
-    """The primitive names ``checkout`` registers (imported in a fresh process with it first on the path)."""
+def catalogue_of(checkout: Path) -> tuple[list[str], list[str]]:
+    """The primitive names ``checkout`` registers and the motifs its strategies draw (imported in a fresh process
+    with it first on the path)."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    done = subprocess.run([sys.executable, "-c", "from advalidate import primitives as p; print(' '.join(p.CATALOGUE))"],
+    done = subprocess.run([sys.executable, "-c", "from advalidate import primitives as p; print(' '.join(p.CATALOGUE)); "
+                           "from advalidate.strategies import MOTIFS; print(' '.join(MOTIFS))"],
                           env=env, cwd=str(checkout), capture_output=True, text=True, check=True)
-    return done.stdout.split()
+    names, motifs = done.stdout.splitlines()
+    return names.split(), motifs.split()
 
 
 def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: str, workload: str = "issue14"):
     runs_kinds = {"issue14": RUNS, "default": RUNS_DEFAULT, "old-primitives": RUNS_OLD_PRIMITIVES}[workload]
-    only = catalogue_of(old) if workload == "old-primitives" else None
+    only, motifs = catalogue_of(old) if workload == "old-primitives" else (None, None)
     if only:
-        print(f"the old checkout's catalogue: {len(only)} primitives; the new one's cut to them")
+        print(f"the old checkout's catalogue: {len(only)} primitives and {len(motifs)} motifs "
+              f"({', '.join(motifs)}); the new one's cut to them. Round i runs seed {seed} + i in both checkouts: "
+              f"a campaign's CPU depends on the findings its draw hits and how long they take to shrink, so one "
+              f"seed repeated measures one draw")
     runs = {label: [] for label, _ in runs_kinds}
     print(f"{'run':20s} {'process s':>9s} {'campaign s':>10s} {'CPU s':>7s} {'load':>5s} {'examples':>8s} "
           f"{'findings':>8s}")
@@ -172,13 +182,14 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
     if workload == "default":  # the cache every "cache kept" run loads, filled once by an untimed run
         cold_run(ROOT, max_examples, seed, dtype, cache=kept.name)
     for i in range(repeat):
+        round_seed = seed + i if workload == "old-primitives" else seed
         with tempfile.TemporaryDirectory(prefix="advalidate-jax-cache-") as cache:
             for label, tree in runs_kinds:
                 if tree == "old":
-                    r = cold_run(old, max_examples, seed, dtype,
+                    r = cold_run(old, max_examples, round_seed, dtype,
                                  cache="none" if workload == "old-primitives" else None)
                 elif workload == "old-primitives":
-                    r = cold_run(ROOT, max_examples, seed, dtype, cache="none", only=only)
+                    r = cold_run(ROOT, max_examples, round_seed, dtype, cache="none", only=only, motifs=motifs)
                 elif workload == "default":
                     r = cold_run(ROOT, max_examples, seed, dtype,
                                  cache="none" if label == "new, no cache" else kept.name)
@@ -186,8 +197,11 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
                     r = cold_run(ROOT, max_examples, seed, dtype, BEFORE_ISSUE_14, cache=cache)
                 runs[label].append(r)
                 s = r["results"]["summary"]
+                sec = r["results"]["stats"]["seconds"]
                 print(f"{label + ' ' + str(i + 1):20s} {r['wall']:9.1f} {r['results']['duration_s']:10.1f} "
-                      f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}", flush=True)
+                      f"{r['cpu']:7.1f} {r['load']:5.1f} {s['examples']:8d} {s['findings']:8d}"
+                      f"   [seed {round_seed}; shrinking {sec.get('shrinking', 0):.0f} s, generation "
+                      f"{sec.get('generation', 0):.0f} s]", flush=True)
     kept.cleanup()
     med = {k: (statistics.median(r["wall"] for r in v), statistics.median(r["results"]["duration_s"] for r in v),
                statistics.median(r["cpu"] for r in v)) for k, v in runs.items()}
@@ -206,6 +220,8 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
                 res["stats"]["backends"], res["stats"]["error_ratios"], res["stats"]["cost_ratios"])
 
     for checkout, labels in (("old", ["old"]), ("new", [label for label, tree in runs_kinds if tree == "new"])):
+        if workload == "old-primitives":
+            break  # a seed per round: different draws by design
         every = [verdicts(r) for label in labels for r in runs[label]]
         print(f"{checkout}: same findings, points, per-backend counts, error and cost ratios in every run "
               f"({' and '.join(labels)}): {all(v == every[0] for v in every)}")
