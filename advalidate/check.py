@@ -294,9 +294,39 @@ def rounding_crosses(fn: Function, values: dict, gap) -> bool:
         return True
     if not any(a not in fn.input_names for a in _gap_operands(fn, values, gap.node)):
         return False  # the gap is made of exact inputs only: no rounding moves it (where(p, …) at p = 2.6e-317)
+    return 0 < gap.kink <= _rounding_reach(fn, values, gap)
+
+
+def _rounding_reach(fn: Function, values: dict, gap) -> float:
+    """How far the rounding of a float evaluation can move the kink's operand: K·(n+1)·u times the largest magnitude
+    it is computed from (the node's upstream values)."""
     upstream = fn.upstream(gap.node) - {gap.node}
     biggest = max((_max_abs(values[name]) for name in upstream), default=0.0)
-    return 0 < gap.kink <= rounding_bound(len(fn.nodes), fn.dtype, biggest)
+    return float(rounding_bound(len(fn.nodes), fn.dtype, biggest))
+
+
+CROSSED_ELEMENTS = 4
+"""At most this many elements of one node whose kinks the rounding can cross are reflected (the nearest first)."""
+
+
+def _crossed_elements(fn: Function, values: dict, gap) -> list[int]:
+    """The flat indices of the node's elements whose own kink gap the rounding can cross, nearest first (a node's
+    gap is its nearest element's, but several elements may sit within the rounding: Q = qr_q(A) at a column
+    [5.1e-316, 8.3e-317, 0.40, 1.5] has Q[0, 0] = 3.3e-316 and Q[1, 0] = 5.3e-17 within Householder's absolute u·1,
+    and the cotangent may reach only the farther one). The primitive's own rounding (eigvalsh's pair) reaches its
+    nearest element only."""
+    n = fn.nodes[int(gap.node[1:])]
+    prim = primitives.get(n.prim)
+    with np.errstate(all="ignore"):
+        here = [abs(g) for g in np.asarray(prim.kink(*(values[a] for a in n.args), **prim.check_params(n.kwargs)),
+                                           dtype=object).reshape(-1)]
+    nearest = sorted(range(len(here)), key=lambda e: here[e])
+    if not nearest:
+        return []
+    if _own_rounding_crosses(fn, values, gap):
+        return nearest[:1]
+    reach = _rounding_reach(fn, values, gap)
+    return [e for e in nearest if 0 < here[e] <= reach][:CROSSED_ELEMENTS] or nearest[:1]
 
 
 def _own_rounding_crosses(fn: Function, values: dict, gap) -> bool:
@@ -343,10 +373,11 @@ def _max_abs(a) -> float:
     return max((abs(float(v)) for v in a if not mpmath.isnan(v)), default=0.0) if a.size else 0.0
 
 
-def _reflection(fn: Function, inputs, node: str, oracle: Oracle):
-    """The shift d (float64 arrays per input) taking x across the kink of ``node`` to the mirror point, and the
-    gradient of the squared gap at x (to pick the side facing away from the kink); None where no such point is
-    found (a cone such as hypot's or norm's has no other side: the check below then fails)."""
+def _reflection(fn: Function, inputs, node: str, oracle: Oracle, element: int | None = None):
+    """The shift d (float64 arrays per input) taking x across the kink of ``node``'s ``element`` (flat index; None:
+    the nearest) to the mirror point, and the gradient of the squared gap at x (to pick the side facing away from
+    the kink); None where no such point is found (a cone such as hypot's or norm's has no other side: the check
+    below then fails)."""
     n = fn.nodes[int(node[1:])]
     prim = primitives.get(n.prim)
     params = prim.check_params(n.kwargs)
@@ -361,7 +392,8 @@ def _reflection(fn: Function, inputs, node: str, oracle: Oracle):
             return np.asarray(prim.kink(*(values[a] for a in n.args), **params)).reshape(-1)
 
         here = gap_array(xs)
-        element = int(np.argmin([abs(g) for g in here]))
+        if element is None:
+            element = int(np.argmin([abs(g) for g in here]))
 
         def q(point):  # the squared gap of that element: smooth across the kink
             return abs(gap_array(point)[element]) ** 2
@@ -407,11 +439,19 @@ def kink_reference(fn: Function, inputs, cotangents, oracle: Oracle) -> KinkRefe
     crossings, on_kink = [], []
     for gap in found_gaps:
         if gap.kink_rel <= tol and rounding_crosses(fn, values, gap):
-            found = _reflection(fn, inputs, gap.node, oracle)
-            if found is not None:
-                crossings.append((f"{gap.node} ({gap.prim})", *found))
+            mirrors = []  # (element, shift, grad), one per distinct mirror point (a broadcast predicate's
+            for element in _crossed_elements(fn, values, gap):  # elements share theirs)
+                found = _reflection(fn, inputs, gap.node, oracle, element)
+                if found is not None and not any(all(np.array_equal(a, b) for a, b in zip(found[0], m[1]))
+                                                 for m in mirrors):
+                    mirrors.append((element, *found))
+            for element, shift, grad in mirrors:
+                where = np.unravel_index(element, fn.shapes[gap.node])
+                name = (f"{gap.node} ({gap.prim})" if len(mirrors) == 1 else
+                        f"{gap.node}[{', '.join(str(int(i)) for i in where)}] ({gap.prim})")
+                crossings.append((name, shift, grad))
                 if _own_rounding_crosses(fn, values, gap):
-                    on_kink.append((f"{gap.node} ({gap.prim})", found[0]))
+                    on_kink.append((name, shift))
     sides = {label: np.empty(len(components)) for label in ("left", "right")}
     sides.update({f"across {name}": np.empty(len(components)) for name, _, _ in crossings})
     # a kink whose primitive's own rounding may close it (eigvalsh's pair of eigenvalues): also the one-sided

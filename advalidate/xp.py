@@ -218,8 +218,15 @@ def qr(a):
     if not is_mp(a):
         return np.linalg.qr(a)
     m, n = np.shape(a)
-    q, r = mpmath.qr(_mp_matrix(a), mode="skinny")
-    q, r = _from_mp(q, (m, n)), _from_mp(r, (n, n))
+    # Householder's entries are exact to 2^-prec of the column norms, not of themselves (Q[0, 0] = -a00/|a0| is
+    # 1 - (a00 + |a0|)/|a0| in the reflection): a column [5.1e-316, 8.3e-317, 0.40, 1.5] left Q[0, 0] = 0 at 256 bits
+    # for 3.3e-316, so a kink of i0e(Q) there was "exactly on it". As many more bits as the entries' exponents
+    # spread keep every entry's own digits
+    mags = [mpmath.mag(v) for v in np.asarray(a, dtype=object).reshape(-1) if v]
+    spread = max(mags) - min(mags) if mags else 0
+    with mpmath.workprec(mpmath.mp.prec + spread):
+        q, r = mpmath.qr(_mp_matrix(a), mode="skinny")
+        q, r = _from_mp(q, (m, n)), _from_mp(r, (n, n))
     zero = mpmath.mpf(0)
     for i in range(n):  # mpmath leaves rounding residue below the diagonal of its Householder R: exactly 0
         r[i, :i] = zero

@@ -132,3 +132,43 @@ def test_a_rank_deficient_matrix_is_outside_the_qr_domain_and_a_badly_scaled_reg
     with pytest.raises(DomainError):
         Oracle().check_point(fn, [np.array([[1.0, 2.0, 0.5], [-1.0, -2.0, 0.25], [3.0, 6.0, 1.0]])])
     assert Oracle().check_point(fn, [np.diag([1.0, 1e-300, 2.0])]) == []
+
+
+# a 4×4 whose first column is [5.1e-316, 8.3e-317, 0.40, 1.5] (a --special campaign on qr_q, seed 0: i0e(qr_q(A))
+# was a convention finding on numpy-ref, torch and jax alike)
+TINY_COLUMN = np.array([[5.1180715e-316, -1.0557465018264538, -1.8565926662233185, -1.9421532756501483],
+                        [8.289046e-317, 4.717553536302104, 1.792149e-317, 1.218133e-317],
+                        [0.40268747012898004, 1.7727534832571887, 2.15467433e-316, -9.4341759e-316],
+                        [1.5009149680564926, -1.8824504864308746, 1.107830616e-315, -5.822364844883214]])
+
+
+def test_q_keeps_the_digits_of_its_tiny_entries():
+    """Householder's entries are exact to 2^-prec of the column norms: Q[0, 0] = ±a00/|a0| = 3.3e-316 came out 0 at
+    the oracle's precision. With as many more bits as the entries' exponents spread, every entry keeps its own."""
+    from advalidate.primitives import get
+
+    with mpmath.workprec(256):
+        q = get("qr_q").mp(to_mp(TINY_COLUMN))
+        a0 = to_mp(TINY_COLUMN[:, 0])
+        norm = M.sqrt(M.fsum(v * v for v in a0))
+        for i in range(4):
+            assert abs(abs(q[i, 0]) - abs(a0[i]) / norm) <= M.mpf(2) ** -250 * abs(a0[i]) / norm
+
+
+def test_every_element_near_a_kink_the_rounding_crosses_gets_its_other_side():
+    """Q[0, 3] = -4.3e-317, Q[1, 0] = 5.3e-317 and Q[0, 0] = 3.3e-316 are all within Householder's rounding of i0e's
+    kink at 0, and the cotangent reaches Q[0, 0] only: the derivative across its kink must be offered (the nearest
+    element's alone left every library's 0, between the sides -0.64 and +0.64, a convention finding)."""
+    from advalidate.backends.numpy_ref import NumpyReference
+    from advalidate.check import check_example
+
+    b = Builder()
+    fn = b.build(b.i0e(b.qr_q(b.input((4, 4)))))
+    v = np.zeros((4, 4))
+    v[0, 0] = 1.0
+    with np.errstate(all="ignore"):
+        result = check_example(fn, [TINY_COLUMN], [v], [NumpyReference()], Oracle())
+    assert result.point == "kink"
+    outcome = result.outcomes[0]
+    assert outcome.status == "pass", outcome.message
+    assert outcome.convention == "between", outcome.convention  # 0: between -0.64 (left, right) and +0.64 (across)
