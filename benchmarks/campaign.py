@@ -1,7 +1,7 @@
 """Campaign throughput: examples per second per backend, and where the time goes, cold and warm.
 
 Usage: python benchmarks/campaign.py [--max-examples N] [--seed S] [--dtype float64|float32]
-       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120] [--workload default|old-primitives]
+       python benchmarks/campaign.py --compare OLD_CHECKOUT [--repeat 3] [--max-examples 120] [--workload default|old-primitives|judged]
 
 First the **cold** figures: ``advalidate run`` with every installed backend in a fresh process, as a user runs
 it (imports, JAX's per-primitive compilations and every ``jax.jit`` program), twice: with an empty JAX
@@ -30,6 +30,10 @@ for like: issue 15's CPU criterion) and the new one with a cache an untimed run 
 ``--workload old-primitives`` runs both on that default workload without a persistent cache, the new checkout with
 its catalogue cut to the old checkout's primitives (unregistered before the run): what the primitives both have
 cost now against before (issue 16's CPU criterion).
+``--workload judged`` takes the draws out of the comparison: ``--max-examples`` examples (default 150) drawn once by
+the old checkout's strategies, then judged by each checkout's engine (oracle, every backend, error model, work
+counting; no shrinking), the new one's catalogue cut to the old one's primitives; interleaved rounds, CPU of the
+judging alone.
 """
 
 from __future__ import annotations
@@ -233,6 +237,80 @@ def compare(old: Path, repeat: int, max_examples: int | None, seed: int, dtype: 
         print(_row(f"cold ({label})", middle["results"]))
 
 
+_DRAW = """
+import json, sys
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from advalidate.strategies import examples
+out = []
+@settings(max_examples={n}, database=None, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+@seed({seed})
+@given(examples(dtype={dtype!r}, special=0.25))
+def draw(ex):
+    out.append({{"function": ex.function.to_json(), "inputs": [np.asarray(x, np.float64).tolist() for x in ex.inputs],
+                "cotangents": [np.asarray(v, np.float64).tolist() for v in ex.cotangents]}})
+draw()
+json.dump(out, open({path!r}, "w"))
+"""
+
+_JUDGE = """
+import json, time, warnings
+import numpy as np
+only = {only!r}
+try:
+    from advalidate.primitives import registry
+    [registry.unregister(n) for n in list(registry.CATALOGUE) if n not in only]
+except ImportError:  # a checkout before the registry: its catalogue is the old one
+    pass
+from advalidate.backends.registry import load_backends
+from advalidate.check import check_example
+from advalidate.ir import Function
+from advalidate.oracle import Oracle
+examples = json.load(open({path!r}))
+backends, _ = load_backends()
+oracle = Oracle(dtype={dtype!r})
+points = {{}}
+start = time.process_time()
+with warnings.catch_warnings(), np.errstate(all="ignore"):
+    warnings.simplefilter("ignore")
+    for e in examples:
+        fn = Function.from_json(e["function"])
+        xs = [np.asarray(x, fn.dtype).reshape(s) for x, s in zip(e["inputs"], fn.inputs)]
+        vs = [np.asarray(v, fn.dtype).reshape(s) for v, s in zip(e["cotangents"], fn.output_shapes)]
+        result = check_example(fn, xs, vs, backends, oracle, measure_work=True)
+        points[result.point] = points.get(result.point, 0) + 1
+print(json.dumps({{"cpu": time.process_time() - start, "points": points, "backends": [b.name for b in backends]}}))
+"""
+
+
+def judged_compare(old: Path, repeat: int, n: int, seed: int, dtype: str):
+    """``--workload judged``: the same examples (drawn once by ``old``'s strategies) judged by each checkout."""
+    only, _ = catalogue_of(old)
+
+    def run(checkout: Path, code: str) -> str:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(checkout), str(checkout / "plugins" / "advalidate-autograd")]))
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(checkout), capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"in {checkout}:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    with tempfile.TemporaryDirectory(prefix="advalidate-judged-") as folder:
+        path = str(Path(folder) / "examples.json")
+        run(old, _DRAW.format(n=n, seed=seed, dtype=dtype, path=path))
+        print(f"{n} examples drawn by {old}'s strategies (seed {seed}, a quarter at special points), judged by each "
+              f"checkout's engine on its backends ({len(only)} primitives)")
+        print(f"{'run':12s} {'CPU s':>7s}  points")
+        cpu = {"old": [], "new": []}
+        for i in range(repeat):
+            for label, tree in (("old", old), ("new", ROOT)):
+                r = json.loads(run(tree, _JUDGE.format(only=only, path=path, dtype=dtype)).splitlines()[-1])
+                cpu[label].append(r["cpu"])
+                print(f"{label + ' ' + str(i + 1):12s} {r['cpu']:7.1f}  {r['points']}  ({', '.join(r['backends'])})",
+                      flush=True)
+    o, m = statistics.median(cpu["old"]), statistics.median(cpu["new"])
+    print(f"\nmedians of {repeat}: old {o:.1f} s, new {m:.1f} s of CPU: {(m / o - 1) * 100:+.1f}%")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=None,
@@ -242,15 +320,19 @@ def main():
     parser.add_argument("--compare", type=Path, metavar="OLD_CHECKOUT",
                         help="interleaved cold runs of OLD_CHECKOUT and of this checkout, and their medians")
     parser.add_argument("--repeat", type=int, default=3, help="cold runs of each checkout with --compare")
-    parser.add_argument("--workload", choices=["issue14", "default", "old-primitives"], default="issue14",
+    parser.add_argument("--workload", choices=["issue14", "default", "old-primitives", "judged"], default="issue14",
                         help="with --compare: the new checkout on the workload before issue 14 (regular points, "
                              "no probes, no replay), or both on advalidate run's default workload, or both on it "
-                             "without a persistent cache and the new catalogue cut to the old one's primitives")
+                             "without a persistent cache and the new catalogue cut to the old one's primitives, "
+                             "or the same examples (drawn once by the old checkout) judged by each")
     args = parser.parse_args()
     if args.compare:
         if not (args.compare / "advalidate").is_dir():
             parser.error(f"--compare {args.compare}: not an advalidate checkout (no advalidate/ folder in it)")
-        compare(args.compare, args.repeat, args.max_examples, args.seed, args.dtype, args.workload)
+        if args.workload == "judged":
+            judged_compare(args.compare, args.repeat, args.max_examples or 150, args.seed, args.dtype)
+        else:
+            compare(args.compare, args.repeat, args.max_examples, args.seed, args.dtype, args.workload)
         return
 
     print(HEAD)
