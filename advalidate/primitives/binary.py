@@ -103,7 +103,16 @@ register(binary("minimum", np.minimum, min, kink=_tie, doc="tie at a = b; a tie 
                 vjp=(lambda g, ans, a, b: np.where(a <= b, g, 0), lambda g, ans, a, b: np.where(a <= b, 0, g)),
                 jvp=lambda ts, ans, a, b: np.where(a <= b, ts[0], ts[1]),
                 props=_flags(POS, NZ, UNIT, SMALL), special=Special(signed_kink=lambda a: a[0] - a[1], tie=True)))
+def _logaddexp_magnitude(which):
+    # as logsumexp's (reductions.py): the backward's shift a - out rounds by u·|a - out|, which exp amplifies
+    def rule(g, ans, a, b):
+        shifted = (a, b)[which] - ans
+        return g * xp.exp(shifted) * (1 + np.abs(shifted))
+    return rule
+
+
 register(binary("logaddexp", np.logaddexp, mp_logaddexp, simplicity=42,
+                magnitude=(_logaddexp_magnitude(0), _logaddexp_magnitude(1)),
                 vjp=(lambda g, ans, a, b: g * xp.exp(a - ans), lambda g, ans, a, b: g * xp.exp(b - ans)),
                 jvp=lambda ts, ans, a, b: ts[0] * xp.exp(a - ans) + ts[1] * xp.exp(b - ans)))
 register(binary("hypot", np.hypot, mpmath.hypot, kink=_hypot_kink, doc="cone at the origin", simplicity=43,
