@@ -24,7 +24,8 @@ from .backends.contract import Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
-                         S, magnitude, rounding_bound, sensitivity, underflow_floor, unit_roundoff)
+                         S, _tape_vjp, magnitude, rounding_bound, sensitivity, underflow_floor, unit_roundoff,
+                         unrepresentable)
 from .errors import DomainError, KinkError
 from .evaluate import gaps, kink_tolerance, to_mp, trace
 from .ir import Function, Node
@@ -746,9 +747,11 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             if unstable:
                 skipped, point = unstable, "ill-conditioned"
     reference = Reference(live, inputs, cotangents, ref) if ref is not None else None
-    if not skipped and reference is not None:
-        # terms of the reverse pass beyond the dtype's range (checked only where the float tape's VJP is not finite)
-        beyond = reference.unrepresentable
+    if not skipped:
+        # terms of the reverse pass beyond the dtype's range (checked only where the float tape's VJP is not finite;
+        # at a kink too: fmod(1, 8.3e-317)'s y-derivative -trunc(x/y) is -1.2e316 on either side)
+        beyond = reference.unrepresentable if reference is not None else \
+            unrepresentable(live, inputs, cotangents, _tape_vjp(live, inputs, cotangents))
         if beyond:
             skipped, point = beyond, "overflow"
     if skipped:
