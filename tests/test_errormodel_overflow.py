@@ -68,3 +68,14 @@ def test_the_libraries_there_are_not_blamed(name):
     fn = parse_function(FN, [(1,)])
     result = _check(fn, X, V, backends)
     assert result.point == "overflow" and result.outcomes[0].status == "skipped"
+
+
+def test_at_a_kink_too():
+    """fmod(1, y) at the subnormal y = 8.289046e-317 is exactly 0 (fmod's jump: a kink), and its y-derivative
+    -trunc(1/y) = -1.2e316 is past the range on either side: fmod(x, y) - fmod(x, y) has the VJP 0 from two such
+    terms, inf - inf in every float reverse pass."""
+    fn = parse_function("v0 = fmod(x0, x1); sub(v0, fmod(x0, x1))", [(), ()])
+    xs = [np.array(1.0), np.array(8.289046e-317)]
+    result = _check(fn, xs, [np.array(1.0)])
+    assert result.point == "overflow", (result.point, [o.message for o in result.outcomes])
+    assert "fmod" in result.outcomes[0].message
