@@ -881,8 +881,14 @@ def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | N
     reference = NumpyReference()
     at_x, _ = run_vjp(reference, fn, inputs, cotangents)
     at_zero, _ = run_vjp(reference, fn, flushed, cotangents)
-    if at_x is None or at_zero is None or all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)):
-        return None  # the subnormal values do not matter to this VJP: flushing them explains nothing
+    if at_x is None or at_zero is None:
+        return None
+    if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)) and \
+            not _flushed_onto_a_kink(fn, inputs, flushed):
+        # the subnormal values do not matter to IEEE arithmetic's VJP and flushing puts no node on a kink (where a
+        # library's convention may differ from the reference tape's: leaky_relu at -4.2e-316 is on the slope
+        # side, at -0 jax takes the side of 1): flushing explains nothing
+        return None
     if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(grads, at_x)):
         return None  # the backend gives what IEEE arithmetic gives at x (0.25/2.1e-316 overflows either way): no flush
     where = [(i, idx) for i, x in enumerate(inputs) for idx in np.ndindex(np.shape(x)) if _subnormal(x, fn.dtype)[idx]]
@@ -892,6 +898,23 @@ def _flushed_inputs(backend, fn: Function, inputs, cotangents, grads) -> str | N
     one = len(named) == 1
     return (f"input{'' if one else 's'} {values} {'is' if one else 'are'} subnormal in {fn.dtype}; {backend.name} "
             f"flushes {'it' if one else 'them'} to zero (its VJP equals the VJP at {zeros})")
+
+
+def _flushed_onto_a_kink(fn: Function, inputs, flushed) -> bool:
+    """Whether flushing the subnormal inputs puts a node exactly on a kink that the exact inputs are off (a gap of
+    exactly 0 in float64 arithmetic there, not at x)."""
+    from .backends import numpy_ref
+
+    def kinks(point):
+        values = numpy_ref.forward(fn, point)
+        return gaps(fn, {k: np.asarray(numpy_ref.counting.unwrap(v), np.float64) for k, v in values.items()})
+
+    with np.errstate(all="ignore"):
+        try:
+            at_x, at_zero = {g.node: g.kink for g in kinks(inputs)}, kinks(flushed)
+        except Exception:  # a forward pass that fails at the flushed point: no evidence
+            return False
+    return any(g.kink == 0 and at_x.get(g.node, 0) > 0 for g in at_zero)
 
 
 def _flushed_forward(backend, fn: Function, inputs, cotangents, grads) -> str | None:

@@ -223,6 +223,32 @@ def test_a_flushed_subnormal_input_is_named_in_the_finding():
     assert (flushes.kind, flushes.tag) == ("convention", FLUSH_TO_ZERO) and ref.status == "pass"
 
 
+class FlushesToTheRight(FlushesSubnormals):
+    """Flushes subnormal inputs and takes leaky_relu's side of slope 1 at an exact 0 (jax's convention)."""
+
+    name = "flushes-right"
+
+    def vjp(self, fn, inputs, cotangents):
+        out = super().vjp(fn, inputs, cotangents)
+        tiny = np.finfo(fn.dtype).tiny
+        for g, x in zip(out.grads, inputs):
+            on_kink = np.abs(x) < tiny
+            g[on_kink] = np.asarray(cotangents[0])[on_kink] if np.ndim(g) else cotangents[0]
+        return out
+
+
+def test_a_flush_onto_a_kink_is_named_even_where_ieee_sees_no_difference():
+    """leaky_relu at -4.2e-316 is on the slope side, and so is the reference tape at -0 (its convention there): the
+    tape's VJPs at x and at the flushed point agree, yet the flush puts the input on the kink, where a library may
+    take the other side (jax at the triage campaign's seed 44: 0.125 for 0.00125)."""
+    b = Builder()
+    fn = b.build(b.leaky_relu(b.input(()), slope=0.01))
+    x = np.array(-4.21012823e-316)
+    (o,) = check_example(fn, [x], [np.array(0.125)], [FlushesToTheRight()], measure_work=False).outcomes
+    assert o.status == "finding" and o.tag == FLUSH_TO_ZERO, (o.kind, o.tag, o.message)
+    assert o.message.startswith("input x0 = -4.21e-316 is subnormal in float64")
+
+
 def test_a_subnormal_input_that_does_not_explain_the_finding_is_not_blamed():
     # bad tanh on tanh(x1) + x0 with x0 subnormal: the VJP does not depend on x0's value
     b = Builder()
