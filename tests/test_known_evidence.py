@@ -923,7 +923,22 @@ def torch_atan2_subnormal_square():
     return x.grad.item(), 0.0
 
 
-FINAL_TRIAGE_CASES = [(jax_sigmoid_tail, 1e-4), (jax_jit_sigmoid_tail, 1e-4), (torch_sigmoid_tail, 1e-4),
+def autograd_norm_overflow():
+    autograd, anp = _autograd()
+    with np.errstate(all="ignore"):
+        got = autograd.grad(anp.linalg.norm)(np.array(NORM_X))
+    return float(got[0]), float(_norm_exact()[0])
+
+
+def torch_qr_r_subnormal_column():
+    torch = _torch()
+    a = torch.tensor([[8.289046e-317, 1.2552637e-317], [9.15549743e-316, 3.1624515e-317]], dtype=torch.float64,
+                     requires_grad=True)
+    torch.linalg.qr(a)[1].backward(torch.tensor([[0.0, 0.0], [0.0, 1.0]], dtype=torch.float64))
+    return a.grad[0, 0].item(), -0.03534736162200323
+
+
+FINAL_TRIAGE_CASES = [(autograd_norm_overflow, 1e-4), (torch_qr_r_subnormal_column, 1e-8), (jax_sigmoid_tail, 1e-4), (jax_jit_sigmoid_tail, 1e-4), (torch_sigmoid_tail, 1e-4),
                       (autograd_sigmoid_tail, 1e-4), (torch_logcumsumexp_far, 1e-4), (torch_qr_r_subnormal, 1e-8),
                       (jax_fmod_zero_cotangent, 0), (jax_jit_fmod_zero_cotangent, 0), (torch_fmod_zero_cotangent, 0),
                       (jax_jit_atan2_underflowed_square, 0), (torch_atan2_subnormal_square, 0)]
