@@ -99,6 +99,18 @@ def test_a_forward_that_float64_cannot_evaluate_skips_the_example():
     assert result.point == "regular" and outcome.status == "pass"
 
 
+def test_an_ill_conditioned_point_whose_vjp_is_past_the_range_is_skipped():
+    """sin(inv(x)) at x = 3.3e-308: 1/x = 3e307 is rounded by 4e291, which decides the sign of cos(1/x), and the exact
+    VJP, -1e615, is -inf where every library returns +inf (the whole-catalogue triage, seed 44: jax, jax-jit, torch).
+    The reference VJP's movement (inf) against sqrt(u)·scale (inf) said "judgeable"."""
+    b = Builder()
+    fn = b.build(b.sin(b.inv(b.input((1, 1)))))
+    with np.errstate(all="ignore"):
+        result = check_example(fn, [np.array([[3.337610787760802e-308]])], [np.array([[0.125]])], [NumpyReference()],
+                               measure_work=False)
+    assert result.point == "ill-conditioned", (result.point, result.outcomes[0].message)
+
+
 def test_a_lost_derivative_on_a_well_conditioned_forward_is_still_a_finding():
     """tanh at 36.9: the forward is exact to an ulp, 1 - tanh² = 0 where the truth is 8e-33."""
     b = Builder()
