@@ -950,3 +950,11 @@ def test_the_final_triage_cases_still_miss_the_exact_value(case, miss):
     got, exact = case()
     print(f"\n{case.__name__}: library {got!r}, exact {exact!r}")
     assert not math.isfinite(got) or abs(got - exact) > miss * abs(exact), "fixed: drop its known-behaviour entry"
+
+
+def test_torch_kron_of_a_non_contiguous_tensor_still_raises():
+    """pytorch#54135: torch.kron _unsafe_views its operands; R of torch.linalg.qr is column-major."""
+    torch = _torch()
+    a = torch.tensor([[0.5, 0.25], [0.25, 0.5]], dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.kron(torch.linalg.qr(a)[1], a)

@@ -111,6 +111,28 @@ def test_an_ill_conditioned_point_whose_vjp_is_past_the_range_is_skipped():
     assert result.point == "ill-conditioned", (result.point, result.outcomes[0].message)
 
 
+def test_a_forward_that_float64_evaluates_as_another_function_is_skipped():
+    """solve(x1ᵀx1, x1ᵀx2) with x1's first row subnormal: the exact Gram matrix has a condition of ~1e632, so float64
+    solves another matrix (output 0.668 for 0.743) and the magnitude scale from the rounded values (1e32) says nothing
+    of the exact VJP (past the range). The reference tape's triage over the catalogue (seed 44) flagged the tape at
+    4e13× the tolerance."""
+    b = Builder()
+    x0, x1, x2 = b.input(2), b.input(4, 4), b.input(4)
+    v2 = b.transpose(x1)
+    fn = b.build(b.neg(b.arcsin(x0)), b.solve(b.matmul(v2, x1), b.matmul(v2, x2)))
+    x1v = np.array([[-6.57048145e-316, -5.5273125e-317, 4.741674e-317, -4.818112e-317],
+                    [1.359323611763485, 0.8991898918430842, 8.289046e-317, -7.44269846e-316],
+                    [8.39209773e-316, -2.0078363e-317, -0.27508304343895285, 1.8272651465365775],
+                    [0.5618914182469144, -3.03852126e-316, -0.9438366520476087, -1.49099224e-316]])
+    point = [np.array([-0.4210075362821039, -0.6622899529479147]), x1v,
+             np.array([-1.4665783914675634, 0.550640219399223, 0.5300686379466348, -1.3219437900090116])]
+    with np.errstate(all="ignore"):
+        result = check_example(fn, point, [np.array([1.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0])], [NumpyReference()],
+                               measure_work=False)
+    assert result.point == "ill-conditioned", (result.point, result.outcomes[0].message)
+    assert "misses the exact" in result.outcomes[0].message
+
+
 def test_a_lost_derivative_on_a_well_conditioned_forward_is_still_a_finding():
     """tanh at 36.9: the forward is exact to an ulp, 1 - tanh² = 0 where the truth is 8e-33."""
     b = Builder()
