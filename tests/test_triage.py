@@ -35,6 +35,20 @@ CAMPAIGNS = [
                  id="numpy-ref-float32-seed31"),
 ]
 
+# issue 16's: the families it added or grew most (focused: every program is built around one of their primitives),
+# then the whole catalogue; the libraries and the reference tape alike (6-10 minutes each on 2 cores)
+LIBRARY_BACKENDS = ["--backend", "jax", "--backend", "jax-jit", "--backend", "torch", "--backend", "autograd"]
+ISSUE16_FAMILIES = [a for family in ("linalg", "scan", "indexing", "statistics", "nn") for a in ("--primitive", family)]
+CAMPAIGNS += [
+    pytest.param(LIBRARY_BACKENDS + ["--special", "--max-examples", "250", "--seed", "43"] + ISSUE16_FAMILIES,
+                 id="issue16-families-seed43"),
+    pytest.param(LIBRARY_BACKENDS + ["--special", "--max-examples", "300", "--seed", "44"], id="catalogue-seed44"),
+    pytest.param(["--backend", "numpy-ref", "--special", "--max-examples", "500", "--seed", "43"] + ISSUE16_FAMILIES,
+                 id="numpy-ref-issue16-families-seed43"),
+    pytest.param(["--backend", "numpy-ref", "--special", "--max-examples", "500", "--seed", "44"],
+                 id="numpy-ref-catalogue-seed44"),
+]
+
 LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd", "numpy-ref": "numpy"}
 
 
