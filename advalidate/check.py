@@ -313,7 +313,7 @@ CROSSED_ELEMENTS = 4
 def _crossed_elements(fn: Function, values: dict, gap) -> list[int]:
     """The flat indices of the node's elements whose own kink gap the rounding can cross, nearest first (a node's
     gap is its nearest element's, but several elements may sit within the rounding: Q = qr_q(A) at a column
-    [5.1e-316, 8.3e-317, 0.40, 1.5] has Q[0, 0] = 3.3e-316 and Q[1, 0] = 5.3e-17 within Householder's absolute u·1,
+    [5.1e-316, 8.3e-317, 0.40, 1.5] has Q[0, 0] = 3.3e-316 and Q[1, 0] = 5.3e-317 within Householder's absolute u·1,
     and the cotangent may reach only the farther one). The primitive's own rounding (eigvalsh's pair) reaches its
     nearest element only."""
     n = fn.nodes[int(gap.node[1:])]
