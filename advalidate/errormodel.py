@@ -274,6 +274,18 @@ def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
     by an ulp), nor an output that cancels exactly (y - y moves off 0 by an ulp of y, its VJP does not move)."""
     rng = np.random.default_rng(seed)
     u = unit_roundoff(fn.dtype)
+    memo: dict = {}  # the exact trace and the VJP-movement verdict, each computed once, only where needed
+
+    def exact():
+        if "exact" not in memo:
+            memo["exact"] = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
+        return memo["exact"]
+
+    def unjudgeable():
+        if "vjp" not in memo:
+            memo["vjp"] = _vjp_unjudgeable(fn, inputs, cotangents, u, exact())
+        return memo["vjp"]
+
     with np.errstate(all="ignore"):
         try:
             base = numpy_ref.forward(fn, inputs)
@@ -283,7 +295,7 @@ def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
             try:
                 moved = numpy_ref.forward(fn, inputs, _perturber(rng))
             except FLOAT_FAILURES as e:  # rounding alone decides whether f can be evaluated
-                if _vjp_unjudgeable(fn, inputs, cotangents, u):
+                if unjudgeable():
                     return (f"the float forward pass fails when it rounds differently ({type(e).__name__}: {e}), "
                             f"and the VJP moves with it: f is ill-conditioned here in {fn.dtype}")
                 continue
@@ -293,25 +305,24 @@ def ill_conditioned(fn: Function, inputs, cotangents, seed: int = 0) -> str:
                 rel = np.abs(m - b) / np.maximum(np.abs(b), np.finfo(fn.dtype).tiny)
                 if not np.any(relevant & (rel > np.sqrt(u))):
                     continue
-                if _vjp_unjudgeable(fn, inputs, cotangents, u):
+                if unjudgeable():
                     return (f"output {o} moves by {float(np.max(rel[relevant])):.2g} of itself when the forward pass "
                             f"rounds differently, and the VJP with it: f is ill-conditioned here in {fn.dtype}")
-                off = _off_exact(fn, inputs, o, b, relevant, u)
+                off = _off_exact(exact()[o], b, relevant, u)
                 if off:
                     return (f"output {o} moves by {float(np.max(rel[relevant])):.2g} of itself when the forward pass "
                             f"rounds differently, and {off}: f is ill-conditioned here in {fn.dtype}")
     return ""
 
 
-def _off_exact(fn: Function, inputs, output: str, value, relevant, u: float) -> str:
-    """Where the float forward's ``value`` of ``output`` misses f's exact value by more than sqrt(u) of it: the float
+def _off_exact(exact, value, relevant, u: float) -> str:
+    """Where the float forward's ``value`` of an output misses its ``exact`` value by more than sqrt(u) of it: the float
     pass does not evaluate f, and the magnitude scale, taken from the exact values rounded to the dtype, need not
     bound the VJP's movement either. solve(x1ᵀx1, b) with x1's first row subnormal: the exact Gram matrix's smallest
     eigenvalue is ~1e-632 (1e632 condition), so float64 solves another matrix (an output 0.668 for 0.743), its inverse
     from the rounded values is 1e32 where the exact one is past the range, and the VJP-movement test against
     sqrt(u)·1e32 said judgeable (the reference tape's triage over the catalogue, seed 44)."""
-    exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
-    e = np.asarray(exact[output], dtype=object).reshape(-1)
+    e = np.asarray(exact, dtype=object).reshape(-1)
     for bi, ei, on in zip(np.reshape(value, -1), e, np.reshape(relevant, -1)):
         if not on or mpmath.isnan(ei) or mpmath.isinf(ei) or ei == 0:
             continue
@@ -321,11 +332,11 @@ def _off_exact(fn: Function, inputs, output: str, value, relevant, u: float) -> 
     return ""
 
 
-def _vjp_unjudgeable(fn, inputs, cotangents, u) -> bool:
+def _vjp_unjudgeable(fn, inputs, cotangents, u, exact) -> bool:
     """The reference VJP moves by more than sqrt(u)·scale when the forward rounds differently, or by an infinite
     amount where the scale itself is past the dtype's range (sin(1/x) at x = 3.3e-308: 1/x = 3e307 is rounded by
-    4e291, which decides the sign of cos(1/x), and the VJP, ±1e615, is ±inf: inf > sqrt(u)·inf is never true)."""
-    exact = trace(fn.with_dtype("float64"), [to_mp(x) for x in inputs], "mp")
+    4e291, which decides the sign of cos(1/x), and the VJP, ±1e615, is ±inf: inf > sqrt(u)·inf is never true).
+    ``exact``: f's trace in mpmath."""
     scale = magnitude(fn, _float_values(exact), cotangents, exact)
     return any(np.any((se > np.sqrt(u) * s) | (np.isinf(se) & np.isinf(s)))
                for se, s in zip(sensitivity(fn, inputs, cotangents), scale))
