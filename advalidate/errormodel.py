@@ -543,13 +543,9 @@ def unrepresentable(fn: Function, inputs, cotangents, tape_grads) -> str:
         note(f"the cotangent of {name}", g)
         return g
 
-    prec = exact_precision(fn.dtype)
     try:
-        with mpmath.workprec(prec):
-            values = trace(fn, [to_mp(x) for x in inputs], "mp")
-            grads = numpy_ref.backward(fn, values, [to_mp(np.broadcast_to(np.asarray(v, np.float64), s))
-                                                    for v, s in zip(cotangents, fn.output_shapes)],
-                                       dtype=object, inject=accumulated, on_part=part)
+        _, grads = numpy_ref.mp_vjp(fn, inputs, cotangents, exact_precision(fn.dtype), inject=accumulated,
+                                    on_part=part)
     except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
         return ""
     if not worst:

@@ -138,16 +138,18 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=Non
             for x, s in zip(fn.input_names, fn.inputs)]
 
 
-def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None) -> tuple[dict, list[np.ndarray]]:
+def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None, **hooks) -> tuple[dict, list[np.ndarray]]:
     """The same reverse pass on exact values: the forward pass with the catalogue's mpmath forms and the
     backward pass with the same rules on object arrays of mpf, at ``prec`` bits. Returns every value of the
     forward pass by name and the VJP per input (object arrays; entries a rule set to 0 may be the int 0).
+    ``hooks``: :func:`backward`'s ``inject`` and ``on_part``.
 
     The error model uses it to tell a right formula that lost digits in floating point from a wrong one."""
     with mpmath.workprec(prec):
         values = trace(fn, [to_mp(x) for x in inputs], "mp")
         grads = backward(fn, values, [to_mp(np.broadcast_to(np.asarray(v, np.float64), s))
-                                      for v, s in zip(cotangents, fn.output_shapes)], rules_table, dtype=object)
+                                      for v, s in zip(cotangents, fn.output_shapes)], rules_table, dtype=object,
+                         **hooks)
     return values, grads
 
 
