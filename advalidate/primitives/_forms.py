@@ -5,6 +5,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from .. import xp
+
 NAN = mpmath.mpf("nan")
 
 
@@ -42,6 +44,14 @@ def sum_of_terms(value, args, params, np_form):
     the operands' absolute values), which any summation order is entitled to."""
     magnitude = np.abs(np_form(*[np.abs(np.asarray(a, np.float64)) for a in args], **params))
     return unit_roundoff_of(value) * np.broadcast_to(magnitude, np.shape(value))
+
+
+def exp_shift_magnitude(g, shifted):
+    """The magnitude of a VJP term ``g·exp(shifted)`` whose shift is computed in the backward pass (logsumexp's
+    x - lse, logaddexp's a - out): the subtraction rounds by u·|shifted| in any implementation, and exp turns that
+    into a relative error of the same size (520 ulps of a softmax tail exp(-521): numpy-ref at seed 43, 2.8e-14
+    relative), so the term's magnitude carries exp's condition number, 1 + |shifted|."""
+    return g * xp.exp(shifted) * (1 + np.abs(shifted))
 
 
 def shift(x, axis):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import xp
 from . import shapes
-from ._forms import ew, sum_of_terms, unit_roundoff_of
+from ._forms import ew, exp_shift_magnitude, sum_of_terms, unit_roundoff_of
 from .operands import NONNEG, NONZERO, NZ, POS, POSITIVE, SMALL, UNIT, Unless, any_has, both
 from .primitive import Draw, Primitive, Special
 from .registry import register
@@ -104,11 +104,7 @@ register(binary("minimum", np.minimum, min, kink=_tie, doc="tie at a = b; a tie 
                 jvp=lambda ts, ans, a, b: np.where(a <= b, ts[0], ts[1]),
                 props=_flags(POS, NZ, UNIT, SMALL), special=Special(signed_kink=lambda a: a[0] - a[1], tie=True)))
 def _logaddexp_magnitude(which):
-    # as logsumexp's (reductions.py): the backward's shift a - out rounds by u·|a - out|, which exp amplifies
-    def rule(g, ans, a, b):
-        shifted = (a, b)[which] - ans
-        return g * xp.exp(shifted) * (1 + np.abs(shifted))
-    return rule
+    return lambda g, ans, a, b: exp_shift_magnitude(g, (a, b)[which] - ans)
 
 
 register(binary("logaddexp", np.logaddexp, mp_logaddexp, simplicity=42,

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import xp
 from . import shapes
-from ._forms import expand, keep, mp_exp, mp_log, mp_sqrt, shift, sum_of_terms, unit_roundoff_of
+from ._forms import (exp_shift_magnitude, expand, keep, mp_exp, mp_log, mp_sqrt, shift, sum_of_terms,
+                     unit_roundoff_of)
 from .operands import NZ, POS, SMALL, UNIT, shrinking
 from .primitive import Draw, Primitive, Special
 from .registry import register
@@ -145,11 +146,7 @@ register(reduction("max", shapes.reduce_nonempty, np.max, np.max, simplicity=14,
                    jvp=lambda ts, ans, x, axis=None: np.sum(np.where(x == keep(ans, axis), ts[0], 0), axis=axis),
                    props=_pos_if_nonempty(POS, small=True), special=Special(tie=True)))
 def _logsumexp_magnitude(g, ans, x, axis=None):
-    # the VJP exponentiates the shift x - lse, which rounds by u·|x - lse| in any implementation (the subtraction
-    # is in the backward pass, so the forward's rounding does not cover it): exp turns that into a relative error
-    # of |x - lse|·u, 520 ulps of a softmax tail exp(-521) (numpy-ref at seed 43, 2.8e-14 relative)
-    shifted = x - keep(ans, axis)
-    return keep(g, axis) * xp.exp(shifted) * (1 + np.abs(shifted))
+    return exp_shift_magnitude(keep(g, axis), x - keep(ans, axis))
 
 
 register(reduction("logsumexp", shapes.reduce_nonempty, np_logsumexp, mp_logsumexp, simplicity=29, nonempty=True,
