@@ -185,23 +185,26 @@ def test_the_float_tape_is_bit_identical_to_the_float_only_rules(dtype, rng, mon
         assert REF.work(fn, xs, vs) == work, fn
 
 
-def test_det_vjp_keeps_subnormal_cofactors_where_det_underflows():
-    """det(A) of this 4×4 (a tiny column, three nearly parallel rows) underflows to 0 while its cofactors are
-    ~1e-308: det·A⁻ᵀ gave 0 everywhere (found by a focused campaign's det probe); in logarithms they stay exact."""
+def _det_outcome(a):
+    """numpy-ref's outcome for det(A) at ``a`` with the cotangent 0.125, as a campaign judges it."""
+    from advalidate.backends.registry import load_backends
     from advalidate.check import check_example
     from advalidate.known import parse_function
     from advalidate.oracle import Oracle
-    from advalidate.backends.registry import load_backends
 
+    backend = load_backends(["numpy-ref"], "none", 60)[0][0]
+    return check_example(parse_function("det(x0)", [a.shape]), (a,), (np.array(0.125),), [backend], Oracle()).outcomes[0]
+
+
+def test_det_vjp_keeps_subnormal_cofactors_where_det_underflows():
+    """det(A) of this 4×4 (a tiny column, three nearly parallel rows) underflows to 0 while its cofactors are
+    ~1e-308: det·A⁻ᵀ gave 0 everywhere (found by a focused campaign's det probe); in logarithms they stay exact."""
     a = np.array([[1.26193943100194e-309, -1.0557465018264538, -3.0053149199039994e-308, -2.781342323134e-309],
                   [1.3464458372009536, 1.2985733309255605e-308, 6.0777720190725e-310, 1.0532379634439943],
                   [2.3171484910230805e-308, 1.7727534832571887, 7.8972383250525e-310, -2.123492416798926e-308],
                   [1.11121170388368e-309, -1.8824504864308746, 5.52973253254925e-310, -3.59263601485557e-308]])
     assert np.linalg.det(a) == 0.0
-    fn = parse_function("det(x0)", [a.shape])
-    backend = load_backends(["numpy-ref"], "none", 60)[0][0]
-    result = check_example(fn, (a,), (np.array(0.125),), [backend], Oracle())
-    outcome = result.outcomes[0]
+    outcome = _det_outcome(a)
     assert outcome.status == "pass", outcome.message
     assert outcome.grads[0][0, 2] == pytest.approx(-2.3448972953038899e-308, rel=1e-12)
 
@@ -210,19 +213,11 @@ def test_det_vjp_keeps_tiny_cofactors_where_the_inverse_overflows():
     """Two columns of subnormal entries: A⁻¹ overflows, and the adjugate taken from an SVD had an error of
     u·σ₁σ₂ in every entry (-3.19e-17 for the exact cofactor -3.83e-317: found by a --special campaign, seed 7);
     each cofactor from its own minor is exact to the last digit."""
-    from advalidate.check import check_example
-    from advalidate.known import parse_function
-    from advalidate.oracle import Oracle
-    from advalidate.backends.registry import load_backends
-
     a = np.array([[3.6417050736748626, -3.9798414e-316, -1.53990514e-316],
                   [-1.9421532756501483, 4.983243633323128, 1.45096813e-316],
                   [0.6232252151851295, 1.6099697e-317, 8.289046e-317]])
     with np.errstate(all="ignore"):
         assert not np.isfinite(np.linalg.inv(a)).all()
-    fn = parse_function("det(x0)", [a.shape])
-    backend = load_backends(["numpy-ref"], "none", 60)[0][0]
-    result = check_example(fn, (a,), (np.array(0.125),), [backend], Oracle())
-    outcome = result.outcomes[0]
+    outcome = _det_outcome(a)
     assert outcome.status == "pass", outcome.message
     assert outcome.grads[0][1, 2] == pytest.approx(-3.8333012e-317, rel=1e-6)
