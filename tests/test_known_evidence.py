@@ -966,3 +966,12 @@ def test_torch_std_of_subnormal_entries_still_returns_zero():
     (-0.125 * torch.std(x, unbiased=False)).backward()
     print(f"\ntorch_std_subnormal: library {x.grad.tolist()}, exact [-0.0625, 0.0625]")
     assert torch.all(x.grad == 0), "fixed: drop its known-behaviour entry"
+
+
+def test_autograd_abs_at_a_subnormal_still_multiplies_first():
+    """g·x/|x| with x = -2.6634956e-316: g·x is a subnormal of ~22 bits before the division."""
+    autograd, anp = _autograd()
+    pullback, _ = autograd.make_vjp(anp.abs)(np.array([-2.6634956e-316, 0.5]))
+    got = pullback(np.array([1.8018547853037412, 1.0]))[0]
+    print(f"\nautograd_abs_subnormal: library {got!r}, exact -1.8018547853037412")
+    assert abs(got + 1.8018547853037412) > 1e-10, "fixed: drop its known-behaviour entry"
