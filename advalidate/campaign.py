@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import primitives
+from .backends.contract import MODES, modes_of
 from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .coverage import Schedule
@@ -51,9 +52,14 @@ class Settings:
         if not 0 <= share <= 1:
             raise ValueError(f"special={self.special!r}: the share of special examples must be in [0, 1]")
         self.special = share
+        modes = tuple(dict.fromkeys(self.modes))
+        if not modes or set(modes) - set(MODES):
+            raise ValueError(f"modes={self.modes!r}: choose among {', '.join(MODES)}")
+        self.modes = tuple(m for m in MODES if m in modes)
     probes: bool = True  # the coverage schedule: probes of every primitive (on top), then focused rounds
     primitives: tuple | None = None  # a focused campaign's primitives (advalidate.selection); None: all
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
+    modes: tuple = MODES  # the modes of AD checked (each backend in those it provides: contract.modes_of)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class _Minimal:
     function: object
     inputs: tuple
     cotangents: tuple
+    tangents: tuple = ()
 
 
 class _NewFinding(Exception):
@@ -118,12 +125,21 @@ class Campaign:
 
         return examples(dtype=self.settings.dtype, special=self.settings.special)
 
+    def _with_modes(self, strategy):
+        """``strategy``, with a tangent per input drawn after each example where forward mode is checked."""
+        if "jvp" not in self.settings.modes:
+            return strategy
+        from advalidate.strategies import with_tangents
+
+        return with_tangents(strategy)
+
     def _signature(self, outcome, fn, inputs) -> tuple:
-        """(backend, kind, signature, region): the primitives of ``fn``'s live nodes, or the finding's tag (one
-        ``flush-to-zero`` finding per backend, kind and region, whatever primitives show it), and whether the
-        point is one a regular draw makes (:func:`advalidate.findings.region`)."""
-        return (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()),
-                region(fn.pruned(), inputs))
+        """(backend, kind, signature, region), and the mode where it is not reverse mode's: the primitives of
+        ``fn``'s live nodes, or the finding's tag (one ``flush-to-zero`` finding per backend, kind and region,
+        whatever primitives show it), and whether the point is one a regular draw makes
+        (:func:`advalidate.findings.region`)."""
+        key = (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()), region(fn.pruned(), inputs))
+        return key + ((outcome.mode,) if outcome.mode != "vjp" else ())
 
     def _is_new(self, key) -> bool:
         """The finding set's rule (:class:`advalidate.findings.FindingSet`), counting the other shards' findings."""
@@ -211,7 +227,7 @@ class Campaign:
                    suppress_health_check=list(HealthCheck), phases=phases,
                    report_multiple_bugs=False, print_blob=False, verbosity=hypothesis.Verbosity.quiet)
         @hypothesis.seed(seed)
-        @given(self._strategy() if step is None else step.strategy)
+        @given(self._with_modes(self._strategy() if step is None else step.strategy))
         def prop(example):
             fn, inputs, cotangents = example.function, example.inputs, example.cotangents
             t0 = time.perf_counter()
@@ -221,9 +237,12 @@ class Campaign:
             if not shrinking and claims and not self.budget.claim():
                 raise _BudgetSpent
             # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
+            # (and in the mode of its finding only)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
-            result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure)
+            modes = (state["target"][2],) if shrinking else self.settings.modes
+            result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure,
+                                   tangents=getattr(example, "tangents", None) or None, modes=modes)
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0, probe=not claims)
             else:
@@ -239,8 +258,9 @@ class Campaign:
                     new = self._is_new(key)
                 if not new:
                     continue
-                if state["target"] is None or state["target"] == key[:2]:
-                    state["target"] = key[:2]
+                target = (key[0], key[1], outcome.mode)
+                if state["target"] is None or state["target"] == target:
+                    state["target"] = target
                     state["last"] = (example, result, outcome)
                     raise _NewFinding(key)
 
@@ -271,12 +291,14 @@ class Campaign:
         key = self._signature(outcome, example.function, example.inputs)
         live = example.function.pruned()
         candidates = [live, example.function] if live != example.function else [example.function]
+        tangents = tuple(getattr(example, "tangents", ()))
         for fn in candidates:
             full = check_example(fn, example.inputs, example.cotangents, self.backends, oracle,
-                                 measure_work=self.settings.measure_work)
-            again = next(o for o in full.outcomes if o.backend == outcome.backend)
+                                 measure_work=self.settings.measure_work, tangents=tangents or None,
+                                 modes=self.settings.modes)
+            again = next(o for o in full.outcomes if o.backend == outcome.backend and o.mode == outcome.mode)
             if again.status == "finding" and self._signature(again, fn, example.inputs) == key:
-                return _Minimal(fn, example.inputs, example.cotangents), full, again
+                return _Minimal(fn, example.inputs, example.cotangents, tangents), full, again
         return example, result, outcome
 
     def _save(self):
@@ -309,7 +331,7 @@ class Campaign:
         self.kept.add_key(key)
         self.budget.publish(self.kept.keys)
         backend = next(b for b in self.backends if b.name == outcome.backend)
-        record = finding_record(key, example, result, outcome, backend, self.known.match(*key))
+        record = finding_record(key, example, result, outcome, backend, self.known.match(*key[:4], mode=outcome.mode))
         record["id"] = self.kept.next_id()
         record["replay"] = f"advalidate replay {self.settings.out}/results.json --id {record['id']}"
         record["script"] = script_or_fallback(record, backend)  # a bug report to paste (advalidate.bugreport)
@@ -322,13 +344,14 @@ class Campaign:
         for b in self.backends:
             supported = sorted(p for p in primitives.CATALOGUE if p in b.primitives)
             backends.append({"name": b.name, "version": str(getattr(b, "version", "")), "dtypes": list(b.dtypes),
-                             "supported": supported,
+                             "supported": supported, "modes": list(modes_of(b)),
+                             "jvp_unsupported": _jvp_unsupported(b, supported),
                              "unsupported": sorted(set(primitives.CATALOGUE) - set(supported)), "error": None})
         for name, why in self.load_errors.items():
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],
                              "error": why})
         settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
-                    "dtype": self.settings.dtype, "special": self.settings.special,
+                    "dtype": self.settings.dtype, "special": self.settings.special, "modes": list(self.settings.modes),
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
         if self.settings.primitives is not None:
             settings["primitives"] = list(self.settings.primitives)
@@ -338,6 +361,14 @@ class Campaign:
                      capped=self.kept.capped(), known=self.known_records, cost=self.cost_data, progress=progress,
                      duration_s=self.elapsed_before + time.time() - self.started,
                      complete=self.complete and not self.interrupted)
+
+
+def _jvp_unsupported(backend, supported) -> list:
+    """The primitives ``backend`` runs in reverse mode but not in forward mode (``jvp_primitives``)."""
+    if "jvp" not in modes_of(backend):
+        return []
+    table = getattr(backend, "jvp_primitives", None)
+    return [] if table is None else sorted(p for p in supported if p not in table)
 
 
 def example_database(spec: str | None, namespace: str = "float64-regular"):

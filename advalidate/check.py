@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from .backends.contract import Work, supports
+from .backends.contract import MODES, Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
@@ -68,6 +68,7 @@ class Outcome:
     agrees_with: list = field(default_factory=list)  # backends whose VJP matches this one's
     tag: str | None = None  # flush-to-zero: the finding is explained by the library flushing subnormal inputs
     warnings: list = field(default_factory=list)  # Caught: what the backend warned while computing its VJP and work
+    mode: str = "vjp"  # the mode of AD judged (advalidate.backends.contract.MODES); for "jvp", grads are J·w per output
 
     @property
     def ratio(self) -> float:
@@ -85,6 +86,7 @@ class ExampleResult:
     seconds: Counter = field(default_factory=Counter)  # oracle, error model, and per backend: vjp, work
     function: Function | None = None  # the live program the verdict is about (the given one without dead nodes)
     sides: "KinkReference | None" = None  # at a kink: the derivatives a backend may match
+    jvp_oracle: object = None  # the oracle's J·w (advalidate.oracle.OracleJVP) where forward mode was judged
 
 
 def _validate(fn: Function, result, n_inputs: int) -> str | None:
@@ -671,7 +673,8 @@ class _Job:
 
 
 def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | None = None,
-                  measure_work: bool = True, omega: float = OMEGA) -> ExampleResult:
+                  measure_work: bool = True, omega: float = OMEGA, tangents=None,
+                  modes: tuple = ("vjp",)) -> ExampleResult:
     """Check every backend on one example. Never raises for a backend's misbehaviour.
 
     The backends run ``fn`` as given; the oracle, the error model and the kink test see ``fn.pruned()`` (the
@@ -684,8 +687,17 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     domain, while the oracle computes; verdicts are made afterwards in this thread, backend by backend in the
     given order, exactly as if each had run here. ``seconds`` then holds each part's own time, and the parts
     overlap: their sum exceeds the wall time (``waiting``: this thread idle until a backend's thread ended).
+
+    ``modes``: the modes of AD judged (:data:`advalidate.backends.contract.MODES`); ``"jvp"`` needs ``tangents``
+    (one per input) and judges each backend's J·w (:mod:`advalidate.forward_mode`), its outcomes after the VJP's,
+    with ``mode="jvp"``. The point's verdict (domain, kink, overflow, ill-conditioned) is shared by every mode.
     """
     oracle = oracle or Oracle(dtype=fn.dtype)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"modes {list(modes)!r}: choose among {', '.join(MODES)}")
+    if "jvp" in modes and tangents is None:
+        raise ValueError("mode 'jvp' needs tangents (one array per input)")
     live = fn.pruned()
     size = sum(int(np.prod(s)) for s in fn.inputs)
     mode = "full" if size <= FULL_MODE_LIMIT else "projected"
@@ -705,14 +717,20 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     except KinkError as e:
         point, kink = "kink", f"{e.node} ({e.prim})"
     except DomainError as e:
-        return ExampleResult(None, "domain", [Outcome(b.name, "skipped", message=str(e)) for b in backends],
-                             function=live)
+        return ExampleResult(None, "domain", _skipped(backends, str(e), modes), function=live)
     why_not = {b.name: supports(b, fn) for b in backends}
     jobs = {b.name: _Job(b, fn, inputs, cotangents, measure_work) for b in backends
-            if not why_not[b.name] and concurrent(b)}
+            if not why_not[b.name] and concurrent(b)} if "vjp" in modes else {}
     try:
-        return _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
-                      why_not, seconds, lap)
+        result = _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
+                        why_not, seconds, lap, modes)
+        if "jvp" in modes and result.point in ("regular", "kink"):
+            from .forward_mode import judge
+
+            result.jvp_oracle, more = judge(fn, live, inputs, tangents, backends, oracle, measure_work, omega,
+                                            result.point, result.kink, why_not, seconds, lap)
+            result.outcomes.extend(more)
+        return result
     except BaseException as e:
         if not isinstance(e, KeyboardInterrupt):  # no backend is left running into the next example
             for job in jobs.values():
@@ -723,15 +741,20 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         # example is counted as an "unjudged" point with the reason on every backend, never a campaign that ends
         why = f"advalidate could not judge this example: {type(e).__name__}: {e}\n" + \
             "".join(traceback.format_exception(e)[-3:])
-        return ExampleResult(None, "unjudged", [Outcome(b.name, "skipped", message=why) for b in backends],
-                             function=live)
+        return ExampleResult(None, "unjudged", _skipped(backends, why, modes), function=live)
+
+
+def _skipped(backends, why: str, modes) -> list:
+    """Every backend skipped in every mode asked, for the reason ``why``."""
+    return [Outcome(b.name, "skipped", message=why, mode=m) for m in modes for b in backends]
 
 
 def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs, why_not,
-           seconds, lap) -> ExampleResult:
-    """The oracle, then each backend's verdict (:func:`check_example`, past the domain test)."""
+           seconds, lap, modes=("vjp",)) -> ExampleResult:
+    """The oracle, then each backend's verdict (:func:`check_example`, past the domain test). Without ``"vjp"`` in
+    ``modes`` only the point's verdict is made (no oracle VJP, no backend's VJP)."""
     ref, sides, undefined, skipped = None, None, "", ""
-    if point == "regular":
+    if point == "regular" and "vjp" in modes:
         try:
             ref = oracle.vjp(live, inputs, cotangents, mode=mode)
         except KinkError as e:  # not expected after check_point: the same test
@@ -747,7 +770,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             if unstable:
                 skipped, point = unstable, "ill-conditioned"
     reference = Reference(live, inputs, cotangents, ref) if ref is not None else None
-    if not skipped:
+    if not skipped and "vjp" in modes:
         # terms of the reverse pass beyond the dtype's range (checked only where the float tape's VJP is not finite;
         # at a kink too: fmod(1, 8.3e-317)'s y-derivative -trunc(x/y) is -1.2e316 on either side)
         beyond = reference.unrepresentable if reference is not None else \
@@ -757,12 +780,11 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
     if skipped:
         for job in jobs.values():  # the backends ran for nothing: their results are not looked at
             job.result()
-        return ExampleResult(None, point, [Outcome(b.name, "skipped", message=skipped) for b in backends],
-                             function=live)
+        return ExampleResult(None, point, _skipped(backends, skipped, modes), function=live)
     lap("oracle")
 
     outcomes = []
-    for backend in backends:
+    for backend in backends if "vjp" in modes else ():
         why = why_not[backend.name]
         if why:
             outcomes.append(Outcome(backend.name, "unsupported", message=why))

@@ -100,10 +100,22 @@ def _short(a) -> str:
 
 
 def _values(outcome, ref) -> list[str]:
-    """The oracle's and the backend's VJP where they differ most (the whole arrays when small)."""
+    """The oracle's and the backend's VJP (or JVP) where they differ most (the whole arrays when small)."""
     import mpmath
 
     comparison = outcome.comparison
+    if getattr(outcome, "mode", "vjp") == "jvp":
+        lines = [f"  backend J·w: {', '.join(_short(t) for t in outcome.grads)}"] if outcome.grads is not None else []
+        if ref is None or comparison is None:
+            return lines
+        lines.insert(0, f"  oracle J·w:  {', '.join(_short(t) for t in ref.tangents)}")
+        if comparison.worst is not None:
+            k, idx = comparison.worst
+            at = f"y{k}[{', '.join(map(str, idx))}]" if idx else f"y{k}"
+            lines.append(f"  worst component {at}: oracle {float(ref.tangents[k][idx])!r} ± {ref.errors[k][idx]:.3g}, "
+                         f"backend {float(outcome.grads[k][idx])!r}, |difference| {comparison.errors[k][idx]:.3g} "
+                         f"against a tolerance of {comparison.tolerances[k][idx]:.3g}")
+        return lines
     if comparison is None or ref is None or outcome.grads is None:
         return [f"  backend VJP: {', '.join(_short(g) for g in outcome.grads)}"] if outcome.grads is not None else []
     if ref.mode == "full" and comparison.worst is None:  # every component exact: nothing differs to point at
@@ -126,8 +138,11 @@ def _values(outcome, ref) -> list[str]:
 
 
 def _print(finding: dict, backend, replayed) -> int:
-    outcome, ref = replayed.outcome, replayed.result.oracle
-    print(f"{finding['id']}: recorded {finding['kind']} on {finding['signature']} by {finding['backend']}: "
+    outcome = replayed.outcome
+    ref = replayed.result.jvp_oracle if outcome.mode == "jvp" else replayed.result.oracle
+    what = "JVP" if outcome.mode == "jvp" else "VJP"
+    print(f"{finding['id']}: recorded {finding['kind']} on {finding['signature']} by {finding['backend']}"
+          f"{' (forward mode)' if outcome.mode == 'jvp' else ''}: "
           f"{finding['message'].splitlines()[0] if finding['message'] else ''}")
     print(f"rerun on {backend.name} {getattr(backend, 'version', '')} against the oracle "
           f"({replayed.result.point} point{', kink at ' + replayed.result.kink if replayed.result.kink else ''}):")
@@ -139,12 +154,12 @@ def _print(finding: dict, backend, replayed) -> int:
         print(f"  at the kink the VJP matches: {outcome.convention}")
     if outcome.work is not None:
         w = outcome.work
-        print(f"  work: f {w.forward}, f + VJP {w.vjp} (ratio {w.ratio:.2f}), forward passes {w.forward_passes}")
+        print(f"  work: f {w.forward}, f + {what} {w.vjp} (ratio {w.ratio:.2f}), forward passes {w.forward_passes}")
     for caught in outcome.warnings:  # what the library warned while computing the VJP: evidence for its report
         print(f"  the backend warned: {caught.line()}")
     if outcome.status != "finding":
         ratio = f" (error {outcome.ratio:.3g}× the tolerance)" if outcome.comparison else ""
-        print(f"found: nothing, the VJP passes{ratio}")
+        print(f"found: nothing, the {what} passes{ratio}")
         print(f"no longer reproduces: {finding['id']} ({finding['kind']}) is gone")
         return PASSES
     print(f"found: {outcome.kind}: {outcome.message.splitlines()[0] if outcome.message else ''}")

@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from .backends.contract import MODES
+
 __all__ = ["add_parser", "main"]
 
 
@@ -34,6 +36,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--known-replay", action=argparse.BooleanOptionalAction, default=True,
                    help="first replay the minimal example of every known behaviour of the selected backends, each "
                         "reported present or fixed (default: on)")
+    p.add_argument("--mode", action="append", choices=list(MODES), default=None, metavar="MODE",
+                   help=f"a mode of AD to check (repeatable; one of {', '.join(MODES)}): vjp is reverse mode (vᵀ·J), "
+                        "jvp forward mode (J·w); default: every mode each backend provides (a backend without a mode "
+                        "is 'not supported' in it)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--special", dest="special_share", action="store_const", const=1.0,
@@ -169,7 +175,8 @@ def main(args) -> int:
     settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                         out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
                         database=args.database, probes=args.probes, replay_known=args.known_replay,
-                        primitives=selected)
+                        primitives=selected, modes=tuple(args.mode or MODES))
+    _say_unsupported_modes(backends, settings.modes)
     from .progress import Termination, progress_display
 
     update, stop = progress_display()
@@ -211,6 +218,17 @@ def main(args) -> int:
     return 1 if results["summary"]["unexpected"] else 0
 
 
+def _say_unsupported_modes(backends, modes) -> None:
+    """Once, before the run: each mode asked that some backends do not provide (contract.modes_of)."""
+    from .backends.contract import modes_of
+
+    for mode in modes:
+        lacking = [b.name for b in backends if mode not in modes_of(b)]
+        if lacking:
+            print(f"mode {mode}: not supported by {', '.join(lacking)} (no {mode} method): checked on the others",
+                  file=sys.stderr)
+
+
 def _print_summary(results, out: Path, report):
     from .bugreport import write_scripts
     from .known_replay import fixed_lines, summary_line
@@ -221,7 +239,9 @@ def _print_summary(results, out: Path, report):
     scripts = write_scripts(results, out)  # each finding's bug report, a script to paste (advalidate.bugreport)
     for f in results["findings"]:
         tag = "known" if f["known"] else "NEW"
-        print(f"  {f['id']} [{tag}] {f['backend']}: {f['kind']} on {f['signature']}: {f['message'].splitlines()[0]}"
+        mode = f" ({f['mode']})" if f.get("mode", "vjp") != "vjp" else ""
+        print(f"  {f['id']} [{tag}] {f['backend']}{mode}: {f['kind']} on {f['signature']}: "
+              f"{f['message'].splitlines()[0]}"
               + (f" (script: {scripts[f['id']]})" if f["id"] in scripts else ""))
     print("\n".join([summary_line(results["known"])] + fixed_lines(results["known"])))
     print(f"results: {out / 'results.json'}" + (f"\nreport:  {report}" if report else ""))

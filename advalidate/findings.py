@@ -1,6 +1,7 @@
 """Findings: the one dedup rule, and a finding as it is written to results.json.
 
-A finding's **key** is ``(backend, kind, signature, region)``; the signature is the ``+``-joined sorted primitives
+A finding's **key** is ``(backend, kind, signature, region)``, with its mode of AD appended where it is not reverse
+mode (``(..., region, "jvp")``: forward mode's findings are kept and counted apart); the signature is the ``+``-joined sorted primitives
 of its minimal program, or a tag such as ``flush-to-zero`` (:func:`advalidate.check.finding_signature`); the
 region (:func:`region`) says whether its point is one a regular draw can make. A wrong ``div`` rule at moderate
 inputs and ``div`` overflowing at 1e155 are two bugs: keyed apart, the first is not swallowed by the second when
@@ -19,7 +20,7 @@ from .results import encode_array
 from .stats import finite_or_str
 from .warnings_capture import records
 
-__all__ = ["FindingSet", "finding_record", "backend_source", "region", "MAX_PER_KIND"]
+__all__ = ["FindingSet", "finding_record", "backend_source", "region", "MAX_PER_KIND", "key_mode"]
 
 MAX_PER_KIND = 6  # distinct findings kept per (backend, kind); past it the search moves on
 
@@ -44,16 +45,22 @@ def region(fn, inputs) -> str:
 
 
 def _group(key) -> tuple:
-    """(backend, kind, region) of a key; a key without a region (an older results.json) is in every region."""
-    return (key[0], key[1], key[3] if len(key) > 3 else None)
+    """(backend, kind, mode, region) of a key; a key without a region (an older results.json) is in every region,
+    one without a mode is reverse mode's."""
+    return (key[0], key[1], key[4] if len(key) > 4 else "vjp", key[3] if len(key) > 3 else None)
+
+
+def key_mode(key) -> str:
+    """The mode of AD of a finding's key."""
+    return _group(key)[2]
 
 
 def _covers(kept, key) -> bool:
-    """Whether the kept key's group covers ``key``'s: same backend and kind, and a regular finding covers both
+    """Whether the kept key's group covers ``key``'s: same backend, kind and mode, and a regular finding covers both
     regions (a rule wrong at moderate points shows in the tails too), a special one only the special region
     (it does not explain a wrong value at moderate points). A key without a region covers and is covered by all."""
     gk, gn = _group(kept), _group(key)
-    return gk[:2] == gn[:2] and (gk[2] in (None, "regular") or gn[2] in (None, gk[2]))
+    return gk[:3] == gn[:3] and (gk[3] in (None, "regular") or gn[3] in (None, gk[3]))
 
 
 class FindingSet:
@@ -81,7 +88,7 @@ class FindingSet:
     def add_key(self, key) -> None:
         key = tuple(key)
         self.keys.add(key)
-        if _group(key)[2] == "regular":
+        if _group(key)[3] == "regular":
             self._supersede(key)
 
     def _supersede(self, key) -> None:
@@ -91,7 +98,7 @@ class FindingSet:
         prims = set(key[2].split("+"))
 
         def covered(k):
-            return _group(k)[:2] == _group(key)[:2] and _group(k)[2] == "special" and prims <= set(k[2].split("+"))
+            return _group(k)[:3] == _group(key)[:3] and _group(k)[3] == "special" and prims <= set(k[2].split("+"))
 
         self.keys = {k for k in self.keys if not covered(k)}
         kept = [r for r in self.records if not covered(record_key(r))]
@@ -114,8 +121,9 @@ class FindingSet:
     def capped(self) -> list:
         """The (backend, kind, region) groups that reached ``max_per_kind``."""
         counts = Counter(_group(k) for k in self.keys)
-        return [[part for part in k if part is not None] for k, n in sorted(counts.items(), key=str)
-                if n >= self.max_per_kind]
+        # (backend, kind, region), and the mode after them where it is not reverse mode's
+        return [[p for p in (k[0], k[1], k[3]) + ((k[2],) if k[2] != "vjp" else ()) if p is not None]
+                for k, n in sorted(counts.items(), key=str) if n >= self.max_per_kind]
 
     def __len__(self):
         return len(self.records)
@@ -139,7 +147,9 @@ def _numbered(record: dict, n: int) -> dict:
 def record_key(record: dict) -> tuple:
     """A finding record's key (records written before regions existed have none)."""
     key = (record["backend"], record["kind"], record["signature"])
-    return key + (record["region"],) if record.get("region") else key
+    key = key + (record["region"],) if record.get("region") else key
+    mode = record.get("mode", "vjp")
+    return key + (mode,) if mode != "vjp" and len(key) > 3 else key
 
 
 def finding_record(key, example, result, outcome, backend, known_entry=None) -> dict:
@@ -149,9 +159,12 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
 
     fn = example.function
     comparison = outcome.comparison
-    return {
+    mode = getattr(outcome, "mode", "vjp")
+    jvp = mode == "jvp"
+    record = {
         "id": "",
         "backend": outcome.backend,
+        "mode": mode,
         "kind": outcome.kind,
         "signature": key[2],
         "region": key[3] if len(key) > 3 else region(fn, example.inputs),
@@ -164,7 +177,8 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "source": backend_source(backend, fn),
         "inputs": [encode_array(x) for x in example.inputs],
         "cotangents": [encode_array(v) for v in example.cotangents],
-        "oracle": oracle_record(result.oracle),
+        "oracle": jvp_oracle_record(result.jvp_oracle) if jvp else oracle_record(result.oracle),
+        # forward mode: the backend's output tangents J·w (one per output), compared as the VJP's per input
         "backend_grads": [encode_array(g) for g in outcome.grads] if outcome.grads is not None else None,
         "ratio": finite_or_str(comparison.ratio) if comparison else None,
         "worst": list(comparison.worst[1]) if comparison and comparison.worst else None,
@@ -180,6 +194,9 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "agrees_with": sorted(outcome.agrees_with),
         "all_backends_agree": _all_agree(outcome, result),
     }
+    if jvp:
+        record["tangents"] = [encode_array(w) for w in getattr(example, "tangents", ())]
+    return record
 
 
 def backend_source(backend, fn) -> str:
@@ -210,9 +227,19 @@ def oracle_record(ref):
     return record
 
 
+def jvp_oracle_record(ref):
+    """The oracle's J·w in a forward-mode finding: per output, the tangent and its error bound."""
+    if ref is None:
+        return None
+    return {"mode": "jvp", "outputs": [encode_array(o) for o in ref.outputs],
+            "tangents": [encode_array(t) for t in ref.tangents], "errors": [encode_array(e) for e in ref.errors],
+            "max_error_rel": finite_or_str(ref.max_error_rel)}
+
+
 def _all_agree(outcome, result) -> bool:
     """Every other backend's VJP matches this one's (a value finding then points at the shared formula)."""
     if outcome.kind not in ("wrong-value", "precision-loss", "nan-inf", "convention"):
         return False
-    others = [o for o in result.outcomes if o is not outcome and o.grads is not None]
+    others = [o for o in result.outcomes if o is not outcome and o.grads is not None
+              and getattr(o, "mode", "vjp") == getattr(outcome, "mode", "vjp")]
     return bool(others) and all(o.backend in outcome.agrees_with for o in others)

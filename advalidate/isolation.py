@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from .backends.contract import VJP, Work
+from .backends.contract import JVP, VJP, Work, modes_of
 from .ir import Function
 from .warnings_capture import capture, deliver, records
 
@@ -56,7 +56,10 @@ def _serve(conn, spec):
             backend = _load(spec)
         conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
                              "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),
-                             "dialect": getattr(backend, "dialect", None) is not None}, records(raised)))
+                             "dialect": getattr(backend, "dialect", None) is not None,
+                             "modes": modes_of(backend),
+                             "jvp_primitives": sorted(getattr(backend, "jvp_primitives", None) or backend.primitives)
+                             if "jvp" in modes_of(backend) else []}, records(raised)))
     except BaseException as e:
         conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}", records(raised)))
         return
@@ -84,6 +87,9 @@ def _serve(conn, spec):
             if method == "vjp":
                 result = VJP([np.asarray(o) for o in result.outputs], [np.asarray(g) for g in result.grads])
                 conn.send(("ok", (result, given), records(raised)))
+            elif method == "jvp":
+                result = JVP([np.asarray(o) for o in result.outputs], [np.asarray(t) for t in result.tangents])
+                conn.send(("ok", (result, given), records(raised)))
             else:
                 conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes)),
                            records(raised)))
@@ -101,6 +107,9 @@ class Isolated:
         self.name, self.version, self.dtypes = info["name"], info["version"], info["dtypes"]
         self.primitives = dict.fromkeys(info["primitives"])
         self.has_dialect = info["dialect"]
+        if "jvp" not in info["modes"]:  # forward mode only where the backend itself has it (contract.modes_of)
+            self.jvp = self.jvp_work = None
+        self.jvp_primitives = dict.fromkeys(info["jvp_primitives"])
 
     def _start(self) -> dict:
         ctx = mp.get_context("spawn")
@@ -146,6 +155,16 @@ class Isolated:
 
     def work(self, fn, inputs, cotangents) -> Work:
         return self._call("work", fn, inputs, cotangents)
+
+    def jvp(self, fn, inputs, tangents) -> JVP:
+        result, after = self._call("jvp", fn, inputs, tangents)
+        for mine, theirs in zip(inputs, after):
+            if isinstance(mine, np.ndarray) and mine.shape == np.shape(theirs):
+                mine[...] = theirs
+        return result
+
+    def jvp_work(self, fn, inputs, tangents) -> Work:
+        return self._call("jvp_work", fn, inputs, tangents)
 
     def source(self, fn) -> str:
         """``fn`` as runnable Python for the backend (rendered in the worker, with the backend's dialect)."""

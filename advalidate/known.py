@@ -34,6 +34,9 @@ The fields (each at most once):
   ``repr`` writes them, which reads back to the same float (subnormals included); a float32 example's values
   are float32 values.
 - ``dtype``: ``float64`` (the default) or ``float32``.
+- ``mode``: the mode of AD the behaviour is seen in, ``vjp`` (the default) or ``jvp`` (forward mode: a finding of
+  that mode only); a ``jvp`` entry's example gives ``tangents`` too, one array per input, in order, and its
+  ``oracle`` and ``library`` evidence are the output tangents ``J·w`` (``y0 = ...`` per output).
 - evidence: ``oracle`` and ``library`` (the gradients, ``x0 = ...`` as the inputs; NaN where the oracle has
   none), ``ratio`` (a cost-bound entry's work(f + VJP) / work(f)), ``version`` (the library's, where it was seen),
   ``issue`` (a public report).
@@ -64,8 +67,8 @@ __all__ = ["Entry", "Example", "KnownBehaviours", "KINDS", "parse", "format_entr
            "parse_function", "format_array", "parse_arrays", "KnownFormatError"]
 
 KINDS = ("wrong-value", "precision-loss", "nan-inf", "convention", "cost-bound", "error")
-FIELDS = ("function", "inputs", "cotangents", "dtype", "oracle", "library", "ratio", "version", "issue",
-          "no example yet")
+FIELDS = ("function", "inputs", "cotangents", "tangents", "dtype", "mode", "oracle", "library", "ratio", "version",
+          "issue", "no example yet")
 EVIDENCE = ("oracle", "library", "ratio", "version", "issue")
 
 
@@ -265,20 +268,26 @@ class Example:
     function: Function
     inputs: tuple
     cotangents: tuple
+    tangents: tuple = ()  # forward mode's w, one per input (a jvp entry's example)
 
     def __eq__(self, other):
+        mine, theirs = self.inputs + self.cotangents + self.tangents, other.inputs + other.cotangents + other.tangents
         return (isinstance(other, Example) and self.function == other.function
-                and all(_same(a, b) for a, b in zip(self.inputs + self.cotangents, other.inputs + other.cotangents))
-                and len(self.inputs) == len(other.inputs) and len(self.cotangents) == len(other.cotangents))
+                and all(_same(a, b) for a, b in zip(mine, theirs))
+                and len(self.inputs) == len(other.inputs) and len(self.cotangents) == len(other.cotangents)
+                and len(self.tangents) == len(other.tangents))
 
     def __hash__(self):
         return hash(self.function)
 
     def record(self) -> dict:
         """The example for results.json: its expression, the function's JSON, inputs and cotangents as text."""
-        return {"function": format_function(self.function), "function_json": self.function.to_dict(),
-                "dtype": self.function.dtype, "inputs": format_named(self.inputs),
-                "cotangents": ", ".join(format_array(v) for v in self.cotangents)}
+        record = {"function": format_function(self.function), "function_json": self.function.to_dict(),
+                  "dtype": self.function.dtype, "inputs": format_named(self.inputs),
+                  "cotangents": ", ".join(format_array(v) for v in self.cotangents)}
+        if self.tangents:
+            record["tangents"] = ", ".join(format_array(w) for w in self.tangents)
+        return record
 
 
 def _same(a, b) -> bool:
@@ -310,19 +319,20 @@ class Entry:
     example: Example | None = None
     no_example: str = ""  # why there is no example yet
     evidence: tuple = ()  # (field, text) pairs: oracle, library, ratio, version, issue
+    mode: str = "vjp"  # the mode of AD (advalidate.backends.contract.MODES) the behaviour is seen in
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def pattern(self) -> str:
         return " ".join(self.patterns)
 
-    def matches(self, backend: str, kind: str, signature: str, region: str | None = None) -> bool:
+    def matches(self, backend: str, kind: str, signature: str, region: str | None = None, mode: str = "vjp") -> bool:
         """Whether a finding of ``backend``, ``kind`` and ``signature`` is this behaviour. With the finding's
         ``region`` (:func:`advalidate.findings.region`), an entry whose example lives at a special point (an
         overflow at 1e155, a subnormal, a tie) does not explain a finding at a point regular draws make: a
         wrong rule at moderate inputs is another bug, even in the same primitive."""
         # whole primitive names only: *softplus* matches add+softplus, not a user's op named my_softplus
-        return backend == self.backend and kind == self.kind and \
+        return backend == self.backend and kind == self.kind and mode == self.mode and \
             any(fnmatch.fnmatchcase(f"+{signature}+", _by_names(p)) for p in self.patterns) and \
             (region is None or region == "special" or self.region == "regular")
 
@@ -364,9 +374,10 @@ class KnownBehaviours:
                 known.entries.extend(parse(text, name, label))
         return known
 
-    def match(self, backend: str, kind: str, signature: str, region: str | None = None) -> Entry | None:
+    def match(self, backend: str, kind: str, signature: str, region: str | None = None,
+              mode: str = "vjp") -> Entry | None:
         for entry in self.entries:
-            if entry.matches(backend, kind, signature, region):
+            if entry.matches(backend, kind, signature, region, mode):
                 return entry
         return None
 
@@ -416,15 +427,23 @@ def _entry(block: dict, backend: str, label: str) -> Entry:
     def at(key):
         return f"{label}:{fields[key][1]}: {key}" if key in fields else f"{source}"
 
+    from .backends.contract import MODES
+
+    mode = fields.get("mode", ("vjp", 0))[0]
+    if mode not in MODES:
+        raise KnownFormatError(f"{at('mode')}: {mode!r} is not one of {', '.join(MODES)}")
+    if "tangents" in fields and mode != "jvp":
+        raise KnownFormatError(f"{at('tangents')}: tangents belong to a 'mode: jvp' entry")
     if "no example yet" in fields:
-        given = [k for k in ("function", "inputs", "cotangents", "dtype") if k in fields]
+        given = [k for k in ("function", "inputs", "cotangents", "tangents", "dtype") if k in fields]
         if given:
             raise KnownFormatError(f"{at('no example yet')}: 'no example yet' with {', '.join(given)} given")
         if not fields["no example yet"][0]:
             raise KnownFormatError(f"{at('no example yet')}: say why there is no example yet")
         example = None
     else:
-        missing = [k for k in ("function", "inputs", "cotangents") if k not in fields]
+        missing = [k for k in ("function", "inputs", "cotangents") + ("tangents",) * (mode == "jvp")
+                   if k not in fields]
         if missing:
             raise KnownFormatError(f"{source}: the entry has no {', '.join(missing)} (give its minimal example, "
                                    "or a 'no example yet: <why>' line)")
@@ -442,7 +461,7 @@ def _entry(block: dict, backend: str, label: str) -> Entry:
             raise KnownFormatError(f"{at('ratio')}: {fields['ratio'][0]!r} is not a number") from None
     evidence = tuple((k, fields[k][0]) for k in EVIDENCE if k in fields)
     return Entry(backend, block["kind"], block["patterns"], block["comment"], source, example,
-                 fields.get("no example yet", ("", 0))[0], evidence)
+                 fields.get("no example yet", ("", 0))[0], evidence, mode)
 
 
 def _example(fields: dict, at) -> Example:
@@ -469,7 +488,16 @@ def _example(fields: dict, at) -> Example:
     if [c.shape for c in cotangents] != shapes:
         raise KnownFormatError(f"{at('cotangents')}: shapes {[c.shape for c in cotangents]} for outputs of "
                                f"shapes {shapes}")
-    return Example(fn, inputs, cotangents)
+    tangents = ()
+    if "tangents" in fields:
+        try:
+            tangents = tuple(parse_arrays(fields["tangents"][0], "", dtype))
+        except ValueError as e:
+            raise KnownFormatError(f"{at('tangents')}{e}") from None
+        if [w.shape for w in tangents] != [a.shape for a in inputs]:
+            raise KnownFormatError(f"{at('tangents')}: shapes {[w.shape for w in tangents]} for inputs of "
+                                   f"shapes {[a.shape for a in inputs]}")
+    return Example(fn, inputs, cotangents, tangents)
 
 
 def format_entry(entry: Entry) -> str:
@@ -481,10 +509,14 @@ def format_entry(entry: Entry) -> str:
         ex = entry.example
         fields += [("function", format_function(ex.function)), ("inputs", format_named(ex.inputs)),
                    ("cotangents", ", ".join(format_array(v) for v in ex.cotangents))]
+        if ex.tangents:
+            fields.append(("tangents", ", ".join(format_array(w) for w in ex.tangents)))
         if ex.function.dtype != "float64":
             fields.append(("dtype", ex.function.dtype))
     else:
         fields.append(("no example yet", entry.no_example))
+    if entry.mode != "vjp":
+        fields.append(("mode", entry.mode))
     fields += list(entry.evidence)
     lines += [f"    {k}: {v}" for k, v in fields]
     return "\n".join(lines) + "\n"

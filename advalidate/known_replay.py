@@ -59,7 +59,8 @@ def _about(entry, primitives) -> bool:
 
 
 def _base(entry, backend) -> dict:
-    return {"backend": entry.backend, "kind": entry.kind, "pattern": entry.pattern, "source": entry.source,
+    return {"backend": entry.backend, "kind": entry.kind, "mode": entry.mode, "pattern": entry.pattern,
+            "source": entry.source,
             "version": str(getattr(backend, "version", "") or ""), "comment": entry.comment,
             "evidence": dict(entry.evidence), "example": entry.example.record() if entry.example else None,
             "status": "", "why": "", "signature": None, "found_kind": None, "message": "",
@@ -78,6 +79,11 @@ def replay_entry(entry, backend, oracles: dict | None = None, measure_work: bool
     if entry.kind == "cost-bound" and not hasattr(backend, "work"):
         record.update(status="cannot run", why=f"{entry.backend} counts no work")
         return record
+    from .backends.contract import modes_of
+
+    if entry.mode not in modes_of(backend):
+        record.update(status="cannot run", why=f"{entry.backend} has no {entry.mode} mode")
+        return record
     ex = entry.example
     dtype = ex.function.dtype
     oracles = {} if oracles is None else oracles
@@ -87,11 +93,14 @@ def replay_entry(entry, backend, oracles: dict | None = None, measure_work: bool
         warnings.simplefilter("ignore")  # the library's own overflow warnings at these points are expected
         result = check_example(ex.function, [np.array(x, copy=True) for x in ex.inputs],
                                [np.array(v, copy=True) for v in ex.cotangents], [backend], oracle,
-                               measure_work=entry.kind == "cost-bound")
+                               measure_work=entry.kind == "cost-bound",
+                               tangents=[np.array(w, copy=True) for w in ex.tangents] or None, modes=(entry.mode,))
     record["seconds"] = round(time.perf_counter() - start, 4)
-    outcome = result.outcomes[0]
+    outcome = next(o for o in result.outcomes if o.mode == entry.mode)
     record["point"] = result.point
-    if result.oracle is not None and result.oracle.mode == "full":
+    if entry.mode == "jvp" and result.jvp_oracle is not None:
+        record["oracle"] = [encode_array(t) for t in result.jvp_oracle.tangents]
+    elif result.oracle is not None and result.oracle.mode == "full":
         record["oracle"] = [encode_array(g) for g in result.oracle.grads]
     if result.sides is not None:
         record["oracle_sides"] = result.sides.record()
@@ -107,7 +116,7 @@ def replay_entry(entry, backend, oracles: dict | None = None, measure_work: bool
     else:
         signature = finding_signature(outcome, result.function)
         record.update(signature=signature, found_kind=outcome.kind)
-        if entry.matches(entry.backend, outcome.kind, signature):
+        if entry.matches(entry.backend, outcome.kind, signature, mode=entry.mode):
             record["status"] = "present"
         else:
             record.update(status="changed", why=f"the example now gives {outcome.kind} on {signature}")

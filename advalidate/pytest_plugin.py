@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
+from advalidate.backends.contract import MODES  # noqa: E402
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("advalidate", "advalidate conformance suite")
     group.addoption("--advalidate-backend", action="append", default=None, metavar="NAME",
@@ -45,6 +48,8 @@ def pytest_addoption(parser):
                     help="run backends in worker processes so that a hang or a crash is a finding (default: plug-ins)")
     group.addoption("--advalidate-timeout", type=float, default=120.0, metavar="S",
                     help="seconds an isolated backend may take for one VJP before it counts as hung")
+    group.addoption("--advalidate-mode", action="append", default=None, choices=list(MODES),
+                    help="a mode of AD to check (repeatable; default: every mode each backend provides)")
 
 
 def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None):
@@ -66,7 +71,7 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         out=out, database=opt("advalidate_database"),
                         measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0 and not opt("advalidate_no_known_replay"),
                         probes=not opt("advalidate_no_probes"), probe_share=(shard, shards),
-                        primitives=resolve(opt("advalidate_primitive")))
+                        primitives=resolve(opt("advalidate_primitive")), modes=tuple(opt("advalidate_mode") or MODES))
     # shards share one budget (None: the campaign's own, its static share of the budget)
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,

@@ -39,8 +39,10 @@ def replay_finding(finding: dict, backend) -> Replay:
     fn = Function.from_dict(finding["function"])
     inputs = [decode_array(x, fn.dtype) for x in finding["inputs"]]
     cotangents = [decode_array(v, fn.dtype) for v in finding["cotangents"]]
+    mode = finding.get("mode", "vjp")
+    tangents = [decode_array(w, fn.dtype) for w in finding.get("tangents", [])]
     result = check_example(fn, inputs, cotangents, [backend], Oracle(dtype=fn.dtype),
-                           measure_work=finding["kind"] == "cost-bound")
+                           measure_work=finding["kind"] == "cost-bound", tangents=tangents or None, modes=(mode,))
     (outcome,) = result.outcomes
     kind = outcome.kind if outcome.status == "finding" else None
     return Replay(finding, kind == finding["kind"], kind, outcome.message or outcome.status, result)

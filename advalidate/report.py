@@ -139,18 +139,24 @@ def matrix(results: dict) -> dict:
     cells = {(c["backend"], c["family"], c["property"]): c.get("counts") or {} for c in results["stats"]["cells"]}
     flagged = defaultdict(set)
     for f in results["findings"]:
+        name = f["backend"] if f.get("mode", "vjp") == "vjp" else f"{f['backend']} ({f['mode']})"
         for family in _families_of(f.get("signature", "")):
-            flagged[(f["backend"], family, _property_of(f["kind"]))].add("known" if f.get("known") else "finding")
+            flagged[(name, family, _property_of(f["kind"]))].add("known" if f.get("known") else "finding")
     families = list(primitives.FAMILIES) + sorted({c[1] for c in cells} - set(primitives.FAMILIES))
     rows = []
-    for b in results["backends"]:
-        unsupported = set(b.get("unsupported") or [])
-        row = {"backend": b["name"], "cells": []}
+    checked = results["settings"].get("modes", ["vjp"])
+    # a row per backend and mode checked: "torch" (reverse mode) and "torch (jvp)" (forward mode)
+    entries = [(b, "vjp") for b in results["backends"]] + \
+        [(b, m) for m in checked if m != "vjp" for b in results["backends"] if m in (b.get("modes") or ["vjp"])]
+    for b, mode in entries:
+        unsupported = set(b.get("unsupported") or []) | (set(b.get("jvp_unsupported") or []) if mode == "jvp" else set())
+        label = b["name"] if mode == "vjp" else f"{b['name']} ({mode})"
+        row = {"backend": label, "cells": []}
         for family in families:
             members = set(primitives.FAMILIES.get(family, []))
             for prop in ("value", "cost"):
-                counts = cells.get((b["name"], family, prop), {})
-                marks = flagged.get((b["name"], family, prop), set())
+                counts = cells.get((label, family, prop), {})
+                marks = flagged.get((label, family, prop), set())
                 ran = counts.get("pass", 0) + counts.get("finding", 0)
                 if b.get("error"):
                     status = "not-loaded"
@@ -273,10 +279,26 @@ def _card(f: dict) -> dict:
     outputs = fn.get("outputs") or [f"out{j}" for j in range(len(f["cotangents"]))]
     oracle = f.get("oracle") or None
     grads = f.get("backend_grads")
-    card = {"f": f, "inputs": [], "cotangents": [], "projections": None, "oracle_mode": oracle and oracle.get("mode"),
-            "oracle_error": oracle.get("max_error_rel") if oracle else None}
+    mode = f.get("mode", "vjp")
+    card = {"f": f, "mode": mode, "inputs": [], "cotangents": [], "projections": None,
+            "oracle_mode": oracle and oracle.get("mode"), "oracle_error": oracle.get("max_error_rel") if oracle else None,
+            "tangents": [{"name": f"x{i}", "value": _array(w)} for i, w in enumerate(f.get("tangents") or [])],
+            "outputs": []}
     for j, v in enumerate(f["cotangents"]):
         card["cotangents"].append({"name": outputs[j] if j < len(outputs) else f"out{j}", "value": _array(v)})
+    if mode == "jvp":  # forward mode: the oracle's and the backend's J·w per output
+        for k, name in enumerate(outputs):
+            row = {"name": name, "oracle": None, "oracle_error": None, "backend": None, "error": None,
+                   "tolerance": None}
+            if oracle is not None and k < len(oracle.get("tangents") or []):
+                row["oracle"] = _array(oracle["tangents"][k])
+                row["oracle_error"] = _array(oracle["errors"][k], 2)
+            if grads is not None and k < len(grads):
+                row["backend"] = _array(grads[k])
+            if f.get("errors") and k < len(f["errors"]):
+                row["error"] = _array(f["errors"][k], 3)
+                row["tolerance"] = _array(f["tolerance"][k], 3)
+            card["outputs"].append(row)
     full = oracle is not None and oracle.get("mode") == "full"
     for i, x in enumerate(f["inputs"]):
         row = {"name": f"x{i}", "shape": input_shapes[i] if i < len(input_shapes) else _shape(x), "value": _array(x),
@@ -294,7 +316,9 @@ def _card(f: dict) -> dict:
         card["projections"] = _projections(f, oracle, grads)
     worst = f.get("worst")
     if worst is not None:
-        where = f"x{f['worst_input']}{list(worst)}" if f.get("worst_input") is not None else f"direction {worst[0]}"
+        letter = "y" if mode == "jvp" else "x"
+        where = f"{letter}{f['worst_input']}{list(worst)}" if f.get("worst_input") is not None else \
+            f"direction {worst[0]}"
         card["worst"] = where
     else:
         card["worst"] = None

@@ -19,6 +19,12 @@ __all__ = ["Stats", "MAX_RATIO_SAMPLES", "finite_or_str"]
 MAX_RATIO_SAMPLES = 2000  # error and cost ratios kept per backend (for the report's plots)
 
 
+def label(outcome) -> str:
+    """The row an outcome is counted under: its backend, and ``backend (jvp)`` for another mode than reverse."""
+    mode = getattr(outcome, "mode", "vjp")
+    return outcome.backend if mode == "vjp" else f"{outcome.backend} ({mode})"
+
+
 def finite_or_str(x):
     """``x`` as a JSON number, or "inf", "-inf", "nan" (which JSON lacks)."""
     x = float(x)
@@ -50,22 +56,25 @@ class Stats:
         self.timings.update(result.seconds)
         families = {primitives.get(p).family for p in fn.primitives_used}
         for o in result.outcomes:
-            self.backend[o.backend][o.status] += 1
+            name = label(o)
+            self.backend[name][o.status] += 1
             if o.convention:
-                self.conventions[o.backend][o.convention] += 1
-            if o.comparison is not None and len(self.ratios[o.backend]) < MAX_RATIO_SAMPLES:
-                self.ratios[o.backend].append(float(o.comparison.ratio))
-            if o.work is not None and o.work.forward and len(self.cost_ratios[o.backend]) < MAX_RATIO_SAMPLES:
+                self.conventions[name][o.convention] += 1
+            if o.comparison is not None and len(self.ratios[name]) < MAX_RATIO_SAMPLES:
+                self.ratios[name].append(float(o.comparison.ratio))
+            if o.work is not None and o.work.forward and len(self.cost_ratios[name]) < MAX_RATIO_SAMPLES:
                 outputs = int(sum(np.prod(shape) for shape in fn.output_shapes))
-                self.cost_ratios[o.backend].append([outputs, o.work.vjp / o.work.forward])
+                self.cost_ratios[name].append([outputs, o.work.vjp / o.work.forward])
             value_status = o.status if o.kind != "cost-bound" else "pass"
             cost_status = ("finding" if o.kind == "cost-bound" else "pass") if o.work is not None else None
             if o.status in ("unsupported", "skipped"):
                 value_status = cost_status = o.status
             for fam in families:
-                self.cells[(o.backend, fam, "value")][value_status] += 1
+                self.cells[(name, fam, "value")][value_status] += 1
                 if cost_status:
-                    self.cells[(o.backend, fam, "cost")][cost_status] += 1
+                    self.cells[(name, fam, "cost")][cost_status] += 1
+            if o.mode != "vjp":  # the coverage table is reverse mode's
+                continue
             for p in fn.primitives_used:
                 self.primitives[(o.backend, p)][value_status] += 1
                 if len(fn.nodes) == 1:

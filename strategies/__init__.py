@@ -8,7 +8,8 @@
   depths, large logits, magnitudes over the exponent range where exp or x² overflow, and subnormals of every
   size; :func:`special_kinds` says which a point reaches);
 - :func:`cotangents` draws one ``v`` per output (one-hot, dense, signed, sparse, scaled);
-- :func:`examples` draws all three as an :class:`Example` whose repr is a runnable Python script;
+- :func:`examples` draws all three (and, with ``tangents=True``, a tangent per input for forward mode;
+  :func:`with_tangents` adds them to any strategy of examples) as an :class:`Example` whose repr is a runnable Python script;
   ``special`` is the share of examples at special points: False (or 0) none, True (or 1) all, a number in
   between that share, each example's choice shrinking towards a regular point (``Example.special`` says which).
 
@@ -33,13 +34,13 @@ Hypothesis statistics (``--hypothesis-show-statistics``) show the events "point 
 """
 
 from ._cotangents import COTANGENT_KINDS, cotangents
-from ._examples import Example, array_source, examples
+from ._examples import Example, array_source, examples, with_tangents
 from ._functions import MOTIFS, functions, simplicity
 from ._points import SPECIAL_KINDS, check_point, points, special_kinds
 
 __all__ = [
     "COTANGENT_KINDS", "Example", "MOTIFS", "SIMPLICITY", "SPECIAL_KINDS", "array_source", "check_point",
-    "cotangents", "examples", "functions", "points", "simplicity", "special_kinds",
+    "cotangents", "examples", "functions", "points", "simplicity", "special_kinds", "with_tangents",
 ]
 
 

@@ -17,7 +17,7 @@ from ._cotangents import _cotangents, COTANGENT_KINDS
 from ._functions import _DEFAULTS, functions
 from ._points import draw_point, uniform_index
 
-__all__ = ["Example", "examples", "array_source"]
+__all__ = ["Example", "examples", "array_source", "with_tangents"]
 
 
 def array_source(a) -> str:
@@ -48,17 +48,22 @@ class Example:
     inputs: tuple
     cotangents: tuple
     special: bool = False
+    tangents: tuple = ()  # one per input, for forward mode (``examples(tangents=True)``); empty otherwise
 
     def __repr__(self):
         lines = [render(self.function, "numpy").rstrip("\n"), "", ""]
         lines.append("inputs = [" + ", ".join(array_source(x) for x in self.inputs) + "]")
         lines.append("cotangents = [" + ", ".join(array_source(v) for v in self.cotangents) + "]")
+        if self.tangents:
+            lines.append("tangents = [" + ", ".join(array_source(w) for w in self.tangents) + "]")
         lines.append(f"special = {self.special!r}")
         return "\n".join(lines) + "\n"
 
 
-def examples(*, special: bool | float = False, cotangent_kinds=COTANGENT_KINDS, **function_knobs):
-    """A strategy for :class:`Example`: ``functions(**function_knobs)``, then ``points``, then ``cotangents``.
+def examples(*, special: bool | float = False, cotangent_kinds=COTANGENT_KINDS, tangents: bool = False,
+             **function_knobs):
+    """A strategy for :class:`Example`: ``functions(**function_knobs)``, then ``points``, then ``cotangents``, and
+    with ``tangents=True`` one tangent per input for forward mode (:func:`with_tangents`: the same kinds).
 
     ``special`` is the share of examples drawn at special points: False (or 0) regular points only, True (or 1)
     every example special, a number strictly between 0 and 1 that share of the examples (each example's choice
@@ -83,8 +88,44 @@ def examples(*, special: bool | float = False, cotangent_kinds=COTANGENT_KINDS, 
         shown["special"] = True if share == 1 else share
     if kinds != COTANGENT_KINDS:
         shown["cotangent_kinds"] = kinds
+    if tangents:
+        shown["tangents"] = True
     text = call_repr("examples", {k: object() for k in shown}, shown)
-    return Described(_examples(regular_fns, special_fns, share, kinds), text)
+    inner = _examples(regular_fns, special_fns, share, kinds)
+    return Described(_with_tangents(inner, kinds) if tangents else inner, text)
+
+
+def with_tangents(strategy, kinds=COTANGENT_KINDS):
+    """``strategy``'s :class:`Example` with one tangent per input drawn after it (for forward mode), of the kinds of
+    :func:`cotangents` (a one-hot tangent is one column of the Jacobian, as a one-hot cotangent is one row)."""
+    return _with_tangents(strategy, tuple(kinds))
+
+
+@st.composite
+def _with_tangents(draw, inner, kinds):
+    import dataclasses
+
+    from ._cotangents import _one
+
+    ex = draw(inner)
+    ws = tuple(_one(draw, shape, ex.function.dtype, kinds) for shape in ex.function.inputs)
+    if dataclasses.is_dataclass(ex) and "tangents" in {f.name for f in dataclasses.fields(ex)}:
+        return dataclasses.replace(ex, tangents=ws)
+    return Tangented(ex, ws)
+
+
+class Tangented:
+    """An example of another kind (a user's strategy of their own) with the tangents drawn for it: its attributes
+    are the example's, and ``tangents``."""
+
+    def __init__(self, example, tangents):
+        self.example, self.tangents = example, tangents
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["example"], name)
+
+    def __repr__(self):
+        return f"{self.example!r}\ntangents = [" + ", ".join(array_source(w) for w in self.tangents) + "]\n"
 
 
 _GRAIN = 1 << 16  # each example draws k < _GRAIN uniformly: special when k >= (1 - share)·_GRAIN (k shrinks to 0)

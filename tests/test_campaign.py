@@ -184,7 +184,8 @@ class DoublesTies(NumpyReference):
     (NumpyReference(), sigmoid_tails(), "precision-loss"), (DoublesTies(), ties(), "convention"),
 ])
 def test_replay_reproduces_precision_loss_and_convention(tmp_path, backend, strategy, kind):
-    results = Campaign([backend], Settings(max_examples=10, seed=0), strategy=strategy).run()
+    # reverse mode's kinds (the tape's JVP rules lose the same digits in the sigmoid tails: a finding of their own)
+    results = Campaign([backend], Settings(max_examples=10, seed=0, modes=("vjp",)), strategy=strategy).run()
     (finding,) = results["findings"]
     assert finding["kind"] == kind
     write_json(tmp_path / "results.json", results)

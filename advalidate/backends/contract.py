@@ -24,6 +24,19 @@ This file is the whole contract. A backend is an object (or a class with a no-ar
     :mod:`advalidate.counting`, measured by observing the library's trace, and how many times the forward
     was evaluated during the VJP (one, for reverse mode).
 
+Optional, forward mode (a backend without them is "not supported" in that mode, never an error):
+
+``jvp(function, inputs, tangents) -> JVP``
+    One forward-mode pass: ``tangents`` a list of NumPy arrays, one per input, of its shape and the function's
+    dtype. Returns the outputs and ``J·w`` for every output, as NumPy arrays of the function's dtype and the
+    outputs' shapes (an output that does not depend on the inputs gets zeros).
+``jvp_primitives: Mapping[str, object]``
+    The primitives whose forward mode it runs (default: ``primitives``): a program using another one is "not
+    supported" in forward mode for this backend (autograd's ``defjvp`` table lacks rules its ``defvjp`` has).
+``jvp_work(function, inputs, tangents) -> Work``
+    As ``work``, for forward plus JVP (``Work.vjp`` then holds that total): forward mode costs a small constant
+    times the forward, like reverse mode.
+
 What a backend can run follows from ``primitives`` and ``dtypes`` alone: :func:`supports` (also the method
 ``Backend.supports``) returns None when a function can run, else the reason a campaign reports
 (``"unsupported primitives: erf, tan"``, or ``"dtype float32 not supported"``).
@@ -78,7 +91,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["VJP", "Work", "Backend", "supports"]
+__all__ = ["VJP", "JVP", "Work", "Backend", "supports", "supports_mode", "MODES", "modes_of"]
+
+MODES = ("vjp", "jvp")
+"""The modes of AD advalidate checks: reverse (``vjp``, every backend) and forward (``jvp``, a backend that has
+the method)."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +107,19 @@ class VJP:
 
 
 @dataclass(frozen=True)
+class JVP:
+    """What ``jvp`` returns: the outputs of the forward pass and one tangent ``J·w`` per output."""
+
+    outputs: list[np.ndarray]
+    tangents: list[np.ndarray]
+
+
+@dataclass(frozen=True)
 class Work:
     """What ``work`` returns: unit-cost work of the forward alone and of forward plus backward."""
 
     forward: int  # work of f alone
-    vjp: int  # work of f and its VJP together
+    vjp: int  # work of f and its derivative together (its VJP; for ``jvp_work``, its JVP)
     forward_passes: int = 1  # evaluations of f during the VJP
 
     @property
@@ -121,6 +146,25 @@ class Backend:
     def supports(self, function) -> str | None:
         """None when this backend can run ``function``, else why not (see :func:`supports`)."""
         return supports(self, function)
+
+
+def supports_mode(backend, function, mode: str) -> str | None:
+    """:func:`supports` in ``mode``: None when ``backend`` can run ``function`` there, else why not (no such method,
+    or a primitive outside ``jvp_primitives`` in forward mode)."""
+    why = supports(backend, function)
+    if why or mode == "vjp":
+        return why
+    if mode not in modes_of(backend):
+        return f"no {mode} mode: the backend has no {mode} method"
+    table = getattr(backend, f"{mode}_primitives", None)
+    table = backend.primitives if table is None else table
+    missing = [p for p in function.primitives_used if p not in table]
+    return f"no {mode} mode for: {', '.join(missing)}" if missing else None
+
+
+def modes_of(backend) -> tuple[str, ...]:
+    """The modes ``backend`` provides (:data:`MODES`): ``vjp`` always, ``jvp`` when it has a ``jvp`` method."""
+    return tuple(m for m in MODES if m == "vjp" or callable(getattr(backend, m, None)))
 
 
 def supports(backend, function) -> str | None:

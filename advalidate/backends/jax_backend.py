@@ -16,7 +16,7 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 from ..render import JAX  # noqa: E402
-from .contract import VJP, Work  # noqa: E402
+from .contract import JVP, VJP, Work  # noqa: E402
 from .dialect_backend import DialectBackend  # noqa: E402
 
 __all__ = ["JaxBackend", "JaxJitBackend"]
@@ -59,6 +59,42 @@ class JaxBackend(DialectBackend):
         outs, grads = self._pullback(function)(xs, vs)
         return VJP([np.array(o) for o in outs], [np.array(g) for g in grads])
 
+    def _pushforward(self, fn):
+        cache = self.__dict__.setdefault("_pushforwards", {})
+        if fn not in cache:
+            f = self.compiled(fn)
+
+            def run(xs, ws):
+                return jax.jvp(f, tuple(xs), tuple(ws))
+
+            if len(cache) >= self.cache_size:
+                cache.pop(next(iter(cache)))
+            cache[fn] = jax.jit(run) if self.jit else run
+        return cache[fn]
+
+    def jvp(self, function, inputs, tangents) -> JVP:
+        """``jax.jvp`` of the rendered function (under ``jax.jit`` for jax-jit): forward mode, JAX's own rules."""
+        xs = [jax.device_put(np.asarray(x)) for x in inputs]
+        ws = [jax.device_put(np.asarray(w)) for w in tangents]
+        outs, ts = self._pushforward(function)(xs, ws)
+        return JVP([np.array(o) for o in outs], [np.array(t) for t in ts])
+
+    def jvp_work(self, function, inputs, tangents) -> Work:
+        """Counted on the jaxpr of ``jax.jvp`` (forward and tangent together) by
+        :func:`advalidate.cost.jaxpr.count_work`, as ``work`` counts the VJP's."""
+        from ..cost.jaxpr import count_work
+
+        key = ("jvp", count_work, function, tuple((np.shape(x), str(np.asarray(x).dtype)) for x in (*inputs, *tangents)))
+        with _WORK_LOCK:
+            if key in _WORK:
+                _WORK.move_to_end(key)
+                return _WORK[key]
+            work = count_work(self.compiled(function), list(inputs), list(tangents), vjp=_standard_jvp)
+            _WORK[key] = work
+            if len(_WORK) > self.cache_size:
+                _WORK.popitem(last=False)
+            return work
+
     def work(self, function, inputs, cotangents) -> Work:
         """Counted on the jaxpr of forward plus VJP by :func:`advalidate.cost.jaxpr.count_work`.
 
@@ -79,6 +115,11 @@ class JaxBackend(DialectBackend):
             if len(_WORK) > self.cache_size:
                 _WORK.popitem(last=False)
             return work
+
+
+def _standard_jvp(f, xs, ws):
+    """Forward mode as the JAX backend runs it: one ``jax.jvp``."""
+    return jax.jvp(f, tuple(xs), tuple(ws))
 
 
 _WORK: OrderedDict = OrderedDict()  # (function, shapes and dtypes) -> Work, for every JAX backend (see work)

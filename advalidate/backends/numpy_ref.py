@@ -23,9 +23,9 @@ from ..ir import Function
 from ..render import VJPScript, render
 from ..primitives._forms import expand as _expand, keep as _keep  # noqa: F401  (rules written against the tape)
 from ..primitives.linalg import grad_matmul_a, grad_matmul_b  # noqa: F401
-from .contract import VJP, Backend, Work
+from .contract import JVP, VJP, Backend, Work
 
-__all__ = ["NumpyReference", "VJPS", "mp_vjp", "Rules"]
+__all__ = ["NumpyReference", "VJPS", "JVPS", "mp_vjp", "mp_jvp", "tangents", "Rules", "JVPRules"]
 
 
 class Rules(MutableMapping):
@@ -66,6 +66,34 @@ class Rules(MutableMapping):
 VJPS = Rules()
 """The reference rules the tape runs (a rule runs on float arrays here and on object arrays of mpf in
 :func:`mp_vjp`: see :class:`advalidate.primitives.Primitive`)."""
+
+
+class JVPRules(Rules):
+    """The forward-mode rules by primitive name: each registration's ``Primitive.jvp``, read live; overrides as
+    :class:`Rules` (tests plant a wrong JVP rule beside a right VJP rule this way)."""
+
+    def __getitem__(self, name):
+        if name in self._overrides:
+            return self._overrides[name]
+        prim = primitives.CATALOGUE.get(name)
+        if prim is None or prim.jvp is None:
+            raise KeyError(name)
+        return prim.jvp
+
+    def __setitem__(self, name, rule):
+        prim = primitives.CATALOGUE.get(name)
+        if prim is not None and rule is prim.jvp:
+            self._overrides.pop(name, None)
+        else:
+            self._overrides[name] = rule
+
+    def __iter__(self):
+        names = [n for n, p in primitives.CATALOGUE.items() if p.jvp is not None]
+        return iter(names + [n for n in self._overrides if n not in primitives.CATALOGUE])
+
+
+JVPS = JVPRules()
+"""The reference forward-mode rules (``Primitive.jvp``), on float arrays and on object arrays of mpf."""
 
 
 # ---------------------------------------------------------------- the tape
@@ -138,6 +166,36 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=Non
             for x, s in zip(fn.input_names, fn.inputs)]
 
 
+def tangents(fn: Function, values: dict, directions, rules_table=None, dtype=None, perturb=None) -> dict:
+    """Propagate input tangents forward through the recorded ``values`` (forward mode): each node's tangent is its
+    primitive's JVP rule applied to its operands' tangents (``rules_table``, default :data:`JVPS`), in ``dtype``
+    (default ``fn.dtype``; ``object`` for mpf). Returns the tangent of every value by name. ``perturb(name, t)``,
+    when given, may replace each node's tangent before later nodes use it (the error model adds its floor)."""
+    rules_table = JVPS if rules_table is None else rules_table
+    dtype = fn.dtype if dtype is None else dtype
+    ts = {name: counting.wrap(np.asarray(w, dtype=dtype)) for name, w in zip(fn.input_names, directions)}
+    for name, node in fn.named_nodes():
+        prim = primitives.get(node.prim)
+        params = prim.check_params(node.kwargs)
+        out = rules_table[node.prim]([ts[a] for a in node.args], values[name], *(values[a] for a in node.args),
+                                     **params)
+        out = np.array(np.broadcast_to(np.asarray(counting.unwrap(out), dtype=dtype), fn.shapes[name]))
+        if perturb is not None:
+            out = perturb(name, out)
+        ts[name] = counting.wrap(out)
+    return ts
+
+
+def mp_jvp(fn: Function, inputs, directions, prec: int, rules_table=None) -> tuple[dict, list[np.ndarray]]:
+    """The forward-mode pass on exact values: the catalogue's mpmath forms and the same JVP rules on object arrays
+    of mpf, at ``prec`` bits. Returns every value by name and the tangent of each output (object arrays)."""
+    with mpmath.workprec(prec):
+        values = trace(fn, [to_mp(x) for x in inputs], "mp")
+        ts = tangents(fn, values, [to_mp(np.broadcast_to(np.asarray(w, np.float64), s))
+                                   for w, s in zip(directions, fn.inputs)], rules_table, dtype=object)
+    return values, [np.asarray(ts[o], dtype=object) for o in fn.outputs]
+
+
 def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None, **hooks) -> tuple[dict, list[np.ndarray]]:
     """The same reverse pass on exact values: the forward pass with the catalogue's mpmath forms and the
     backward pass with the same rules on object arrays of mpf, at ``prec`` bits. Returns every value of the
@@ -198,4 +256,21 @@ class NumpyReference(Backend):
             with counting.counting() as bwd:
                 backward(fn, values, cotangents)
         return Work(forward=fwd.work, vjp=fwd.work + bwd.work, forward_passes=1)
+
+    def jvp(self, fn: Function, inputs, directions) -> JVP:
+        """Forward mode: the recording pass, then each node's tangent from its registration's JVP rule."""
+        with np.errstate(all="ignore"):
+            values = forward(fn, inputs)
+            ts = tangents(fn, values, directions)
+        return JVP([np.array(counting.unwrap(values[o])) for o in fn.outputs],
+                   [np.array(counting.unwrap(ts[o])) for o in fn.outputs])
+
+    def jvp_work(self, fn: Function, inputs, directions) -> Work:
+        """The work of the forward alone and of forward plus the tangent pass (one of each)."""
+        with np.errstate(all="ignore"):
+            with counting.counting() as fwd:
+                values = forward(fn, inputs)
+            with counting.counting() as tan:
+                tangents(fn, values, directions)
+        return Work(forward=fwd.work, vjp=fwd.work + tan.work, forward_passes=1)
 

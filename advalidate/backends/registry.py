@@ -119,6 +119,11 @@ def validate(backend, label: str | None = None):
         problem = _check_method(backend, method)
         if problem:
             problems.append(problem)
+    for method in ("jvp", "jvp_work"):  # optional (forward mode): checked only where given
+        if getattr(backend, method, None) is not None:
+            problem = _check_method(backend, method)
+            if problem:
+                problems.append(problem.replace("cotangents", "tangents"))
     if problems:
         raise InvalidBackend(label, problems)
     return backend

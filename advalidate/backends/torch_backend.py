@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..render import TORCH
-from .contract import VJP, Work
+from .contract import JVP, VJP, Work
 from .dialect_backend import DialectBackend
 
 __all__ = ["TorchBackend"]
@@ -40,3 +40,27 @@ class TorchBackend(DialectBackend):
         from ..cost.dispatch import count_work
 
         return count_work(self.compiled(function), list(inputs), list(cotangents))
+
+    def jvp(self, function, inputs, tangents) -> JVP:
+        """``torch.func.jvp`` of the rendered function: forward-mode AD with dual tensors (PyTorch's forward
+        formulas, written apart from its backward ones)."""
+        from torch.func import jvp
+
+        f = self.compiled(function)
+        xs = tuple(torch.from_numpy(np.array(x)) for x in inputs)
+        ws = tuple(torch.from_numpy(np.array(w)) for w in tangents)
+        outs, ts = jvp(lambda *a: tuple(f(*a)), xs, ws)
+        return JVP([o.detach().numpy().copy() for o in outs], [t.detach().numpy().copy() for t in ts])
+
+    def jvp_work(self, function, inputs, tangents) -> Work:
+        """Counted from the aten ops of ``torch.func.jvp`` by :func:`advalidate.cost.dispatch.count_work`."""
+        from ..cost.dispatch import count_work
+
+        return count_work(self.compiled(function), list(inputs), list(tangents), vjp=_standard_jvp)
+
+
+def _standard_jvp(f, xs, ws):
+    """Forward mode as the PyTorch backend runs it: one ``torch.func.jvp`` (on detached inputs)."""
+    from torch.func import jvp
+
+    return jvp(lambda *a: tuple(f(*a)), tuple(x.detach() for x in xs), tuple(ws))

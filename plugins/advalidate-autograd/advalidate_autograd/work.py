@@ -16,7 +16,7 @@ import numpy as np
 from advalidate import counting
 from advalidate.backends.contract import Work
 
-__all__ = ["count_work", "standard_vjp"]
+__all__ = ["count_work", "standard_vjp", "standard_jvp"]
 
 _registered = False
 
@@ -40,6 +40,14 @@ def standard_vjp(f, xs, vs):
 
     pullback, outs = make_vjp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))
     return outs, pullback(tuple(vs))
+
+
+def standard_jvp(f, xs, ws):
+    """Forward mode as the autograd backend runs it: one ``make_jvp`` over a traced tuple."""
+    from autograd import make_jvp
+    from autograd.builtins import tuple as ag_tuple
+
+    return make_jvp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))(tuple(ws))
 
 
 

@@ -1,0 +1,382 @@
+"""Forward mode: a backend's JVP ``J·w`` judged against the oracle's, under the error model of reverse mode.
+
+For each output component k the tolerance is the VJP's (:mod:`advalidate.errormodel`), read forward:
+
+    tol_k = oracle_error_k + max(K·(n + 1)·u·scale_k + S·min(sens_k, sqrt(u)·scale_k), floor_k)
+
+- ``scale_k``: what was summed to make (J·w)_k, in absolute values: ``(|J_L| ... |J_1| |w|)_k``, the tangent
+  pushed forward through the absolute value of every local Jacobian (:func:`forward_scale`), never less than
+  the oracle's |(J·w)_k|. A node's ``|J_j|·|t_j|`` comes from its registration's magnitude rules (the rules of
+  ``|J|^T |v|`` the VJP's scale uses), row by row: an elementwise or broadcasting node's local Jacobian is
+  diagonal and one call of the rule gives it; any other node's is read one output entry at a time.
+- ``sens_k``: how far the reference tape's float JVP moves when every forward value is rounded differently (the
+  perturbation of :func:`advalidate.errormodel.sensitivity`, twice).
+- ``floor_k``: ``tiny`` plus ``tiny`` in every intermediate tangent whose exact size is below ``tiny`` (a forward
+  pass holds each node's tangent as a float: below the normal range it is lost), carried to the outputs through
+  the absolute local Jacobians, as :func:`advalidate.errormodel.underflow_floor` does backward.
+
+A miss is classified as for the VJP: ``nan-inf`` (NaN or inf where the oracle is finite), ``precision-loss`` (the
+reference JVP rules miss too in the dtype and agree with the oracle at high precision: right formulas, lost
+digits), ``wrong-value`` otherwise. The point's verdict (domain, overflow, ill-conditioned) is the example's,
+decided once for every mode (:func:`advalidate.check.check_example`); where the forward pass rounds so differently
+that the reference JVP moves by more than ``sqrt(u)·scale`` while an output moves by more than sqrt(u) of itself,
+no JVP is judged either (``ill-conditioned``, said in the outcome).
+
+The cost bound is reverse mode's: ``work(f + JVP) <= ω·work(f) + slack``, with the forward run once (a forward
+mode that re-runs f per input, as a finite-difference Jacobian would, fails it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from . import primitives
+from .backends import numpy_ref
+from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _perturber, _ratios, exact_precision,
+                         rounding_bound, unit_roundoff)
+from .evaluate import to_mp
+from .ir import Function
+
+__all__ = ["JVPReference", "forward_scale", "compare_jvp", "run_jvp", "DIAGONAL_FAMILIES"]
+
+DIAGONAL_FAMILIES = ("elementwise", "binary")  # each result entry reads one entry of each (broadcast) operand
+
+
+def _parts(prim, g, ans, args, params):
+    rules = MAGNITUDE_RULES[prim.name]
+    if callable(rules):
+        return list(rules(g, ans, *args, **params))
+    return [None if r is None else r(g, ans, *args, **params) for r in rules]
+
+
+def _local(prim, params, ans, args, sizes) -> np.ndarray:
+    """``Σ_j |J_j|·sizes_j`` for one node, per entry of its result (float64): ``sizes`` are nonnegative arrays of
+    the operands' shapes, ``|J_j|`` the absolute local Jacobian of operand j (its magnitude rules)."""
+    shape = np.shape(ans)
+    out = np.zeros(shape)
+    live = [j for j, t in enumerate(sizes) if np.any(t != 0)]
+    if not live:
+        return out
+    if prim.family in DIAGONAL_FAMILIES:
+        parts = _parts(prim, np.ones(shape), ans, args, params)
+        for j in live:
+            if parts[j] is not None:
+                out = out + np.broadcast_to(np.asarray(parts[j], np.float64), shape) * np.broadcast_to(sizes[j], shape)
+        return out
+    flat = out.reshape(-1)
+    for e in range(flat.size):
+        g = np.zeros(shape)
+        g.reshape(-1)[e] = 1.0
+        parts = _parts(prim, g, ans, args, params)
+        flat[e] = sum(float(np.sum(numpy_ref.unbroadcast(np.asarray(parts[j], np.float64), np.shape(args[j]))
+                                   * sizes[j])) for j in live if parts[j] is not None)
+    return flat.reshape(shape)
+
+
+def forward_scale(fn: Function, values: dict, tangents) -> tuple[list, list]:
+    """``(scale, floor)`` per output: ``|J_L| ... |J_1| |w|`` and the underflow floor (module docstring), from float64
+    ``values`` of every node. The tangent sizes are also pushed forward scaled by 2^600 (the pass is linear in
+    them), so that a tangent below ``tiny`` is told from an exact 0 far below float64's range."""
+    tiny = float(np.finfo(fn.dtype).tiny)
+    lift = 2.0 ** 600
+    mags = {n: np.abs(np.asarray(w, np.float64)) for n, w in zip(fn.input_names, tangents)}
+    lifted = {n: m * lift for n, m in mags.items()}
+    floors = {n: np.zeros(s) for n, s in zip(fn.input_names, fn.inputs)}
+    with np.errstate(all="ignore"):
+        for name, node in fn.named_nodes():
+            prim = primitives.get(node.prim)
+            params = prim.check_params(node.kwargs)
+            ans, args = values[name], [values[a] for a in node.args]
+            mags[name] = _local(prim, params, ans, args, [mags[a] for a in node.args])
+            lifted[name] = _local(prim, params, ans, args, [lifted[a] for a in node.args])
+            small = (lifted[name] > 0) & (lifted[name] < tiny * lift)  # a tangent no float holds
+            carried = _local(prim, params, ans, args, [floors[a] for a in node.args])
+            floors[name] = np.where(np.isfinite(carried), carried, 0.0) + np.where(small, tiny, 0.0)
+    return [mags[o] for o in fn.outputs], [tiny + floors[o] for o in fn.outputs]
+
+
+def _tape_jvp(fn: Function, inputs, tangents, perturb=None):
+    """The reference tape's float JVP (outputs, tangents), its forward values moved by ``perturb`` when given; NaN
+    where the float tape fails (:data:`advalidate.errormodel.FLOAT_FAILURES`)."""
+    try:
+        with np.errstate(all="ignore"):
+            values = numpy_ref.forward(fn, inputs, perturb)
+            ts = numpy_ref.tangents(fn, values, tangents)
+        return ([np.asarray(numpy_ref.counting.unwrap(values[o]), np.float64) for o in fn.outputs],
+                [np.asarray(numpy_ref.counting.unwrap(ts[o]), np.float64) for o in fn.outputs])
+    except FLOAT_FAILURES:
+        return ([np.full(s, np.nan) for s in fn.output_shapes], [np.full(s, np.nan) for s in fn.output_shapes])
+
+
+class JVPReference:
+    """What every backend's JVP on one example is judged against, computed once and shared: the tolerances, the
+    reference tape's float JVP and, for a miss, its high-precision run. ``oracle``: the example's
+    :class:`~advalidate.oracle.OracleJVP`; ``exact``: the oracle's high-precision trace of f (by name)."""
+
+    def __init__(self, fn: Function, inputs, tangents, oracle, exact: dict):
+        self.fn, self.inputs, self.tangents, self.oracle, self.exact_trace = fn, inputs, tangents, oracle, exact
+        self._tolerances = self._unjudgeable = None
+        self._exact_run = False
+        self.tape = _tape_jvp(fn, inputs, tangents)[1]
+        self._build()
+
+    def _build(self):
+        fn, o = self.fn, self.oracle
+        u = unit_roundoff(fn.dtype)
+        values64 = {k: np.array([float(x) for x in np.asarray(v).reshape(-1)], np.float64).reshape(np.shape(v))
+                    for k, v in self.exact_trace.items()}
+        scale, floors = forward_scale(fn, values64, self.tangents)
+        rng = np.random.default_rng(0)
+        base_out = _tape_jvp(fn, self.inputs, self.tangents)[0]
+        sens = [np.zeros(s) for s in fn.output_shapes]
+        moved = False
+        for _ in range(2):
+            outs, ts = _tape_jvp(fn, self.inputs, self.tangents, _perturber(rng))
+            with np.errstate(all="ignore"):
+                sens = [np.maximum(se, np.abs(t - b)) for se, t, b in zip(sens, ts, self.tape)]
+                for a, b in zip(outs, base_out):
+                    rel = np.abs(a - b) / np.maximum(np.abs(b), np.finfo(fn.dtype).tiny)
+                    moved = moved or bool(np.any(np.isfinite(rel) & (rel > np.sqrt(u))))
+        sens = [np.where(np.isfinite(se), se, np.inf) for se in sens]
+        self.scale = [np.maximum(s, np.abs(t)) for s, t in zip(scale, o.tangents)]
+        n = len(fn.nodes)
+        self.tolerances = [e + np.maximum(rounding_bound(n, fn.dtype, s) + S * np.minimum(se, np.sqrt(u) * s), fl)
+                           for e, s, se, fl in zip(o.errors, self.scale, sens, floors)]
+        jumpy = any(np.any((se > np.sqrt(u) * s) | (np.isinf(se) & np.isinf(s))) for se, s in zip(sens, self.scale))
+        self.unjudgeable = ("an output moves by more than sqrt(u) of itself when the forward pass rounds differently, "
+                            f"and the reference JVP with it: f is ill-conditioned here in {fn.dtype}"
+                            if moved and jumpy else "") or self._unrepresentable()
+
+    def _unrepresentable(self) -> str:
+        """Why no float forward pass can return this JVP, or "": the float tape's JVP is NaN or inf on a component
+        whose exact value is finite in the dtype, while the same rules at the dtype's precision with an unbounded
+        exponent (mpmath) are finite there: only the range failed, on a term inside a rule (qr_q of a 1×1 subnormal
+        matrix: Q = 1, J·w = 0, but the rule's w/R is 1.5e315 in float64 and inf·0 is NaN). The VJP's counterpart
+        is :func:`advalidate.errormodel.unrepresentable`."""
+        fn, big = self.fn, float(np.finfo(self.fn.dtype).max)
+        bad = [~np.isfinite(t) & (np.abs(o) <= big) for t, o in zip(self.tape, self.oracle.tangents)]
+        if not any(np.any(b) for b in bad):
+            return ""
+        try:
+            ranged = numpy_ref.mp_jvp(self.fn, self.inputs, self.tangents, int(np.finfo(fn.dtype).nmant) + 1)[1]
+        except (ZeroDivisionError, ValueError, TypeError):
+            return ""
+        for k, (b, r) in enumerate(zip(bad, ranged)):
+            values = np.asarray(r, dtype=object).reshape(-1)
+            if not all(mpmath.isfinite(v) for v, on in zip(values, np.reshape(b, -1)) if on):
+                return ""
+        return (f"the reference JVP is NaN or inf in {fn.dtype} where J·w is finite, and its rules are finite at "
+                f"{fn.dtype}'s precision without its exponent range: a term of the forward-mode pass overflows the "
+                "dtype, so no float forward pass can return this JVP")
+
+    @property
+    def exact(self):
+        """The reference JVP rules at :func:`advalidate.errormodel.exact_precision` (tangent per output, object
+        arrays), or None where a formula divides by an exact zero."""
+        if self._exact_run is False:
+            try:
+                self._exact_run = numpy_ref.mp_jvp(self.fn, self.inputs, self.tangents, exact_precision(self.fn.dtype))[1]
+            except ZeroDivisionError:
+                self._exact_run = None
+        return self._exact_run
+
+
+@dataclass
+class JVPComparison:
+    """The verdict on one backend's JVP against the oracle (per output, like the VJP's per input)."""
+
+    ok: bool
+    kind: str | None
+    ratio: float
+    worst: tuple | None  # (output index, component index)
+    errors: list
+    tolerances: list
+
+
+def compare_jvp(reference: JVPReference, tangents) -> JVPComparison:
+    """Compare a backend's output tangents with the oracle's, component by component."""
+    fn, o, tols = reference.fn, reference.oracle, reference.tolerances
+    errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
+    for k, (t, r, tol) in enumerate(zip(tangents, o.tangents, tols)):
+        t = np.asarray(t, np.float64)
+        finite = np.isfinite(t)
+        with np.errstate(all="ignore"):
+            rounded = np.asarray(r, np.float64).astype(fn.dtype).astype(np.float64)
+            same_inf = np.isinf(t) & (t == rounded)
+            err = np.where(finite, np.abs(t - r), np.where(same_inf, 0.0, np.inf))
+        bad = (err > tol) | (~finite & ~same_inf)
+        ratios = np.where(bad & ~finite, np.inf, _ratios(err, tol))
+        errors.append(err)
+        if ratios.size and np.max(ratios) > ratio:
+            ratio = float(np.max(ratios))
+            worst = (k, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
+        bads.append(bad)
+        nonfinite = nonfinite or bool(np.any(bad & ~finite))
+    kind = None
+    if nonfinite:
+        kind = "nan-inf"
+    elif any(np.any(b) for b in bads):
+        kind = "precision-loss" if _lost_digits(reference, bads) else "wrong-value"
+    return JVPComparison(kind is None, kind, ratio, worst, errors, tols)
+
+
+def _lost_digits(reference: JVPReference, bads) -> bool:
+    """On every component the backend misses, the reference JVP rules miss too in the dtype and agree with the
+    oracle at high precision (to its bound plus 2^-100 of the scale): right formulas, lost digits."""
+    o, tols = reference.oracle, reference.tolerances
+    for r, ot, t, bad in zip(reference.tape, o.tangents, tols, bads):
+        with np.errstate(all="ignore"):
+            if not np.all(np.abs(np.asarray(r, np.float64) - ot)[bad] > t[bad]):
+                return False
+    exact = reference.exact
+    if exact is None:
+        return False
+    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
+    with mpmath.workprec(exact_precision(reference.fn.dtype)):
+        for g, om, em, sc, bad in zip(exact, o.tangents_mp, o.errors_mp, reference.scale, bads):
+            for miss, gi, oi, ei, si in zip(np.reshape(bad, -1), np.reshape(g, -1), np.reshape(om, -1),
+                                            np.reshape(em, -1), np.reshape(sc, -1)):
+                if miss and not abs(gi - oi) <= ei + margin * max(mpmath.mpf(float(si)), abs(oi)):
+                    return False
+    return True
+
+
+def _validate(fn: Function, result) -> str | None:
+    tangents = getattr(result, "tangents", None)
+    n = len(fn.outputs)
+    if tangents is None or len(tangents) != n:
+        return f"returned {0 if tangents is None else len(tangents)} output tangents for {n} outputs"
+    for k, (t, shape) in enumerate(zip(tangents, fn.output_shapes)):
+        t = np.asarray(t)
+        if t.shape != shape:
+            return f"output tangent {k} has shape {t.shape}, output {fn.outputs[k]} has shape {shape}"
+        if t.dtype != np.dtype(fn.dtype):
+            return f"output tangent {k} has dtype {t.dtype}, the function's dtype is {fn.dtype}"
+    return None
+
+
+def run_jvp(backend, fn: Function, inputs, tangents, caught: list | None = None):
+    """``backend.jvp`` called defensively, as :func:`advalidate.check.run_vjp` calls ``vjp``: (output tangents,
+    None) or (None, a message naming the failure); warnings go to ``caught``."""
+    import traceback
+
+    from .check import _keep
+    from .isolation import BackendRaised
+    from .warnings_capture import capture
+
+    given = [np.array(x, copy=True) for x in inputs]
+    raised = []
+    try:
+        with capture() as raised:
+            result = backend.jvp(fn, given, [np.array(w, copy=True) for w in tangents])
+    except Exception as e:  # a backend bug, reported as an `error` finding
+        if isinstance(e, BackendRaised):
+            return None, str(e)
+        return None, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
+    finally:
+        _keep(caught, raised)
+    problem = _validate(fn, result)
+    if problem:
+        return None, problem
+    if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(given, inputs)):
+        return None, "the backend mutated its inputs"
+    return [np.asarray(t) for t in result.tangents], None
+
+
+def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, measure_work: bool, omega: float, point: str,
+          kink: str, why_not: dict, seconds, lap) -> tuple:
+    """Every backend's JVP on one example: ``(the oracle's OracleJVP or None, outcomes with mode "jvp")``. Called by
+    :func:`advalidate.check.check_example` once the point is known to be regular or a kink (the verdicts on the point
+    are shared with reverse mode). ``why_not``: each backend's reason it cannot run ``fn`` (None: it can)."""
+    from .backends.contract import supports_mode
+    from .check import Outcome, program_omega
+    from .cost import check_bound
+    from .errors import DomainError, KinkError
+    from .evaluate import trace
+
+    def outcome(backend, status, message="", **kw):
+        return Outcome(backend.name, status, message=message, mode="jvp", **kw)
+
+    why_not = {b.name: why_not[b.name] or supports_mode(b, fn, "jvp") for b in backends}
+    able = [b for b in backends if not why_not[b.name]]
+    skip = ""
+    if point == "kink":
+        skip = (f"at a kink of {kink}: forward mode is judged at regular points only (the one-sided J·w are not "
+                "computed)")
+    ref = jvp_oracle = None
+    if not skip and able:
+        try:
+            jvp_oracle = oracle.jvp(live, inputs, tangents)
+            with mpmath.workprec(oracle.prec):
+                exact = trace(live, [to_mp(x) for x in inputs], "mp")
+            ref = JVPReference(live, inputs, tangents, jvp_oracle, exact)
+            skip = ref.unjudgeable
+        except (DomainError, KinkError) as e:  # a step of the oracle left the domain
+            skip = str(e)
+        lap("oracle jvp")
+    outcomes = []
+    for backend in backends:
+        if why_not[backend.name]:
+            outcomes.append(outcome(backend, "unsupported", why_not[backend.name]))
+            continue
+        if skip:
+            outcomes.append(outcome(backend, "skipped", skip))
+            continue
+        caught: list = []
+        tangents_out, problem = run_jvp(backend, fn, inputs, tangents, caught)
+        lap(f"jvp {backend.name}")
+        if problem:
+            outcomes.append(outcome(backend, "finding", problem, kind="error", warnings=caught))
+            continue
+        result = outcome(backend, "pass", grads=tangents_out, warnings=caught)
+        result.comparison = compare_jvp(ref, tangents_out)
+        lap("error model jvp")
+        if not result.comparison.ok:
+            result.status, result.kind = "finding", result.comparison.kind
+            result.message = f"J·w: error {result.comparison.ratio:.3g}× the tolerance"
+        elif measure_work and callable(getattr(backend, "jvp_work", None)):
+            try:
+                work = backend.jvp_work(fn, inputs, tangents)
+            except Exception as e:  # noqa: BLE001  a backend's failure is a finding
+                result.status, result.kind = "finding", "error"
+                result.message = f"JVP work counting failed: {type(e).__name__}: {e}"
+            else:
+                result.work = work
+                # a forward that is pure data movement costs 0 while its JVP still reads w and writes J·w; otherwise
+                # a view or a gather moves the tangent as it moves the value, at no cost either
+                io = 0 if work.forward else sum(np.size(w) for w in tangents) + sum(
+                    int(np.prod(s)) for s in fn.output_shapes)
+                verdict = check_bound(work, program_omega(fn, omega), io=io)
+                if not verdict.ok:
+                    result.status, result.kind = "finding", "cost-bound"
+                    result.message = "forward mode: " + verdict.message.replace("VJP", "JVP").replace(
+                        "reverse mode runs it once", "forward mode runs it once")
+            lap(f"work jvp {backend.name}")
+        outcomes.append(result)
+    if ref is not None:
+        _cross_check(live, ref, outcomes)
+    return jvp_oracle, outcomes
+
+
+def _cross_check(fn: Function, ref: JVPReference, outcomes) -> None:
+    """Record which backends' JVPs agree with each other: component by component within twice the rounding term
+    of the tolerance (each may be that far from the truth); identical values (NaN and inf included) agree."""
+    done = [o for o in outcomes if o.grads is not None]
+    n = len(fn.nodes)
+    for a in done:
+        for b in done:
+            if a is b:
+                continue
+            close = True
+            with np.errstate(all="ignore"):
+                for x, y, s in zip(a.grads, b.grads, ref.scale):
+                    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+                    same = (x == y) | (np.isnan(x) & np.isnan(y))
+                    near = np.abs(x - y) <= rounding_bound(n, fn.dtype, np.fmax(s, np.fmax(np.abs(x), np.abs(y))),
+                                                           factor=2)
+                    close = close and bool(np.all(same | near))
+            if close:
+                a.agrees_with.append(b.backend)

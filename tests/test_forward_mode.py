@@ -1,0 +1,250 @@
+"""Forward mode (JVP): the oracle's J·w against closed forms, the reference tape's JVP rules against the oracle,
+planted forward-mode bugs caught with the right kind (a wrong JVP rule beside a right VJP rule, a forward mode that
+re-runs f per input), and the campaign's modes."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from advalidate import Builder, builder, primitives
+from advalidate.backends import numpy_ref
+from advalidate.backends.contract import JVP, MODES, Work, modes_of, supports_mode
+from advalidate.check import check_example
+from advalidate.evaluate import to_mp
+from advalidate.oracle import Oracle
+
+from .test_core_oracle import BINARY, CASES, POINTS, UNARY, V
+
+TOL = mpmath.mpf("1e-25")
+
+
+def _assert_jvp(result, exact, label):
+    """Every component of the oracle's J·w within its bound of the closed form, both at most 1e-25 of the largest."""
+    with mpmath.workprec(300):
+        for k, (got, err, want) in enumerate(zip(result.tangents_mp, result.errors_mp, exact)):
+            got, err = np.asarray(got, dtype=object).reshape(-1), np.asarray(err, dtype=object).reshape(-1)
+            want = [mpmath.mpf(w) for w in np.asarray(want, dtype=object).reshape(-1)]
+            scale = max(abs(w) for w in want)
+            for j, (g, e, w) in enumerate(zip(got, err, want)):
+                where = f"{label} output {k}, entry {j}: {g} vs {w}, bound {e}"
+                assert abs(g - w) <= e, f"{where}: the error bound must hold"
+                assert abs(g - w) <= TOL * scale and e <= TOL * scale, f"{where}: above 1e-25 of {scale}"
+
+
+W = [0.5, -1.5, 0.875]
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_oracle_jvp_of_a_unary_closed_form(name):
+    b = Builder()
+    fn = b.build(b.apply(name, b.input(3)))
+    x = np.array(POINTS.get(name, [-0.9, 0.35, 1.6]))
+    with mpmath.workprec(300):
+        exact = [np.array([UNARY[name](xi) * wi for xi, wi in zip(to_mp(x), to_mp(np.array(W)))], dtype=object)]
+    _assert_jvp(Oracle().jvp(fn, [x], [np.array(W)]), exact, name)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_oracle_jvp_of_a_binary_closed_form(name):
+    b = Builder()
+    fn = b.build(b.apply(name, b.input(3), b.input(3)))
+    a, c = np.array([0.6, 1.3, 2.2]), np.array([-0.4, 0.9, 1.7])
+    if name == "atan2":
+        a, c = c, a
+    wa, wc = np.array(W), np.array([1.25, 0.375, -0.75])
+    da, dc = BINARY[name]
+    with mpmath.workprec(300):
+        exact = [np.array([da(p, q) * s + dc(p, q) * t for p, q, s, t in zip(to_mp(a), to_mp(c), to_mp(wa), to_mp(wc))],
+                          dtype=object)]
+    _assert_jvp(Oracle().jvp(fn, [a, c], [wa, wc]), exact, name)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_oracle_jvp_agrees_with_the_closed_form_vjp_through_the_adjoint_identity(case):
+    """<v, J·w> = <Jᵀv, w> for every closed form of the VJP oracle's tests (the 38 cases): the oracle's J·w projected
+    on their cotangent v matches the closed-form VJP projected on a random w, within the summed bounds, at 1e-25."""
+    with mpmath.workprec(300):
+        fn, xs, vs, exact = CASES[case]()
+    rng = np.random.default_rng(3)
+    ws = [rng.normal(size=s) for s in fn.inputs]
+    result = Oracle().jvp(fn, xs, ws)
+    with mpmath.workprec(300):
+        lhs = mpmath.fsum(mpmath.mpf(float(v)) * t for v_, t_ in zip(vs, result.tangents_mp)
+                          for v, t in zip(np.reshape(v_, -1), np.reshape(t_, -1)))
+        bound = mpmath.fsum(abs(mpmath.mpf(float(v))) * e for v_, e_ in zip(vs, result.errors_mp)
+                            for v, e in zip(np.reshape(v_, -1), np.reshape(e_, -1)))
+        rhs = mpmath.fsum(mpmath.mpf(g) * mpmath.mpf(float(w)) for g_, w_ in zip(exact, ws)
+                          for g, w in zip(np.reshape(np.asarray(g_, dtype=object), -1), np.reshape(w_, -1)))
+        size = mpmath.fsum(abs(mpmath.mpf(g) * mpmath.mpf(float(w))) for g_, w_ in zip(exact, ws)
+                           for g, w in zip(np.reshape(np.asarray(g_, dtype=object), -1), np.reshape(w_, -1)))
+        assert abs(lhs - rhs) <= bound + mpmath.ldexp(size, -200), (case, lhs, rhs, bound)
+        assert abs(lhs - rhs) <= TOL * size and bound <= TOL * size, (case, lhs, rhs, bound, size)
+
+
+def test_oracle_jvp_refuses_tangents_of_the_wrong_shape():
+    fn = builder.single("sin", (3,))
+    with pytest.raises(ValueError, match="tangent 0 has shape"):
+        Oracle().jvp(fn, [np.ones(3)], [np.ones(4)])
+    with pytest.raises(ValueError, match="1 inputs, got 2 tangents"):
+        Oracle().jvp(fn, [np.ones(3)], [np.ones(3), np.ones(3)])
+
+
+def test_oracle_jvp_along_zero_is_exactly_zero():
+    fn = builder.single("exp", (2,))
+    result = Oracle().jvp(fn, [np.array([0.5, 700.0])], [np.zeros(2)])
+    assert np.all(result.tangents[0] == 0) and np.all(result.errors[0] == 0)
+
+
+# ---- the reference tape's JVP rules, per primitive, against the oracle
+
+
+def _point(fn, seed=0):
+    return [x.astype(fn.dtype) for x in primitives.fixed_point(fn, np.random.default_rng(seed))]
+
+
+@pytest.mark.parametrize("name", sorted(primitives.CATALOGUE))
+def test_the_reference_jvp_rule_passes_against_the_oracle(name):
+    fn = builder.single(name, (2, 3))
+    xs = _point(fn)
+    ws = [np.random.default_rng(1).uniform(-2, 2, size=np.shape(x)) for x in xs]
+    result = check_example(fn, xs, [np.ones(s) for s in fn.output_shapes], [numpy_ref.NumpyReference()],
+                           tangents=ws, modes=("jvp",))
+    (outcome,) = result.outcomes
+    assert outcome.mode == "jvp"
+    assert outcome.status in ("pass", "skipped"), (name, outcome.status, outcome.kind, outcome.message)
+    if outcome.status == "skipped":  # a kink by construction (sort of a tie...): said, never silently
+        assert result.point != "regular" or outcome.message, name
+
+
+# ---- planted bugs
+
+
+class WrongJVP(numpy_ref.NumpyReference):
+    """The reference tape with one JVP rule replaced and every VJP rule right."""
+
+    def __init__(self, name, rule):
+        self.name = f"wrong-jvp-{name}"
+        self.rules = numpy_ref.JVPRules()
+        self.rules[name] = rule
+
+    def jvp(self, fn, inputs, tangents):
+        with np.errstate(all="ignore"):
+            values = numpy_ref.forward(fn, inputs)
+            ts = numpy_ref.tangents(fn, values, tangents, self.rules)
+        return JVP([np.array(numpy_ref.counting.unwrap(values[o])) for o in fn.outputs],
+                   [np.array(numpy_ref.counting.unwrap(ts[o])) for o in fn.outputs])
+
+
+def _chain():
+    b = Builder()
+    x = b.input(3)
+    return b.build(b.tanh(b.sin(x)))
+
+
+@pytest.mark.parametrize("relative", [1e-2, 1e-11])
+def test_a_wrong_jvp_rule_beside_a_right_vjp_rule_is_a_forward_mode_wrong_value(relative):
+    backend = WrongJVP("sin", lambda ts, ans, x: ts[0] * np.cos(x) * (1 + relative))
+    fn, xs = _chain(), [np.array([0.3, -0.7, 1.1])]
+    result = check_example(fn, xs, [np.array([1.0, -0.5, 0.25])], [backend], tangents=[np.array([0.5, 1.5, -1.0])],
+                           modes=("vjp", "jvp"))
+    by_mode = {o.mode: o for o in result.outcomes}
+    assert by_mode["vjp"].status == "pass"
+    assert (by_mode["jvp"].status, by_mode["jvp"].kind) == ("finding", "wrong-value"), by_mode["jvp"].message
+
+
+def test_the_right_jvp_rule_passes():
+    backend = WrongJVP("sin", primitives.get("sin").jvp)
+    result = check_example(_chain(), [np.array([0.3, -0.7, 1.1])], [np.ones(3)], [backend],
+                           tangents=[np.array([0.5, 1.5, -1.0])], modes=("vjp", "jvp"))
+    assert [o.status for o in result.outcomes] == ["pass", "pass"]
+
+
+class PerInputForward(numpy_ref.NumpyReference):
+    """Forward mode the expensive way: J·w assembled input by input, each from a forward pass of its own (as a
+    Jacobian built column by column would)."""
+
+    name = "per-input-forward"
+
+    def jvp_work(self, fn, inputs, tangents):
+        from advalidate import counting
+
+        total, passes = 0, 0
+        with np.errstate(all="ignore"):
+            with counting.counting() as fwd:
+                numpy_ref.forward(fn, inputs)
+            for i in range(len(inputs)):
+                only = [w if j == i else np.zeros_like(w) for j, w in enumerate(tangents)]
+                with counting.counting() as c:
+                    numpy_ref.tangents(fn, numpy_ref.forward(fn, inputs), only)
+                total, passes = total + c.work, passes + 1
+        return Work(forward=fwd.work, vjp=total, forward_passes=passes)
+
+
+def test_a_forward_mode_that_reruns_f_per_input_is_a_cost_finding():
+    b = Builder()
+    xs = [b.input(4) for _ in range(3)]
+    fn = b.build(b.sin(b.mul(b.add(xs[0], xs[1]), xs[2])))
+    point = [np.array([0.3, 0.5, 0.7, 0.9]) * k for k in (1, 2, -3)]
+    result = check_example(fn, point, [np.ones(4)], [PerInputForward()], tangents=[np.ones(4)] * 3,
+                           modes=("jvp",))
+    (outcome,) = result.outcomes
+    assert (outcome.status, outcome.kind) == ("finding", "cost-bound"), outcome.message
+    assert "ran 3 times" in outcome.message
+
+
+# ---- modes: the contract, unsupported modes, usage errors
+
+
+class ReverseOnly:
+    name, version, dtypes = "reverse-only", "0", ("float64",)
+    primitives = numpy_ref.VJPS
+
+    def vjp(self, fn, inputs, cotangents):
+        return numpy_ref.NumpyReference().vjp(fn, inputs, cotangents)
+
+    def work(self, fn, inputs, cotangents):
+        return numpy_ref.NumpyReference().work(fn, inputs, cotangents)
+
+
+def test_a_backend_without_jvp_is_not_supported_in_forward_mode_never_an_error():
+    assert modes_of(ReverseOnly()) == ("vjp",) and modes_of(numpy_ref.NumpyReference()) == MODES
+    fn = _chain()
+    assert "no jvp mode" in supports_mode(ReverseOnly(), fn, "jvp")
+    result = check_example(fn, [np.array([0.3, -0.7, 1.1])], [np.ones(3)], [ReverseOnly()],
+                           tangents=[np.ones(3)], modes=("vjp", "jvp"))
+    assert [(o.mode, o.status) for o in result.outcomes] == [("vjp", "pass"), ("jvp", "unsupported")]
+
+
+def test_jvp_primitives_limit_forward_mode_per_primitive():
+    backend = numpy_ref.NumpyReference()
+    backend.jvp_primitives = {k: v for k, v in numpy_ref.JVPS.items() if k != "sin"}
+    result = check_example(_chain(), [np.array([0.3, -0.7, 1.1])], [np.ones(3)], [backend],
+                           tangents=[np.ones(3)], modes=("jvp",))
+    (outcome,) = result.outcomes
+    assert outcome.status == "unsupported" and outcome.message == "no jvp mode for: sin"
+
+
+def test_check_example_names_an_unknown_mode_and_a_missing_tangent():
+    with pytest.raises(ValueError, match="choose among vjp, jvp"):
+        check_example(_chain(), [np.ones(3)], [np.ones(3)], [numpy_ref.NumpyReference()], modes=("hvp",))
+    with pytest.raises(ValueError, match="needs tangents"):
+        check_example(_chain(), [np.ones(3)], [np.ones(3)], [numpy_ref.NumpyReference()], modes=("jvp",))
+
+
+def test_a_kink_point_is_skipped_in_forward_mode_with_the_reason():
+    b = Builder()
+    fn = b.build(b.relu(b.input(2)))
+    result = check_example(fn, [np.array([0.0, 1.0])], [np.ones(2)], [numpy_ref.NumpyReference()],
+                           tangents=[np.ones(2)], modes=("vjp", "jvp"))
+    jvp = [o for o in result.outcomes if o.mode == "jvp"]
+    assert result.point == "kink" and jvp[0].status == "skipped" and "regular points only" in jvp[0].message
+
+
+def test_an_exponent_range_failure_of_the_forward_pass_is_an_overflow_not_a_finding():
+    """qr_q of a 1×1 subnormal matrix: J·w = 0, but the rule's w/R is 1.5e315: no float forward pass holds it."""
+    b = Builder()
+    fn = b.build(b.apply("qr_q", b.input(1, 1)))
+    result = check_example(fn, [np.array([[8.289046e-317]])], [np.ones((1, 1))], [numpy_ref.NumpyReference()],
+                           tangents=[np.array([[0.125]])], modes=("jvp",))
+    (outcome,) = result.outcomes
+    assert outcome.status == "skipped" and "overflows the dtype" in outcome.message
