@@ -44,6 +44,9 @@ class VJPScript:
     ``version``: an expression the script prints as the library's version, evaluated live (``jax.__version__``).
     ``operations(backend) -> str``: optional, source defining ``operations(f, xs, vs)`` that prints the library's own
     record of what its VJP runs (JAX: the jaxpr of forward plus VJP), shown by the script of a cost-bound finding.
+    ``jvp(backend) -> str``: optional, source defining ``jvp(f, xs, ws) -> (outputs, tangents)``, the library's forward
+    mode as the backend runs it (a forward-mode finding's script; without it the script prints the recorded J·w);
+    ``jvp_describe``: how the header names it (``jax.jvp``).
     """
 
     requires: str
@@ -54,6 +57,8 @@ class VJPScript:
     describe: str = ""
     version: str = ""
     operations: "Callable[[object], str] | None" = None
+    jvp: "Callable[[object], str | None] | None" = None
+    jvp_describe: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,19 @@ def _jax_vjp(backend) -> str:
 '''
 
 
+def _jax_jvp(backend) -> str:
+    jit = bool(getattr(backend, "jit", False))
+    run = "jax.jit(run)" if jit else "run"
+    return f'''def jvp(f, xs, ws):
+    """jax.jvp of f at xs along the tangents ws ({'compiled by jax.jit' if jit else 'eager'})."""
+    def run(xs, ws):
+        return jax.jvp(f, tuple(xs), tuple(ws))
+
+    outputs, tangents = {run}([jnp.asarray(x) for x in xs], [jnp.asarray(w) for w in ws])
+    return [np.asarray(o) for o in outputs], [np.asarray(t) for t in tangents]
+'''
+
+
 _JAX_OPERATIONS = '''def operations(f, xs, vs):
     """The jaxpr of forward plus VJP: the operations jax runs (advalidate counts its work on this jaxpr)."""
     def run(xs, vs):
@@ -171,7 +189,8 @@ JAX_SCRIPT = VJPScript(
     imports=("import jax\n"
              "jax.config.update(\"jax_enable_x64\", True)  # float64, as advalidate runs JAX (else it computes in float32)\n"
              "import jax.numpy as jnp\nimport jax.scipy.special"),
-    vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__", operations=lambda backend: _JAX_OPERATIONS)
+    vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__", operations=lambda backend: _JAX_OPERATIONS,
+    jvp=_jax_jvp, jvp_describe="jax.jvp")
 
 _TORCH_VJP = '''def vjp(f, xs, vs):
     """torch.autograd.grad of f's outputs with respect to the inputs xs (leaf tensors), grad_outputs vs."""
@@ -187,8 +206,16 @@ _TORCH_VJP = '''def vjp(f, xs, vs):
              for x, g in zip(xs, grads)])
 '''
 
-TORCH_SCRIPT = VJPScript(requires="torch", imports="import torch", vjp=lambda backend: _TORCH_VJP,
-                         describe="torch.autograd.grad", version="torch.__version__")
+_TORCH_JVP = '''def jvp(f, xs, ws):
+    """torch.func.jvp of f at xs along the tangents ws (forward-mode AD with dual tensors)."""
+    outputs, tangents = torch.func.jvp(lambda *a: tuple(f(*a)), tuple(torch.from_numpy(x) for x in xs),
+                                       tuple(torch.from_numpy(w) for w in ws))
+    return [o.detach().numpy() for o in outputs], [t.detach().numpy() for t in tangents]
+'''
+
+TORCH_SCRIPT = VJPScript(requires="torch", imports="import torch\nimport torch.func", vjp=lambda backend: _TORCH_VJP,
+                         describe="torch.autograd.grad", version="torch.__version__",
+                         jvp=lambda backend: _TORCH_JVP, jvp_describe="torch.func.jvp")
 
 
 _NP = "np"

@@ -248,3 +248,83 @@ def test_an_exponent_range_failure_of_the_forward_pass_is_an_overflow_not_a_find
                            tangents=[np.array([[0.125]])], modes=("jvp",))
     (outcome,) = result.outcomes
     assert outcome.status == "skipped" and "overflows the dtype" in outcome.message
+
+
+# ---- known behaviours per mode
+
+
+JVP_ENTRY = """\
+# a planted forward-mode behaviour
+wrong-value *sin*
+    function: tanh(sin(x0))
+    inputs: x0 = [0.3, -0.7, 1.1]
+    cotangents: [1.0, -0.5, 0.25]
+    tangents: [0.5, 1.5, -1.0]
+    mode: jvp
+"""
+
+
+def test_a_jvp_entry_reads_back_matches_its_mode_only_and_replays_present():
+    from advalidate.known import KnownBehaviours, format_entry, parse
+    from advalidate.known_replay import replay_entry
+
+    (entry,) = parse(JVP_ENTRY, "wrong-jvp-sin", "mine.txt")
+    assert entry.mode == "jvp" and len(entry.example.tangents) == 1
+    (again,) = parse(format_entry(entry), entry.backend, "again.txt")
+    assert (again.example, again.mode, again.patterns) == (entry.example, entry.mode, entry.patterns)
+    known = KnownBehaviours([entry])
+    assert known.match("wrong-jvp-sin", "wrong-value", "sin+tanh", "regular", mode="jvp") is entry
+    assert known.match("wrong-jvp-sin", "wrong-value", "sin+tanh", "regular") is None  # reverse mode: another bug
+    backend = WrongJVP("sin", lambda ts, ans, x: ts[0] * np.cos(x) * 1.01)
+    record = replay_entry(entry, backend)
+    assert (record["status"], record["mode"]) == ("present", "jvp"), record
+    assert replay_entry(entry, WrongJVP("sin", primitives.get("sin").jvp))["status"] == "fixed"
+    assert replay_entry(entry, ReverseOnly())["status"] == "cannot run"
+
+
+@pytest.mark.parametrize("text, message", [
+    (JVP_ENTRY.replace("    tangents: [0.5, 1.5, -1.0]\n", ""), "no tangents"),
+    (JVP_ENTRY.replace("mode: jvp", "mode: hvp"), "'hvp' is not one of vjp, jvp"),
+    (JVP_ENTRY.replace("    mode: jvp\n", ""), "tangents belong to a 'mode: jvp' entry"),
+    (JVP_ENTRY.replace("[0.5, 1.5, -1.0]", "[0.5, 1.5]"), "shapes [(2,)] for inputs of shapes [(3,)]"),
+])
+def test_a_bad_jvp_entry_is_refused_naming_the_problem(text, message):
+    from advalidate.known import KnownFormatError, parse
+
+    with pytest.raises(KnownFormatError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        parse(text, "numpy-ref", "bad.txt")
+
+
+# ---- the campaign and the command
+
+
+def test_a_campaign_finds_a_wrong_jvp_rule_in_forward_mode_only_and_shrinks_it(tmp_path):
+    from advalidate.campaign import Campaign, Settings
+
+    backend = WrongJVP("tanh", lambda ts, ans, x: ts[0] * (1 - ans))  # drops the square
+    results = Campaign([backend], Settings(max_examples=20, seed=0, primitives=("tanh",), out=str(tmp_path))).run()
+    findings = [(f["mode"], f["kind"], f["signature"]) for f in results["findings"]]
+    assert ("jvp", "wrong-value", "tanh") in findings, findings
+    assert all(mode == "jvp" for mode, _, _ in findings), findings
+    assert results["settings"]["modes"] == ["vjp", "jvp"]
+    (finding,) = [f for f in results["findings"] if f["signature"] == "tanh"]
+    assert len(finding["tangents"]) == len(finding["inputs"]) and finding["oracle"]["mode"] == "jvp"
+
+
+def test_advalidate_run_mode_through_the_installed_command(tmp_path):
+    import json
+
+    from .cli_support import environment, run
+
+    env = environment(tmp_path)
+    done = run(["run", "--mode", "hvp"], env, tmp_path)
+    assert done.returncode == 2 and "invalid choice: 'hvp'" in done.stderr and "'vjp', 'jvp'" in done.stderr
+    done = run(["run", "--backend", "numpy-ref", "--mode", "jvp", "--max-examples", "4", "--no-probes",
+                "--no-special", "--no-cost", "--out", str(tmp_path / "out")], env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["modes"] == ["jvp"]
+    assert results["stats"]["backends"]["numpy-ref (jvp)"].get("pass", 0) >= 1
+    assert "numpy-ref" not in results["stats"]["backends"]  # reverse mode was not asked for
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "numpy-ref (jvp)" in page

@@ -30,7 +30,7 @@ def test_every_shipped_entry_parses_and_reads_back_from_its_own_text():
         assert len(again) == 1
         assert again[0].example == entry.example and again[0].patterns == entry.patterns
         assert again[0].evidence == entry.evidence and again[0].comment == entry.comment, entry.source
-        assert again[0].no_example == entry.no_example
+        assert again[0].no_example == entry.no_example and again[0].mode == entry.mode
 
 
 def test_every_shipped_entry_has_an_example_or_says_why_not():

@@ -231,6 +231,19 @@ def _tape_vjp(backend) -> str | None:
             f"    return result.outputs, result.grads\n")
 
 
+def _tape_jvp(backend) -> str | None:
+    """The JVP call of ``type(backend)`` (as :func:`_tape_vjp`)."""
+    cls = type(backend)
+    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        return None
+    top = cls.__qualname__.split(".")[0]
+    return (f"from {cls.__module__} import {top}\n\n\n"
+            f"def jvp(f, xs, ws):\n"
+            f"    \"\"\"advalidate's tangent pass ({cls.__qualname__}.jvp) on its IR of f.\"\"\"\n"
+            f"    result = {cls.__qualname__}().jvp(f, xs, ws)\n"
+            f"    return result.outputs, result.tangents\n")
+
+
 class NumpyReference(Backend):
     """advalidate's own reverse-mode tape in NumPy: the canonical linear-time VJP."""
 
@@ -241,6 +254,7 @@ class NumpyReference(Backend):
     # how a finding's bug-report script calls the tape (advalidate.bugreport); a subclass's script calls its own vjp
     vjp_script = VJPScript(requires="advalidate (the tape is advalidate's own: this script imports it)",
                            imports="from advalidate.ir import Function", vjp=_tape_vjp, function=_tape_function,
+                           jvp=_tape_jvp, jvp_describe="advalidate's tangent pass",
                            describe="advalidate's reverse-mode tape", version="np.__version__")
 
     def vjp(self, fn: Function, inputs, cotangents) -> VJP:

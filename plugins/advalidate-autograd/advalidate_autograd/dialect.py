@@ -128,12 +128,21 @@ _VJP = '''def vjp(f, xs, vs):
 _HELPERS = "import types\n\n\n" + "".join(inspect.getsource(getattr(forms, name)) + "\n\n" for name in forms.__all__) \
     + f"F = types.SimpleNamespace({', '.join(f'{n}={n}' for n in forms.__all__)})  # advalidate_autograd.forms\n"
 
+_JVP = '''def jvp(f, xs, ws):
+    """autograd.make_jvp of f over the tuple of inputs xs, along the tangents ws."""
+    from autograd import make_jvp
+
+    outputs, tangents = make_jvp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))(tuple(ws))
+    return [np.asarray(o) for o in outputs], [np.asarray(t) for t in tangents]
+'''
+
 SCRIPT = VJPScript(
     requires="autograd (with scipy)",
     imports=("import autograd.numpy as anp\nimport autograd.scipy.special as ags\nfrom autograd import make_vjp\n"
              "from autograd.builtins import tuple as ag_tuple"),
     vjp=lambda backend: _VJP, helpers=_HELPERS, describe="autograd.make_vjp",
-    version='__import__("importlib.metadata").metadata.version("autograd")')
+    version='__import__("importlib.metadata").metadata.version("autograd")',
+    jvp=lambda backend: _JVP, jvp_describe="autograd.make_jvp")
 
 AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags\n"
                    "from advalidate_autograd import forms as F", OPS, SCRIPT)
