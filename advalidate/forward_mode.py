@@ -337,6 +337,11 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
         if not result.comparison.ok:
             result.status, result.kind = "finding", result.comparison.kind
             result.message = f"J·w: error {result.comparison.ratio:.3g}× the tolerance"
+            flushed = _flushed_inputs(backend, fn, inputs, tangents, tangents_out)
+            if flushed:
+                from .check import FLUSH_TO_ZERO
+
+                result.tag, result.message = FLUSH_TO_ZERO, f"{flushed}: {result.message}"
         elif measure_work and callable(getattr(backend, "jvp_work", None)):
             try:
                 work = backend.jvp_work(fn, inputs, tangents)
@@ -359,6 +364,31 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
     if ref is not None:
         _cross_check(live, ref, outcomes)
     return jvp_oracle, outcomes
+
+
+def _flushed_inputs(backend, fn: Function, inputs, tangents, got) -> str | None:
+    """Whether the backend's JVP is what flushing its subnormal inputs to zero gives (the sentence saying so, or
+    None): its JVP at the inputs with the subnormal ones replaced by signed zeros is its JVP bit for bit, while the
+    reference tape (IEEE arithmetic, no flushing) tells the two points apart. Forward mode's counterpart of
+    :func:`advalidate.check._flushed_inputs`."""
+    from .check import _element_name, _subnormal
+
+    if not any(np.any(_subnormal(x, fn.dtype)) for x in inputs):
+        return None
+    flushed = [np.where(_subnormal(x, fn.dtype), np.copysign(np.zeros_like(x), x), x).astype(np.asarray(x).dtype)
+               for x in inputs]
+    again, problem = run_jvp(backend, fn, flushed, tangents)
+    if problem or not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(again, got)):
+        return None
+    at_x, at_zero = _tape_jvp(fn, inputs, tangents)[1], _tape_jvp(fn, flushed, tangents)[1]
+    if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(at_x, at_zero)):
+        return None  # flushing changes nothing IEEE arithmetic computes: it explains nothing
+    where = [(i, idx) for i, x in enumerate(inputs) for idx in np.ndindex(np.shape(x)) if _subnormal(x, fn.dtype)[idx]]
+    named = ", ".join(f"{_element_name(i, tuple(int(j) for j in idx))} = {float(np.asarray(inputs[i])[idx]):.3g}"
+                      for i, idx in where)
+    one = len(where) == 1
+    return (f"input{'' if one else 's'} {named} {'is' if one else 'are'} subnormal in {fn.dtype}; {backend.name} "
+            f"flushes {'it' if one else 'them'} to zero (its JVP equals the JVP at zero)")
 
 
 def _cross_check(fn: Function, ref: JVPReference, outcomes) -> None:

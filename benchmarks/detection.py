@@ -1,7 +1,7 @@
 """Detection power of advalidate beside the anchors: planted bugs, sensitivity and false alarms, in one run.
 
 Usage: python benchmarks/detection.py [--quick] [--examples N] [--false-alarm-examples N] [--seed S]
-       [--across-seeds K]
+       [--across-seeds K] [--skip SECTION ...] [--checkers CHECKER ...] [--forward-checkers CHECKER ...]
 
 Every checker sees the SAME generated examples (one stream drawn from ``strategies.examples()`` with a fixed
 seed) and the SAME planted-bug backends (``tests/mutants.py``). The anchors check a function of their own
@@ -28,6 +28,32 @@ Three tables, and a fourth on request:
 3. false alarms per 10,000 examples on correct VJPs (the NumPy reference tape) over the stream;
 4. ``--across-seeds K``: for each mutant, in how many of the streams of seeds 0 … K-1 advalidate's first
    detection comes later than, with, or earlier than the earliest anchor's (one seed's table can be luck).
+
+Forward mode (JVP), run by default after those (``--skip forward`` skips it; ``--skip forward-planted``,
+``forward-sensitivity``, ``forward-false-alarms`` one section each; ``--skip planted sensitivity false-alarms``
+runs the forward part alone). The stream is drawn from ``strategies.examples(tangents=True)`` (same seeds and
+sizes as above), each example's ``tangents`` being the direction w. Columns (``FORWARD_CHECKERS``):
+
+- advalidate jvp: ``check_example(..., tangents=ex.tangents, modes=("jvp",))``, a detection being a finding of the
+  mutant's expected kind;
+- gradcheck fwd: a ``torch.autograd.Function`` (``forward`` without ctx plus ``setup_context``, as torch requires
+  of a Function with a ``jvp``) whose ``jvp`` is the backend's JVP and whose ``backward`` its VJP, checked by
+  ``torch.autograd.gradcheck(check_forward_ad=True, check_backward_ad=False)``;
+- jax check_grads fwd: a ``jax.custom_jvp`` over ``jax.pure_callback`` whose rule returns the primal and a
+  ``pure_callback`` of the backend's JVP, checked by ``check_grads(order=1, modes=["fwd"])`` (forward only: jax
+  cannot transpose a ``pure_callback``, so this function has no reverse mode);
+- autograd check_grads fwd: an ``autograd.extend.primitive`` with ``defjvp_argnum`` (argument i's JVP: the
+  backend's JVP along the tangent of argument i alone, zeros elsewhere) and ``defvjp_argnums`` (the backend's VJP),
+  checked by ``check_grads(modes=["fwd"], order=1, argnum=<all arguments>)``.
+
+Outputs are flattened and concatenated as for the VJP anchors. Three more tables:
+5. planted forward-mode bugs (``tests/jvp_mutants.py``: one JVP rule of the reference tape wrong, every VJP
+   rule right; and a forward mode that re-runs f per input, a cost-bound finding no anchor can see), cells as
+   in table 1 (advalidate's shrunk size from a forward-mode campaign on the mutant);
+6. sensitivity in forward mode: the reference JVP × (1 + δ) on the well-conditioned functions of table 2;
+7. false alarms in forward mode on the correct reference tape: advalidate over ``--false-alarm-examples``, the
+   anchors over ``--anchor-false-alarm-examples``; advalidate's findings that are known behaviours of numpy-ref
+   in mode jvp (``advalidate/known/numpy-ref.txt``) are counted apart, not as false alarms.
 """
 
 from __future__ import annotations
@@ -42,7 +68,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from advalidate.backends.contract import VJP  # noqa: E402
+from advalidate.backends.contract import JVP, VJP  # noqa: E402
 from advalidate.backends.numpy_ref import NumpyReference  # noqa: E402
 from advalidate.evaluate import evaluate  # noqa: E402
 
@@ -53,8 +79,9 @@ DELTAS = [10.0 ** -k for k in range(2, 15)]
 # ---------------------------------------------------------------- the shared stream of examples
 
 
-def draw_examples(n: int, seed: int, dtype: str = "float64") -> list:
-    """``n`` examples from ``strategies.examples()``, reproducibly from ``seed``."""
+def draw_examples(n: int, seed: int, dtype: str = "float64", tangents: bool = False) -> list:
+    """``n`` examples from ``strategies.examples()``, reproducibly from ``seed``; with ``tangents``, from
+    ``examples(tangents=True)`` (each example also has ``.tangents``, one per input, for forward mode)."""
     import hypothesis
     from hypothesis import HealthCheck, Phase, given, settings
 
@@ -65,7 +92,7 @@ def draw_examples(n: int, seed: int, dtype: str = "float64") -> list:
     @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.generate], verbosity=hypothesis.Verbosity.quiet)
     @hypothesis.seed(seed)
-    @given(examples(dtype=dtype))
+    @given(examples(dtype=dtype, tangents=True) if tangents else examples(dtype=dtype))
     def collect(example):
         out.append(example)
 
@@ -180,6 +207,115 @@ def autograd_check(fn, inputs, backend) -> bool:
     return False
 
 
+def _tangent(backend, fn, xs, ws) -> np.ndarray:
+    """The backend's J·w at ``xs`` along ``ws`` (one per input; None: zero), outputs flattened and concatenated."""
+    ws = [np.zeros(s) if w is None else w for w, s in zip(ws, fn.inputs)]
+    result = backend.jvp(fn, [np.array(x, dtype=fn.dtype) for x in xs],
+                         [np.array(np.broadcast_to(np.asarray(w), s), dtype=fn.dtype) for w, s in zip(ws, fn.inputs)])
+    return _flat(result.tangents)
+
+
+def torch_forward_check(fn, inputs, backend) -> bool:
+    """True if ``torch.autograd.gradcheck(check_forward_ad=True, check_backward_ad=False)`` flags the JVP: the
+    Function's ``jvp`` is the backend's (its ``backward`` the backend's VJP, which this check does not run).
+    torch calls ``jvp`` only on a Function whose ``forward`` takes no ``ctx`` and that has a ``setup_context``; the
+    tangent of an input without one (gradcheck's undefined-tangent test) is None, given to the backend as zeros."""
+    import torch
+
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(*xs):
+            return torch.from_numpy(_forward(fn, [x.detach().numpy() for x in xs]))
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.arrays = [x.detach().numpy().copy() for x in inputs]
+
+        @staticmethod
+        def backward(ctx, g):
+            return tuple(torch.from_numpy(gr) for gr in _grads(backend, fn, ctx.arrays, g.detach().numpy()))
+
+        @staticmethod
+        def jvp(ctx, *ts):
+            ws = [None if t is None else t.detach().numpy() for t in ts]
+            return torch.from_numpy(_tangent(backend, fn, ctx.arrays, ws))
+
+    torch.manual_seed(0)
+    xs = tuple(torch.tensor(np.array(x, dtype=np.float64, order="C"), requires_grad=True) for x in inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return not torch.autograd.gradcheck(F.apply, xs, check_forward_ad=True, check_backward_ad=False,
+                                            raise_exception=False)
+
+
+def jax_forward_check(fn, inputs, backend) -> bool:
+    """True if ``jax.test_util.check_grads(order=1, modes=["fwd"])`` flags the JVP: a ``jax.custom_jvp`` whose
+    primal is a ``jax.pure_callback`` of f and whose rule returns (primal, a ``pure_callback`` of the backend's JVP).
+    Forward mode only: jax cannot transpose a ``pure_callback`` ("Pure callbacks do not support transpose"), so
+    this function has no reverse mode (``modes=["rev"]`` raises); reverse mode is the VJP column's custom_vjp."""
+    import jax
+    import jax.numpy as jnp
+    from jax.test_util import check_grads
+
+    m = sum(int(np.prod(s)) for s in fn.output_shapes)
+    out = jax.ShapeDtypeStruct((m,), jnp.float64)
+    k = len(fn.inputs)
+
+    @jax.custom_jvp
+    def f(*xs):
+        return jax.pure_callback(lambda *a: _forward(fn, a), out, *xs)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        t = jax.pure_callback(lambda *a: _tangent(backend, fn, a[:k], a[k:]), out, *primals, *tangents)
+        return f(*primals), t
+
+    np.random.seed(0)
+    try:
+        check_grads(f, tuple(jnp.asarray(np.array(x, np.float64, order="C")) for x in inputs), order=1, modes=["fwd"])
+    except AssertionError:
+        return True
+    return False
+
+
+def autograd_forward_check(fn, inputs, backend) -> bool:
+    """True if ``autograd.test_util.check_grads(modes=["fwd"], order=1, argnum=<all arguments>)`` flags the JVP: an
+    ``autograd.extend.primitive`` whose JVP for argument i (``defjvp_argnum``) is the backend's JVP along the tangent
+    of argument i alone, zeros elsewhere (autograd sums them), and whose VJP (``defvjp_argnums``) is the backend's."""
+    from autograd.extend import defjvp_argnum, defvjp_argnums, primitive
+    from autograd.test_util import check_grads
+
+    @primitive
+    def f(*xs):
+        return _forward(fn, xs)
+
+    def jvp_maker(argnum, g, ans, args, kwargs):
+        return _tangent(backend, fn, args, [g if i == argnum else None for i in range(len(args))])
+
+    def vjp_maker(argnums, ans, args, kwargs):
+        return lambda g: tuple(_grads(backend, fn, args, g)[i] for i in argnums)
+
+    defjvp_argnum(f, jvp_maker)
+    defvjp_argnums(f, vjp_maker)
+    np.random.seed(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_grads(f, argnum=tuple(range(len(inputs))), modes=["fwd"], order=1)(
+                *[np.array(x, np.float64, order="C") for x in inputs])
+    except AssertionError:
+        return True
+    return False
+
+
+def advalidate_jvp(fn, inputs, cotangents, tangents, backend, oracle):
+    """advalidate's forward-mode outcome on this example, and the example's result."""
+    from advalidate.check import check_example
+
+    result = check_example(fn, inputs, cotangents, [backend], oracle, tangents=list(tangents), modes=("jvp",))
+    return result.outcomes[0], result
+
+
 def advalidate_check(fn, inputs, cotangents, backend, oracle) -> str | None:
     """The kind of advalidate's finding on this example (None: passes or skipped)."""
     from advalidate.check import check_example
@@ -194,6 +330,9 @@ def flags(checker: str, example, backend, oracle) -> bool | str | None:
     fn, inputs = example.function, example.inputs
     if checker == "advalidate":
         return advalidate_check(fn, inputs, example.cotangents, backend, oracle)
+    if checker == "advalidate jvp":
+        o, _ = advalidate_jvp(fn, inputs, example.cotangents, example.tangents, backend, oracle)
+        return o.kind if o.status == "finding" else None
     try:
         if checker == "gradcheck":
             return torch_check(fn, inputs, backend, fast=False)
@@ -203,6 +342,12 @@ def flags(checker: str, example, backend, oracle) -> bool | str | None:
             return jax_check(fn, inputs, backend)
         if checker == "autograd check_grads":
             return autograd_check(fn, inputs, backend)
+        if checker == "gradcheck fwd":
+            return torch_forward_check(fn, inputs, backend)
+        if checker == "jax check_grads fwd":
+            return jax_forward_check(fn, inputs, backend)
+        if checker == "autograd check_grads fwd":
+            return autograd_forward_check(fn, inputs, backend)
     except Exception as e:  # the anchor itself failing on the function (e.g. a NaN forward) counts as a flag
         return f"error: {type(e).__name__}"
     raise ValueError(f"unknown checker {checker!r}")
@@ -251,14 +396,14 @@ def planted(stream, campaign_examples: int, seed: int):
 def first_detection(checker: str, stream, factory, kind: str):
     """``(example number, seconds, size, verdict)`` of the first example ``checker`` flags, or None.
 
-    advalidate's verdict must be the mutant's expected kind; an anchor's flag is any failure."""
+    advalidate's verdict (in either mode) must be the mutant's expected kind; an anchor's flag is any failure."""
     from advalidate.oracle import Oracle
 
     backend, oracle = factory(), Oracle()
     t0 = time.perf_counter()
     for i, ex in enumerate(stream, 1):
         got = flags(checker, ex, backend, oracle)
-        if got and (checker != "advalidate" or got == kind):
+        if got and (not checker.startswith("advalidate") or got == kind):
             return i, time.perf_counter() - t0, size(ex.function), got
     return None
 
@@ -339,8 +484,8 @@ def well_conditioned():
 
 
 class _Example:
-    def __init__(self, fn, inputs, cotangents):
-        self.function, self.inputs, self.cotangents = fn, inputs, cotangents
+    def __init__(self, fn, inputs, cotangents, tangents=None):
+        self.function, self.inputs, self.cotangents, self.tangents = fn, inputs, cotangents, tangents
 
 
 def sensitivity(points: int, seed: int):
@@ -460,6 +605,168 @@ def print_across_seeds(firsts: dict, seeds: int, n: int):
         print(f"| {name} | " + " | ".join(str(v) for v in count.values()) + " |")
 
 
+# ---------------------------------------------------------------- 5. forward mode (JVP)
+
+
+FORWARD_CHECKERS = ["advalidate jvp", "gradcheck fwd", "jax check_grads fwd", "autograd check_grads fwd"]
+
+
+def forward_planted(stream, campaign_examples: int, seed: int):
+    """The planted forward-mode bugs (``tests/jvp_mutants.py``) against every forward column, on ``stream`` (drawn
+    with tangents); advalidate's shrunk size from a forward-mode campaign (``modes=("jvp",)``) on the mutant."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.ir import Function
+    from tests.jvp_mutants import JVP_MUTANTS
+
+    rows = []
+    for name, (factory, kind) in JVP_MUTANTS.items():
+        row = {"mutant": name, "kind": kind}
+        for checker in FORWARD_CHECKERS:
+            row[checker] = first_detection(checker, stream, factory, kind)
+        res = Campaign([factory()], Settings(max_examples=campaign_examples, seed=seed, modes=("jvp",))).run()
+        shrunk = [f for f in res["findings"] if f["kind"] == kind and f.get("mode", "vjp") == "jvp"]
+        row["shrunk"] = min((size(Function.from_dict(f["function"])) for f in shrunk), key=_size_key) \
+            if shrunk else None
+        rows.append(row)
+        print(f"  forward {name}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_forward_planted(rows, n_stream, campaign_examples):
+    print(f"\n## Planted forward-mode bugs ({n_stream} shared examples with tangents; cells: examples/seconds to the "
+          "first detection, size n nodes/i inputs/e input elements)\n")
+    print("| mutant (expected kind) | " + " | ".join(FORWARD_CHECKERS) + " |")
+    print("|---|" + "---|" * len(FORWARD_CHECKERS))
+    for r in rows:
+        cells = []
+        for c in FORWARD_CHECKERS:
+            hit = r[c]
+            if hit is None:
+                cells.append("no")
+            else:
+                extra = f" shrunk to {r['shrunk']}" if c == "advalidate jvp" and r["shrunk"] else f" {hit[2]}"
+                crash = " (checker crashed)" if isinstance(hit[3], str) and hit[3].startswith("error:") else ""
+                cells.append(f"yes{crash}: #{hit[0]}, {hit[1]:.2f} s;{extra}")
+        print(f"| {r['mutant']} ({r['kind']}) | " + " | ".join(cells) + " |")
+    caught = {c: sum(r[c] is not None for r in rows) for c in FORWARD_CHECKERS}
+    print("| **caught** | " + " | ".join(f"**{caught[c]}/{len(rows)}**" for c in FORWARD_CHECKERS) + " |")
+    print("\nEach value mutant replaces one JVP rule of the reference tape and keeps every VJP rule right; the cost "
+          "mutant computes the right J·w with one forward pass per input (values only: out of the anchors' reach). "
+          f"advalidate's shrunk size: the smallest forward-mode finding of the expected kind in a {campaign_examples}-"
+          "example campaign with modes=(\"jvp\",) on the mutant; the anchors' size is that of the first failing "
+          "example.")
+
+
+class ScaledJVP(NumpyReference):
+    """The reference JVP times (1 + delta): a uniformly small relative error in forward mode."""
+
+    def __init__(self, delta: float):
+        self.delta = delta
+        self.name = f"scaled-jvp-{delta:g}"
+
+    def jvp(self, fn, inputs, tangents):
+        r = super().jvp(fn, inputs, tangents)
+        return JVP(r.outputs, [np.asarray(t * (1 + self.delta), dtype=t.dtype) for t in r.tangents])
+
+
+def forward_sensitivity(points: int, seed: int):
+    """The smallest relative JVP error δ each forward column flags at every point of the well-conditioned functions
+    (tangents drawn like the sensitivity section's cotangents)."""
+    from advalidate.oracle import Oracle
+
+    rows = []
+    for label, fn, draw in well_conditioned():
+        rng = np.random.default_rng(seed)
+        exs = []
+        for _ in range(points):
+            xs = draw(rng)
+            cts = [rng.uniform(0.5, 1.5, s) * rng.choice([-1, 1], s) for s in fn.output_shapes]
+            ws = [rng.uniform(0.5, 1.5, s) * rng.choice([-1, 1], s) for s in fn.inputs]
+            exs.append(_Example(fn, xs, [np.asarray(v, dtype=np.float64) for v in cts],
+                                [np.asarray(w, dtype=np.float64) for w in ws]))
+        row = {"function": label}
+        for checker in FORWARD_CHECKERS:
+            oracle = Oracle()
+            if any(flags(checker, ex, ScaledJVP(0.0), oracle) for ex in exs):
+                row[checker] = "false alarm"
+                continue
+            smallest = None
+            for delta in DELTAS:
+                if all(flags(checker, ex, ScaledJVP(delta), oracle) for ex in exs):
+                    smallest = delta
+                else:
+                    break
+            row[checker] = smallest
+        rows.append(row)
+        print(f"  forward {label}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_forward_sensitivity(rows, points):
+    print(f"\n## Sensitivity in forward mode (smallest relative JVP error δ flagged at all {points} points; "
+          "δ swept 1e-2 … 1e-14, float64)\n")
+    print("| function | " + " | ".join(FORWARD_CHECKERS) + " |")
+    print("|---|" + "---|" * len(FORWARD_CHECKERS))
+    for r in rows:
+        print(f"| {r['function']} | " + " | ".join(_delta(r[c]) for c in FORWARD_CHECKERS) + " |")
+    print("\nBackend: the reference JVP × (1 + δ). Each checker also passes the correct JVP (δ = 0) at every point, "
+          "else its cell says false alarm.")
+
+
+def forward_false_alarms(stream, anchor_examples: int):
+    """Findings on the correct reference JVP: advalidate (mode jvp) over the whole stream, the anchors' forward
+    columns over its first part. A finding of advalidate that is a known behaviour of numpy-ref in mode jvp
+    (``advalidate/known/numpy-ref.txt``) is counted apart, not as a false alarm."""
+    from advalidate.check import finding_signature
+    from advalidate.findings import region
+    from advalidate.known import KnownBehaviours
+    from advalidate.oracle import Oracle
+
+    backend, oracle = NumpyReference(), Oracle()
+    known = KnownBehaviours.load([backend.name])
+    rows = {}
+    for checker in FORWARD_CHECKERS:
+        n = len(stream) if checker == "advalidate jvp" else min(anchor_examples, len(stream))
+        t0 = time.perf_counter()
+        hits, expected, crashes, first = 0, 0, 0, None
+        for ex in stream[:n]:
+            if checker == "advalidate jvp":
+                o, result = advalidate_jvp(ex.function, ex.inputs, ex.cotangents, ex.tangents, backend, oracle)
+                if o.status != "finding":
+                    continue
+                signature = finding_signature(o, result.function or ex.function.pruned())
+                if known.match(backend.name, o.kind, signature, region(ex.function.pruned(), ex.inputs), mode="jvp"):
+                    expected += 1
+                    continue
+                got = o.kind
+            else:
+                got = flags(checker, ex, backend, oracle)
+                if not got:
+                    continue
+            hits += 1
+            crashes += isinstance(got, str) and got.startswith("error:")
+            first = first or (got, ex)
+        rows[checker] = (hits, n, time.perf_counter() - t0, first, crashes, expected)
+        print(f"  forward false alarms {checker}: {hits}/{n} (+{expected} known)", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_forward_false_alarms(rows):
+    print("\n## False alarms in forward mode on correct JVPs (the NumPy reference tape), per 10,000 examples\n")
+    print("| checker | examples | flagged | known behaviours (not counted) | of which the checker crashed | per 10,000 "
+          "| seconds | first unexpected flagged example |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in FORWARD_CHECKERS:
+        hits, n, secs, first, crashes, expected = rows[c]
+        rate = 1e4 * hits / n if n else float("nan")
+        what = "" if first is None else f"{first[0]} on {'+'.join(first[1].function.primitives_used)}"
+        known = str(expected) if c == "advalidate jvp" else "–"
+        print(f"| {c} | {n} | {hits} | {known} | {crashes} | {rate:.1f} | {secs:.0f} | {what} |")
+    print("\nknown behaviours: advalidate's forward-mode findings that match an entry of "
+          "advalidate/known/numpy-ref.txt with mode jvp (backend, kind, primitive signature, region); the anchors "
+          "have no such list.")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -476,12 +783,22 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkers", nargs="*", default=CHECKERS, choices=CHECKERS, metavar="CHECKER",
                    help=f"the columns to run (default: all of {', '.join(CHECKERS)})")
-    p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms"])
+    p.add_argument("--forward-checkers", nargs="*", default=FORWARD_CHECKERS, choices=FORWARD_CHECKERS,
+                   metavar="CHECKER", help=f"the forward-mode columns to run (default: all of "
+                                           f"{', '.join(FORWARD_CHECKERS)})")
+    p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms", "forward",
+                                                             "forward-planted", "forward-sensitivity",
+                                                             "forward-false-alarms"],
+                   help="sections not to run; 'forward' skips the three forward-mode ones")
     p.add_argument("--across-seeds", type=int, default=0, metavar="K",
                    help="also compare first detections over the streams of seeds 0 … K-1 (run it with "
                         "--checkers advalidate and the quick anchors: jax costs ~0.3 s an example)")
     args = p.parse_args(argv)
     CHECKERS[:] = [c for c in CHECKERS if c in args.checkers]
+    FORWARD_CHECKERS[:] = [c for c in FORWARD_CHECKERS if c in args.forward_checkers]
+    skip = set(args.skip)
+    if "forward" in skip:
+        skip |= {"forward-planted", "forward-sensitivity", "forward-false-alarms"}
     n = args.examples or (40 if args.quick else 120)
     nfa = args.false_alarm_examples or (300 if args.quick else 10_000)
     nfa_anchor = args.anchor_false_alarm_examples or nfa
@@ -506,6 +823,18 @@ def main(argv=None):
     if "false-alarms" not in args.skip:
         stream = checkable(draw_examples(nfa, args.seed + 1), Oracle())
         print_false_alarms(false_alarms(stream, nfa_anchor))
+        sys.stdout.flush()
+    if "forward-planted" not in skip:
+        stream = checkable(draw_examples(n, args.seed, tangents=True), Oracle())
+        print_forward_planted(forward_planted(stream, n, args.seed), len(stream), n)
+        sys.stdout.flush()
+    if "forward-sensitivity" not in skip:
+        print_forward_sensitivity(forward_sensitivity(points, args.seed), points)
+        sys.stdout.flush()
+    if "forward-false-alarms" not in skip:
+        stream = checkable(draw_examples(nfa, args.seed + 1, tangents=True), Oracle())
+        print_forward_false_alarms(forward_false_alarms(stream, nfa_anchor))
+        sys.stdout.flush()
     if args.across_seeds:
         print_across_seeds(across_seeds(args.across_seeds, n), args.across_seeds, n)
     print(f"\n(total {time.time() - t0:.0f} s)")
