@@ -56,10 +56,25 @@ class Settings:
         if not modes or set(modes) - set(MODES):
             raise ValueError(f"modes={self.modes!r}: choose among {', '.join(MODES)}")
         self.modes = tuple(m for m in MODES if m in modes)
+        if self.max_side is not None and (not isinstance(self.max_side, int) or self.max_side < 1):
+            raise ValueError(f"max_side={self.max_side!r}: the largest side must be a positive integer")
+        if self.identities and self.modes != MODES:
+            raise ValueError(f"max_side={self.max_side} checks the identity <v, J·w> = <Jᵀv, w> without the oracle: "
+                             f"it needs every mode ({', '.join(MODES)}), got {', '.join(self.modes)}")
+
+    @property
+    def identities(self) -> bool:
+        """Identity mode: shapes past the oracle's default (a side above 4) are judged by the cross-mode identity
+        alone, without the oracle (:mod:`advalidate.identities`)."""
+        return self.max_side is not None and self.max_side > IDENTITY_SIDE
     probes: bool = True  # the coverage schedule: probes of every primitive (on top), then focused rounds
     primitives: tuple | None = None  # a focused campaign's primitives (advalidate.selection); None: all
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
     modes: tuple = MODES  # the modes of AD checked (each backend in those it provides: contract.modes_of)
+    max_side: int | None = None  # the strategies' largest side (None: theirs, 4); past 4, identity mode (below)
+
+
+IDENTITY_SIDE = 4  # the strategies' default largest side: the oracle's workload; past it, identity mode
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,8 @@ class Campaign:
         self._last_checkpoint = time.time()
         # the default strategy runs the coverage schedule (advalidate.coverage): probes, then focused rounds
         # (a focused campaign runs the schedule's rounds around its primitives even without the probes)
-        scheduled = strategy is None and (self.settings.probes or self.settings.primitives is not None)
+        scheduled = strategy is None and (self.settings.probes or self.settings.primitives is not None) and \
+            not self.settings.identities  # the probes are the oracle's one-node programs
         self.schedule = Schedule(
             self.backends, self.settings.dtype, self.settings.special, self.settings.max_examples,
             self.settings.probe_share, focus_on=self.settings.primitives,
@@ -123,7 +139,20 @@ class Campaign:
             return self.strategy
         from advalidate.strategies import examples
 
-        return examples(dtype=self.settings.dtype, special=self.settings.special)
+        knobs = {} if self.settings.max_side is None else {"max_side": self.settings.max_side}
+        if self.settings.identities and self.settings.primitives is not None:  # no schedule: programs of those only
+            knobs["primitives"] = list(self.settings.primitives)
+        return examples(dtype=self.settings.dtype, special=self.settings.special, **knobs)
+
+    def _check(self, fn, example, backends, oracle, measure: bool, modes) -> ExampleResult:
+        """One example through ``backends``: against the oracle, or by the cross-mode identity in identity mode."""
+        tangents = getattr(example, "tangents", None) or None
+        if self.settings.identities:
+            from .identities import check_identities
+
+            return check_identities(fn, example.inputs, example.cotangents, tangents, backends, oracle)
+        return check_example(fn, example.inputs, example.cotangents, backends, oracle, measure_work=measure,
+                             tangents=tangents, modes=modes)
 
     def _with_modes(self, strategy):
         """``strategy``, with a tangent per input drawn after each example where forward mode is checked."""
@@ -241,8 +270,7 @@ class Campaign:
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
             modes = (state["target"][2],) if shrinking else self.settings.modes
-            result = check_example(fn, inputs, cotangents, backends, oracle, measure_work=measure,
-                                   tangents=getattr(example, "tangents", None) or None, modes=modes)
+            result = self._check(fn, example, backends, oracle, measure, modes)
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0, probe=not claims)
             else:
@@ -293,9 +321,7 @@ class Campaign:
         candidates = [live, example.function] if live != example.function else [example.function]
         tangents = tuple(getattr(example, "tangents", ()))
         for fn in candidates:
-            full = check_example(fn, example.inputs, example.cotangents, self.backends, oracle,
-                                 measure_work=self.settings.measure_work, tangents=tangents or None,
-                                 modes=self.settings.modes)
+            full = self._check(fn, example, self.backends, oracle, self.settings.measure_work, self.settings.modes)
             again = next(o for o in full.outcomes if o.backend == outcome.backend and o.mode == outcome.mode)
             if again.status == "finding" and self._signature(again, fn, example.inputs) == key:
                 return _Minimal(fn, example.inputs, example.cotangents, tangents), full, again
@@ -352,6 +378,8 @@ class Campaign:
                              "error": why})
         settings = {"max_examples": self.settings.max_examples, "seed": self.settings.seed,
                     "dtype": self.settings.dtype, "special": self.settings.special, "modes": list(self.settings.modes),
+                    **({"max_side": self.settings.max_side, "identities": self.settings.identities}
+                       if self.settings.max_side is not None else {}),
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
         if self.settings.primitives is not None:
             settings["primitives"] = list(self.settings.primitives)

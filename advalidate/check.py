@@ -721,6 +721,13 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     why_not = {b.name: supports(b, fn) for b in backends}
     jobs = {b.name: _Job(b, fn, inputs, cotangents, measure_work) for b in backends
             if not why_not[b.name] and concurrent(b)} if "vjp" in modes else {}
+    jvp_jobs = {}
+    if "jvp" in modes and point == "regular":  # forward mode's calls run beside the oracle too
+        from .backends.contract import supports_mode
+        from .forward_mode import JVPJob
+
+        jvp_jobs = {b.name: JVPJob(b, fn, inputs, tangents, measure_work) for b in backends
+                    if concurrent(b) and not supports_mode(b, fn, "jvp")}
     try:
         result = _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
                         why_not, seconds, lap, modes)
@@ -728,12 +735,15 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
             from .forward_mode import judge
 
             result.jvp_oracle, more = judge(fn, live, inputs, tangents, backends, oracle, measure_work, omega,
-                                            result.point, result.kink, why_not, seconds, lap)
+                                            result.point, result.kink, why_not, seconds, lap, jvp_jobs)
             result.outcomes.extend(more)
+        else:
+            for job in jvp_jobs.values():  # the point was skipped: their results are not looked at
+                job.result()
         return result
     except BaseException as e:
         if not isinstance(e, KeyboardInterrupt):  # no backend is left running into the next example
-            for job in jobs.values():
+            for job in (*jobs.values(), *jvp_jobs.values()):
                 job.result()
         if not isinstance(e, Exception):
             raise

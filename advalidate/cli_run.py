@@ -40,6 +40,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"a mode of AD to check (repeatable; one of {', '.join(MODES)}): vjp is reverse mode (vᵀ·J), "
                         "jvp forward mode (J·w); default: every mode each backend provides (a backend without a mode "
                         "is 'not supported' in it)")
+    p.add_argument("--max-side", type=_positive, default=None, metavar="N",
+                   help="the largest side of the shapes drawn (default 4); past 4 the oracle is skipped and each "
+                        "backend's VJP and JVP are checked against each other by the identity <v, J·w> = <Jᵀv, w> "
+                        "alone (identity mode: no probes; both modes needed)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--special", dest="special_share", action="store_const", const=1.0,
@@ -172,10 +176,17 @@ def main(args) -> int:
     backends = [b for b in backends if args.dtype in b.dtypes]
     max_examples = default_examples(args)
     out = Path(args.out)
-    settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
-                        out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
-                        database=args.database, probes=args.probes, replay_known=args.known_replay,
-                        primitives=selected, modes=tuple(args.mode or MODES))
+    try:
+        settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
+                            out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
+                            database=args.database, probes=args.probes, replay_known=args.known_replay,
+                            primitives=selected, modes=tuple(args.mode or MODES), max_side=args.max_side)
+    except ValueError as e:
+        print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
+    if settings.identities:
+        print(f"identity mode (--max-side {settings.max_side}): the oracle is skipped; each backend's VJP and JVP are "
+              "checked against each other by <v, J·w> = <Jᵀv, w>", file=sys.stderr)
     _say_unsupported_modes(backends, settings.modes)
     from .progress import Termination, progress_display
 

@@ -286,16 +286,56 @@ def run_jvp(backend, fn: Function, inputs, tangents, caught: list | None = None)
     return [np.asarray(t) for t in result.tangents], None
 
 
+class JVPJob:
+    """One backend's JVP, and its work when asked, on a daemon thread of its own, started with the VJP's jobs
+    (:class:`advalidate.check._Job`) before the oracle runs: the verdict is made later, in :func:`judge`, from the
+    same JVP and work the backend would have returned in the calling thread."""
+
+    def __init__(self, backend, fn: Function, inputs, tangents, measure_work: bool):
+        import threading
+        from collections import Counter
+
+        self.backend, self.fn, self.inputs, self.tangents = backend, fn, inputs, tangents
+        self.measure_work = measure_work and callable(getattr(backend, "jvp_work", None))
+        self.seconds = Counter()
+        self.tangents_out = self.problem = self.work = self.work_error = None
+        self.warnings: list = []
+        self._thread = threading.Thread(target=self._run, name=f"advalidate-jvp-{backend.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import time
+
+        name = self.backend.name
+        clock = time.perf_counter()
+        self.tangents_out, self.problem = run_jvp(self.backend, self.fn, self.inputs, self.tangents, self.warnings)
+        now = time.perf_counter()
+        self.seconds[f"jvp {name}"] += now - clock
+        if self.problem is None and self.measure_work:
+            try:
+                self.work = self.backend.jvp_work(self.fn, self.inputs, self.tangents)
+            except Exception as e:  # noqa: BLE001  a finding where the JVP passes
+                self.work_error = e
+            self.seconds[f"work jvp {name}"] += time.perf_counter() - now
+
+    def result(self):
+        self._thread.join()
+        return self
+
+
 def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, measure_work: bool, omega: float, point: str,
-          kink: str, why_not: dict, seconds, lap) -> tuple:
+          kink: str, why_not: dict, seconds, lap, jobs: dict | None = None) -> tuple:
     """Every backend's JVP on one example: ``(the oracle's OracleJVP or None, outcomes with mode "jvp")``. Called by
     :func:`advalidate.check.check_example` once the point is known to be regular or a kink (the verdicts on the point
-    are shared with reverse mode). ``why_not``: each backend's reason it cannot run ``fn`` (None: it can)."""
+    are shared with reverse mode). ``why_not``: each backend's reason it cannot run ``fn`` (None: it can); ``jobs``:
+    the :class:`JVPJob` of each backend started in a thread of its own (the others run here)."""
     from .backends.contract import supports_mode
     from .check import Outcome, program_omega
     from .cost import check_bound
     from .errors import DomainError, KinkError
     from .evaluate import trace
+
+    jobs = jobs or {}
 
     def outcome(backend, status, message="", **kw):
         return Outcome(backend.name, status, message=message, mode="jvp", **kw)
@@ -325,9 +365,16 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
         if skip:
             outcomes.append(outcome(backend, "skipped", skip))
             continue
-        caught: list = []
-        tangents_out, problem = run_jvp(backend, fn, inputs, tangents, caught)
-        lap(f"jvp {backend.name}")
+        job = jobs.get(backend.name)
+        if job is not None:
+            job.result()
+            lap("waiting")
+            seconds.update(job.seconds)
+            tangents_out, problem, caught = job.tangents_out, job.problem, job.warnings
+        else:
+            caught: list = []
+            tangents_out, problem = run_jvp(backend, fn, inputs, tangents, caught)
+            lap(f"jvp {backend.name}")
         if problem:
             outcomes.append(outcome(backend, "finding", problem, kind="error", warnings=caught))
             continue
@@ -343,11 +390,17 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
 
                 result.tag, result.message = FLUSH_TO_ZERO, f"{flushed}: {result.message}"
         elif measure_work and callable(getattr(backend, "jvp_work", None)):
-            try:
-                work = backend.jvp_work(fn, inputs, tangents)
-            except Exception as e:  # noqa: BLE001  a backend's failure is a finding
+            failure = work = None
+            if job is not None:
+                work, failure = job.work, job.work_error
+            else:
+                try:
+                    work = backend.jvp_work(fn, inputs, tangents)
+                except Exception as e:  # noqa: BLE001  a backend's failure is a finding
+                    failure = e
+            if failure is not None or work is None:
                 result.status, result.kind = "finding", "error"
-                result.message = f"JVP work counting failed: {type(e).__name__}: {e}"
+                result.message = f"JVP work counting failed: {type(failure).__name__}: {failure}"
             else:
                 result.work = work
                 # a forward that is pure data movement costs 0 while its JVP still reads w and writes J·w; otherwise
@@ -361,6 +414,8 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
                         "reverse mode runs it once", "forward mode runs it once")
             lap(f"work jvp {backend.name}")
         outcomes.append(result)
+    for job in jobs.values():  # none is left running into the next example (a skipped point's included)
+        job.result()
     if ref is not None:
         _cross_check(live, ref, outcomes)
     return jvp_oracle, outcomes

@@ -55,6 +55,7 @@ def run_parallel(args) -> int:
     command += [f"--advalidate-primitive={p}" for p in args.primitive or []]
     command += [f"--advalidate-special-share={args.special_share}"]
     command += [f"--advalidate-mode={m}" for m in args.mode or []]
+    command += [f"--advalidate-max-side={args.max_side}"] if args.max_side else []
     command += ["--advalidate-no-cost"] if not args.cost else []
     command += ["--advalidate-no-probes"] if not args.probes else []
     command += ["--advalidate-no-known-replay"] if not args.known_replay else []

@@ -50,6 +50,8 @@ def pytest_addoption(parser):
                     help="seconds an isolated backend may take for one VJP before it counts as hung")
     group.addoption("--advalidate-mode", action="append", default=None, choices=list(MODES),
                     help="a mode of AD to check (repeatable; default: every mode each backend provides)")
+    group.addoption("--advalidate-max-side", type=int, default=None, metavar="N",
+                    help="the largest side drawn (default 4); past 4, identity mode (advalidate run --max-side)")
 
 
 def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None):
@@ -71,7 +73,8 @@ def configured_campaign(config, shard: int = 0, shards: int = 1, checkpoint=None
                         out=out, database=opt("advalidate_database"),
                         measure_work=not opt("advalidate_no_cost"), replay_known=shard == 0 and not opt("advalidate_no_known_replay"),
                         probes=not opt("advalidate_no_probes"), probe_share=(shard, shards),
-                        primitives=resolve(opt("advalidate_primitive")), modes=tuple(opt("advalidate_mode") or MODES))
+                        primitives=resolve(opt("advalidate_primitive")), modes=tuple(opt("advalidate_mode") or MODES),
+                        max_side=opt("advalidate_max_side"))
     # shards share one budget (None: the campaign's own, its static share of the budget)
     budget = SharedBudget(Path(out) / "shards", total, shard) if shards > 1 and SharedBudget.available else None
     return Campaign([b for b in backends if dtype in b.dtypes], settings, load_errors=errors, checkpoint=checkpoint,

@@ -328,3 +328,69 @@ def test_advalidate_run_mode_through_the_installed_command(tmp_path):
     assert "numpy-ref" not in results["stats"]["backends"]  # reverse mode was not asked for
     page = (tmp_path / "out" / "index.html").read_text()
     assert "numpy-ref (jvp)" in page
+
+
+# ---- identity mode: <v, J·w> = <Jᵀv, w> without the oracle, at larger shapes
+
+
+def _identity_campaign(backend, tmp_path, **kw):
+    from advalidate.campaign import Campaign, Settings
+
+    settings = Settings(max_examples=30, seed=0, max_side=12, out=str(tmp_path),
+                        primitives=("tanh", "sin", "matmul", "sum", "mul"), **kw)
+    return Campaign([backend], settings).run()
+
+
+def test_identity_mode_catches_a_jvp_rule_that_disagrees_with_the_vjp_rule(tmp_path):
+    results = _identity_campaign(WrongJVP("tanh", lambda ts, ans, x: ts[0] * (1 - ans)), tmp_path)
+    found = [(f["mode"], f["kind"], f["signature"]) for f in results["findings"]]
+    assert ("jvp", "wrong-value", "tanh") in found, found
+    assert all("the identity <v, J·w> = <Jᵀv, w> fails" in f["message"] for f in results["findings"])
+    assert results["settings"]["identities"] is True and results["summary"]["probes"] == 0
+
+
+def test_identity_mode_passes_the_reference_tape_and_counts_both_modes(tmp_path):
+    results = _identity_campaign(numpy_ref.NumpyReference(), tmp_path)
+    assert results["findings"] == []
+    counts = results["stats"]["backends"]
+    assert counts["numpy-ref"].get("pass", 0) >= 20 and counts["numpy-ref (jvp)"].get("pass", 0) >= 20
+
+
+def test_identity_mode_draws_larger_shapes_than_the_oracle_would():
+    from hypothesis import given, settings
+
+    from advalidate.strategies import examples
+
+    sides = []
+
+    @settings(max_examples=60, database=None, derandomize=True)
+    @given(examples(max_side=12, tangents=True))
+    def collect(ex):
+        sides.extend(max(s, default=0) for s in ex.function.inputs)
+
+    collect()
+    assert max(sides) > 4
+
+
+def test_identity_mode_needs_both_modes():
+    from advalidate.campaign import Settings
+
+    with pytest.raises(ValueError, match="needs every mode"):
+        Settings(max_side=12, modes=("vjp",))
+    assert not Settings(max_side=4).identities and Settings(max_side=5).identities
+
+
+def test_advalidate_run_max_side_through_the_installed_command(tmp_path):
+    import json
+
+    from .cli_support import environment, run
+
+    env = environment(tmp_path)
+    done = run(["run", "--max-side", "12", "--mode", "vjp"], env, tmp_path)
+    assert done.returncode == 2 and "needs every mode" in done.stderr
+    done = run(["run", "--backend", "numpy-ref", "--max-side", "12", "--max-examples", "5", "--no-cost",
+                "--out", str(tmp_path / "out")], env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "identity mode (--max-side 12)" in done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["identities"] is True and results["summary"]["examples"] == 5

@@ -1,0 +1,129 @@
+"""The cross-mode identity ``<v, J·w> = <Jᵀv, w>``: a backend's own JVP against its own VJP, without the oracle.
+
+Where the oracle is too slow (larger shapes: ``advalidate run --max-side N`` past the default 4), each backend's
+VJP (for the cotangents v) and JVP (for the tangents w) are computed on the same example and the two sides of the
+identity compared. It needs no exact value, so it scales to shapes the oracle cannot afford; it sees a JVP rule that
+disagrees with the VJP rule (torch writes its forward formulas apart from its backward ones, autograd keeps two
+tables), not a bug both modes share. Where the oracle runs, the identity adds nothing: a JVP and a VJP that both meet
+their tolerances against the oracle satisfy it within the sum of the two.
+
+The tolerance is both sides' error model, projected: ``Σ_k |v_k|·tolJ_k + Σ_i |w_i|·tolV_i`` with ``tolV`` the VJP's
+tolerance per component (:func:`advalidate.errormodel.tolerance`, without the oracle's terms) and ``tolJ`` the
+JVP's (:class:`advalidate.forward_mode.JVPReference`, the reference tape's J·w standing for the oracle's), plus the
+rounding of the two dot products. A finding is ``wrong-value`` (``nan-inf`` where one side is NaN or inf and the other
+is not) on the ``jvp`` row, its message naming the identity; the ``vjp`` row passes with it, and is ``skipped`` where
+it fails (the finding is the jvp row's: one discrepancy, not two).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from types import SimpleNamespace
+
+import mpmath
+import numpy as np
+
+from .backends.contract import supports_mode
+from .errormodel import Comparison, ill_conditioned, tolerance, unit_roundoff
+from .errors import DomainError, KinkError
+from .evaluate import to_mp, trace
+from .ir import Function
+
+__all__ = ["check_identities", "IDENTITY"]
+
+IDENTITY = "<v, J·w> = <Jᵀv, w>"
+
+
+def check_identities(fn: Function, inputs, cotangents, tangents, backends, oracle) -> "ExampleResult":
+    """Every backend's VJP and JVP on one example, judged by the identity alone (module docstring). ``oracle``
+    (:class:`advalidate.oracle.Oracle`) decides the point only: its domain and kinks (one high-precision evaluation)."""
+    from .check import ExampleResult, Outcome, run_vjp
+    from .forward_mode import JVPReference, _tape_jvp, run_jvp
+
+    live = fn.pruned()
+    seconds: Counter = Counter()
+    start = time.perf_counter()
+
+    def all_skipped(point, why):
+        return ExampleResult(None, point, [Outcome(b.name, "skipped", message=why, mode=m)
+                                           for m in ("vjp", "jvp") for b in backends], function=live)
+
+    try:
+        oracle.check_point(live, inputs)
+    except KinkError as e:
+        return all_skipped("kink", f"at a kink of {e.node} ({e.prim}): the identity is judged at regular points only")
+    except DomainError as e:
+        return all_skipped("domain", str(e))
+    unstable = ill_conditioned(live, inputs, cotangents)
+    if unstable:
+        return all_skipped("ill-conditioned", unstable)
+    with mpmath.workprec(oracle.prec):
+        exact = trace(live, [to_mp(x) for x in inputs], "mp")
+    tape_j = _tape_jvp(live, inputs, tangents)[1]
+    stand_in = SimpleNamespace(tangents=tape_j, errors=[np.zeros(np.shape(t)) for t in tape_j], tangents_mp=None,
+                               errors_mp=None)
+    tol_j = JVPReference(live, inputs, tangents, stand_in, exact).tolerances
+    zeros = [np.zeros(s) for s in live.inputs]
+    tol_v = tolerance(live, inputs, cotangents, zeros, zeros)
+    vs = [np.broadcast_to(np.asarray(v, np.float64), s) for v, s in zip(cotangents, live.output_shapes)]
+    ws = [np.asarray(w, np.float64) for w in tangents]
+    allowed = sum(float(np.sum(np.abs(v) * t)) for v, t in zip(vs, tol_j)) + \
+        sum(float(np.sum(np.abs(w) * t)) for w, t in zip(ws, tol_v))
+    seconds["error model"] += time.perf_counter() - start
+    outcomes = []
+    note = f"identity mode: the oracle is skipped; this VJP is checked through {IDENTITY} (the jvp row)"
+    for backend in backends:
+        why = supports_mode(backend, fn, "jvp")
+        if why:
+            outcomes += [Outcome(backend.name, "unsupported", message=why, mode=m) for m in ("vjp", "jvp")]
+            continue
+        clock = time.perf_counter()
+        caught: list = []
+        grads, problem = run_vjp(backend, fn, inputs, cotangents, caught)
+        if problem:
+            outcomes += [Outcome(backend.name, "finding", "error", problem, warnings=caught),
+                         Outcome(backend.name, "skipped", message="its VJP failed", mode="jvp")]
+            continue
+        reverse = Outcome(backend.name, "skipped", message=note, grads=grads, warnings=caught)
+        outcomes.append(reverse)
+        ts, problem = run_jvp(backend, fn, inputs, tangents, caught)
+        seconds[f"identity {backend.name}"] += time.perf_counter() - clock
+        if problem:
+            outcomes.append(Outcome(backend.name, "finding", "error", problem, warnings=caught, mode="jvp"))
+            continue
+        forward = _verdict(backend.name, live, grads, ts, vs, ws, allowed, caught)
+        if forward.status == "pass":  # both modes hold together: the VJP passes the identity too (coverage counts it)
+            reverse.status = "pass"
+        outcomes.append(forward)
+    return ExampleResult(None, "regular", outcomes, seconds=seconds, function=live)
+
+
+def _verdict(name, fn: Function, grads, ts, vs, ws, allowed: float, caught):
+    from .check import Outcome
+
+    with np.errstate(all="ignore"):
+        left_terms = [np.asarray(v) * np.asarray(t, np.float64) for v, t in zip(vs, ts)]
+        right_terms = [np.asarray(g, np.float64) * w for g, w in zip(grads, ws)]
+        left = math.fsum(float(x) for a in left_terms for x in np.reshape(a, -1))
+        right = math.fsum(float(x) for a in right_terms for x in np.reshape(a, -1))
+        size = sum(float(np.sum(np.abs(a))) for a in left_terms + right_terms)
+    n = sum(np.size(a) for a in left_terms + right_terms)
+    tol = allowed + 2 * n * unit_roundoff("float64") * size
+    outcome = Outcome(name, "pass", grads=[np.asarray(t) for t in ts], warnings=caught, mode="jvp")
+    if math.isfinite(left) and math.isfinite(right):
+        err = abs(left - right)
+        ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
+        kind = None if err <= tol else "wrong-value"
+    elif left == right:  # the same infinity on both sides: nothing to tell them apart by
+        err, ratio, kind = 0.0, 0.0, None
+    else:
+        err, ratio, kind = math.inf, math.inf, "nan-inf"
+    outcome.comparison = Comparison(kind is None, kind, ratio, None, [np.array([err])], [np.array([tol])])
+    if kind is not None:
+        outcome.status, outcome.kind = "finding", kind
+        outcome.message = (f"the identity {IDENTITY} fails between {name}'s own JVP and VJP: <v, J·w> = {left!r}, "
+                           f"<Jᵀv, w> = {right!r}, |difference| {err:.3g} > tolerance {tol:.3g} "
+                           f"({ratio:.3g}× it; no oracle: identity mode)")
+    return outcome
