@@ -726,7 +726,7 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         from .backends.contract import supports_mode
         from .forward_mode import JVPJob
 
-        jvp_jobs = {b.name: JVPJob(b, fn, inputs, tangents, measure_work) for b in backends
+        jvp_jobs = {b.name: JVPJob(b, fn, inputs, tangents, measure_work, after=jobs.get(b.name)) for b in backends
                     if concurrent(b) and not supports_mode(b, fn, "jvp")}
     try:
         result = _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,

@@ -291,11 +291,13 @@ class JVPJob:
     (:class:`advalidate.check._Job`) before the oracle runs: the verdict is made later, in :func:`judge`, from the
     same JVP and work the backend would have returned in the calling thread."""
 
-    def __init__(self, backend, fn: Function, inputs, tangents, measure_work: bool):
+    def __init__(self, backend, fn: Function, inputs, tangents, measure_work: bool, after=None):
         import threading
         from collections import Counter
 
-        self.backend, self.fn, self.inputs, self.tangents = backend, fn, inputs, tangents
+        # ``after``: the backend's VJP job; its calls are made one at a time (an isolated backend answers on one pipe,
+        # and a library's caches are not shared across threads), so this one waits for it
+        self.backend, self.fn, self.inputs, self.tangents, self.after = backend, fn, inputs, tangents, after
         self.measure_work = measure_work and callable(getattr(backend, "jvp_work", None))
         self.seconds = Counter()
         self.tangents_out = self.problem = self.work = self.work_error = None
@@ -306,6 +308,8 @@ class JVPJob:
     def _run(self):
         import time
 
+        if self.after is not None:
+            self.after.result()
         name = self.backend.name
         clock = time.perf_counter()
         self.tangents_out, self.problem = run_jvp(self.backend, self.fn, self.inputs, self.tangents, self.warnings)

@@ -394,3 +394,22 @@ def test_advalidate_run_max_side_through_the_installed_command(tmp_path):
     assert "identity mode (--max-side 12)" in done.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["identities"] is True and results["summary"]["examples"] == 5
+
+
+def test_an_isolated_backend_answers_both_modes_one_call_at_a_time():
+    """Its VJP and its JVP run in threads beside the oracle; they share the worker's one pipe, so the JVP waits for
+    the VJP (run together, the answers crossed: a flaky `error` finding of the default run)."""
+    from advalidate.isolation import Isolated
+
+    backend = Isolated("numpy-ref")
+    try:
+        assert modes_of(backend) == MODES
+        for k in range(8):
+            fn = builder.single(["sin", "mul", "sum", "matmul"][k % 4], (2, 3))
+            xs = _point(fn, k)
+            result = check_example(fn, xs, [np.ones(s) for s in fn.output_shapes], [backend],
+                                   tangents=[np.ones(np.shape(x)) for x in xs], modes=("vjp", "jvp"))
+            assert [(o.mode, o.status) for o in result.outcomes] == [("vjp", "pass"), ("jvp", "pass")], \
+                [(o.mode, o.status, o.message) for o in result.outcomes]
+    finally:
+        backend.close()

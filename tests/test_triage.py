@@ -49,6 +49,17 @@ CAMPAIGNS += [
                  id="numpy-ref-catalogue-seed44"),
 ]
 
+# the campaigns above are reverse mode's (issues 13 and 16): pinned to it, so forward mode's draws do not change them
+CAMPAIGNS = [pytest.param(p.values[0] + ["--mode", "vjp"], id=p.id) for p in CAMPAIGNS]
+# issue 17's: forward mode on every backend (reverse mode's findings there are the campaigns' above)
+ALL_BACKENDS = ["--backend", "numpy-ref"] + LIBRARY_BACKENDS
+CAMPAIGNS += [
+    pytest.param(ALL_BACKENDS + ["--mode", "jvp", "--max-examples", "100", "--seed", "5"], id="jvp-seed5"),
+    pytest.param(ALL_BACKENDS + ["--mode", "jvp", "--special", "--max-examples", "60", "--seed", "6"],
+                 id="jvp-special-seed6"),
+    pytest.param(["--max-side", "12", "--max-examples", "60", "--seed", "7"], id="identities-seed7"),
+]
+
 LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd", "numpy-ref": "numpy"}
 
 
@@ -83,6 +94,10 @@ def _values(finding) -> str:
     oracle = finding.get("oracle") or {}
     if finding["kind"] in ("cost-bound", "error"):
         return None
+    if oracle.get("mode") == "jvp" and i is not None:
+        name = f"y{i}" + (f"[{', '.join(str(j) for j in idx)}]" if idx else "")
+        return (f"{name}: oracle J·w {_value(oracle['tangents'][i], idx)} ± {_value(oracle['errors'][i], idx)}, "
+                f"backend {_value(finding['backend_grads'][i], idx)}")
     if oracle.get("mode") == "full" and i is not None:
         name = f"x{i}" + (f"[{', '.join(str(j) for j in idx)}]" if idx else "")
         return (f"{name}: oracle {_value(oracle['grads'][i], idx)} ± {_value(oracle['errors'][i], idx)}, "
@@ -98,7 +113,8 @@ def describe(finding) -> str:
     verdict = f"known: {finding['known_note'][:160]}" if finding["known"] else "NEW"
     tag = f" [{finding['tag']}]" if finding.get("tag") else ""
     values = _values(finding)
-    return (f"{finding['id']} {finding['backend']}: {finding['kind']} on {finding['signature']}{tag} "
+    mode = f" ({finding['mode']})" if finding.get("mode", "vjp") != "vjp" else ""
+    return (f"{finding['id']} {finding['backend']}{mode}: {finding['kind']} on {finding['signature']}{tag} "
             f"({finding.get('point') or '-'} point)" + (f"\n    {values}" if values else "")
             + f"\n    {finding['message'].splitlines()[0][:300]}\n    verdict: {verdict}")
 
