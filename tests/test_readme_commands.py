@@ -140,6 +140,18 @@ def check_run_options(command, ctx):
     assert (settings["seed"], settings["dtype"], settings["special"]) == (1, "float32", 1.0), settings
 
 
+def check_mode(command, ctx):
+    data = check_run(command, ctx)
+    assert data["settings"]["modes"] == ["jvp"] and "numpy-ref (jvp)" in data["stats"]["backends"]
+    assert "numpy-ref" not in data["stats"]["backends"]  # reverse mode was not asked for
+
+
+def check_max_side(command, ctx):
+    data = check_run(command, ctx)
+    assert data["settings"]["identities"] is True and data["settings"]["max_side"] == 12
+    assert data["summary"]["probes"] == 0  # the probes are the oracle's: identity mode has none
+
+
 def check_run_any_exit(command, ctx):
     out = ctx.cwd / "out"
     done = advalidate(command.replace(" DIR", f" {out}"), ctx, backend="numpy-ref", max_examples="3")
@@ -365,6 +377,8 @@ CHECKS = {
     "advalidate run --workers 2": check_workers,
     "advalidate run --database redis://localhost:6379/0": check_database,
     "advalidate run --resume": check_resume,
+    "advalidate run --mode jvp": check_mode,
+    "advalidate run --max-side 12": check_max_side,
 }
 from .test_extend_commands import CHECKS as _EXTENSION_CHECKS, SLOW as _EXTENSION_SLOW  # noqa: E402  (users' ops)
 
