@@ -125,8 +125,9 @@ def check_op(name: str, backends=None, max_examples: int = 40, seed: int = 0, dt
     lacking = [b.name for b in loaded if name not in b.primitives]
     if lacking:
         raise InvalidOp(name, f"no implementation for backend(s) {', '.join(lacking)}")
+    # reverse mode: the op's implementations are its hand-written VJPs (forward mode does not run them)
     settings = Settings(max_examples=max_examples, seed=seed, dtype=dtype, special=special, known_dir=known_dir,
-                        replay_known=False, measure_work=True)
+                        replay_known=False, measure_work=True, modes=("vjp",))
     campaign = Campaign(loaded, settings)
     schedule = campaign.schedule
     schedule.primitives, schedule.probes = [name], [Probe(name, False), Probe(name, True)]

@@ -30,6 +30,17 @@ class DialectBackend(Backend):
         templates = {name: self.dialect.template(name) for name in catalogue.CATALOGUE if name not in self.unsupported}
         return {name: tpl for name, tpl in templates.items() if tpl is not None}
 
+    @property
+    def jvp_primitives(self) -> dict:
+        """The primitives it runs in forward mode (contract: ``jvp_primitives``): the catalogue's, not the users' ops
+        (:mod:`advalidate.extend`), whose implementation is the user's hand-written VJP (a ``jax.custom_vjp``, a
+        ``torch.autograd.Function``): a library's forward mode cannot differentiate it, and they are checked in
+        reverse mode."""
+        from ..extend import ops
+
+        users = set(ops())
+        return {name: impl for name, impl in self.primitives.items() if name not in users}
+
     def missing(self) -> dict[str, str]:
         """Every catalogue primitive this backend does not run, with the reason."""
         out = {name: f"the {self.dialect.name} dialect has no template for it" for name in self.dialect.missing()}

@@ -48,7 +48,8 @@ class AutogradBackend(DialectBackend):
         table has: scipy.special's expit, erf, gammaln, linalg's inv, solve, det, eigh, ...). Probed once, on
         first use; any other failure is left to the campaign, where it is a finding."""
         if "_jvp_primitives" not in self.__dict__:
-            self._jvp_primitives = {name: impl for name, impl in self.primitives.items() if _has_jvp(self, name)}
+            self._jvp_primitives = {name: impl for name, impl in super().jvp_primitives.items()
+                                    if _has_jvp(self, name)}
         return self._jvp_primitives
 
     def jvp(self, function, inputs, tangents) -> JVP:
