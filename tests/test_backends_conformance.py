@@ -35,7 +35,9 @@ def _passes(report):
     statuses = {o.status for o in report.outcomes}
     # not-supported: a primitive the library lacks (no template: the README's primitives table lists them)
     assert report.ok and statuses <= {"pass", "known", "not-supported"}, report.summary()
-    assert len(report.outcomes) == len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS)
+    # every program in each mode (every backend here has forward mode too)
+    assert len(report.outcomes) == 2 * (len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS))
+    assert {o.id.split("[")[0] for o in report.outcomes} == {"vjp", "jvp"}
 
 
 @pytest.mark.parametrize("name", sorted(LIBRARIES))
@@ -52,8 +54,32 @@ def test_every_backend_passes_in_float32_at_default_settings(name):
 def test_every_primitive_and_composition_is_checked_in_each_dtype():
     ids = [c.id for c in conformance.checks(NumpyReference())]
     n = len(numpy_ref.VJPS) + len(conformance.COMPOSITIONS)
-    assert len(ids) == len(set(ids)) == 2 * n
-    assert "vjp[float64][sin]" in ids and "vjp[float32][softmax-net]" in ids
+    assert len(ids) == len(set(ids)) == 2 * 2 * n  # two dtypes, two modes
+    assert "vjp[float64][sin]" in ids and "vjp[float32][softmax-net]" in ids and "jvp[float64][sin]" in ids
+
+
+class ReverseOnly(NumpyReference):
+    """A backend without forward mode: no jvp checks."""
+
+    name = "reverse-only"
+    jvp = jvp_work = None
+
+
+def test_a_backend_without_forward_mode_gets_reverse_mode_checks_only():
+    ids = [c.id for c in conformance.checks(ReverseOnly())]
+    assert ids and all(i.startswith("vjp[") for i in ids)
+
+
+def test_a_wrong_jvp_rule_fails_its_forward_mode_check_and_names_it():
+    from .test_forward_mode import WrongJVP
+
+    backend = WrongJVP("sin", lambda ts, ans, x: ts[0] * np.cos(x) * (1 + 1e-9))
+    backend.version = "planted"
+    report = run_checks(backend, dtypes=["float64"], select=_only("vjp[float64][sin]", "jvp[float64][sin]"),
+                        raise_on_failure=False)
+    assert [(o.id, o.status, o.kind) for o in report.outcomes] == [
+        ("vjp[float64][sin]", "pass", None), ("jvp[float64][sin]", "fail", "wrong-value")]
+    assert "J·w of output 0" in report.outcomes[1].detail
 
 
 def test_points_are_reproducible_per_check_and_seed():
@@ -162,5 +188,5 @@ def _plugin_installed():
 def test_the_pytest_entry_runs_one_test_per_check():
     done = _pytest(["--advalidate-backend", "numpy-ref", "-k", "test_primitive and tanh and not gelu and not arctanh and not hardtanh"])
     assert done.returncode == 0, done.stdout + done.stderr
-    # vjp[float64][tanh] and vjp[float64][chain-tanh] (not gelu_tanh, arctanh, hardtanh)
-    assert done.stdout.strip().splitlines()[-1].startswith("2 passed"), done.stdout
+    # vjp[float64][tanh] and vjp[float64][chain-tanh], and the same in forward mode (not gelu_tanh, arctanh, hardtanh)
+    assert done.stdout.strip().splitlines()[-1].startswith("4 passed"), done.stdout

@@ -12,8 +12,11 @@ A draw that the oracle refuses (near a kink or a domain edge), or that puts a ta
 saturation tail, is replaced by the next draw. A primitive the backend does not declare is reported as
 "not supported" and never run.
 
-Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``. A failure is matched against the
-backend's known-behaviour file by its kind and its program's primitive signature (:mod:`advalidate.known`).
+Check ids read ``vjp[float64][sin]`` or ``vjp[float32][chain-tanh]``. A backend with forward mode (a ``jvp``
+method: :mod:`advalidate.backends.contract`) is checked in it too: ``jvp[float64][sin]`` compares its J·w along a
+random tangent with the oracle's (:mod:`advalidate.forward_mode`); a primitive outside its ``jvp_primitives`` is
+"not supported" there. A failure is matched against the backend's known-behaviour file by its kind, its program's
+primitive signature and its mode (:mod:`advalidate.known`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import math
 import traceback
 from dataclasses import dataclass, field
 
+import mpmath
 import numpy as np
 
 from .. import builder, primitives
+from ..backends.contract import modes_of
+from ..evaluate import to_mp
 from ..builder import Builder
 from ..errormodel import compare_full, rounding_bound, unit_roundoff
 from ..evaluate import trace
@@ -130,7 +136,35 @@ def checks(backend, dtypes=None) -> list[Check]:
         for name, fn in programs:
             missing = [p for p in fn.primitives_used if p not in backend.primitives]
             out.append(Check(f"vjp[{dtype}][{name}]", fn, not missing, missing))
+        if "jvp" in modes_of(backend):
+            table = getattr(backend, "jvp_primitives", None)
+            table = backend.primitives if table is None else table
+            for name, fn in programs:
+                missing = [p for p in fn.primitives_used if p not in table]
+                out.append(Check(f"jvp[{dtype}][{name}]", fn, not missing, missing))
     return out
+
+
+def _jvp_failure(backend, fn, xs, ws, oracle):
+    """(kind, detail, ratio) of the backend's J·w at one point against the oracle's, or (None, "", ratio)."""
+    from ..forward_mode import JVPReference, compare_jvp, run_jvp
+
+    reference = oracle.jvp(fn, xs, ws)
+    with mpmath.workprec(oracle.prec):
+        exact = trace(fn, [to_mp(x) for x in xs], "mp")
+    ref = JVPReference(fn, xs, ws, reference, exact)
+    if ref.unjudgeable:
+        raise OracleError(ref.unjudgeable)
+    got, problem = run_jvp(backend, fn, xs, ws)
+    if problem:
+        return "error", problem, math.inf
+    verdict = compare_jvp(ref, got)
+    if verdict.ok:
+        return None, "", verdict.ratio
+    k, idx = verdict.worst
+    value = np.asarray(got[k], np.float64)[idx]
+    return (verdict.kind, f"J·w of output {k} at {list(idx)}: backend {value!r}, oracle {reference.tangents[k][idx]!r}, "
+            f"error/tolerance {verdict.ratio:.3g}", verdict.ratio)
 
 
 def _reproduction(backend, fn, xs, vs) -> str:
@@ -198,9 +232,30 @@ def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
     fn = check.function
     oracle = Oracle(dtype=fn.dtype)
     worst, judged, invalid = 0.0, 0, 0
+    forward = check.id.startswith("jvp[")
     for xs, vs in check.points(None, seed):
         if judged == points:
             break
+        if forward:  # the tangents: one per input, drawn like the cotangents
+            digest = hashlib.sha256(f"{seed}:{check.id}:{judged}:{invalid}".encode()).digest()
+            tangent_rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+            ws = [tangent_rng.normal(size=np.shape(x)).astype(fn.dtype) for x in xs]
+            try:
+                saturated = _saturated(fn, xs)
+                if saturated:
+                    raise OracleError(f"{saturated} saturates")
+                oracle.check_point(fn, xs)
+                kind, detail, ratio = _jvp_failure(backend, fn, xs, ws, oracle)
+            except OracleError as e:
+                invalid += 1
+                if invalid > MAX_INVALID * points:
+                    raise RuntimeError(f"{check.id}: {invalid} draws were not valid points, the last: {e}") from e
+                continue
+            judged += 1
+            worst = max(worst, ratio if math.isfinite(ratio) else 0.0)
+            if kind is not None:
+                return Outcome(check.id, "fail", kind, detail, ratio, _reproduction(backend, fn, xs, vs))
+            continue
         try:
             saturated = _saturated(fn, xs)
             if saturated:
@@ -294,7 +349,8 @@ def run_checks(backend, *, dtypes=None, points: int = 3, seed: int = 0, known_di
         if select is not None and not select(check.id):
             continue
         outcome = run_check(backend, check, points=points, seed=seed)
-        entry = known.match(backend.name, outcome.kind, signature(check.function)) if outcome.failed else None
+        mode = check.id.split("[", 1)[0]
+        entry = known.match(backend.name, outcome.kind, signature(check.function), mode=mode) if outcome.failed else None
         if entry is not None:
             outcome.status = "known"
             report.known[outcome.id] = entry
