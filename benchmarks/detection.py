@@ -635,8 +635,8 @@ def forward_planted(stream, campaign_examples: int, seed: int):
 def print_forward_planted(rows, n_stream, campaign_examples):
     print(f"\n## Planted forward-mode bugs ({n_stream} shared examples with tangents; cells: examples/seconds to the "
           "first detection, size n nodes/i inputs/e input elements)\n")
-    print("| mutant (expected kind) | " + " | ".join(FORWARD_CHECKERS) + " |")
-    print("|---|" + "---|" * len(FORWARD_CHECKERS))
+    print("| mutant (expected kind) | " + " | ".join(FORWARD_CHECKERS) + " | advalidate campaign |")
+    print("|---|" + "---|" * (len(FORWARD_CHECKERS) + 1))
     for r in rows:
         cells = []
         for c in FORWARD_CHECKERS:
@@ -644,17 +644,19 @@ def print_forward_planted(rows, n_stream, campaign_examples):
             if hit is None:
                 cells.append("no")
             else:
-                extra = f" shrunk to {r['shrunk']}" if c == "advalidate jvp" and r["shrunk"] else f" {hit[2]}"
+                extra = f" {hit[2]}"
                 crash = " (checker crashed)" if isinstance(hit[3], str) and hit[3].startswith("error:") else ""
                 cells.append(f"yes{crash}: #{hit[0]}, {hit[1]:.2f} s;{extra}")
-        print(f"| {r['mutant']} ({r['kind']}) | " + " | ".join(cells) + " |")
+        campaign = f"yes: shrunk to {r['shrunk']}" if r["shrunk"] else "no"
+        print(f"| {r['mutant']} ({r['kind']}) | " + " | ".join(cells) + f" | {campaign} |")
     caught = {c: sum(r[c] is not None for r in rows) for c in FORWARD_CHECKERS}
-    print("| **caught** | " + " | ".join(f"**{caught[c]}/{len(rows)}**" for c in FORWARD_CHECKERS) + " |")
+    print("| **caught** | " + " | ".join(f"**{caught[c]}/{len(rows)}**" for c in FORWARD_CHECKERS)
+          + f" | **{sum(bool(r['shrunk']) for r in rows)}/{len(rows)}** |")
     print("\nEach value mutant replaces one JVP rule of the reference tape and keeps every VJP rule right; the cost "
           "mutant computes the right J·w with one forward pass per input (values only: out of the anchors' reach). "
-          f"advalidate's shrunk size: the smallest forward-mode finding of the expected kind in a {campaign_examples}-"
-          "example campaign with modes=(\"jvp\",) on the mutant; the anchors' size is that of the first failing "
-          "example.")
+          "The stream columns: the first example of the shared stream each checker flags, and its size. The campaign "
+          f"column: what `advalidate run --mode jvp` finds on the mutant ({campaign_examples} examples after the probes "
+          "of every primitive, seed as given), the smallest finding of the expected kind as shrunk.")
 
 
 class ScaledJVP(NumpyReference):
