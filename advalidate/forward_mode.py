@@ -35,8 +35,8 @@ import numpy as np
 
 from . import primitives
 from .backends import numpy_ref
-from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _perturber, _ratios, exact_precision,
-                         rounding_bound, unit_roundoff)
+from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _float_values, _perturber, _ratios,
+                         exact_precision, rounding_bound, unit_roundoff)
 from .evaluate import to_mp
 from .ir import Function
 
@@ -79,7 +79,9 @@ def _local(prim, params, ans, args, sizes) -> np.ndarray:
 def forward_scale(fn: Function, values: dict, tangents) -> tuple[list, list]:
     """``(scale, floor)`` per output: ``|J_L| ... |J_1| |w|`` and the underflow floor (module docstring), from float64
     ``values`` of every node. The tangent sizes are also pushed forward scaled by 2^600 (the pass is linear in
-    them), so that a tangent below ``tiny`` is told from an exact 0 far below float64's range."""
+    them), so that a tangent below ``tiny`` is told from an exact 0 far below float64's range. The scale is float64's:
+    where it overflows (a tangent past 1e308 on the way) it is inf, and so is that component's tolerance (the VJP's
+    scale falls back on an exact run there: :func:`advalidate.errormodel.magnitude`; forward mode's does not yet)."""
     tiny = float(np.finfo(fn.dtype).tiny)
     lift = 2.0 ** 600
     mags = {n: np.abs(np.asarray(w, np.float64)) for n, w in zip(fn.input_names, tangents)}
@@ -118,19 +120,16 @@ class JVPReference:
 
     def __init__(self, fn: Function, inputs, tangents, oracle, exact: dict):
         self.fn, self.inputs, self.tangents, self.oracle, self.exact_trace = fn, inputs, tangents, oracle, exact
-        self._tolerances = self._unjudgeable = None
         self._exact_run = False
-        self.tape = _tape_jvp(fn, inputs, tangents)[1]
+        self.tape_outputs, self.tape = _tape_jvp(fn, inputs, tangents)
         self._build()
 
     def _build(self):
         fn, o = self.fn, self.oracle
         u = unit_roundoff(fn.dtype)
-        values64 = {k: np.array([float(x) for x in np.asarray(v).reshape(-1)], np.float64).reshape(np.shape(v))
-                    for k, v in self.exact_trace.items()}
-        scale, floors = forward_scale(fn, values64, self.tangents)
+        scale, floors = forward_scale(fn, _float_values(self.exact_trace), self.tangents)
         rng = np.random.default_rng(0)
-        base_out = _tape_jvp(fn, self.inputs, self.tangents)[0]
+        base_out = self.tape_outputs
         sens = [np.zeros(s) for s in fn.output_shapes]
         moved = False
         for _ in range(2):
