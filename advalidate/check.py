@@ -103,29 +103,38 @@ def _validate(fn: Function, result, n_inputs: int) -> str | None:
     return None
 
 
-def run_vjp(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> tuple[list | None, str | None]:
-    """Call the backend defensively: (grads, None) or (None, a message naming the failure).
+def call_backend(method, fn: Function, inputs, vectors, validate, caught: list | None = None) -> tuple:
+    """``method(fn, inputs, vectors)`` (a backend's ``vjp`` or ``jvp``) called defensively: (its result, None) or
+    (None, a message naming the failure: what it raised, what ``validate(fn, result)`` finds wrong with its result,
+    or a mutation of its inputs). The backend gets copies; our example stays intact.
 
     The warnings the backend raises meanwhile are never printed: they are added to ``caught`` (as
     :class:`~advalidate.warnings_capture.Caught`, merged with what it holds), or dropped when it is None (a probe
     such as the flush-to-zero rerun, whose point is not the example's)."""
-    given = [np.array(x, copy=True) for x in inputs]  # the backend's own copies: our example stays intact
+    given = [np.array(x, copy=True) for x in inputs]
     raised = []
     try:
         with capture() as raised:
-            result = backend.vjp(fn, given, [np.array(v, copy=True) for v in cotangents])
+            result = method(fn, given, [np.array(v, copy=True) for v in vectors])
     except Exception as e:  # a backend bug, reported as an `error` finding
         if isinstance(e, BackendRaised):  # from a worker process: its message carries the traceback
             return None, str(e)
         return None, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
     finally:
         _keep(caught, raised)
-    problem = _validate(fn, result, len(inputs))
+    problem = validate(fn, result)
     if problem:
         return None, problem
     if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(given, inputs)):
         return None, "the backend mutated its inputs"
-    return [np.asarray(g) for g in result.grads], None
+    return result, None
+
+
+def run_vjp(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> tuple[list | None, str | None]:
+    """The backend's VJP, defensively (:func:`call_backend`): (grads, None) or (None, a message naming the failure)."""
+    result, problem = call_backend(backend.vjp, fn, inputs, cotangents,
+                                   lambda fn, result: _validate(fn, result, len(inputs)), caught)
+    return (None, problem) if problem else ([np.asarray(g) for g in result.grads], None)
 
 
 def run_work(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> Work:

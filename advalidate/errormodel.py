@@ -425,17 +425,29 @@ def compare_full(fn: Function, inputs, cotangents, oracle, grads, reference: Ref
     example's shared :class:`Reference` (one is made when None)."""
     reference = reference or Reference(fn, inputs, cotangents, oracle)
     tols = reference.tolerances
+    errors, bads, ratio, worst, nonfinite = component_errors(grads, oracle.grads, tols, fn.dtype)
+    kind = None
+    if nonfinite:
+        kind = "nan-inf"
+    elif any(np.any(b) for b in bads):
+        kind = "precision-loss" if _lost_digits_full(reference, tols, bads) else "wrong-value"
+    return Comparison(kind is None, kind, ratio, worst, errors, tols)
+
+
+def component_errors(values, exact, tols, dtype: str) -> tuple:
+    """Each array of ``values`` (a backend's, float) against ``exact`` (the oracle's, float64) under ``tols``:
+    ``(errors, bads, worst ratio, (array index, component index) of it, whether a miss is NaN or inf)``. Where the
+    exact value overflows the dtype its correctly rounded value is that infinity (no error); NaN or inf where the
+    exact value is finite in the dtype is a miss whatever the tolerance (the oracle's bound can be vast where the
+    program's values are: sinh(1e155) next to a zero cotangent). The VJP's per input, the JVP's per output."""
     errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
-    for i, (g, r, t) in enumerate(zip(grads, oracle.grads, tols)):
+    for i, (g, r, t) in enumerate(zip(values, exact, tols)):
         g = np.asarray(g, dtype=np.float64)
         finite = np.isfinite(g)
         with np.errstate(all="ignore"):
-            # where the exact value overflows the dtype, its correctly rounded value is that infinity
-            rounded = np.asarray(r, np.float64).astype(fn.dtype).astype(np.float64)
+            rounded = np.asarray(r, np.float64).astype(dtype).astype(np.float64)
             same_inf = np.isinf(g) & (g == rounded)
             err = np.where(finite, np.abs(g - r), np.where(same_inf, 0.0, np.inf))
-        # NaN or inf where the exact value is finite in the dtype is a finding whatever the tolerance (the
-        # oracle's bound can be vast where the program's values are: sinh(1e155) next to a zero cotangent)
         bad = (err > t) | (~finite & ~same_inf)
         ratios = np.where(bad & ~finite, np.inf, _ratios(err, t))
         errors.append(err)
@@ -444,12 +456,7 @@ def compare_full(fn: Function, inputs, cotangents, oracle, grads, reference: Ref
             worst = (i, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
         bads.append(bad)
         nonfinite = nonfinite or bool(np.any(bad & ~finite))
-    kind = None
-    if nonfinite:
-        kind = "nan-inf"
-    elif any(np.any(b) for b in bads):
-        kind = "precision-loss" if _lost_digits_full(reference, tols, bads) else "wrong-value"
-    return Comparison(kind is None, kind, ratio, worst, errors, tols)
+    return errors, bads, ratio, worst, nonfinite
 
 
 def _ratios(err, tol):

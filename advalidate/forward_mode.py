@@ -35,8 +35,8 @@ import numpy as np
 
 from . import primitives
 from .backends import numpy_ref
-from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _float_values, _perturber, _ratios,
-                         exact_precision, rounding_bound, unit_roundoff)
+from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _float_values, _perturber,
+                         component_errors, exact_precision, rounding_bound, unit_roundoff)
 from .evaluate import to_mp
 from .ir import Function
 
@@ -198,22 +198,7 @@ class JVPComparison:
 def compare_jvp(reference: JVPReference, tangents) -> JVPComparison:
     """Compare a backend's output tangents with the oracle's, component by component."""
     fn, o, tols = reference.fn, reference.oracle, reference.tolerances
-    errors, bads, ratio, worst, nonfinite = [], [], 0.0, None, False
-    for k, (t, r, tol) in enumerate(zip(tangents, o.tangents, tols)):
-        t = np.asarray(t, np.float64)
-        finite = np.isfinite(t)
-        with np.errstate(all="ignore"):
-            rounded = np.asarray(r, np.float64).astype(fn.dtype).astype(np.float64)
-            same_inf = np.isinf(t) & (t == rounded)
-            err = np.where(finite, np.abs(t - r), np.where(same_inf, 0.0, np.inf))
-        bad = (err > tol) | (~finite & ~same_inf)
-        ratios = np.where(bad & ~finite, np.inf, _ratios(err, tol))
-        errors.append(err)
-        if ratios.size and np.max(ratios) > ratio:
-            ratio = float(np.max(ratios))
-            worst = (k, tuple(int(j) for j in np.unravel_index(int(np.argmax(ratios)), ratios.shape)))
-        bads.append(bad)
-        nonfinite = nonfinite or bool(np.any(bad & ~finite))
+    errors, bads, ratio, worst, nonfinite = component_errors(tangents, o.tangents, tols, fn.dtype)
     kind = None
     if nonfinite:
         kind = "nan-inf"
@@ -258,31 +243,12 @@ def _validate(fn: Function, result) -> str | None:
 
 
 def run_jvp(backend, fn: Function, inputs, tangents, caught: list | None = None):
-    """``backend.jvp`` called defensively, as :func:`advalidate.check.run_vjp` calls ``vjp``: (output tangents,
+    """``backend.jvp`` called defensively (:func:`advalidate.check.call_backend`, as ``vjp`` is): (output tangents,
     None) or (None, a message naming the failure); warnings go to ``caught``."""
-    import traceback
+    from .check import call_backend
 
-    from .check import _keep
-    from .isolation import BackendRaised
-    from .warnings_capture import capture
-
-    given = [np.array(x, copy=True) for x in inputs]
-    raised = []
-    try:
-        with capture() as raised:
-            result = backend.jvp(fn, given, [np.array(w, copy=True) for w in tangents])
-    except Exception as e:  # a backend bug, reported as an `error` finding
-        if isinstance(e, BackendRaised):
-            return None, str(e)
-        return None, f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
-    finally:
-        _keep(caught, raised)
-    problem = _validate(fn, result)
-    if problem:
-        return None, problem
-    if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(given, inputs)):
-        return None, "the backend mutated its inputs"
-    return [np.asarray(t) for t in result.tangents], None
+    result, problem = call_backend(backend.jvp, fn, inputs, tangents, _validate, caught)
+    return (None, problem) if problem else ([np.asarray(t) for t in result.tangents], None)
 
 
 class JVPJob:

@@ -18,29 +18,14 @@ from advalidate.backends.numpy_ref import NumpyReference
 
 class JVPMutant(NumpyReference):
     """The reference tape with some JVP rules replaced (``rules``: primitive name -> ``rule(ts, ans, *operands,
-    **params)``) and every VJP rule right. ``jvp`` and ``jvp_work`` are :class:`NumpyReference`'s, run with the
-    replaced rules."""
+    **params)``) and every VJP rule right: :class:`NumpyReference` with its own ``jvp_rules``."""
 
     def __init__(self, name, rules):
         self.name = name
-        self.rules = numpy_ref.JVPRules()
+        self.jvp_rules = numpy_ref.JVPRules()
         for prim, rule in rules.items():
-            self.rules[prim] = rule
+            self.jvp_rules[prim] = rule
 
-    def jvp(self, fn, inputs, tangents) -> JVP:
-        with np.errstate(all="ignore"):
-            values = numpy_ref.forward(fn, inputs)
-            ts = numpy_ref.tangents(fn, values, tangents, self.rules)
-        return JVP([np.array(counting.unwrap(values[o])) for o in fn.outputs],
-                   [np.array(counting.unwrap(ts[o])) for o in fn.outputs])
-
-    def jvp_work(self, fn, inputs, tangents) -> Work:
-        with np.errstate(all="ignore"):
-            with counting.counting() as fwd:
-                values = numpy_ref.forward(fn, inputs)
-            with counting.counting() as tan:
-                numpy_ref.tangents(fn, values, tangents, self.rules)
-        return Work(forward=fwd.work, vjp=fwd.work + tan.work, forward_passes=1)
 
 
 class PerInputForward(NumpyReference):

@@ -13,6 +13,7 @@ from advalidate.check import check_example
 from advalidate.evaluate import to_mp
 from advalidate.oracle import Oracle
 
+from .jvp_mutants import JVPMutant, PerInputForward
 from .test_core_oracle import BINARY, CASES, POINTS, UNARY, V
 
 TOL = mpmath.mpf("1e-25")
@@ -119,20 +120,9 @@ def test_the_reference_jvp_rule_passes_against_the_oracle(name):
 # ---- planted bugs
 
 
-class WrongJVP(numpy_ref.NumpyReference):
-    """The reference tape with one JVP rule replaced and every VJP rule right."""
-
-    def __init__(self, name, rule):
-        self.name = f"wrong-jvp-{name}"
-        self.rules = numpy_ref.JVPRules()
-        self.rules[name] = rule
-
-    def jvp(self, fn, inputs, tangents):
-        with np.errstate(all="ignore"):
-            values = numpy_ref.forward(fn, inputs)
-            ts = numpy_ref.tangents(fn, values, tangents, self.rules)
-        return JVP([np.array(numpy_ref.counting.unwrap(values[o])) for o in fn.outputs],
-                   [np.array(numpy_ref.counting.unwrap(ts[o])) for o in fn.outputs])
+def WrongJVP(name, rule):
+    """The reference tape with the JVP rule of ``name`` replaced and every VJP rule right."""
+    return JVPMutant(f"wrong-jvp-{name}", {name: rule})
 
 
 def _chain():
@@ -157,27 +147,6 @@ def test_the_right_jvp_rule_passes():
     result = check_example(_chain(), [np.array([0.3, -0.7, 1.1])], [np.ones(3)], [backend],
                            tangents=[np.array([0.5, 1.5, -1.0])], modes=("vjp", "jvp"))
     assert [o.status for o in result.outcomes] == ["pass", "pass"]
-
-
-class PerInputForward(numpy_ref.NumpyReference):
-    """Forward mode the expensive way: J·w assembled input by input, each from a forward pass of its own (as a
-    Jacobian built column by column would)."""
-
-    name = "per-input-forward"
-
-    def jvp_work(self, fn, inputs, tangents):
-        from advalidate import counting
-
-        total, passes = 0, 0
-        with np.errstate(all="ignore"):
-            with counting.counting() as fwd:
-                numpy_ref.forward(fn, inputs)
-            for i in range(len(inputs)):
-                only = [w if j == i else np.zeros_like(w) for j, w in enumerate(tangents)]
-                with counting.counting() as c:
-                    numpy_ref.tangents(fn, numpy_ref.forward(fn, inputs), only)
-                total, passes = total + c.work, passes + 1
-        return Work(forward=fwd.work, vjp=total, forward_passes=passes)
 
 
 def test_a_forward_mode_that_reruns_f_per_input_is_a_cost_finding():

@@ -29,25 +29,30 @@ __all__ = ["NumpyReference", "VJPS", "JVPS", "mp_vjp", "mp_jvp", "tangents", "Ru
 
 
 class Rules(MutableMapping):
-    """The tape's VJP rules by primitive name: each registered primitive's reference rule
-    (``Primitive.vjp``, :mod:`advalidate.primitives`), read live, so a primitive registered later is covered.
-    Setting a name overrides its rule here only (tests plant wrong rules this way); deleting the override, or
-    setting the registration's own rule back, restores it."""
+    """The tape's rules by primitive name: each registered primitive's reference rule (``Primitive.vjp``, or the
+    registration field ``field``: ``"jvp"`` for the forward-mode rules, :mod:`advalidate.primitives`), read live, so a
+    primitive registered later is covered. Setting a name overrides its rule here only (tests plant wrong rules this
+    way); deleting the override, or setting the registration's own rule back, restores it."""
+
+    field = "vjp"
 
     def __init__(self):
         self._overrides: dict = {}
 
+    def _registered(self, name):
+        prim = primitives.CATALOGUE.get(name)
+        return None if prim is None else getattr(prim, self.field)
+
     def __getitem__(self, name):
         if name in self._overrides:
             return self._overrides[name]
-        prim = primitives.CATALOGUE.get(name)
-        if prim is None or prim.vjp is None:
+        rule = self._registered(name)
+        if rule is None:
             raise KeyError(name)
-        return prim.vjp
+        return rule
 
     def __setitem__(self, name, rules):
-        prim = primitives.CATALOGUE.get(name)
-        if prim is not None and rules is prim.vjp:
+        if rules is not None and rules is self._registered(name):
             self._overrides.pop(name, None)
         else:
             self._overrides[name] = rules
@@ -56,40 +61,23 @@ class Rules(MutableMapping):
         del self._overrides[name]
 
     def __iter__(self):
-        names = [n for n, p in primitives.CATALOGUE.items() if p.vjp is not None]
+        names = [n for n in primitives.CATALOGUE if self._registered(n) is not None]
         return iter(names + [n for n in self._overrides if n not in primitives.CATALOGUE])
 
     def __len__(self):
         return sum(1 for _ in self)
 
 
+class JVPRules(Rules):
+    """The forward-mode rules by primitive name (each registration's ``Primitive.jvp``); overrides as :class:`Rules`
+    (tests plant a wrong JVP rule beside a right VJP rule this way)."""
+
+    field = "jvp"
+
+
 VJPS = Rules()
 """The reference rules the tape runs (a rule runs on float arrays here and on object arrays of mpf in
 :func:`mp_vjp`: see :class:`advalidate.primitives.Primitive`)."""
-
-
-class JVPRules(Rules):
-    """The forward-mode rules by primitive name: each registration's ``Primitive.jvp``, read live; overrides as
-    :class:`Rules` (tests plant a wrong JVP rule beside a right VJP rule this way)."""
-
-    def __getitem__(self, name):
-        if name in self._overrides:
-            return self._overrides[name]
-        prim = primitives.CATALOGUE.get(name)
-        if prim is None or prim.jvp is None:
-            raise KeyError(name)
-        return prim.jvp
-
-    def __setitem__(self, name, rule):
-        prim = primitives.CATALOGUE.get(name)
-        if prim is not None and rule is prim.jvp:
-            self._overrides.pop(name, None)
-        else:
-            self._overrides[name] = rule
-
-    def __iter__(self):
-        names = [n for n, p in primitives.CATALOGUE.items() if p.jvp is not None]
-        return iter(names + [n for n in self._overrides if n not in primitives.CATALOGUE])
 
 
 JVPS = JVPRules()
@@ -251,6 +239,7 @@ class NumpyReference(Backend):
     version = np.__version__
     dtypes = ("float64", "float32")
     primitives = VJPS
+    jvp_rules = JVPS  # the forward-mode rules its jvp runs (a subclass may plant its own: tests/jvp_mutants.py)
     # how a finding's bug-report script calls the tape (advalidate.bugreport); a subclass's script calls its own vjp
     vjp_script = VJPScript(requires="advalidate (the tape is advalidate's own: this script imports it)",
                            imports="from advalidate.ir import Function", vjp=_tape_vjp, function=_tape_function,
@@ -272,10 +261,10 @@ class NumpyReference(Backend):
         return Work(forward=fwd.work, vjp=fwd.work + bwd.work, forward_passes=1)
 
     def jvp(self, fn: Function, inputs, directions) -> JVP:
-        """Forward mode: the recording pass, then each node's tangent from its registration's JVP rule."""
+        """Forward mode: the recording pass, then each node's tangent from its JVP rule (``jvp_rules``)."""
         with np.errstate(all="ignore"):
             values = forward(fn, inputs)
-            ts = tangents(fn, values, directions)
+            ts = tangents(fn, values, directions, self.jvp_rules)
         return JVP([np.array(counting.unwrap(values[o])) for o in fn.outputs],
                    [np.array(counting.unwrap(ts[o])) for o in fn.outputs])
 
@@ -285,6 +274,6 @@ class NumpyReference(Backend):
             with counting.counting() as fwd:
                 values = forward(fn, inputs)
             with counting.counting() as tan:
-                tangents(fn, values, directions)
+                tangents(fn, values, directions, self.jvp_rules)
         return Work(forward=fwd.work, vjp=fwd.work + tan.work, forward_passes=1)
 
