@@ -57,6 +57,8 @@ CAMPAIGNS += [
     pytest.param(ALL_BACKENDS + ["--mode", "jvp", "--max-examples", "100", "--seed", "5"], id="jvp-seed5"),
     pytest.param(ALL_BACKENDS + ["--mode", "jvp", "--special", "--max-examples", "60", "--seed", "6"],
                  id="jvp-special-seed6"),
+    pytest.param(LIBRARY_BACKENDS + ["--mode", "jvp", "--dtype", "float32", "--special-share", "0.5", "--max-examples",
+                                     "60", "--seed", "9"], id="jvp-float32-seed9"),
     pytest.param(["--max-side", "12", "--max-examples", "60", "--seed", "7"], id="identities-seed7"),
 ]
 
