@@ -7,6 +7,7 @@ import json
 import sys
 
 from . import primitives
+from .backends.contract import modes_of
 from .backends.registry import DISABLE_ENV, Registry, default_registry
 
 __all__ = ["add_parser", "main", "describe"]
@@ -36,9 +37,13 @@ def describe(registry: Registry) -> list[dict]:
         if entry.ok:
             b = entry.backend
             supported = [p for p in primitives.CATALOGUE if p in b.primitives]
+            modes = list(modes_of(b))
+            table = getattr(b, "jvp_primitives", None) if "jvp" in modes else None
+            table = b.primitives if table is None else table
             record.update(version=b.version, dtypes=list(b.dtypes), primitives=len(supported),
                           catalogue=len(primitives.CATALOGUE),
-                          missing=[p for p in primitives.CATALOGUE if p not in b.primitives])
+                          missing=[p for p in primitives.CATALOGUE if p not in b.primitives], modes=modes,
+                          jvp_missing=[p for p in supported if p not in table] if "jvp" in modes else [])
         records.append(record)
     return records
 
@@ -53,8 +58,10 @@ def format_table(records: list[dict], plugins_enabled: bool) -> str:
     for r in records:
         if r["ok"]:
             missing = f"  (not supported: {', '.join(r['missing'])})" if r["missing"] else ""
+            modes = f"  modes {','.join(r['modes'])}" + (f" (no jvp for: {', '.join(r['jvp_missing'])})"
+                                                         if r["jvp_missing"] else "")
             lines.append(f"{r['name']:<{width}} ok      {r['version']:<14} {','.join(r['dtypes']):<16} "
-                         f"{r['primitives']}/{r['catalogue']} primitives{missing}  [{r['source']}]")
+                         f"{r['primitives']}/{r['catalogue']} primitives{missing}{modes}  [{r['source']}]")
         elif r["install"]:
             lines.append(f"{r['name']:<{width}} not installed: {r['install']}  [{r['source']}]")
         else:

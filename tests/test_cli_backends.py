@@ -106,3 +106,18 @@ def test_a_source_checkout_without_metadata_still_names_the_extra(monkeypatch):
     entry = reg.Entry("jax", reg.BUILTINS["jax"], "built-in")
     assert entry.install_hint("jax") == "pip install 'advalidate[jax]'"
     assert entry.install_hint("jaxlib") is None and entry.install_hint("advalidate") is None
+
+
+def test_backends_lists_each_backends_modes_and_its_forward_mode_gaps(tmp_path):
+    """Through the installed command: numpy-ref runs both modes; a backend's primitives without forward mode are
+    named (autograd's defjvp table lacks some its defvjp table has)."""
+    env = environment(tmp_path, ROOT / "plugins" / "advalidate-autograd")
+    done = run(["backends", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = {r["name"]: r for r in json.loads(done.stdout)["backends"]}
+    assert records["numpy-ref"]["modes"] == ["vjp", "jvp"] and records["numpy-ref"]["jvp_missing"] == []
+    done = run(["backends"], env, tmp_path)
+    assert "modes vjp,jvp" in done.stdout
+    if records.get("autograd", {}).get("ok"):
+        assert "erf" in records["autograd"]["jvp_missing"]
+        assert "no jvp for: " in done.stdout
