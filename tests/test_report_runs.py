@@ -116,7 +116,8 @@ def test_a_finding_present_in_one_run_is_absent_in_the_other(two_runs):
 def test_the_matrix_has_a_row_per_run_and_marks_what_changed(two_runs):
     wide, narrow = two_runs
     m = run_matrix(runs_from([wide, narrow]))
-    assert [g["backend"] for g in m["groups"]] == ["numpy-ref", "bad-tanh"]
+    # a group per backend and mode: forward mode's rows after reverse mode's
+    assert [g["backend"] for g in m["groups"]] == ["numpy-ref", "bad-tanh", "numpy-ref (jvp)", "bad-tanh (jvp)"]
     planted = next(g for g in m["groups"] if g["backend"] == "bad-tanh")
     assert [r["run"].label for r in planted["rows"]] == ["float64", "float32"]
     cell = [{(c["family"], c["property"]): c for c in r["cells"]} for r in planted["rows"]]
