@@ -975,3 +975,45 @@ def test_autograd_abs_at_a_subnormal_still_multiplies_first():
     got = pullback(np.array([1.8018547853037412, 1.0]))[0]
     print(f"\nautograd_abs_subnormal: library {got!r}, exact -1.8018547853037412")
     assert abs(got + 1.8018547853037412) > 1e-10, "fixed: drop its known-behaviour entry"
+
+
+# ---- forward mode: every value entry (mode: jvp) of a library, its J·w computed in the library's own API
+
+
+def _forward_entries():
+    from advalidate.known import KnownBehaviours
+
+    entries = [e for e in KnownBehaviours.load(["jax", "jax-jit", "torch", "autograd"]).entries
+               if e.mode == "jvp" and e.example is not None and e.kind != "cost-bound" and e.evidence_field("library")]
+    return [pytest.param(e, id=f"{e.backend}-{e.kind}-{e.pattern}-{e.source.rsplit(':', 1)[-1]}") for e in entries]
+
+
+@pytest.mark.parametrize("entry", _forward_entries())
+def test_the_forward_mode_discrepancy_still_shows_in_the_library_code(entry):
+    """The bug-report script's own code (the function rendered in the library's API, and ``jax.jvp``,
+    ``torch.func.jvp`` or ``autograd.make_jvp``) gives the recorded J·w again, bit for bit, and it is not the
+    oracle's."""
+    from advalidate.backends.registry import load_backends
+    from advalidate.bugreport import _function_source, hooks
+    from advalidate.known import parse_arrays
+
+    pytest.importorskip({"jax-jit": "jax"}.get(entry.backend, entry.backend))
+    backends, errors = load_backends([entry.backend], isolate="none")
+    assert backends, errors
+    backend, ex = backends[0], entry.example
+    hook = hooks(backend)
+    source = "\n\n".join(["import numpy as np", hook.imports, hook.helpers if "F." in _function_source(
+        ex.function, backend, hook) else "", _function_source(ex.function, backend, hook), hook.jvp(backend)])
+    namespace: dict = {}
+    exec(compile(source, f"<{entry.source}>", "exec"), namespace)
+    with np.errstate(all="ignore"):
+        _, tangents = namespace["jvp"](namespace["f"], [np.array(x) for x in ex.inputs], [np.array(w) for w in ex.tangents])
+    dtype = ex.function.dtype
+    library = parse_arrays(entry.evidence_field("library"), "", dtype, named=True)
+    oracle = parse_arrays(entry.evidence_field("oracle"), "", "float64", named=True)
+    for k, t in enumerate(tangents):
+        got, recorded = np.asarray(t, np.float64), np.asarray(library[f"y{k}"], np.float64)
+        print(f"\n{entry.backend} {entry.pattern} (jvp) y{k}: library {got.tolist()} exact {oracle[f'y{k}'].tolist()}")
+        assert np.array_equal(got, recorded, equal_nan=True), (entry.source, got, recorded)
+    assert any(not np.array_equal(np.asarray(t, np.float64), np.asarray(oracle[f"y{k}"], np.float64), equal_nan=True)
+               for k, t in enumerate(tangents)), entry.source
