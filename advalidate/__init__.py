@@ -30,6 +30,7 @@ _LAZY = {
     "run_conformance": "advalidate.testing",
     "Backend": "advalidate.backends.contract",
     "VJP": "advalidate.backends.contract",
+    "JVP": "advalidate.backends.contract",
     "Work": "advalidate.backends.contract",
     "Campaign": "advalidate.campaign",
     "Settings": "advalidate.campaign",
@@ -39,7 +40,7 @@ _LAZY = {
 
 __all__ = [
     "AdvalidateError", "Backend", "Builder", "CATALOGUE", "Campaign", "DomainError", "ExampleResult", "FAMILIES",
-    "Function", "InvalidFunction", "KinkError", "KnownBehaviours", "Node", "Oracle", "OracleError", "Outcome",
+    "Function", "InvalidFunction", "JVP", "KinkError", "KnownBehaviours", "Node", "Oracle", "OracleError", "Outcome",
     "Settings", "VJP", "Work", "check_example", "compile_function", "evaluate", "load_backends", "render",
     "run_conformance",
 ]
