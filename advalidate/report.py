@@ -62,6 +62,7 @@ def render_report(results: dict) -> str:
         known=display_rows(results.get("known")), known_counts=known_counts(results.get("known")),
         kinds=sorted({f["kind"] for f in results["findings"]}),
         finding_backends=list(dict.fromkeys(f["backend"] for f in results["findings"])),
+        finding_modes=list(dict.fromkeys(f.get("mode", "vjp") for f in results["findings"])),
         status_text=STATUS_TEXT, status_short=STATUS_SHORT, status_mark=STATUS_MARK, script_hash=f"sha256-{digest}")
 
 

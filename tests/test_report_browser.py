@@ -110,6 +110,18 @@ def test_the_filters_follow_the_address_fragment(real_run, tmp_path):
     assert console == [] and DOM(out).shown == [hostile["kind"]]
 
 
+@needs_chromium
+def test_the_mode_filter_shows_one_mode_of_ad(real_run, tmp_path):
+    results = copy.deepcopy(real_run)
+    for i, f in enumerate(results["findings"]):
+        f["mode"] = "jvp" if i == 0 else "vjp"
+    page = write_report(results, tmp_path / "index.html")
+    out, console = dump_dom(tmp_path, page, "#mode=jvp")
+    assert console == []
+    dom = DOM(out)
+    assert dom.shown == [results["findings"][0]["kind"]] and len(dom.hidden) == len(results["findings"]) - 1
+
+
 def _plant_primitive(results, name):
     """``results`` with the primitive ``tanh`` renamed to ``name`` wherever a primitive name appears."""
     results = copy.deepcopy(results)
