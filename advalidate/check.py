@@ -89,18 +89,25 @@ class ExampleResult:
     jvp_oracle: object = None  # the oracle's J·w (advalidate.oracle.OracleJVP) where forward mode was judged
 
 
-def _validate(fn: Function, result, n_inputs: int) -> str | None:
-    """A message naming what is wrong with a backend's returned VJP, or None."""
-    grads = getattr(result, "grads", None)
-    if grads is None or len(grads) != n_inputs:
-        return f"returned {0 if grads is None else len(grads)} gradients for {n_inputs} inputs"
-    for i, (g, shape) in enumerate(zip(grads, fn.inputs)):
-        g = np.asarray(g)
-        if g.shape != shape:
-            return f"gradient {i} has shape {g.shape}, input x{i} has shape {shape}"
-        if g.dtype != np.dtype(fn.dtype):
-            return f"gradient {i} has dtype {g.dtype}, the function's dtype is {fn.dtype}"
+def check_arrays(arrays, shapes, dtype: str, what: str, of) -> str | None:
+    """A message naming what is wrong with the ``arrays`` a backend returned (one per entry of ``shapes``, each of that
+    shape and of ``dtype``), or None. ``what``: how to name one ("gradient"); ``of(i)``: what array i belongs to
+    ("input x0")."""
+    if arrays is None or len(arrays) != len(shapes):
+        return f"returned {0 if arrays is None else len(arrays)} {what}s for {len(shapes)} {of(None)}"
+    for i, (a, shape) in enumerate(zip(arrays, shapes)):
+        a = np.asarray(a)
+        if a.shape != shape:
+            return f"{what} {i} has shape {a.shape}, {of(i)} has shape {shape}"
+        if a.dtype != np.dtype(dtype):
+            return f"{what} {i} has dtype {a.dtype}, the function's dtype is {dtype}"
     return None
+
+
+def _validate(fn: Function, result) -> str | None:
+    """A message naming what is wrong with a backend's returned VJP (one gradient per input), or None."""
+    return check_arrays(getattr(result, "grads", None), fn.inputs, fn.dtype, "gradient",
+                        lambda i: "inputs" if i is None else f"input x{i}")
 
 
 def call_backend(method, fn: Function, inputs, vectors, validate, caught: list | None = None) -> tuple:
@@ -132,8 +139,7 @@ def call_backend(method, fn: Function, inputs, vectors, validate, caught: list |
 
 def run_vjp(backend, fn: Function, inputs, cotangents, caught: list | None = None) -> tuple[list | None, str | None]:
     """The backend's VJP, defensively (:func:`call_backend`): (grads, None) or (None, a message naming the failure)."""
-    result, problem = call_backend(backend.vjp, fn, inputs, cotangents,
-                                   lambda fn, result: _validate(fn, result, len(inputs)), caught)
+    result, problem = call_backend(backend.vjp, fn, inputs, cotangents, _validate, caught)
     return (None, problem) if problem else ([np.asarray(g) for g in result.grads], None)
 
 

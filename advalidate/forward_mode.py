@@ -229,17 +229,11 @@ def _lost_digits(reference: JVPReference, bads) -> bool:
 
 
 def _validate(fn: Function, result) -> str | None:
-    tangents = getattr(result, "tangents", None)
-    n = len(fn.outputs)
-    if tangents is None or len(tangents) != n:
-        return f"returned {0 if tangents is None else len(tangents)} output tangents for {n} outputs"
-    for k, (t, shape) in enumerate(zip(tangents, fn.output_shapes)):
-        t = np.asarray(t)
-        if t.shape != shape:
-            return f"output tangent {k} has shape {t.shape}, output {fn.outputs[k]} has shape {shape}"
-        if t.dtype != np.dtype(fn.dtype):
-            return f"output tangent {k} has dtype {t.dtype}, the function's dtype is {fn.dtype}"
-    return None
+    """A message naming what is wrong with a backend's returned JVP (one tangent per output), or None."""
+    from .check import check_arrays
+
+    return check_arrays(getattr(result, "tangents", None), fn.output_shapes, fn.dtype, "output tangent",
+                        lambda k: "outputs" if k is None else f"output {fn.outputs[k]}")
 
 
 def run_jvp(backend, fn: Function, inputs, tangents, caught: list | None = None):

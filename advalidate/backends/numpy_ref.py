@@ -205,31 +205,28 @@ def _tape_function(fn: Function) -> str:
             f"# the tape runs advalidate's IR of f\nf = Function.from_json({fn.to_json()!r})\n")
 
 
-def _tape_vjp(backend) -> str | None:
-    """The VJP call of ``type(backend)`` (a subclass of the tape calls its own ``vjp``); None for a class the script
-    cannot import (defined in ``__main__`` or inside a function)."""
+def _tape_call(backend, method: str, vectors: str, result: str, doc: str) -> str | None:
+    """Source defining ``method(f, xs, vectors)`` that calls ``type(backend)``'s own ``method`` (a subclass of the tape
+    calls its own); None for a class the script cannot import (defined in ``__main__`` or inside a function)."""
     cls = type(backend)
     if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
         return None
     top = cls.__qualname__.split(".")[0]
     return (f"from {cls.__module__} import {top}\n\n\n"
-            f"def vjp(f, xs, vs):\n"
-            f"    \"\"\"advalidate's reverse-mode tape ({cls.__qualname__}.vjp) on its IR of f.\"\"\"\n"
-            f"    result = {cls.__qualname__}().vjp(f, xs, vs)\n"
-            f"    return result.outputs, result.grads\n")
+            f"def {method}(f, xs, {vectors}):\n"
+            f"    \"\"\"advalidate's {doc} ({cls.__qualname__}.{method}) on its IR of f.\"\"\"\n"
+            f"    result = {cls.__qualname__}().{method}(f, xs, {vectors})\n"
+            f"    return result.outputs, result.{result}\n")
+
+
+def _tape_vjp(backend) -> str | None:
+    """The VJP call of the tape's bug-report scripts (:func:`_tape_call`)."""
+    return _tape_call(backend, "vjp", "vs", "grads", "reverse-mode tape")
 
 
 def _tape_jvp(backend) -> str | None:
-    """The JVP call of ``type(backend)`` (as :func:`_tape_vjp`)."""
-    cls = type(backend)
-    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
-        return None
-    top = cls.__qualname__.split(".")[0]
-    return (f"from {cls.__module__} import {top}\n\n\n"
-            f"def jvp(f, xs, ws):\n"
-            f"    \"\"\"advalidate's tangent pass ({cls.__qualname__}.jvp) on its IR of f.\"\"\"\n"
-            f"    result = {cls.__qualname__}().jvp(f, xs, ws)\n"
-            f"    return result.outputs, result.tangents\n")
+    """The JVP call of the tape's bug-report scripts (:func:`_tape_call`)."""
+    return _tape_call(backend, "jvp", "ws", "tangents", "tangent pass")
 
 
 class NumpyReference(Backend):
