@@ -655,36 +655,48 @@ def concurrent(backend) -> bool:
 
 
 class _Job:
-    """One backend's VJP, and its work when asked, on a daemon thread of its own (a backend that hangs keeps its
-    thread, never the process's exit). The verdict is made later in the calling thread, from ``result()``:
+    """One backend's VJP (:func:`vjp_job`) or JVP (:func:`advalidate.forward_mode.jvp_job`), and its work when asked,
+    on a daemon thread of its own (a backend that hangs keeps its thread, never the process's exit). The verdict is made later in the calling thread, from ``result()``:
     the same VJP and work the backend would have returned there. The work is counted whatever the VJP's verdict
     and used only where the VJP passes, as before."""
 
-    def __init__(self, backend, fn: Function, inputs, cotangents, measure_work: bool):
-        self.backend, self.fn, self.inputs, self.cotangents = backend, fn, inputs, cotangents
-        self.measure_work = measure_work and hasattr(backend, "work")
+    def __init__(self, backend, call, count=None, label: str = "vjp", work_label: str = "work", after=None):
+        # ``call(caught) -> (values, problem)``; ``count(caught) -> Work`` (None: no work counted); ``after``: a job
+        # of the same backend to wait for (a backend's calls are made one at a time: an isolated backend answers on
+        # one pipe, and a library's caches are not shared across threads)
+        self.backend, self.call, self.count, self.after = backend, call, count, after
+        self.label, self.work_label = label, work_label
         self.seconds = Counter()
-        self.grads = self.problem = self.work = self.work_error = None
+        self.values = self.problem = self.work = self.work_error = None
         self.warnings: list = []  # what the backend warned, in this thread (advalidate.warnings_capture)
-        self._thread = threading.Thread(target=self._run, name=f"advalidate-{backend.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"advalidate-{label}-{backend.name}", daemon=True)
         self._thread.start()
 
     def _run(self):
+        if self.after is not None:
+            self.after.result()
         name = self.backend.name
         clock = time.perf_counter()
-        self.grads, self.problem = run_vjp(self.backend, self.fn, self.inputs, self.cotangents, self.warnings)
+        self.values, self.problem = self.call(self.warnings)
         now = time.perf_counter()
-        self.seconds[f"vjp {name}"] += now - clock
-        if self.problem is None and self.measure_work:
+        self.seconds[f"{self.label} {name}"] += now - clock
+        if self.problem is None and self.count is not None:
             try:
-                self.work = run_work(self.backend, self.fn, self.inputs, self.cotangents, self.warnings)
-            except Exception as e:  # noqa: BLE001  reported as a finding where the VJP passes, as before
+                self.work = self.count(self.warnings)
+            except Exception as e:  # noqa: BLE001  reported as a finding where the values pass, as before
                 self.work_error = e
-            self.seconds[f"work {name}"] += time.perf_counter() - now
+            self.seconds[f"{self.work_label} {name}"] += time.perf_counter() - now
 
     def result(self):
         self._thread.join()
         return self
+
+
+def vjp_job(backend, fn: Function, inputs, cotangents, measure_work: bool) -> _Job:
+    """A backend's VJP (and its work, when asked) in a thread of its own (:class:`_Job`)."""
+    count = (lambda caught: run_work(backend, fn, inputs, cotangents, caught)) \
+        if measure_work and hasattr(backend, "work") else None
+    return _Job(backend, lambda caught: run_vjp(backend, fn, inputs, cotangents, caught), count)
 
 
 def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | None = None,
@@ -734,14 +746,14 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
     except DomainError as e:
         return ExampleResult(None, "domain", _skipped(backends, str(e), modes), function=live)
     why_not = {b.name: supports(b, fn) for b in backends}
-    jobs = {b.name: _Job(b, fn, inputs, cotangents, measure_work) for b in backends
+    jobs = {b.name: vjp_job(b, fn, inputs, cotangents, measure_work) for b in backends
             if not why_not[b.name] and concurrent(b)} if "vjp" in modes else {}
     jvp_jobs = {}
     if "jvp" in modes and point == "regular":  # forward mode's calls run beside the oracle too
         from .backends.contract import supports_mode
-        from .forward_mode import JVPJob
+        from .forward_mode import jvp_job
 
-        jvp_jobs = {b.name: JVPJob(b, fn, inputs, tangents, measure_work, after=jobs.get(b.name)) for b in backends
+        jvp_jobs = {b.name: jvp_job(b, fn, inputs, tangents, measure_work, after=jobs.get(b.name)) for b in backends
                     if concurrent(b) and not supports_mode(b, fn, "jvp")}
     try:
         result = _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
@@ -820,7 +832,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             job.result()
             lap("waiting")
             seconds.update(job.seconds)
-            grads, problem, caught = job.grads, job.problem, job.warnings
+            grads, problem, caught = job.values, job.problem, job.warnings
         else:
             caught = []
             grads, problem = run_vjp(backend, fn, inputs, cotangents, caught)

@@ -245,45 +245,16 @@ def run_jvp(backend, fn: Function, inputs, tangents, caught: list | None = None)
     return (None, problem) if problem else ([np.asarray(t) for t in result.tangents], None)
 
 
-class JVPJob:
-    """One backend's JVP, and its work when asked, on a daemon thread of its own, started with the VJP's jobs
-    (:class:`advalidate.check._Job`) before the oracle runs: the verdict is made later, in :func:`judge`, from the
-    same JVP and work the backend would have returned in the calling thread."""
+def jvp_job(backend, fn: Function, inputs, tangents, measure_work: bool, after=None):
+    """A backend's JVP (and its work, when asked) in a thread of its own (:class:`advalidate.check._Job`), started
+    with the VJP's jobs before the oracle runs, after the same backend's VJP job (``after``); the verdict is made later,
+    in :func:`judge`, from the same JVP and work the backend would have returned in the calling thread."""
+    from .check import _Job
 
-    def __init__(self, backend, fn: Function, inputs, tangents, measure_work: bool, after=None):
-        import threading
-        from collections import Counter
-
-        # ``after``: the backend's VJP job; its calls are made one at a time (an isolated backend answers on one pipe,
-        # and a library's caches are not shared across threads), so this one waits for it
-        self.backend, self.fn, self.inputs, self.tangents, self.after = backend, fn, inputs, tangents, after
-        self.measure_work = measure_work and callable(getattr(backend, "jvp_work", None))
-        self.seconds = Counter()
-        self.tangents_out = self.problem = self.work = self.work_error = None
-        self.warnings: list = []
-        self._thread = threading.Thread(target=self._run, name=f"advalidate-jvp-{backend.name}", daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        import time
-
-        if self.after is not None:
-            self.after.result()
-        name = self.backend.name
-        clock = time.perf_counter()
-        self.tangents_out, self.problem = run_jvp(self.backend, self.fn, self.inputs, self.tangents, self.warnings)
-        now = time.perf_counter()
-        self.seconds[f"jvp {name}"] += now - clock
-        if self.problem is None and self.measure_work:
-            try:
-                self.work = self.backend.jvp_work(self.fn, self.inputs, self.tangents)
-            except Exception as e:  # noqa: BLE001  a finding where the JVP passes
-                self.work_error = e
-            self.seconds[f"work jvp {name}"] += time.perf_counter() - now
-
-    def result(self):
-        self._thread.join()
-        return self
+    count = (lambda caught: backend.jvp_work(fn, inputs, tangents)) \
+        if measure_work and callable(getattr(backend, "jvp_work", None)) else None
+    return _Job(backend, lambda caught: run_jvp(backend, fn, inputs, tangents, caught), count, label="jvp",
+                work_label="work jvp", after=after)
 
 
 def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, measure_work: bool, omega: float, point: str,
@@ -291,7 +262,7 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
     """Every backend's JVP on one example: ``(the oracle's OracleJVP or None, outcomes with mode "jvp")``. Called by
     :func:`advalidate.check.check_example` once the point is known to be regular or a kink (the verdicts on the point
     are shared with reverse mode). ``why_not``: each backend's reason it cannot run ``fn`` (None: it can); ``jobs``:
-    the :class:`JVPJob` of each backend started in a thread of its own (the others run here)."""
+    the job (:func:`jvp_job`) of each backend started in a thread of its own (the others run here)."""
     from .backends.contract import supports_mode
     from .check import Outcome, program_omega
     from .cost import check_bound
@@ -333,7 +304,7 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
             job.result()
             lap("waiting")
             seconds.update(job.seconds)
-            tangents_out, problem, caught = job.tangents_out, job.problem, job.warnings
+            tangents_out, problem, caught = job.values, job.problem, job.warnings
         else:
             caught: list = []
             tangents_out, problem = run_jvp(backend, fn, inputs, tangents, caught)
