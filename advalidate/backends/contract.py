@@ -37,6 +37,23 @@ Optional, forward mode (a backend without them is "not supported" in that mode, 
     As ``work``, for forward plus JVP (``Work.vjp`` then holds that total): forward mode costs a small constant
     times the forward, like reverse mode.
 
+Optional, second order (a backend without them is "not supported" in that mode, never an error):
+
+``hvp(function, inputs, cotangents, directions, method) -> HVP``
+    The Hessian-vector product ``H_v·u``: the derivative along ``directions`` (u, one array per input, of its shape
+    and the function's dtype) of the VJP ``Jᵀv`` at ``inputs`` for ``cotangents`` (v, one per output): the
+    Hessian of ``vᵀf`` times u. Returns the outputs and ``H_v·u`` for every input, as NumPy arrays of the
+    function's dtype and the inputs' shapes. ``method`` is one of ``hvp_methods``.
+``hvp_methods: tuple[str, ...]``
+    How the library computes it, each checked on its own (they are different code): a subset of
+    :data:`HVP_METHODS`, ``"forward-over-reverse"`` (the JVP of the VJP) and ``"reverse-over-reverse"`` (the VJP of
+    ``x ↦ ⟨Jᵀv, u⟩``, or of the VJP along u). Default: ``("forward-over-reverse",)``.
+``hvp_primitives: Mapping[str, object]``
+    As ``jvp_primitives``, for second order (default: ``primitives``).
+``hvp_work(function, inputs, cotangents, directions, method) -> Work``
+    As ``work``, for the forward plus the whole Hessian-vector product (``Work.vjp`` holds that total): second
+    order costs a constant times the forward too (:mod:`advalidate.second_order` states the bound).
+
 What a backend can run follows from ``primitives`` and ``dtypes`` alone: :func:`supports` (also the method
 ``Backend.supports``) returns None when a function can run, else the reason a campaign reports
 (``"unsupported primitives: erf, tan"``, or ``"dtype float32 not supported"``).
@@ -91,11 +108,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["VJP", "JVP", "Work", "Backend", "supports", "supports_mode", "MODES", "modes_of"]
+__all__ = ["VJP", "JVP", "HVP", "Work", "Backend", "supports", "supports_mode", "MODES", "HVP_METHODS", "modes_of",
+           "hvp_methods_of"]
 
-MODES = ("vjp", "jvp")
-"""The modes of AD advalidate checks: reverse (``vjp``, every backend) and forward (``jvp``, a backend that has
-the method)."""
+MODES = ("vjp", "jvp", "hvp")
+"""The modes of AD advalidate checks: reverse (``vjp``, every backend), forward (``jvp``) and second order
+(``hvp``, Hessian-vector products), each where the backend has the method."""
+
+HVP_METHODS = ("forward-over-reverse", "reverse-over-reverse")
+"""The ways a backend may compute ``H_v·u`` (``hvp_methods``)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +133,14 @@ class JVP:
 
     outputs: list[np.ndarray]
     tangents: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class HVP:
+    """What ``hvp`` returns: the outputs of the forward pass and ``H_v·u`` per input."""
+
+    outputs: list[np.ndarray]
+    hvps: list[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -163,8 +192,16 @@ def supports_mode(backend, function, mode: str) -> str | None:
 
 
 def modes_of(backend) -> tuple[str, ...]:
-    """The modes ``backend`` provides (:data:`MODES`): ``vjp`` always, ``jvp`` when it has a ``jvp`` method."""
+    """The modes ``backend`` provides (:data:`MODES`): ``vjp`` always, ``jvp`` and ``hvp`` when it has the method."""
     return tuple(m for m in MODES if m == "vjp" or callable(getattr(backend, m, None)))
+
+
+def hvp_methods_of(backend) -> tuple[str, ...]:
+    """The ways ``backend`` computes Hessian-vector products (``hvp_methods``, default forward-over-reverse); ()
+    without an ``hvp`` method."""
+    if "hvp" not in modes_of(backend):
+        return ()
+    return tuple(getattr(backend, "hvp_methods", None) or ("forward-over-reverse",))
 
 
 def supports(backend, function) -> str | None:

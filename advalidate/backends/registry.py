@@ -68,7 +68,7 @@ def load_target(target: str):
     return obj
 
 
-def _check_method(backend, name: str) -> str | None:
+def _check_method(backend, name: str, arity: int = 3) -> str | None:
     method = getattr(backend, name, None)
     if method is None:
         return f"missing {name}(function, inputs, cotangents)"
@@ -79,7 +79,7 @@ def _check_method(backend, name: str) -> str | None:
     except (TypeError, ValueError):
         return None  # a builtin or C callable: nothing to inspect
     try:
-        sig.bind(*_CALL)
+        sig.bind(*_CALL, *(None,) * (arity - len(_CALL)))
     except TypeError as e:
         return f"{name}{sig} cannot be called as {name}(function, inputs, cotangents): {e}"
     return None
@@ -124,6 +124,19 @@ def validate(backend, label: str | None = None):
             problem = _check_method(backend, method)
             if problem:
                 problems.append(problem.replace("cotangents", "tangents"))
+    for method in ("hvp", "hvp_work"):  # optional (second order)
+        if getattr(backend, method, None) is not None:
+            problem = _check_method(backend, method, arity=5)
+            if problem:
+                problems.append(problem.replace("(function, inputs, cotangents)",
+                                                "(function, inputs, cotangents, directions, method)"))
+    if getattr(backend, "hvp", None) is not None:
+        from .contract import HVP_METHODS
+
+        methods = getattr(backend, "hvp_methods", None)
+        if methods is not None and (not isinstance(methods, (tuple, list)) or not methods
+                                    or set(methods) - set(HVP_METHODS)):
+            problems.append(f"hvp_methods must be a non-empty tuple of {list(HVP_METHODS)}, got {methods!r}")
     if problems:
         raise InvalidBackend(label, problems)
     return backend
