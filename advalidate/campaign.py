@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import primitives
-from .backends.contract import MODES, modes_of
+from .backends.contract import MODES, hvp_methods_of, modes_of
 from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .coverage import Schedule
@@ -58,9 +58,9 @@ class Settings:
         self.modes = tuple(m for m in MODES if m in modes)
         if self.max_side is not None and (not isinstance(self.max_side, int) or self.max_side < 1):
             raise ValueError(f"max_side={self.max_side!r}: the largest side must be a positive integer")
-        if self.identities and self.modes != MODES:
+        if self.identities and not {"vjp", "jvp"} <= set(self.modes):
             raise ValueError(f"max_side={self.max_side} checks the identity <v, J·w> = <Jᵀv, w> without the oracle: "
-                             f"it needs every mode ({', '.join(MODES)}), got {', '.join(self.modes)}")
+                             f"it needs modes vjp and jvp, got {', '.join(self.modes)}")
 
     @property
     def identities(self) -> bool:
@@ -155,8 +155,9 @@ class Campaign:
                              tangents=tangents, modes=modes)
 
     def _with_modes(self, strategy):
-        """``strategy``, with a tangent per input drawn after each example where forward mode is checked."""
-        if "jvp" not in self.settings.modes:
+        """``strategy``, with a tangent per input drawn after each example where forward mode or second order is
+        checked (second order's direction u is the same draw)."""
+        if "jvp" not in self.settings.modes and "hvp" not in self.settings.modes:
             return strategy
         from advalidate.strategies import with_tangents
 
@@ -371,7 +372,9 @@ class Campaign:
             supported = sorted(p for p in primitives.CATALOGUE if p in b.primitives)
             backends.append({"name": b.name, "version": str(getattr(b, "version", "")), "dtypes": list(b.dtypes),
                              "supported": supported, "modes": list(modes_of(b)),
-                             "jvp_unsupported": _jvp_unsupported(b, supported),
+                             "jvp_unsupported": _mode_unsupported(b, supported, "jvp"),
+                             "hvp_unsupported": _mode_unsupported(b, supported, "hvp"),
+                             "hvp_methods": list(hvp_methods_of(b)),
                              "unsupported": sorted(set(primitives.CATALOGUE) - set(supported)), "error": None})
         for name, why in self.load_errors.items():
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],
@@ -391,11 +394,11 @@ class Campaign:
                      complete=self.complete and not self.interrupted)
 
 
-def _jvp_unsupported(backend, supported) -> list:
-    """The primitives ``backend`` runs in reverse mode but not in forward mode (``jvp_primitives``)."""
-    if "jvp" not in modes_of(backend):
+def _mode_unsupported(backend, supported, mode: str) -> list:
+    """The primitives ``backend`` runs in reverse mode but not in ``mode`` (``jvp_primitives``, ``hvp_primitives``)."""
+    if mode not in modes_of(backend):
         return []
-    table = getattr(backend, "jvp_primitives", None)
+    table = getattr(backend, f"{mode}_primitives", None)
     return [] if table is None else sorted(p for p in supported if p not in table)
 
 

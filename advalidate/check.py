@@ -87,6 +87,7 @@ class ExampleResult:
     function: Function | None = None  # the live program the verdict is about (the given one without dead nodes)
     sides: "KinkReference | None" = None  # at a kink: the derivatives a backend may match
     jvp_oracle: object = None  # the oracle's J·w (advalidate.oracle.OracleJVP) where forward mode was judged
+    hvp_oracle: object = None  # the oracle's H_v·u (advalidate.oracle.OracleHVP) where second order was judged
 
 
 def check_arrays(arrays, shapes, dtype: str, what: str, of) -> str | None:
@@ -717,14 +718,17 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
 
     ``modes``: the modes of AD judged (:data:`advalidate.backends.contract.MODES`); ``"jvp"`` needs ``tangents``
     (one per input) and judges each backend's J·w (:mod:`advalidate.forward_mode`), its outcomes after the VJP's,
-    with ``mode="jvp"``. The point's verdict (domain, kink, overflow, ill-conditioned) is shared by every mode.
+    with ``mode="jvp"``. ``"hvp"`` judges each backend's Hessian-vector products ``H_v·u`` along u = the same
+    ``tangents`` (:mod:`advalidate.second_order`), with ``mode="hvp"``. The point's verdict (domain, kink, overflow,
+    ill-conditioned) is shared by every mode.
     """
     oracle = oracle or Oracle(dtype=fn.dtype)
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise ValueError(f"modes {list(modes)!r}: choose among {', '.join(MODES)}")
-    if "jvp" in modes and tangents is None:
-        raise ValueError("mode 'jvp' needs tangents (one array per input)")
+    for m in ("jvp", "hvp"):
+        if m in modes and tangents is None:
+            raise ValueError(f"mode {m!r} needs tangents (one array per input)")
     live = fn.pruned()
     size = sum(int(np.prod(s)) for s in fn.inputs)
     mode = "full" if size <= FULL_MODE_LIMIT else "projected"
@@ -755,6 +759,14 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
 
         jvp_jobs = {b.name: jvp_job(b, fn, inputs, tangents, measure_work, after=jobs.get(b.name)) for b in backends
                     if concurrent(b) and not supports_mode(b, fn, "jvp")}
+    hvp_jobs = {}
+    if "hvp" in modes and point == "regular":
+        from .backends.contract import supports_mode
+        from .second_order import hvp_job
+
+        hvp_jobs = {b.name: hvp_job(b, fn, inputs, cotangents, tangents, measure_work,
+                                    after=jvp_jobs.get(b.name) or jobs.get(b.name))
+                    for b in backends if concurrent(b) and not supports_mode(b, fn, "hvp")}
     try:
         result = _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, mode, point, kink, jobs,
                         why_not, seconds, lap, modes)
@@ -767,10 +779,19 @@ def check_example(fn: Function, inputs, cotangents, backends, oracle: Oracle | N
         else:
             for job in jvp_jobs.values():  # the point was skipped: their results are not looked at
                 job.result()
+        if "hvp" in modes and result.point in ("regular", "kink"):
+            from .second_order import judge as judge_hvp
+
+            result.hvp_oracle, more = judge_hvp(fn, live, inputs, cotangents, tangents, backends, oracle, measure_work,
+                                                omega, result.point, result.kink, why_not, seconds, lap, hvp_jobs)
+            result.outcomes.extend(more)
+        else:
+            for job in hvp_jobs.values():
+                job.result()
         return result
     except BaseException as e:
         if not isinstance(e, KeyboardInterrupt):  # no backend is left running into the next example
-            for job in (*jobs.values(), *jvp_jobs.values()):
+            for job in (*jobs.values(), *jvp_jobs.values(), *hvp_jobs.values()):
                 job.result()
         if not isinstance(e, Exception):
             raise

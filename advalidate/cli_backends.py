@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import primitives
-from .backends.contract import modes_of
+from .backends.contract import hvp_methods_of, modes_of
 from .backends.registry import DISABLE_ENV, Registry, default_registry
 
 __all__ = ["add_parser", "main", "describe"]
@@ -43,7 +43,10 @@ def describe(registry: Registry) -> list[dict]:
             record.update(version=b.version, dtypes=list(b.dtypes), primitives=len(supported),
                           catalogue=len(primitives.CATALOGUE),
                           missing=[p for p in primitives.CATALOGUE if p not in b.primitives], modes=modes,
-                          jvp_missing=[p for p in supported if p not in table] if "jvp" in modes else [])
+                          jvp_missing=[p for p in supported if p not in table] if "jvp" in modes else [],
+                          hvp_methods=list(hvp_methods_of(b)),
+                          hvp_missing=[p for p in supported if p not in (getattr(b, "hvp_primitives", None)
+                                                                          or b.primitives)] if "hvp" in modes else [])
         records.append(record)
     return records
 
@@ -60,6 +63,9 @@ def format_table(records: list[dict], plugins_enabled: bool) -> str:
             missing = f"  (not supported: {', '.join(r['missing'])})" if r["missing"] else ""
             modes = f"  modes {','.join(r['modes'])}" + (f" (no jvp for: {', '.join(r['jvp_missing'])})"
                                                          if r["jvp_missing"] else "")
+            if r.get("hvp_methods"):
+                modes += f" (hvp: {', '.join(r['hvp_methods'])}" + (
+                    f"; no hvp for: {', '.join(r['hvp_missing'])})" if r["hvp_missing"] else ")")
             lines.append(f"{r['name']:<{width}} ok      {r['version']:<14} {','.join(r['dtypes']):<16} "
                          f"{r['primitives']}/{r['catalogue']} primitives{missing}{modes}  [{r['source']}]")
         elif r["install"]:

@@ -104,15 +104,18 @@ def _values(outcome, ref) -> list[str]:
     import mpmath
 
     comparison = outcome.comparison
-    if getattr(outcome, "mode", "vjp") == "jvp":
-        lines = [f"  backend J·w: {', '.join(_short(t) for t in outcome.grads)}"] if outcome.grads is not None else []
+    mode = getattr(outcome, "mode", "vjp")
+    if mode in ("jvp", "hvp"):  # per output J·w, or per input H_v·u
+        what, letter = ("J·w", "y") if mode == "jvp" else ("H_v·u", "x")
+        lines = [f"  backend {what}: {', '.join(_short(t) for t in outcome.grads)}"] if outcome.grads is not None else []
         if ref is None or comparison is None:
             return lines
-        lines.insert(0, f"  oracle J·w:  {', '.join(_short(t) for t in ref.tangents)}")
+        exact = ref.tangents if mode == "jvp" else ref.hvps
+        lines.insert(0, f"  oracle {what}:  {', '.join(_short(t) for t in exact)}")
         if comparison.worst is not None:
             k, idx = comparison.worst
-            at = f"y{k}[{', '.join(map(str, idx))}]" if idx else f"y{k}"
-            lines.append(f"  worst component {at}: oracle {float(ref.tangents[k][idx])!r} ± {ref.errors[k][idx]:.3g}, "
+            at = f"{letter}{k}[{', '.join(map(str, idx))}]" if idx else f"{letter}{k}"
+            lines.append(f"  worst component {at}: oracle {float(exact[k][idx])!r} ± {ref.errors[k][idx]:.3g}, "
                          f"backend {float(outcome.grads[k][idx])!r}, |difference| {comparison.errors[k][idx]:.3g} "
                          f"against a tolerance of {comparison.tolerances[k][idx]:.3g}")
         return lines
@@ -139,10 +142,11 @@ def _values(outcome, ref) -> list[str]:
 
 def _print(finding: dict, backend, replayed) -> int:
     outcome = replayed.outcome
-    ref = replayed.result.jvp_oracle if outcome.mode == "jvp" else replayed.result.oracle
-    what = "JVP" if outcome.mode == "jvp" else "VJP"
+    ref = {"jvp": replayed.result.jvp_oracle, "hvp": replayed.result.hvp_oracle}.get(outcome.mode,
+                                                                                    replayed.result.oracle)
+    what = {"jvp": "JVP", "hvp": "HVP"}.get(outcome.mode, "VJP")
     print(f"{finding['id']}: recorded {finding['kind']} on {finding['signature']} by {finding['backend']}"
-          f"{' (forward mode)' if outcome.mode == 'jvp' else ''}: "
+          f"{' (forward mode)' if outcome.mode == 'jvp' else ' (second order)' if outcome.mode == 'hvp' else ''}: "
           f"{finding['message'].splitlines()[0] if finding['message'] else ''}")
     print(f"rerun on {backend.name} {getattr(backend, 'version', '')} against the oracle "
           f"({replayed.result.point} point{', kink at ' + replayed.result.kink if replayed.result.kink else ''}):")

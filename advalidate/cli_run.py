@@ -38,12 +38,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "reported present or fixed (default: on)")
     p.add_argument("--mode", action="append", choices=list(MODES), default=None, metavar="MODE",
                    help=f"a mode of AD to check (repeatable; one of {', '.join(MODES)}): vjp is reverse mode (vᵀ·J), "
-                        "jvp forward mode (J·w); default: every mode each backend provides (a backend without a mode "
+                        "jvp forward mode (J·w), hvp second order (Hessian-vector products H_v·u, every way the backend "
+                        "computes them); default: every mode each backend provides (a backend without a mode "
                         "is 'not supported' in it)")
     p.add_argument("--max-side", type=_positive, default=None, metavar="N",
                    help="the largest side of the shapes drawn (default 4); past 4 the oracle is skipped and each "
                         "backend's VJP and JVP are checked against each other by the identity <v, J·w> = <Jᵀv, w> "
-                        "alone (identity mode: no probes; both modes needed)")
+                        "alone (identity mode: no probes; modes vjp and jvp needed)")
     p.add_argument("--seed", type=int, default=0, help="the random seed: the same seed gives the same findings")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--special", dest="special_share", action="store_const", const=1.0,

@@ -161,6 +161,8 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
     comparison = outcome.comparison
     mode = getattr(outcome, "mode", "vjp")
     jvp = mode == "jvp"
+    oracle = (jvp_oracle_record(result.jvp_oracle) if jvp else
+              hvp_oracle_record(getattr(result, "hvp_oracle", None)) if mode == "hvp" else oracle_record(result.oracle))
     record = {
         "id": "",
         "backend": outcome.backend,
@@ -177,8 +179,9 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "source": backend_source(backend, fn),
         "inputs": [encode_array(x) for x in example.inputs],
         "cotangents": [encode_array(v) for v in example.cotangents],
-        "oracle": jvp_oracle_record(result.jvp_oracle) if jvp else oracle_record(result.oracle),
-        # forward mode: the backend's output tangents J·w (one per output), compared as the VJP's per input
+        "oracle": oracle,
+        # forward mode: the backend's output tangents J·w (one per output), compared as the VJP's per input; second
+        # order: its H_v·u per input
         "backend_grads": [encode_array(g) for g in outcome.grads] if outcome.grads is not None else None,
         "ratio": finite_or_str(comparison.ratio) if comparison else None,
         "worst": list(comparison.worst[1]) if comparison and comparison.worst else None,
@@ -194,7 +197,7 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "agrees_with": sorted(outcome.agrees_with),
         "all_backends_agree": _all_agree(outcome, result),
     }
-    if jvp:
+    if mode in ("jvp", "hvp"):  # forward mode's w; second order's direction u (the same draw)
         record["tangents"] = [encode_array(w) for w in getattr(example, "tangents", ())]
     return record
 
@@ -233,6 +236,15 @@ def jvp_oracle_record(ref):
         return None
     return {"mode": "jvp", "outputs": [encode_array(o) for o in ref.outputs],
             "tangents": [encode_array(t) for t in ref.tangents], "errors": [encode_array(e) for e in ref.errors],
+            "max_error_rel": finite_or_str(ref.max_error_rel)}
+
+
+def hvp_oracle_record(ref):
+    """The oracle's H_v·u in a second-order finding: per input, the product and its error bound."""
+    if ref is None:
+        return None
+    return {"mode": "hvp", "outputs": [encode_array(o) for o in ref.outputs],
+            "hvps": [encode_array(h) for h in ref.hvps], "errors": [encode_array(e) for e in ref.errors],
             "max_error_rel": finite_or_str(ref.max_error_rel)}
 
 

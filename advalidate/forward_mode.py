@@ -40,7 +40,7 @@ from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _fl
 from .evaluate import to_mp
 from .ir import Function
 
-__all__ = ["JVPReference", "forward_scale", "compare_jvp", "run_jvp", "DIAGONAL_FAMILIES"]
+__all__ = ["JVPReference", "forward_scale", "tangent_magnitudes", "compare_jvp", "run_jvp", "DIAGONAL_FAMILIES"]
 
 DIAGONAL_FAMILIES = ("elementwise", "binary")  # each result entry reads one entry of each (broadcast) operand
 
@@ -98,6 +98,19 @@ def forward_scale(fn: Function, values: dict, tangents) -> tuple[list, list]:
             carried = _local(prim, params, ans, args, [floors[a] for a in node.args])
             floors[name] = np.where(np.isfinite(carried), carried, 0.0) + np.where(small, tiny, 0.0)
     return [mags[o] for o in fn.outputs], [tiny + floors[o] for o in fn.outputs]
+
+
+def tangent_magnitudes(fn: Function, values: dict, tangents) -> dict:
+    """``|J_j| ... |J_1| |w|`` for every value of ``fn`` by name (inputs included): the magnitude of each node's tangent
+    (:func:`forward_scale`'s scale, at every node), from float64 ``values``. Second order's error model starts from
+    it (:mod:`advalidate.second_order`)."""
+    mags = {n: np.abs(np.asarray(w, np.float64)) for n, w in zip(fn.input_names, tangents)}
+    with np.errstate(all="ignore"):
+        for name, node in fn.named_nodes():
+            prim = primitives.get(node.prim)
+            mags[name] = _local(prim, prim.check_params(node.kwargs), values[name], [values[a] for a in node.args],
+                                [mags[a] for a in node.args])
+    return mags
 
 
 def _tape_jvp(fn: Function, inputs, tangents, perturb=None):

@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from .backends.contract import JVP, VJP, Work, modes_of
+from .backends.contract import HVP, JVP, VJP, Work, hvp_methods_of, modes_of
 from .ir import Function
 from .warnings_capture import capture, deliver, records
 
@@ -59,7 +59,10 @@ def _serve(conn, spec):
                              "dialect": getattr(backend, "dialect", None) is not None,
                              "modes": modes_of(backend),
                              "jvp_primitives": sorted(getattr(backend, "jvp_primitives", None) or backend.primitives)
-                             if "jvp" in modes_of(backend) else []}, records(raised)))
+                             if "jvp" in modes_of(backend) else [],
+                             "hvp_primitives": sorted(getattr(backend, "hvp_primitives", None) or backend.primitives)
+                             if "hvp" in modes_of(backend) else [],
+                             "hvp_methods": list(hvp_methods_of(backend))}, records(raised)))
     except BaseException as e:
         conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}", records(raised)))
         return
@@ -83,12 +86,19 @@ def _serve(conn, spec):
                 continue
             given = [np.array(x, copy=True) for x in inputs]
             with capture() as raised:
-                result = getattr(backend, method)(fn, given, cotangents)
+                if method in ("hvp", "hvp_work"):  # (cotangents, directions, method) in one payload
+                    vs, us, how = cotangents
+                    result = getattr(backend, method)(fn, given, vs, us, how)
+                else:
+                    result = getattr(backend, method)(fn, given, cotangents)
             if method == "vjp":
                 result = VJP([np.asarray(o) for o in result.outputs], [np.asarray(g) for g in result.grads])
                 conn.send(("ok", (result, given), records(raised)))
             elif method == "jvp":
                 result = JVP([np.asarray(o) for o in result.outputs], [np.asarray(t) for t in result.tangents])
+                conn.send(("ok", (result, given), records(raised)))
+            elif method == "hvp":
+                result = HVP([np.asarray(o) for o in result.outputs], [np.asarray(h) for h in result.hvps])
                 conn.send(("ok", (result, given), records(raised)))
             else:
                 conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes)),
@@ -110,6 +120,10 @@ class Isolated:
         if "jvp" not in info["modes"]:  # forward mode only where the backend itself has it (contract.modes_of)
             self.jvp = self.jvp_work = None
         self.jvp_primitives = dict.fromkeys(info["jvp_primitives"])
+        if "hvp" not in info["modes"]:
+            self.hvp = self.hvp_work = None
+        self.hvp_primitives = dict.fromkeys(info["hvp_primitives"])
+        self.hvp_methods = tuple(info["hvp_methods"]) or None
 
     def _start(self) -> dict:
         ctx = mp.get_context("spawn")
@@ -139,7 +153,8 @@ class Isolated:
     def _call(self, method, fn: Function, inputs, cotangents):
         if self._proc is None or not self._proc.is_alive():
             self._start()
-        self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], [np.asarray(v) for v in cotangents]))
+        vectors = cotangents if isinstance(cotangents, tuple) else [np.asarray(v) for v in cotangents]
+        self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], vectors))
         status, payload, caught = self._receive(self.timeout, f"computing {method}")
         deliver(caught)  # into the caller's capture (run_vjp's): what the backend warned in the worker
         if status == "raised":
@@ -165,6 +180,18 @@ class Isolated:
 
     def jvp_work(self, fn, inputs, tangents) -> Work:
         return self._call("jvp_work", fn, inputs, tangents)
+
+    def hvp(self, fn, inputs, cotangents, directions, method) -> HVP:
+        result, after = self._call("hvp", fn, inputs, ([np.asarray(v) for v in cotangents],
+                                                      [np.asarray(u) for u in directions], method))
+        for mine, theirs in zip(inputs, after):
+            if isinstance(mine, np.ndarray) and mine.shape == np.shape(theirs):
+                mine[...] = theirs
+        return result
+
+    def hvp_work(self, fn, inputs, cotangents, directions, method) -> Work:
+        return self._call("hvp_work", fn, inputs, ([np.asarray(v) for v in cotangents],
+                                                   [np.asarray(u) for u in directions], method))
 
     def source(self, fn) -> str:
         """``fn`` as runnable Python for the backend (rendered in the worker, with the backend's dialect)."""

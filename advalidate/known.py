@@ -34,9 +34,10 @@ The fields (each at most once):
   ``repr`` writes them, which reads back to the same float (subnormals included); a float32 example's values
   are float32 values.
 - ``dtype``: ``float64`` (the default) or ``float32``.
-- ``mode``: the mode of AD the behaviour is seen in, ``vjp`` (the default) or ``jvp`` (forward mode: a finding of
-  that mode only); a ``jvp`` entry's example gives ``tangents`` too, one array per input, in order, and its
-  ``oracle`` and ``library`` evidence are the output tangents ``J·w`` (``y0 = ...`` per output).
+- ``mode``: the mode of AD the behaviour is seen in, ``vjp`` (the default), ``jvp`` (forward mode: a finding of
+  that mode only) or ``hvp``; a ``jvp`` entry's example gives ``tangents`` too, one array per input, in order, and its
+  ``oracle`` and ``library`` evidence are the output tangents ``J·w`` (``y0 = ...`` per output); ``hvp`` (second
+  order) gives ``tangents`` too (the direction u), and its evidence is ``H_v·u`` per input (``x0 = ...``).
 - evidence: ``oracle`` and ``library`` (the gradients, ``x0 = ...`` as the inputs; NaN where the oracle has
   none), ``ratio`` (a cost-bound entry's work(f + VJP) / work(f)), ``version`` (the library's, where it was seen),
   ``issue`` (a public report).
@@ -432,8 +433,8 @@ def _entry(block: dict, backend: str, label: str) -> Entry:
     mode = fields.get("mode", ("vjp", 0))[0]
     if mode not in MODES:
         raise KnownFormatError(f"{at('mode')}: {mode!r} is not one of {', '.join(MODES)}")
-    if "tangents" in fields and mode != "jvp":
-        raise KnownFormatError(f"{at('tangents')}: tangents belong to a 'mode: jvp' entry")
+    if "tangents" in fields and mode not in ("jvp", "hvp"):
+        raise KnownFormatError(f"{at('tangents')}: tangents belong to a 'mode: jvp' or 'mode: hvp' entry")
     if "no example yet" in fields:
         given = [k for k in ("function", "inputs", "cotangents", "tangents", "dtype") if k in fields]
         if given:
@@ -442,7 +443,7 @@ def _entry(block: dict, backend: str, label: str) -> Entry:
             raise KnownFormatError(f"{at('no example yet')}: say why there is no example yet")
         example = None
     else:
-        missing = [k for k in ("function", "inputs", "cotangents") + ("tangents",) * (mode == "jvp")
+        missing = [k for k in ("function", "inputs", "cotangents") + ("tangents",) * (mode in ("jvp", "hvp"))
                    if k not in fields]
         if missing:
             raise KnownFormatError(f"{source}: the entry has no {', '.join(missing)} (give its minimal example, "

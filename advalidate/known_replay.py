@@ -100,6 +100,8 @@ def replay_entry(entry, backend, oracles: dict | None = None, measure_work: bool
     record["point"] = result.point
     if entry.mode == "jvp" and result.jvp_oracle is not None:
         record["oracle"] = [encode_array(t) for t in result.jvp_oracle.tangents]
+    elif entry.mode == "hvp" and result.hvp_oracle is not None:
+        record["oracle"] = [encode_array(h) for h in result.hvp_oracle.hvps]
     elif result.oracle is not None and result.oracle.mode == "full":
         record["oracle"] = [encode_array(g) for g in result.oracle.grads]
     if result.sides is not None:

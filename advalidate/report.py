@@ -150,7 +150,7 @@ def matrix(results: dict) -> dict:
     entries = [(b, "vjp") for b in results["backends"]] + \
         [(b, m) for m in checked if m != "vjp" for b in results["backends"] if m in (b.get("modes") or ["vjp"])]
     for b, mode in entries:
-        unsupported = set(b.get("unsupported") or []) | (set(b.get("jvp_unsupported") or []) if mode == "jvp" else set())
+        unsupported = set(b.get("unsupported") or []) | set(b.get(f"{mode}_unsupported") or [])
         label = b["name"] if mode == "vjp" else f"{b['name']} ({mode})"
         row = {"backend": label, "cells": []}
         for family in families:
@@ -300,12 +300,13 @@ def _card(f: dict) -> dict:
                 row["error"] = _array(f["errors"][k], 3)
                 row["tolerance"] = _array(f["tolerance"][k], 3)
             card["outputs"].append(row)
-    full = oracle is not None and oracle.get("mode") == "full"
+    full = oracle is not None and oracle.get("mode") in ("full", "hvp")  # per input: Jᵀv, or second order's H_v·u
+    key = "hvps" if mode == "hvp" else "grads"
     for i, x in enumerate(f["inputs"]):
         row = {"name": f"x{i}", "shape": input_shapes[i] if i < len(input_shapes) else _shape(x), "value": _array(x),
                "oracle": None, "oracle_error": None, "backend": None, "error": None, "tolerance": None}
         if full:
-            row["oracle"] = _array(oracle["grads"][i])
+            row["oracle"] = _array(oracle[key][i])
             row["oracle_error"] = _array(oracle["errors"][i], 2)
         if grads is not None and i < len(grads):
             row["backend"] = _array(grads[i])

@@ -24,6 +24,7 @@ import mpmath
 import numpy as np
 
 from . import scalar_forms
+from .dual import Dual, apply
 
 __all__ = ["is_mp", "mp_or_np", "Constant", "cos", "sin", "exp", "log", "sqrt", "cosh", "sinh", "sign", "where",
            "solve", "inv", "det", "cholesky", "eigh", "lu_growth", "solve_triangular",
@@ -32,15 +33,20 @@ __all__ = ["is_mp", "mp_or_np", "Constant", "cos", "sin", "exp", "log", "sqrt", 
 
 
 def is_mp(x) -> bool:
-    """True for an object array (of mpf) or a bare mpf; False for float arrays and scalars."""
+    """True for an object array (of mpf, or of duals: :mod:`advalidate.dual`) or a bare mpf or dual; False for float
+    arrays and scalars."""
     dtype = getattr(x, "dtype", None)  # one attribute look-up on the float path: it runs on every rule call
-    return dtype.kind == "O" if dtype is not None else isinstance(x, mpmath.mpf)
+    return dtype.kind == "O" if dtype is not None else isinstance(x, (mpmath.mpf, Dual))
 
 
-def mp_or_np(npf, mpf):
+def mp_or_np(npf, mpf, name: str | None = None):
     """``npf`` on float input (called directly: same values, same observed ufunc); ``mpf`` elementwise on
-    object arrays and mpf scalars."""
-    ufunc = np.frompyfunc(mpf, 1, 1)
+    object arrays and mpf scalars; on a dual number (:mod:`advalidate.dual`) of an object array, the function
+    ``name`` of this namespace with its tangent (the chain rule)."""
+    if name is None:
+        ufunc = np.frompyfunc(mpf, 1, 1)
+    else:
+        ufunc = np.frompyfunc(lambda e: apply(name, e) if isinstance(e, Dual) else mpf(e), 1, 1)
     return lambda x: ufunc(x) if is_mp(x) else npf(x)
 
 
@@ -56,14 +62,14 @@ class Constant:
         return self.mp() if is_mp(x) else self.value
 
 
-cos = mp_or_np(np.cos, mpmath.cos)
-sin = mp_or_np(np.sin, mpmath.sin)
-exp = mp_or_np(np.exp, mpmath.exp)
-log = mp_or_np(np.log, mpmath.log)
-sqrt = mp_or_np(np.sqrt, mpmath.sqrt)
-cosh = mp_or_np(np.cosh, mpmath.cosh)
-sinh = mp_or_np(np.sinh, mpmath.sinh)
-sign = mp_or_np(np.sign, mpmath.sign)
+cos = mp_or_np(np.cos, mpmath.cos, "cos")
+sin = mp_or_np(np.sin, mpmath.sin, "sin")
+exp = mp_or_np(np.exp, mpmath.exp, "exp")
+log = mp_or_np(np.log, mpmath.log, "log")
+sqrt = mp_or_np(np.sqrt, mpmath.sqrt, "sqrt")
+cosh = mp_or_np(np.cosh, mpmath.cosh, "cosh")
+sinh = mp_or_np(np.sinh, mpmath.sinh, "sinh")
+sign = mp_or_np(np.sign, mpmath.sign, "sign")
 where = np.where  # works on object arrays as it is (conditions from comparisons are bool arrays)
 
 
@@ -250,17 +256,17 @@ def float_ufunc(scalar):
     return form
 
 
-floor = mp_or_np(np.floor, mpmath.floor)
-round = mp_or_np(np.round, mpmath.nint)  # noqa: A001  half to even, as np.round and mpmath.nint
-erf = mp_or_np(float_ufunc(math.erf), mpmath.erf)
-erfc = mp_or_np(float_ufunc(math.erfc), mpmath.erfc)
-digamma = mp_or_np(float_ufunc(scalar_forms.digamma), mpmath.digamma)
-trigamma = mp_or_np(float_ufunc(scalar_forms.trigamma), lambda x: mpmath.psi(1, x))
-tanh = mp_or_np(np.tanh, mpmath.tanh)
-log1p = mp_or_np(np.log1p, mpmath.log1p)
-expm1 = mp_or_np(np.expm1, mpmath.expm1)
+floor = mp_or_np(np.floor, mpmath.floor, "floor")
+round = mp_or_np(np.round, mpmath.nint, "round")  # noqa: A001  half to even, as np.round and mpmath.nint
+erf = mp_or_np(float_ufunc(math.erf), mpmath.erf, "erf")
+erfc = mp_or_np(float_ufunc(math.erfc), mpmath.erfc, "erfc")
+digamma = mp_or_np(float_ufunc(scalar_forms.digamma), mpmath.digamma, "digamma")
+trigamma = mp_or_np(float_ufunc(scalar_forms.trigamma), lambda x: mpmath.psi(1, x), "trigamma")
+tanh = mp_or_np(np.tanh, mpmath.tanh, "tanh")
+log1p = mp_or_np(np.log1p, mpmath.log1p, "log1p")
+expm1 = mp_or_np(np.expm1, mpmath.expm1, "expm1")
 
 
 # ---- issue 16: bessel (exponentially scaled modified Bessel functions of the first kind)
-i0e = mp_or_np(float_ufunc(scalar_forms.i0e), lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(x)))
-i1e = mp_or_np(float_ufunc(scalar_forms.i1e), lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(x)))
+i0e = mp_or_np(float_ufunc(scalar_forms.i0e), lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(x)), "i0e")
+i1e = mp_or_np(float_ufunc(scalar_forms.i1e), lambda x: mpmath.besseli(1, x) * mpmath.exp(-abs(x)), "i1e")

@@ -14,7 +14,11 @@ from advalidate.backends.numpy_ref import VJPS, NumpyReference
 
 
 class Mutant(NumpyReference):
-    """The reference tape with some VJP rules replaced (and optionally another unbroadcast or accumulation)."""
+    """The reference tape with some VJP rules replaced (and optionally another unbroadcast or accumulation). It has no
+    second order: its HVP would differentiate the planted VJP rule and show the same bug again in mode hvp (the planted
+    second-order bugs are tests/hvp_mutants.py's)."""
+
+    hvp = hvp_work = None
 
     def __init__(self, name, rules=None, unbroadcast=None, accumulate_overwrites=False):
         self.name = name

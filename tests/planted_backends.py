@@ -16,7 +16,7 @@ class ReverseOnly(NumpyReference):
     the findings of reverse mode (the tape's own forward-mode behaviours, known under numpy-ref's name, would be new
     under these names)."""
 
-    jvp = jvp_work = None
+    jvp = jvp_work = hvp = hvp_work = None
 
 
 class WrongValue(ReverseOnly):

@@ -194,7 +194,9 @@ def test_jvp_primitives_limit_forward_mode_per_primitive():
 
 
 def test_check_example_names_an_unknown_mode_and_a_missing_tangent():
-    with pytest.raises(ValueError, match="choose among vjp, jvp"):
+    with pytest.raises(ValueError, match="choose among vjp, jvp, hvp"):
+        check_example(_chain(), [np.ones(3)], [np.ones(3)], [numpy_ref.NumpyReference()], modes=("hessian",))
+    with pytest.raises(ValueError, match="mode 'hvp' needs tangents"):
         check_example(_chain(), [np.ones(3)], [np.ones(3)], [numpy_ref.NumpyReference()], modes=("hvp",))
     with pytest.raises(ValueError, match="needs tangents"):
         check_example(_chain(), [np.ones(3)], [np.ones(3)], [numpy_ref.NumpyReference()], modes=("jvp",))

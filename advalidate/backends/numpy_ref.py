@@ -23,9 +23,11 @@ from ..ir import Function
 from ..render import VJPScript, render
 from ..primitives._forms import expand as _expand, keep as _keep  # noqa: F401  (rules written against the tape)
 from ..primitives.linalg import grad_matmul_a, grad_matmul_b  # noqa: F401
-from .contract import JVP, VJP, Backend, Work
+from .. import dual
+from .contract import HVP, JVP, VJP, Backend, Work
 
-__all__ = ["NumpyReference", "VJPS", "JVPS", "mp_vjp", "mp_jvp", "tangents", "Rules", "JVPRules"]
+__all__ = ["NumpyReference", "VJPS", "JVPS", "mp_vjp", "mp_jvp", "mp_hvp", "tangents", "dual_backward", "Rules",
+           "JVPRules"]
 
 
 class Rules(MutableMapping):
@@ -127,6 +129,8 @@ def backward(fn: Function, values: dict, cotangents, rules_table=None, dtype=Non
     def accumulate(name, g):
         g = unbroadcast(g, fn.shapes[name])
         ct[name] = ct[name] + g if name in ct else g
+        if dtype is object and not isinstance(ct[name], np.ndarray):  # 0-d object sums are bare numbers
+            ct[name] = counting.wrap(np.asarray(ct[name], dtype=object))
 
     for name, v in zip(fn.outputs, cotangents):
         accumulate(name, counting.wrap(np.asarray(v, dtype=dtype)))
@@ -182,6 +186,39 @@ def mp_jvp(fn: Function, inputs, directions, prec: int, rules_table=None) -> tup
         ts = tangents(fn, values, [to_mp(np.broadcast_to(np.asarray(w, np.float64), s))
                                    for w, s in zip(directions, fn.inputs)], rules_table, dtype=object)
     return values, [np.asarray(ts[o], dtype=object) for o in fn.outputs]
+
+
+def dual_backward(fn: Function, values: dict, ts: dict, cotangents, rules_table=None, number=None, magnitudes=None,
+                  **hooks) -> list[np.ndarray]:
+    """The reverse pass on dual numbers (:mod:`advalidate.dual`): every forward value paired with its tangent along u
+    (``ts``, from :func:`tangents`), the cotangents with zero tangents, and the VJP rules (``rules_table``) run on
+    them as they are. Returns per input an object array of duals: Jᵀv in the values, ``H_v·u`` (forward-over-reverse)
+    in the tangents, the magnitude of its computation in ``B``. ``number``: the components' type (default: the
+    dtype's float; ``mpmath.mpf`` at high precision); ``magnitudes``: by name, the magnitude of each forward value's
+    tangent (default its absolute value). Raises where a rule cannot run on duals (it calls a float-only routine)."""
+    duals = {}
+    for name, value in values.items():
+        mag = None if magnitudes is None else magnitudes.get(name)
+        duals[name] = counting.wrap(dual.dual_array(counting.unwrap(value), counting.unwrap(ts[name]), B=mag,
+                                                    number=number))
+    cts = [dual.dual_array(np.broadcast_to(np.asarray(v, dtype=object if number is mpmath.mpf else number or fn.dtype),
+                                           s),
+                           np.zeros(s), number=number)
+           for v, s in zip(cotangents, fn.output_shapes)]
+    return backward(fn, duals, cts, rules_table, dtype=object, **hooks)
+
+
+def mp_hvp(fn: Function, inputs, cotangents, directions, prec: int, rules_table=None, jvp_rules=None) -> list:
+    """Forward-over-reverse on exact values: :func:`dual_backward` with mpf components at ``prec`` bits, over the
+    catalogue's mpmath forms. Returns ``H_v·u`` per input (object arrays of mpf)."""
+    with mpmath.workprec(prec):
+        values = trace(fn, [to_mp(x) for x in inputs], "mp")
+        ts = tangents(fn, values, [to_mp(np.broadcast_to(np.asarray(u, np.float64), s))
+                                   for u, s in zip(directions, fn.inputs)], jvp_rules, dtype=object)
+        out = dual_backward(fn, values, ts, [to_mp(np.broadcast_to(np.asarray(v, np.float64), s))
+                                             for v, s in zip(cotangents, fn.output_shapes)], rules_table,
+                            number=mpmath.mpf)
+        return [dual.tangents_of(g) for g in out]
 
 
 def mp_vjp(fn: Function, inputs, cotangents, prec: int, rules_table=None, **hooks) -> tuple[dict, list[np.ndarray]]:
@@ -265,6 +302,40 @@ class NumpyReference(Backend):
         return JVP([np.array(counting.unwrap(values[o])) for o in fn.outputs],
                    [np.array(counting.unwrap(ts[o])) for o in fn.outputs])
 
+    hvp_methods = ("forward-over-reverse",)
+
+    @property
+    def hvp_primitives(self) -> dict:
+        """The primitives whose reverse pass the tape runs on dual numbers (contract: ``hvp_primitives``): each
+        registration's VJP rule, probed once on its one-node example (:func:`_runs_on_duals`); a rule that calls a
+        float-only routine (a LAPACK factorisation, mpmath's matrix functions) has no second order here."""
+        return {name: rule for name, rule in self.primitives.items() if _runs_on_duals(self.primitives, name)}
+
+    def hvp(self, fn: Function, inputs, cotangents, directions, method="forward-over-reverse") -> HVP:
+        """Second order, forward-over-reverse: the recording pass, the tangent pass along u (``jvp_rules``), then the
+        reverse pass on dual numbers (:func:`dual_backward`, the VJP rules ``primitives``): ``H_v·u`` per input."""
+        if method not in self.hvp_methods:
+            raise ValueError(f"method {method!r}: the tape computes {', '.join(self.hvp_methods)}")
+        with np.errstate(all="ignore"):
+            values = forward(fn, inputs)
+            ts = tangents(fn, values, directions, self.jvp_rules)
+            out = dual_backward(fn, values, ts, cotangents, self.primitives)
+        return HVP([np.array(counting.unwrap(values[o])) for o in fn.outputs],
+                   [dual.tangents_of(g, fn.dtype) for g in out])
+
+    def hvp_work(self, fn: Function, inputs, cotangents, directions, method="forward-over-reverse") -> Work:
+        """Forward, tangent pass and the reverse pass on duals, counted as they run; a dual operation costs at most
+        three of the float operations it stands for (a product: three multiplications and an addition for two
+        results), so the dual pass is charged three times what is observed."""
+        with np.errstate(all="ignore"):
+            with counting.counting() as fwd:
+                values = forward(fn, inputs)
+            with counting.counting() as tan:
+                ts = tangents(fn, values, directions, self.jvp_rules)
+            with counting.counting() as rev:
+                dual_backward(fn, values, ts, cotangents, self.primitives)
+        return Work(forward=fwd.work, vjp=fwd.work + tan.work + 3 * rev.work, forward_passes=1)
+
     def jvp_work(self, fn: Function, inputs, directions) -> Work:
         """The work of the forward alone and of forward plus the tangent pass (one of each)."""
         with np.errstate(all="ignore"):
@@ -274,3 +345,35 @@ class NumpyReference(Backend):
                 tangents(fn, values, directions, self.jvp_rules)
         return Work(forward=fwd.work, vjp=fwd.work + tan.work, forward_passes=1)
 
+
+
+_DUAL_PROBES: dict = {}
+
+
+def _runs_on_duals(rules, name: str) -> bool:
+    """Whether the tape's reverse pass runs primitive ``name``'s rule on dual numbers: its one-node example
+    (:func:`advalidate.builder.single` at a fixed point) through :func:`dual_backward`, once per rule."""
+    from .. import builder
+
+    try:
+        rule = rules[name]
+    except KeyError:
+        return False
+    key = (name, id(rule))
+    if key not in _DUAL_PROBES:
+        try:
+            fn = builder.single(name)
+            xs = primitives.fixed_point(fn, np.random.default_rng(0))
+        except Exception:  # noqa: BLE001  no example to probe with (a user's op): no second order claimed
+            _DUAL_PROBES[key] = False
+            return False
+        try:
+            with np.errstate(all="ignore"):
+                values = forward(fn, xs)
+                ts = tangents(fn, values, [np.ones_like(x) for x in xs])
+                out = dual_backward(fn, values, ts, [np.ones(s, dtype=fn.dtype) for s in fn.output_shapes], rules)
+                [dual.tangents_of(g, np.float64) for g in out]
+            _DUAL_PROBES[key] = True
+        except Exception:  # noqa: BLE001  a float-only routine or a conversion the duals refuse
+            _DUAL_PROBES[key] = False
+    return _DUAL_PROBES[key]
