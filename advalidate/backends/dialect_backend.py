@@ -36,6 +36,18 @@ class DialectBackend(Backend):
         (:mod:`advalidate.extend`), whose implementation is the user's hand-written VJP (a ``jax.custom_vjp``, a
         ``torch.autograd.Function``): a library's forward mode cannot differentiate it, and they are checked in
         reverse mode."""
+        return self._catalogue_primitives()
+
+    @property
+    def hvp_primitives(self) -> dict:
+        """The primitives it runs in second order (contract: ``hvp_primitives``): as ``jvp_primitives``, the
+        catalogue's, not the users' ops, whose hand-written VJP is checked in reverse mode only (forward-over-reverse
+        cannot differentiate a ``jax.custom_vjp`` forward, and neither method is promised a differentiable user's
+        VJP)."""
+        return self._catalogue_primitives()
+
+    def _catalogue_primitives(self) -> dict:
+        """``primitives`` without the users' ops (:mod:`advalidate.extend`)."""
         from ..extend import ops
 
         users = set(ops())

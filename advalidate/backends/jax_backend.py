@@ -1,4 +1,5 @@
-"""The JAX backend: ``jax.vjp`` of the rendered JAX source, eager by default, or under ``jax.jit``.
+"""The JAX backend: ``jax.vjp`` of the rendered JAX source, eager by default, or under ``jax.jit``; ``jax.jvp``
+for forward mode; both second-order methods (``jax.jvp`` of the VJP, and ``jax.vjp`` of the VJP along u).
 
 Importing this module turns on ``jax_enable_x64`` (float64 is advalidate's default dtype; without it JAX
 silently computes in float32).
@@ -16,7 +17,7 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 from ..render import JAX  # noqa: E402
-from .contract import JVP, VJP, Work  # noqa: E402
+from .contract import HVP, JVP, VJP, Work  # noqa: E402
 from .dialect_backend import DialectBackend  # noqa: E402
 
 __all__ = ["JaxBackend", "JaxJitBackend"]
@@ -31,6 +32,7 @@ class JaxBackend(DialectBackend):
     dialect = JAX
     jit = False
     concurrent = True  # may run in a thread beside the oracle (advalidate.check.concurrent): XLA compiles release the GIL
+    hvp_methods = ("forward-over-reverse", "reverse-over-reverse")
 
     def __init__(self, jit: bool | None = None):
         if jit is not None and jit != self.jit:
@@ -95,6 +97,54 @@ class JaxBackend(DialectBackend):
                 _WORK.popitem(last=False)
             return work
 
+    def _hessian_product(self, fn, method):
+        cache = self.__dict__.setdefault("_hessian_products", {})
+        key = (fn, method)
+        if key not in cache:
+            f = self.compiled(fn)
+            second = _HVP[method]
+
+            def run(xs, vs, us):
+                return second(f, xs, vs, us)
+
+            if len(cache) >= self.cache_size:
+                cache.pop(next(iter(cache)))
+            cache[key] = jax.jit(run) if self.jit else run
+        return cache[key]
+
+    def hvp(self, function, inputs, cotangents, directions, method) -> HVP:
+        """``H_v·u`` by ``method`` (under ``jax.jit`` for jax-jit, forward and both derivatives together):
+        forward-over-reverse is ``jax.jvp`` along u of ``x ↦ jax.vjp(f, x)[1](v)``; reverse-over-reverse is
+        ``jax.vjp`` of that same map, pulled back along u (``(∂(Jᵀv)/∂x)ᵀ·u = H_v·u``, H_v being symmetric)."""
+        if method not in _HVP:
+            raise ValueError(f"unknown hvp method {method!r}: one of {list(_HVP)}")
+        xs = [jax.device_put(np.asarray(x)) for x in inputs]
+        vs = [jax.device_put(np.asarray(v)) for v in cotangents]
+        us = [jax.device_put(np.asarray(u)) for u in directions]
+        outs, hs = self._hessian_product(function, method)(xs, vs, us)
+        return HVP([np.array(o) for o in outs], [np.array(h) for h in hs])
+
+    def hvp_work(self, function, inputs, cotangents, directions, method) -> Work:
+        """Counted on the jaxpr of the forward plus the whole Hessian-vector product (the same code ``hvp`` runs) by
+        :func:`advalidate.cost.jaxpr.count_work`, as ``work`` counts the VJP's: f is traced once by either method."""
+        from ..cost.jaxpr import count_work
+
+        if method not in _HVP:
+            raise ValueError(f"unknown hvp method {method!r}: one of {list(_HVP)}")
+        vectors = [*cotangents, *directions]
+        key = ("hvp", method, count_work, function,
+               tuple((np.shape(x), str(np.asarray(x).dtype)) for x in (*inputs, *vectors)))
+        with _WORK_LOCK:
+            if key in _WORK:
+                _WORK.move_to_end(key)
+                return _WORK[key]
+            work = count_work(self.compiled(function), list(inputs), vectors,
+                              vjp=_split_hvp(_HVP[method], len(cotangents)))
+            _WORK[key] = work
+            if len(_WORK) > self.cache_size:
+                _WORK.popitem(last=False)
+            return work
+
     def work(self, function, inputs, cotangents) -> Work:
         """Counted on the jaxpr of forward plus VJP by :func:`advalidate.cost.jaxpr.count_work`.
 
@@ -120,6 +170,44 @@ class JaxBackend(DialectBackend):
 def _standard_jvp(f, xs, ws):
     """Forward mode as the JAX backend runs it: one ``jax.jvp``."""
     return jax.jvp(f, tuple(xs), tuple(ws))
+
+
+def _forward_over_reverse(f, xs, vs, us):
+    """Second order as the JAX backend runs it, forward over reverse: ``jax.jvp`` along u of the VJP ``x ↦ Jᵀv``
+    (f's outputs ride along as the auxiliary value, without tangents). Returns the outputs and ``H_v·u``."""
+
+    def pullback(xs):
+        outs, pull = jax.vjp(f, *xs)
+        return pull(tuple(vs)), outs
+
+    _, hs, outs = jax.jvp(pullback, (tuple(xs),), (tuple(us),), has_aux=True)
+    return outs, hs
+
+
+def _reverse_over_reverse(f, xs, vs, us):
+    """Second order as the JAX backend runs it, reverse over reverse: ``jax.vjp`` of the VJP ``x ↦ Jᵀv``, pulled
+    back along u (the gradient of ``⟨Jᵀv, u⟩``, without forming that sum). Returns the outputs and ``H_v·u``."""
+
+    def pullback(xs):
+        outs, pull = jax.vjp(f, *xs)
+        return pull(tuple(vs)), outs
+
+    _, pull2, outs = jax.vjp(pullback, tuple(xs), has_aux=True)
+    (hs,) = pull2(tuple(us))
+    return outs, hs
+
+
+_HVP = {"forward-over-reverse": _forward_over_reverse, "reverse-over-reverse": _reverse_over_reverse}
+
+
+def _split_hvp(second, n):
+    """``second`` as :func:`advalidate.cost.jaxpr.count_work` calls a VJP: ``(f, xs, vectors)``, the vectors being
+    the ``n`` cotangents then the directions."""
+
+    def run(f, xs, vectors):
+        return second(f, xs, vectors[:n], vectors[n:])
+
+    return run
 
 
 _WORK: OrderedDict = OrderedDict()  # (function, shapes and dtypes) -> Work, for every JAX backend (see work)

@@ -16,7 +16,8 @@ import numpy as np
 from advalidate import counting
 from advalidate.backends.contract import Work
 
-__all__ = ["count_work", "standard_vjp", "standard_jvp"]
+__all__ = ["count_work", "standard_vjp", "standard_jvp", "forward_over_reverse", "reverse_over_reverse",
+           "HVP_METHODS"]
 
 _registered = False
 
@@ -48,6 +49,44 @@ def standard_jvp(f, xs, ws):
     from autograd.builtins import tuple as ag_tuple
 
     return make_jvp(lambda xs: ag_tuple(f(*xs)))(tuple(xs))(tuple(ws))
+
+
+def _pullback_of(f, vs, seen):
+    """``x ↦ Jᵀv``, built by ``make_vjp`` over a traced tuple: the map both second-order methods differentiate. The
+    outputs of f (unboxed: their values) are put in ``seen``, so that they are not an output of the outer trace."""
+    from autograd import make_vjp
+    from autograd.builtins import tuple as ag_tuple
+    from autograd.tracer import getval
+
+    def pullback(xs):
+        pull, outs = make_vjp(lambda xs: ag_tuple(f(*xs)))(xs)
+        seen.append(tuple(getval(o) for o in getval(outs)))
+        return pull(tuple(vs))
+
+    return pullback
+
+
+def forward_over_reverse(f, xs, vs, us):
+    """Second order as the autograd backend runs it, forward over reverse: ``make_jvp`` along u of the pullback of v
+    (``make_vjp``). Returns the outputs and ``H_v·u`` per input."""
+    from autograd import make_jvp
+
+    seen = []
+    _, hs = make_jvp(_pullback_of(f, vs, seen))(tuple(xs))(tuple(us))
+    return seen[0], hs
+
+
+def reverse_over_reverse(f, xs, vs, us):
+    """Second order as the autograd backend runs it, reverse over reverse: ``make_vjp`` of the pullback of v, pulled
+    back along u (the gradient of ``⟨Jᵀv, u⟩``, without forming that sum). Returns the outputs and ``H_v·u``."""
+    from autograd import make_vjp
+
+    seen = []
+    pull2, _ = make_vjp(_pullback_of(f, vs, seen))(tuple(xs))
+    return seen[0], pull2(tuple(us))
+
+
+HVP_METHODS = {"forward-over-reverse": forward_over_reverse, "reverse-over-reverse": reverse_over_reverse}
 
 
 
