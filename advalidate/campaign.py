@@ -150,7 +150,7 @@ class Campaign:
         if self.settings.identities:
             from .identities import check_identities
 
-            return check_identities(fn, example.inputs, example.cotangents, tangents, backends, oracle)
+            return check_identities(fn, example.inputs, example.cotangents, tangents, backends, oracle, modes)
         return check_example(fn, example.inputs, example.cotangents, backends, oracle, measure_work=measure,
                              tangents=tangents, modes=modes)
 

@@ -31,14 +31,25 @@ from .errors import DomainError, KinkError
 from .evaluate import to_mp, trace
 from .ir import Function
 
-__all__ = ["check_identities", "IDENTITY"]
+__all__ = ["check_identities", "IDENTITY", "SYMMETRY", "second_direction"]
 
 IDENTITY = "<v, J·w> = <Jᵀv, w>"
+SYMMETRY = "<w, H_v·u> = <u, H_v·w>"
 
 
-def check_identities(fn: Function, inputs, cotangents, tangents, backends, oracle) -> "ExampleResult":
+def second_direction(fn: Function) -> list[np.ndarray]:
+    """The second direction w of the symmetry identity, one array per input: standard normal draws from a fixed seed
+    (the same for every example of the same shapes, so a replay computes the same identity)."""
+    rng = np.random.default_rng(20261203)
+    return [rng.standard_normal(s).astype(fn.dtype) for s in fn.inputs]
+
+
+def check_identities(fn: Function, inputs, cotangents, tangents, backends, oracle, modes=("vjp", "jvp")) -> "ExampleResult":
     """Every backend's VJP and JVP on one example, judged by the identity alone (module docstring). ``oracle``
-    (:class:`advalidate.oracle.Oracle`) decides the point only: its domain and kinks (one high-precision evaluation)."""
+    (:class:`advalidate.oracle.Oracle`) decides the point only: its domain and kinks (one high-precision evaluation).
+    With ``"hvp"`` in ``modes``, each backend's Hessian-vector products along u (the tangents) and along a second
+    direction w (:func:`second_direction`) are held to the symmetry of H_v, ``<w, H_v·u> = <u, H_v·w>``, within both
+    products' error model (:mod:`advalidate.second_order`, the tape's HVP standing for the oracle's), on the hvp row."""
     from .check import ExampleResult, Outcome, run_vjp
     from .forward_mode import JVPReference, _tape_jvp, run_jvp
 
@@ -48,7 +59,7 @@ def check_identities(fn: Function, inputs, cotangents, tangents, backends, oracl
 
     def all_skipped(point, why):
         return ExampleResult(None, point, [Outcome(b.name, "skipped", message=why, mode=m)
-                                           for m in ("vjp", "jvp") for b in backends], function=live)
+                                           for m in modes for b in backends], function=live)
 
     try:
         oracle.check_point(live, inputs)
@@ -97,7 +108,79 @@ def check_identities(fn: Function, inputs, cotangents, tangents, backends, oracl
         if forward.status == "pass":  # both modes hold together: the VJP passes the identity too (coverage counts it)
             reverse.status = "pass"
         outcomes.append(forward)
+    if "hvp" in modes:
+        clock = time.perf_counter()
+        outcomes += _symmetry(fn, live, inputs, cotangents, tangents, backends, exact, seconds)
+        seconds["identity hvp"] += time.perf_counter() - clock
     return ExampleResult(None, "regular", outcomes, seconds=seconds, function=live)
+
+
+def _symmetry(fn: Function, live: Function, inputs, cotangents, us, backends, exact, seconds) -> list:
+    """Each backend's H_v·u and H_v·w (every method it has) against the symmetry of H_v (:func:`check_identities`)."""
+    from .backends.contract import hvp_methods_of
+    from .check import Outcome
+    from .second_order import HVPReference, _tape_hvp, run_hvp
+
+    ws = second_direction(live)
+    tols = []
+    for d in (us, ws):
+        tape = _tape_hvp(live, inputs, cotangents, d)[1]
+        stand_in = SimpleNamespace(hvps=tape, errors=[np.zeros(np.shape(h)) for h in tape], hvps_mp=None,
+                                   errors_mp=None)
+        tols.append(HVPReference(live, inputs, cotangents, d, stand_in, exact).tolerances)
+    uf, wf = ([np.asarray(x, np.float64) for x in d] for d in (us, ws))
+    allowed = sum(float(np.sum(np.abs(w) * t)) for w, t in zip(wf, tols[0])) + \
+        sum(float(np.sum(np.abs(u) * t)) for u, t in zip(uf, tols[1]))
+    outcomes = []
+    for backend in backends:
+        why = supports_mode(backend, fn, "hvp")
+        if why:
+            outcomes.append(Outcome(backend.name, "unsupported", message=why, mode="hvp"))
+            continue
+        caught: list = []
+        verdict = None
+        for method in hvp_methods_of(backend):
+            along_u, problem = run_hvp(backend, fn, inputs, cotangents, us, method, caught)
+            along_w, problem_w = (None, None) if problem else run_hvp(backend, fn, inputs, cotangents, ws, method,
+                                                                     caught)
+            if problem or problem_w:
+                verdict = Outcome(backend.name, "finding", "error", f"{method}: {problem or problem_w}",
+                                  warnings=caught, mode="hvp")
+                break
+            verdict = _symmetric(backend.name, method, along_u, along_w, uf, wf, allowed, caught)
+            if verdict.status == "finding":
+                break
+        outcomes.append(verdict)
+    return outcomes
+
+
+def _symmetric(name, method, hu, hw, us, ws, allowed, caught):
+    from .check import Outcome
+
+    with np.errstate(all="ignore"):
+        left_terms = [np.asarray(h, np.float64) * w for h, w in zip(hu, ws)]
+        right_terms = [np.asarray(h, np.float64) * u for h, u in zip(hw, us)]
+        left = math.fsum(float(x) for a in left_terms for x in np.reshape(a, -1))
+        right = math.fsum(float(x) for a in right_terms for x in np.reshape(a, -1))
+        size = sum(float(np.sum(np.abs(a))) for a in left_terms + right_terms)
+    n = sum(np.size(a) for a in left_terms + right_terms)
+    tol = allowed + 2 * n * unit_roundoff("float64") * size
+    outcome = Outcome(name, "pass", grads=[np.asarray(h) for h in hu], warnings=caught, mode="hvp")
+    if math.isfinite(left) and math.isfinite(right):
+        err = abs(left - right)
+        ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
+        kind = None if err <= tol else "wrong-value"
+    elif left == right:
+        err, ratio, kind = 0.0, 0.0, None
+    else:
+        err, ratio, kind = math.inf, math.inf, "nan-inf"
+    outcome.comparison = Comparison(kind is None, kind, ratio, None, [np.array([err])], [np.array([tol])])
+    if kind is not None:
+        outcome.status, outcome.kind = "finding", kind
+        outcome.message = (f"the symmetry {SYMMETRY} of the Hessian fails in {name}'s {method} products: "
+                           f"<w, H_v·u> = {left!r}, <u, H_v·w> = {right!r}, |difference| {err:.3g} > tolerance "
+                           f"{tol:.3g} ({ratio:.3g}× it; no oracle: identity mode)")
+    return outcome
 
 
 def _verdict(name, fn: Function, grads, ts, vs, ws, allowed: float, caught):

@@ -50,7 +50,10 @@ def chains(draw, names=("sin", "tanh", "exp", "square", "arctan"), max_len=4, de
 
 
 class Mutant(NumpyReference):
-    """The reference tape with some rules replaced."""
+    """The reference tape with some rules replaced. No second order: its HVP would differentiate the planted rule and
+    show the same bug again in mode hvp (tests/hvp_mutants.py plants second-order bugs)."""
+
+    hvp = hvp_work = None
 
     def __init__(self, name, **rules):
         self.name = name

@@ -109,15 +109,17 @@ def test_a_source_checkout_without_metadata_still_names_the_extra(monkeypatch):
 
 
 def test_backends_lists_each_backends_modes_and_its_forward_mode_gaps(tmp_path):
-    """Through the installed command: numpy-ref runs both modes; a backend's primitives without forward mode are
-    named (autograd's defjvp table lacks some its defvjp table has)."""
+    """Through the installed command: numpy-ref runs every mode; a backend's primitives without forward mode or second
+    order are named (autograd's defjvp table lacks some its defvjp table has), and how it computes HVPs."""
     env = environment(tmp_path, ROOT / "plugins" / "advalidate-autograd")
     done = run(["backends", "--json"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     records = {r["name"]: r for r in json.loads(done.stdout)["backends"]}
-    assert records["numpy-ref"]["modes"] == ["vjp", "jvp"] and records["numpy-ref"]["jvp_missing"] == []
+    assert records["numpy-ref"]["modes"] == ["vjp", "jvp", "hvp"] and records["numpy-ref"]["jvp_missing"] == []
+    assert records["numpy-ref"]["hvp_methods"] == ["forward-over-reverse"]
+    assert "eigvalsh" in records["numpy-ref"]["hvp_missing"]  # its rule calls LAPACK: the duals cannot run it
     done = run(["backends"], env, tmp_path)
-    assert "modes vjp,jvp" in done.stdout
+    assert "modes vjp,jvp,hvp" in done.stdout and "hvp: forward-over-reverse; no hvp for: " in done.stdout
     if records.get("autograd", {}).get("ok"):
         assert "erf" in records["autograd"]["jvp_missing"]
         assert "no jvp for: " in done.stdout

@@ -224,3 +224,34 @@ def test_no_hvp_is_judged_at_a_kink():
                            tangents=[np.ones(2)], modes=("hvp",))
     (outcome,) = result.outcomes
     assert outcome.status == "skipped" and "kink" in outcome.message
+
+
+# ---- the symmetry of H_v (identity mode)
+
+
+class _Asymmetric(numpy_ref.NumpyReference):
+    """H_v·u plus a cyclic shift of u: not the product of any symmetric matrix."""
+
+    name = "asymmetric-hvp"
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        out = super().hvp(fn, inputs, cotangents, directions, method)
+        return HVP(out.outputs, [h + 0.01 * np.roll(u, 1).astype(h.dtype) for h, u in zip(out.hvps, directions)])
+
+
+def test_identity_mode_holds_each_backends_hessian_to_its_symmetry():
+    from advalidate.identities import SYMMETRY, check_identities
+
+    b = Builder()
+    x, a = b.input(5), b.input(5, 5)
+    fn = b.build(b.tanh(b.matmul(a, x)))
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal(5), rng.standard_normal((5, 5)) / 2]
+    vs, us = [rng.standard_normal(5)], [rng.standard_normal(5), rng.standard_normal((5, 5))]
+    result = check_identities(fn, xs, vs, us, [numpy_ref.NumpyReference(), _Asymmetric()], Oracle(),
+                              modes=("vjp", "jvp", "hvp"))
+    by = {(o.backend, o.mode): o for o in result.outcomes}
+    assert by[("numpy-ref", "hvp")].status == "pass"
+    bad = by[("asymmetric-hvp", "hvp")]
+    assert bad.kind == "wrong-value" and SYMMETRY in bad.message and "forward-over-reverse" in bad.message
+    assert by[("asymmetric-hvp", "jvp")].status == "pass"  # its first order is the tape's
