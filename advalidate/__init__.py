@@ -31,6 +31,7 @@ _LAZY = {
     "Backend": "advalidate.backends.contract",
     "VJP": "advalidate.backends.contract",
     "JVP": "advalidate.backends.contract",
+    "HVP": "advalidate.backends.contract",
     "Work": "advalidate.backends.contract",
     "Campaign": "advalidate.campaign",
     "Settings": "advalidate.campaign",
@@ -40,7 +41,7 @@ _LAZY = {
 
 __all__ = [
     "AdvalidateError", "Backend", "Builder", "CATALOGUE", "Campaign", "DomainError", "ExampleResult", "FAMILIES",
-    "Function", "InvalidFunction", "JVP", "KinkError", "KnownBehaviours", "Node", "Oracle", "OracleError", "Outcome",
+    "Function", "HVP", "InvalidFunction", "JVP", "KinkError", "KnownBehaviours", "Node", "Oracle", "OracleError", "Outcome",
     "Settings", "VJP", "Work", "check_example", "compile_function", "evaluate", "load_backends", "render",
     "run_conformance",
 ]
