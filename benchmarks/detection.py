@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/detection.py [--quick] [--examples N] [--false-alarm-examples N] [--seed S]
        [--across-seeds K] [--skip SECTION ...] [--checkers CHECKER ...] [--forward-checkers CHECKER ...]
+       [--second-order-checkers CHECKER ...] [--second-order-campaign-examples N]
 
 Every checker sees the SAME generated examples (one stream drawn from ``strategies.examples()`` with a fixed
 seed) and the SAME planted-bug backends (``tests/mutants.py``). The anchors check a function of their own
@@ -54,6 +55,32 @@ Outputs are flattened and concatenated as for the VJP anchors. Three more tables
 7. false alarms in forward mode on the correct reference tape: advalidate over ``--false-alarm-examples``, the
    anchors over ``--anchor-false-alarm-examples``; advalidate's findings that are known behaviours of numpy-ref
    in mode jvp (``advalidate/known/numpy-ref.txt``) are counted apart, not as false alarms.
+
+Second order (Hessian-vector products H_v·u), run by default last (``--skip second-order``; ``second-order-planted``,
+``second-order-sensitivity`` one section each). The stream is the forward part's (drawn with tangents: u = the
+example's tangents, v = its cotangents), less the examples with a primitive the tape has no second order for (its
+``hvp_primitives``). Each anchor checks the backend's second derivatives written natively in its library
+(``SECOND_CHECKERS``):
+
+- advalidate hvp: ``check_example(..., tangents=ex.tangents, modes=("hvp",))``, a detection being a finding of the
+  mutant's expected kind;
+- gradgradcheck: ``torch.autograd.gradgradcheck`` on a ``torch.autograd.Function`` whose backward is a second,
+  differentiable Function ``G(g, x) = Jᵀ(x)·g`` (the backend's VJP) whose own backward gives ``J·w`` (the backend's
+  JVP) for g and ``H_g·w`` (the backend's hvp) for x;
+- jax check_grads order 2: ``check_grads(order=2, modes=["fwd", "rev"])`` on a ``jax.custom_jvp`` whose tangent is
+  ``J(x) @ t``, J a ``jax.custom_jvp`` of its own (a ``pure_callback`` of the backend's VJP rows) whose tangent along
+  s is ``T(x) @ s``, ``T[k] = H_{e_k}`` (the backend's hvp with v = e_k, along each u = e_j): every tangent is linear
+  in jax's own operations, since jax cannot transpose a ``pure_callback`` and mode rev, at order 2, transposes them;
+- autograd check_grads order 2: ``check_grads(modes=["fwd", "rev"], order=2, argnum=<all arguments>)`` on a
+  primitive whose VJP and JVP are primitives (``G_i(x, g) = (Jᵀg)_i``, ``Jt_i(x, t) = J·t``) with their own
+  ``defvjp_argnum``/``defjvp_argnum`` from the backend's hvp, JVP and VJP.
+
+Two more tables:
+8. planted second-order bugs (``tests/hvp_mutants.py``: one VJP rule of the tape right on floats and dropping a
+   term on dual numbers; and an hvp that builds the Hessian column by column, a cost-bound finding no anchor can
+   see), with the correct tape as a control row (every flag there is a false alarm) and a campaign column
+   (``--second-order-campaign-examples``, default 40, after the probes);
+9. sensitivity in second order: the reference H_v·u × (1 + δ) on the well-conditioned functions of table 2.
 """
 
 from __future__ import annotations
@@ -333,6 +360,9 @@ def flags(checker: str, example, backend, oracle) -> bool | str | None:
     if checker == "advalidate jvp":
         o, _ = advalidate_jvp(fn, inputs, example.cotangents, example.tangents, backend, oracle)
         return o.kind if o.status == "finding" else None
+    if checker == "advalidate hvp":
+        o, _ = advalidate_hvp(fn, inputs, example.cotangents, example.tangents, backend, oracle)
+        return o.kind if o.status == "finding" else None
     try:
         if checker == "gradcheck":
             return torch_check(fn, inputs, backend, fast=False)
@@ -348,6 +378,12 @@ def flags(checker: str, example, backend, oracle) -> bool | str | None:
             return jax_forward_check(fn, inputs, backend)
         if checker == "autograd check_grads fwd":
             return autograd_forward_check(fn, inputs, backend)
+        if checker == "gradgradcheck":
+            return torch_second_check(fn, inputs, backend)
+        if checker == "jax check_grads order 2":
+            return jax_second_check(fn, inputs, backend)
+        if checker == "autograd check_grads order 2":
+            return autograd_second_check(fn, inputs, backend)
     except Exception as e:  # the anchor itself failing on the function (e.g. a NaN forward) counts as a flag
         return f"error: {type(e).__name__}"
     raise ValueError(f"unknown checker {checker!r}")
@@ -769,6 +805,407 @@ def print_forward_false_alarms(rows):
           "have no such list.")
 
 
+# ---------------------------------------------------------------- 8. second order (Hessian-vector products)
+
+
+SECOND_CHECKERS = ["advalidate hvp", "gradgradcheck", "jax check_grads order 2", "autograd check_grads order 2"]
+
+
+def _hvp(backend, fn, xs, v, us) -> list:
+    """The backend's ``H_v·u`` at ``xs`` for the flat cotangent ``v`` (outputs concatenated) along ``us`` (one per
+    input; None: zero), per input as float64 arrays of the inputs' shapes (its first ``hvp_methods``)."""
+    from advalidate.backends.contract import hvp_methods_of
+
+    us = [np.zeros(s) if u is None else u for u, s in zip(us, fn.inputs)]
+    result = backend.hvp(fn, [np.array(x, dtype=fn.dtype) for x in xs], _split(np.asarray(v), fn),
+                         [np.array(np.broadcast_to(np.asarray(u), s), dtype=fn.dtype) for u, s in zip(us, fn.inputs)],
+                         hvp_methods_of(backend)[0])
+    return [np.asarray(h, dtype=np.float64).reshape(s) for h, s in zip(result.hvps, fn.inputs)]
+
+
+def _only(fn, i, w) -> list:
+    """``w`` as input i's direction, zeros (None) for the others."""
+    return [w if j == i else None for j in range(len(fn.inputs))]
+
+
+def torch_second_check(fn, inputs, backend) -> bool:
+    """True if ``torch.autograd.gradgradcheck`` flags the backend's second derivatives: a ``torch.autograd.Function``
+    whose forward is f and whose backward is a second Function ``G(g, x) = Jᵀ(x)·g`` (the backend's VJP), itself
+    differentiable: its backward takes the cotangents w of G's outputs (one per input of f) to ``J·w`` (the backend's
+    JVP) for g and ``H_g·w`` (the backend's hvp, v = g, u = w) for x. gradgradcheck differentiates G by finite
+    differences of its forward (the backend's VJP) and compares with G's backward."""
+    import torch
+
+    class G(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, g, *xs):
+            ctx.arrays = [x.detach().numpy().copy() for x in xs]
+            ctx.g = g.detach().numpy().copy()
+            return tuple(torch.from_numpy(gr) for gr in _grads(backend, fn, ctx.arrays, ctx.g))
+
+        @staticmethod
+        def backward(ctx, *ws):
+            ws = [w.detach().numpy() for w in ws]
+            dg = torch.from_numpy(_tangent(backend, fn, ctx.arrays, ws))
+            return (dg, *(torch.from_numpy(h) for h in _hvp(backend, fn, ctx.arrays, ctx.g, ws)))
+
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *xs):
+            ctx.save_for_backward(*xs)
+            return torch.from_numpy(_forward(fn, [x.detach().numpy() for x in xs]))
+
+        @staticmethod
+        def backward(ctx, g):
+            return G.apply(g, *ctx.saved_tensors)
+
+    torch.manual_seed(0)
+    xs = tuple(torch.tensor(np.array(x, dtype=np.float64, order="C"), requires_grad=True) for x in inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return not torch.autograd.gradgradcheck(F.apply, xs, raise_exception=False)
+
+
+def _jacobian(backend, fn, xs) -> np.ndarray:
+    """The backend's Jacobian (outputs × inputs, each flattened and concatenated), row k its VJP with v = e_k."""
+    m = sum(int(np.prod(s)) for s in fn.output_shapes)
+    rows = []
+    for k in range(m):
+        e = np.zeros(m)
+        e[k] = 1
+        rows.append(np.concatenate([g.ravel() for g in _grads(backend, fn, xs, e)] + [np.zeros(0)]))
+    n = sum(int(np.prod(s)) for s in fn.inputs)
+    return np.array(rows, dtype=np.float64).reshape(m, n)
+
+
+def _second_derivatives(backend, fn, xs) -> np.ndarray:
+    """The backend's second derivatives ``T[k, i, j] = ∂²f_k/∂x_i∂x_j = (H_{e_k}·e_j)_i`` (its hvp with v = e_k,
+    u = e_j)."""
+    m = sum(int(np.prod(s)) for s in fn.output_shapes)
+    n = sum(int(np.prod(s)) for s in fn.inputs)
+    t = np.zeros((m, n, n))
+    for k in range(m):
+        v = np.zeros(m)
+        v[k] = 1
+        j = 0
+        for i, s in enumerate(fn.inputs):
+            for idx in np.ndindex(*s):
+                u = np.zeros(s)
+                u[idx] = 1
+                t[k, :, j] = np.concatenate([h.ravel() for h in _hvp(backend, fn, xs, v, _only(fn, i, u))])
+                j += 1
+    return t
+
+
+# The jax column's callbacks read the function and backend under check from here: one callable each for the whole
+# run, because jax caches a callback's compiled call by its callable (a new closure per check, or per call, would be
+# compiled anew every time). Checks run one at a time, each setting it first.
+_JAX_SECOND: dict = {}
+
+
+def _jax_cached(what, compute, a):
+    a = [np.asarray(x, dtype=np.float64) for x in a]
+    key = (what, b"".join(x.tobytes() for x in a))
+    cache = _JAX_SECOND["cache"]
+    if key not in cache:
+        cache[key] = compute(_JAX_SECOND["backend"], _JAX_SECOND["fn"], a)
+    return cache[key]
+
+
+def _jax_forward_cb(*a):
+    return _forward(_JAX_SECOND["fn"], a)
+
+
+def _jax_jacobian_cb(*a):
+    return _jax_cached("J", _jacobian, a)
+
+
+def _jax_second_cb(*a):
+    return _jax_cached("T", _second_derivatives, a)
+
+
+def jax_second_check(fn, inputs, backend) -> bool:
+    """True if ``jax.test_util.check_grads(order=2, modes=["fwd", "rev"])`` flags the backend's second derivatives.
+
+    That check differentiates f's JVP and VJP again in both modes, so every tangent f and its derivatives give jax must
+    be linear in jax's own operations: jax cannot transpose a ``pure_callback`` (forward mode alone would allow a
+    callback of the JVP, as the forward column does). So f is a ``jax.custom_jvp`` whose tangent is ``J(x) @ t``,
+    ``J`` the backend's Jacobian (``jac``: a ``pure_callback`` of its VJP rows), and ``jac`` is a ``jax.custom_jvp``
+    of its own whose tangent along s is ``T(x) @ s``, T the backend's second derivatives: per output k the matrix
+    ``H_{e_k}`` (its hvp with v = e_k along every u = e_j), so ``⟨e_k, f″[t, s]⟩ = sᵀ·H_{e_k}·t``. T is evaluated
+    at the primal point only (a third derivative is never asked for at order 2), once per point (cached)."""
+    import jax
+    import jax.numpy as jnp
+    from jax.test_util import check_grads
+
+    m = sum(int(np.prod(s)) for s in fn.output_shapes)
+    n = sum(int(np.prod(s)) for s in fn.inputs)
+    out = jax.ShapeDtypeStruct((m,), jnp.float64)
+    _JAX_SECOND.update(fn=fn, backend=backend, cache={})
+
+    def flat(ts):
+        return jnp.concatenate([jnp.ravel(t) for t in ts] + [jnp.zeros(0)])
+
+    @jax.custom_jvp
+    def jac(*xs):
+        return jax.pure_callback(_jax_jacobian_cb, jax.ShapeDtypeStruct((m, n), jnp.float64), *xs)
+
+    @jac.defjvp
+    def jac_jvp(primals, tangents):
+        t = jax.pure_callback(_jax_second_cb, jax.ShapeDtypeStruct((m, n, n), jnp.float64), *primals)
+        return jac(*primals), t @ flat(tangents)
+
+    @jax.custom_jvp
+    def f(*xs):
+        return jax.pure_callback(_jax_forward_cb, out, *xs)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        return f(*primals), jac(*primals) @ flat(tangents)
+
+    np.random.seed(0)
+    try:
+        check_grads(f, tuple(jnp.asarray(np.array(x, np.float64, order="C")) for x in inputs), order=2,
+                    modes=["fwd", "rev"])
+    except AssertionError:
+        return True
+    return False
+
+
+def autograd_second_check(fn, inputs, backend) -> bool:
+    """True if ``autograd.test_util.check_grads(modes=["fwd", "rev"], order=2, argnum=<all arguments>)`` flags the
+    backend's second derivatives. f is an ``autograd.extend.primitive`` whose VJP for input i is a primitive
+    ``G_i(x, g) = (Jᵀg)_i`` and whose JVP along input i's tangent t a primitive ``Jt_i(x, t) = J·t`` (the backend's
+    VJP and JVP); each of those has its own ``defvjp_argnum`` and ``defjvp_argnum`` from the backend's second order:
+    for x_j, ``H_g·w`` (hvp, v = g) and, for the JVP of Jt_i along s, ``⟨e_k, f″[t, s]⟩ = sᵀH_{e_k}t`` per output k
+    (hvp, v = e_k); for g or t, the backend's JVP and VJP (they are linear there)."""
+    from autograd.extend import defjvp_argnum, defvjp_argnum, defvjp_argnums, primitive
+    from autograd.test_util import check_grads
+
+    k_in = len(fn.inputs)
+    m = sum(int(np.prod(s)) for s in fn.output_shapes)
+
+    @primitive
+    def f(*xs):
+        return _forward(fn, xs)
+
+    def make_g(i):
+        @primitive
+        def g_i(*a):  # a = xs + (g,)
+            return _grads(backend, fn, a[:k_in], a[k_in])[i]
+
+        def vjp(argnum, ans, a, kwargs):
+            xs, g = a[:k_in], a[k_in]
+            if argnum == k_in:
+                return lambda w: _tangent(backend, fn, xs, _only(fn, i, w))
+            return lambda w: _hvp(backend, fn, xs, g, _only(fn, i, w))[argnum]
+
+        def jvp(argnum, d, ans, a, kwargs):
+            xs, g = a[:k_in], a[k_in]
+            if argnum == k_in:
+                return _grads(backend, fn, xs, d)[i]
+            return _hvp(backend, fn, xs, g, _only(fn, argnum, d))[i]
+
+        defvjp_argnum(g_i, vjp)
+        defjvp_argnum(g_i, jvp)
+        return g_i
+
+    def make_jt(i):
+        @primitive
+        def jt_i(*a):  # a = xs + (t,)
+            return _tangent(backend, fn, a[:k_in], _only(fn, i, a[k_in]))
+
+        def vjp(argnum, ans, a, kwargs):
+            xs, t = a[:k_in], a[k_in]
+            if argnum == k_in:
+                return lambda w: _grads(backend, fn, xs, w)[i]
+            return lambda w: _hvp(backend, fn, xs, w, _only(fn, i, t))[argnum]
+
+        def jvp(argnum, d, ans, a, kwargs):
+            xs, t = a[:k_in], a[k_in]
+            if argnum == k_in:
+                return _tangent(backend, fn, xs, _only(fn, i, d))
+            out = np.zeros(m)
+            for k in range(m):
+                e = np.zeros(m)
+                e[k] = 1
+                out[k] = np.sum(_hvp(backend, fn, xs, e, _only(fn, i, t))[argnum] * d)
+            return out
+
+        defvjp_argnum(jt_i, vjp)
+        defjvp_argnum(jt_i, jvp)
+        return jt_i
+
+    gs = [make_g(i) for i in range(k_in)]
+    jts = [make_jt(i) for i in range(k_in)]
+    defvjp_argnums(f, lambda argnums, ans, args, kwargs: lambda g: tuple(gs[i](*args, g) for i in argnums))
+    defjvp_argnum(f, lambda argnum, t, ans, args, kwargs: jts[argnum](*args, t))
+    np.random.seed(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_grads(f, argnum=tuple(range(k_in)), modes=["fwd", "rev"], order=2)(
+                *[np.array(x, np.float64, order="C") for x in inputs])
+    except AssertionError:
+        return True
+    return False
+
+
+def advalidate_hvp(fn, inputs, cotangents, tangents, backend, oracle):
+    """advalidate's second-order outcome on this example (``H_v·u``, u = the example's tangents) and its result."""
+    from advalidate.check import check_example
+
+    result = check_example(fn, inputs, cotangents, [backend], oracle, tangents=list(tangents), modes=("hvp",))
+    return result.outcomes[0], result
+
+
+def second_order_stream(stream) -> list:
+    """The examples whose every primitive the reference tape runs in second order (``hvp_primitives``): elsewhere
+    the mutants' hvp (the tape's) raises, and an anchor would count the crash as a detection."""
+    from advalidate.backends.contract import supports_mode
+
+    ref = NumpyReference()
+    return [ex for ex in stream if not supports_mode(ref, ex.function, "hvp")]
+
+
+def second_planted(stream, campaign_examples: int, seed: int):
+    """The planted second-order bugs (``tests/hvp_mutants.py``) against every second-order column on ``stream``, and
+    the correct reference tape as a control row (every flag there is a false alarm); advalidate's shrunk size from
+    a second-order campaign (``modes=("hvp",)``) on the mutant."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.ir import Function
+    from tests.hvp_mutants import HVP_MUTANTS
+
+    rows = []
+    for name, (factory, kind) in [*HVP_MUTANTS.items(), ("numpy-ref (control: correct)", (NumpyReference, None))]:
+        row = {"mutant": name, "kind": kind}
+        for checker in SECOND_CHECKERS:
+            row[checker] = first_detection(checker, stream, factory, kind) if kind else \
+                count_flags(checker, stream, factory)
+        row["shrunk"] = None
+        if kind and campaign_examples:
+            res = Campaign([factory()], Settings(max_examples=campaign_examples, seed=seed, modes=("hvp",))).run()
+            shrunk = [f for f in res["findings"] if f["kind"] == kind and f.get("mode", "vjp") == "hvp"]
+            row["shrunk"] = min((size(Function.from_dict(f["function"])) for f in shrunk), key=_size_key) \
+                if shrunk else None
+        rows.append(row)
+        print(f"  second order {name}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def count_flags(checker: str, stream, factory):
+    """``(flagged, of which crashes, seconds)`` of ``checker`` over the whole stream (the control row)."""
+    from advalidate.oracle import Oracle
+
+    backend, oracle = factory(), Oracle()
+    t0, hits, crashes = time.perf_counter(), 0, 0
+    for ex in stream:
+        got = flags(checker, ex, backend, oracle)
+        hits += bool(got)
+        crashes += isinstance(got, str) and got.startswith("error:")
+    return hits, crashes, time.perf_counter() - t0
+
+
+def print_second_planted(rows, n_stream, campaign_examples):
+    print(f"\n## Planted second-order bugs ({n_stream} shared examples with tangents whose primitives the tape runs in "
+          "second order; cells: examples/seconds to the first detection, size n nodes/i inputs/e input elements)\n")
+    print("| mutant (expected kind) | " + " | ".join(SECOND_CHECKERS) + " | advalidate campaign |")
+    print("|---|" + "---|" * (len(SECOND_CHECKERS) + 1))
+    mutants = [r for r in rows if r["kind"]]
+    for r in rows:
+        cells = []
+        for c in SECOND_CHECKERS:
+            hit = r[c]
+            if not r["kind"]:
+                hits, crashes, secs = hit
+                cells.append(f"{hits}/{n_stream} flagged" + (f" ({crashes} crashes)" if crashes else "")
+                             + f", {secs:.0f} s")
+            elif hit is None:
+                cells.append("no")
+            else:
+                crash = " (checker crashed)" if isinstance(hit[3], str) and hit[3].startswith("error:") else ""
+                cells.append(f"yes{crash}: #{hit[0]}, {hit[1]:.2f} s; {hit[2]}")
+        campaign = "–" if not r["kind"] else f"yes: shrunk to {r['shrunk']}" if r["shrunk"] else "no"
+        print(f"| {r['mutant']}" + (f" ({r['kind']})" if r["kind"] else "") + " | " + " | ".join(cells)
+              + f" | {campaign} |")
+    caught = {c: sum(r[c] is not None for r in mutants) for c in SECOND_CHECKERS}
+    print("| **caught** | " + " | ".join(f"**{caught[c]}/{len(mutants)}**" for c in SECOND_CHECKERS)
+          + f" | **{sum(bool(r['shrunk']) for r in mutants)}/{len(mutants)}** |")
+    print("\nEach value mutant replaces one VJP rule of the reference tape by one that treats an operand as a constant "
+          "(advalidate.dual.primal): right on floats (its VJP and JVP are the reference's), it drops a term of the "
+          "second derivative when the tape runs it on dual numbers (forward-over-reverse). The cost mutant computes "
+          "the right H_v·u the Hessian's way, one forward, tangent and reverse pass per input entry (values only: out "
+          "of the anchors' reach). The anchors check the mutant's own second derivatives written natively: "
+          "gradgradcheck a torch.autograd.Function whose backward is a differentiable Function (its backward: the "
+          "mutant's hvp and JVP); jax a custom_jvp whose tangent J·t has a custom_jvp Jacobian with the mutant's "
+          "H_{e_k} as its derivative; autograd a primitive whose VJP and JVP are primitives with their own rules "
+          "from the mutant's hvp. The control row runs every column over the whole stream on the correct tape: each "
+          "flag there is a false alarm. The campaign column: what `advalidate run --mode hvp` finds on the mutant "
+          f"({campaign_examples} examples after the probes of every primitive, seed as given), the smallest finding of "
+          "the expected kind as shrunk.")
+
+
+class ScaledHVP(NumpyReference):
+    """The reference H_v·u times (1 + delta): a uniformly small relative error in second order."""
+
+    def __init__(self, delta: float):
+        self.delta = delta
+        self.name = f"scaled-hvp-{delta:g}"
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        from advalidate.backends.contract import HVP
+
+        r = super().hvp(fn, inputs, cotangents, directions, method)
+        return HVP(r.outputs, [np.asarray(h * (1 + self.delta), dtype=h.dtype) for h in r.hvps])
+
+
+def second_sensitivity(points: int, seed: int):
+    """The smallest relative error δ of H_v·u each second-order column flags at every point of the well-conditioned
+    functions (cotangents and directions drawn as the forward sensitivity's)."""
+    from advalidate.oracle import Oracle
+
+    rows = []
+    for label, fn, draw in well_conditioned():
+        rng = np.random.default_rng(seed)
+        exs = []
+        for _ in range(points):
+            xs = draw(rng)
+            cts = [rng.uniform(0.5, 1.5, s) * rng.choice([-1, 1], s) for s in fn.output_shapes]
+            ws = [rng.uniform(0.5, 1.5, s) * rng.choice([-1, 1], s) for s in fn.inputs]
+            exs.append(_Example(fn, xs, [np.asarray(v, dtype=np.float64) for v in cts],
+                                [np.asarray(w, dtype=np.float64) for w in ws]))
+        row = {"function": label}
+        for checker in SECOND_CHECKERS:
+            oracle = Oracle()
+            t0 = time.perf_counter()
+            if any(flags(checker, ex, ScaledHVP(0.0), oracle) for ex in exs):
+                row[checker] = "false alarm"
+                continue
+            smallest = None
+            for delta in DELTAS:
+                if all(flags(checker, ex, ScaledHVP(delta), oracle) for ex in exs):
+                    smallest = delta
+                else:
+                    break
+            row[checker] = smallest
+            print(f"    second order {label} {checker}: {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+                  flush=True)
+        rows.append(row)
+        print(f"  second order {label}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_second_sensitivity(rows, points):
+    print(f"\n## Sensitivity in second order (smallest relative error δ of H_v·u flagged at all {points} points; "
+          "δ swept 1e-2 … 1e-14, float64)\n")
+    print("| function | " + " | ".join(SECOND_CHECKERS) + " |")
+    print("|---|" + "---|" * len(SECOND_CHECKERS))
+    for r in rows:
+        print(f"| {r['function']} | " + " | ".join(_delta(r[c]) for c in SECOND_CHECKERS) + " |")
+    print("\nBackend: the reference H_v·u × (1 + δ) (the anchors see it through every second derivative they ask "
+          "for). Each checker also passes the correct tape (δ = 0) at every point, else its cell says false alarm.")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -788,19 +1225,30 @@ def main(argv=None):
     p.add_argument("--forward-checkers", nargs="*", default=FORWARD_CHECKERS, choices=FORWARD_CHECKERS,
                    metavar="CHECKER", help=f"the forward-mode columns to run (default: all of "
                                            f"{', '.join(FORWARD_CHECKERS)})")
+    p.add_argument("--second-order-checkers", nargs="*", default=SECOND_CHECKERS, choices=SECOND_CHECKERS,
+                   metavar="CHECKER", help=f"the second-order columns to run (default: all of "
+                                           f"{', '.join(SECOND_CHECKERS)})")
+    p.add_argument("--second-order-campaign-examples", type=int, default=None, metavar="N",
+                   help="examples of advalidate's second-order campaign per planted bug, after its probes "
+                        "(default 40; 0: no campaign column)")
     p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms", "forward",
                                                              "forward-planted", "forward-sensitivity",
-                                                             "forward-false-alarms"],
-                   help="sections not to run; 'forward' skips the three forward-mode ones")
+                                                             "forward-false-alarms", "second-order",
+                                                             "second-order-planted", "second-order-sensitivity"],
+                   help="sections not to run; 'forward' skips the three forward-mode ones, 'second-order' the two "
+                        "second-order ones")
     p.add_argument("--across-seeds", type=int, default=0, metavar="K",
                    help="also compare first detections over the streams of seeds 0 … K-1 (run it with "
                         "--checkers advalidate and the quick anchors: jax costs ~0.3 s an example)")
     args = p.parse_args(argv)
     CHECKERS[:] = [c for c in CHECKERS if c in args.checkers]
     FORWARD_CHECKERS[:] = [c for c in FORWARD_CHECKERS if c in args.forward_checkers]
+    SECOND_CHECKERS[:] = [c for c in SECOND_CHECKERS if c in args.second_order_checkers]
     skip = set(args.skip)
     if "forward" in skip:
         skip |= {"forward-planted", "forward-sensitivity", "forward-false-alarms"}
+    if "second-order" in skip:
+        skip |= {"second-order-planted", "second-order-sensitivity"}
     n = args.examples or (40 if args.quick else 120)
     nfa = args.false_alarm_examples or (300 if args.quick else 10_000)
     nfa_anchor = args.anchor_false_alarm_examples or nfa
@@ -836,6 +1284,14 @@ def main(argv=None):
     if "forward-false-alarms" not in skip:
         stream = checkable(draw_examples(nfa, args.seed + 1, tangents=True), Oracle())
         print_forward_false_alarms(forward_false_alarms(stream, nfa_anchor))
+        sys.stdout.flush()
+    if "second-order-planted" not in skip:
+        stream = second_order_stream(checkable(draw_examples(n, args.seed, tangents=True), Oracle()))
+        campaign = 40 if args.second_order_campaign_examples is None else args.second_order_campaign_examples
+        print_second_planted(second_planted(stream, campaign, args.seed), len(stream), campaign)
+        sys.stdout.flush()
+    if "second-order-sensitivity" not in skip:
+        print_second_sensitivity(second_sensitivity(points, args.seed), points)
         sys.stdout.flush()
     if args.across_seeds:
         print_across_seeds(across_seeds(args.across_seeds, n), args.across_seeds, n)
