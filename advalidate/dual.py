@@ -21,7 +21,8 @@ function ``f(a)``: ``A = |f(a)| + |f′(a)|·A_a`` and ``B = |f′(a)·b| + |f�
 (:mod:`advalidate.second_order`).
 
 Comparisons compare the values (a branch of a rule follows the point), and no dual converts to a float: a rule
-that would drop a tangent that way raises instead, and the tape says the primitive has no second order.
+that would drop a tangent that way raises instead, and the tape says the primitive has no second order. A tangent
+that is exactly zero is a structural zero (JAX's symbolic zeros): its products are 0 even with an infinite factor.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ import numpy as np
 __all__ = ["Dual", "apply", "dual_array", "values_of", "tangents_of", "magnitudes_of", "is_dual_array", "primal"]
 
 
-def _mag(x):
-    return abs(x)
+def _times(x, y):
+    """``x·y``, exactly 0 where either factor is: a tangent or magnitude that is exactly 0 is a structural zero (a
+    constant's), and stays 0 against an infinite factor (1/x at a subnormal x overflows; its product with the
+    tangent of a constant is 0, not NaN)."""
+    return y * 0 if y == 0 else x * 0 if x == 0 else x * y
 
 
 class Dual:
@@ -89,8 +93,8 @@ class Dual:
             return NotImplemented
         o = self._lift(other)
         a1, a2 = abs(self.a), abs(o.a)
-        return Dual(self.a * o.a, self.a * o.b + self.b * o.a, a2 * self.A + a1 * o.A,
-                    a1 * o.B + abs(o.b) * self.A + a2 * self.B + abs(self.b) * o.A)
+        return Dual(self.a * o.a, _times(self.a, o.b) + _times(self.b, o.a), _times(a2, self.A) + _times(a1, o.A),
+                    _times(a1, o.B) + _times(abs(o.b), self.A) + _times(a2, self.B) + _times(abs(self.b), o.A))
 
     __rmul__ = __mul__
 
@@ -148,8 +152,9 @@ class Dual:
 
     def _chain(self, f0, f1, f2):
         """``f(self)`` from ``f(a)``, ``f′(a)`` and ``f″(a)`` (the magnitudes of the module docstring)."""
-        t = f1 * self.b
-        return Dual(f0, t, abs(f0) + abs(f1) * self.A, abs(t) + abs(f2) * abs(self.b) * self.A + abs(f1) * self.B)
+        t = _times(f1, self.b)
+        return Dual(f0, t, abs(f0) + _times(abs(f1), self.A),
+                    abs(t) + _times(_times(abs(f2), abs(self.b)), self.A) + _times(abs(f1), self.B))
 
     # ---- comparisons: on the values
     def _key(self, other):

@@ -244,7 +244,8 @@ def _tape_function(fn: Function) -> str:
 
 def _tape_call(backend, method: str, vectors: str, result: str, doc: str) -> str | None:
     """Source defining ``method(f, xs, vectors)`` that calls ``type(backend)``'s own ``method`` (a subclass of the tape
-    calls its own); None for a class the script cannot import (defined in ``__main__`` or inside a function)."""
+    calls its own); None for a class the script cannot import (defined in ``__main__`` or inside a function).
+    ``vectors``: the call's arguments after ``xs`` (``"vs"``; ``"vs, us, method"``)."""
     cls = type(backend)
     if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
         return None
@@ -266,6 +267,12 @@ def _tape_jvp(backend) -> str | None:
     return _tape_call(backend, "jvp", "ws", "tangents", "tangent pass")
 
 
+def _tape_hvp(backend) -> str | None:
+    """The HVP call of the tape's bug-report scripts (:func:`_tape_call`)."""
+    return _tape_call(backend, "hvp", "vs, us, method", "hvps",
+                      "Hessian-vector product (forward over reverse: its VJP rules run on dual numbers)")
+
+
 class NumpyReference(Backend):
     """advalidate's own reverse-mode tape in NumPy: the canonical linear-time VJP."""
 
@@ -278,6 +285,7 @@ class NumpyReference(Backend):
     vjp_script = VJPScript(requires="advalidate (the tape is advalidate's own: this script imports it)",
                            imports="from advalidate.ir import Function", vjp=_tape_vjp, function=_tape_function,
                            jvp=_tape_jvp, jvp_describe="advalidate's tangent pass",
+                           hvp=_tape_hvp, hvp_describe="advalidate's tape: its VJP rules run on dual numbers",
                            describe="advalidate's reverse-mode tape", version="np.__version__")
 
     def vjp(self, fn: Function, inputs, cotangents) -> VJP:
@@ -324,9 +332,9 @@ class NumpyReference(Backend):
                    [dual.tangents_of(g, fn.dtype) for g in out])
 
     def hvp_work(self, fn: Function, inputs, cotangents, directions, method="forward-over-reverse") -> Work:
-        """Forward, tangent pass and the reverse pass on duals, counted as they run; a dual operation costs at most
-        three of the float operations it stands for (a product: three multiplications and an addition for two
-        results), so the dual pass is charged three times what is observed."""
+        """Forward, tangent pass and the reverse pass on duals, counted as they run. A dual operation stands for the
+        float operations of its value and its tangent: a product for four (a·b, a·b′, a′·b and a sum), a function for
+        its value, its derivative and a product; so the dual pass is charged four times what is observed."""
         with np.errstate(all="ignore"):
             with counting.counting() as fwd:
                 values = forward(fn, inputs)
@@ -334,7 +342,7 @@ class NumpyReference(Backend):
                 ts = tangents(fn, values, directions, self.jvp_rules)
             with counting.counting() as rev:
                 dual_backward(fn, values, ts, cotangents, self.primitives)
-        return Work(forward=fwd.work, vjp=fwd.work + tan.work + 3 * rev.work, forward_passes=1)
+        return Work(forward=fwd.work, vjp=fwd.work + tan.work + 4 * rev.work, forward_passes=1)
 
     def jvp_work(self, fn: Function, inputs, directions) -> Work:
         """The work of the forward alone and of forward plus the tangent pass (one of each)."""
