@@ -10,6 +10,13 @@ cotangent as exact literals, the library's VJP computed live, and beside it what
 - cost-bound: the work counts advalidate recorded (the values pass); error: the exception raised live, or the
   gradients' shapes and dtypes against the inputs'.
 
+A forward-mode finding's script (``mode: jvp``) computes the library's J·w along the tangents ws instead, one per
+output; a second-order finding's (``mode: hvp``) the library's Hessian-vector product H_v·u (the Hessian of <v, f>
+times the direction u) by the method the finding names (forward-over-reverse, reverse-over-reverse), one per input;
+each beside the oracle's, component by component. One generator writes both (:func:`_derivative_script`); what
+differs is data (:class:`_Mode`), and the library's call comes from the ``jvp`` and ``hvp`` hooks of its
+:class:`~advalidate.render.VJPScript` (without one, the fallback: the value recorded, beside the oracle's).
+
 Literals are ``repr`` of float64 (it round-trips; a float32 value is exact in float64, and ``np.array(...,
 dtype=np.float32)`` gives it back), with ``nan``/``inf`` names the script defines; ``-0.0`` and subnormals are
 ``repr``'s own.
@@ -27,7 +34,9 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 
 import numpy as np
 
@@ -36,7 +45,7 @@ from .ir import Function
 from .render import VJPScript, render
 from .results import decode_array, encode_array
 
-__all__ = ["script", "script_or_fallback", "float_literal", "array_literal", "write_scripts", "script_path",
+__all__ = ["script", "jvp_script", "hvp_script", "hvp_method", "script_or_fallback", "float_literal", "array_literal", "write_scripts", "script_path",
            "renumber"]
 
 WIDTH = 100  # characters per line of a literal array, before it wraps
@@ -229,15 +238,15 @@ for c, name in enumerate(NAMES):
     print(f"  {name.replace(' ', ''):<12} {value!r:<25} " + " ".join(f"{s!r:<25}" for s in sides) + f" {t:.3g}{mark}")
 '''
 
-_COST = '''\
+_COST = Template('''\
 print()
 print("advalidate counted the work under its unit-cost model (each elementwise operation on n elements costs n;")
 print("recorded by advalidate from the library's own trace, not recomputed here):")
-print(f"  f alone: {WORK['forward']}, f + VJP: {WORK['vjp']}"
-      + (f" (ratio {WORK['vjp'] / WORK['forward']:.2f})" if WORK['forward'] else "")
-      + f", forward passes during the VJP: {WORK['forward_passes']}")
+print(f"  f alone: {WORK['forward']}, f + $short: {WORK['$key']}"
+      + (f" (ratio {WORK['$key'] / WORK['forward']:.2f})" if WORK['forward'] else "")
+      + f", forward passes during the $short: {WORK['forward_passes']}")
 print(f"  {MESSAGE}")
-'''
+''')  # $short: the derivative's call (VJP, JVP, HVP), $key: its WORK entry
 
 
 def _mode_section(finding: dict, fn: Function) -> tuple[str, str]:
@@ -301,72 +310,164 @@ def _kink_directions(fn: Function, finding: dict):
     return [c[1] for c in _component_directions(fn, inputs, "projected", k=len(finding["kink_sides"]["names"]))]
 
 
-# ---------------------------------------------------------------- the script
+# ---------------------------------------------------------------- the scripts of forward mode and second order
 
-_JVP_RUN = '''\
-if jvp is not None:
-    outputs, tangents = jvp(f, xs, ws)
-    print(f"{LIBRARY} {VERSION}: the JVP of f at xs along the tangents ws, computed now:")
+# One generator (:func:`_derivative_script`) writes the script of a forward-mode finding (J·w, one per output) and of
+# a second-order one (H_v·u, one per input); what differs is data (:class:`_Mode`): the hook, the call, the vectors,
+# the labels. The sections below are templates of that data ($name, $call, ...; the scripts' own braces are
+# f-strings).
+
+_DERIVATIVE_RUN = Template('''\
+if $name is not None:
+    outputs, values = $call
+    print(f"{LIBRARY} {VERSION}: $computes, computed now:")
 else:
-    tangents = RECORDED
-    print(f"{LIBRARY}: the JVP recorded by advalidate (not computed here: the JVP call is the backend's to supply):")
-for k, t in enumerate(tangents):
-    print(f"  J·w of output {k} = {show(t, len(f'  J·w of output {k} = '))}")
-if jvp is not None and RECORDED is not None:
-    print("  the same as advalidate recorded, bit for bit" if all(same(t, r) for t, r in zip(tangents, RECORDED))
+    values = RECORDED
+    print(f"{LIBRARY}: the $short recorded by advalidate (not computed here: the $short call is the backend's to supply):")
+for k, t in enumerate(values):
+    print(f"  $label = {show(t, len(f'  $label = '))}")
+if $name is not None and RECORDED is not None:
+    print("  the same as advalidate recorded, bit for bit"
+          if len(values) == len(RECORDED) and all(same(t, r) for t, r in zip(values, RECORDED))
           else f"  NOT what advalidate recorded ({LIBRARY} {RECORDED_VERSION}): {', '.join(show(r) for r in RECORDED)}")
 print()
-'''
+''')
 
-_JVP_ERROR_RUN = '''\
+_DERIVATIVE_ERROR_RUN = Template('''\
 print(f"advalidate recorded an error: {MESSAGE.splitlines()[0] if MESSAGE else ''}")
-tangents = None
-if jvp is None:
-    print("  (not run here: the JVP call is the backend's to supply)")
+values = None
+if $name is None:
+    print("  (not run here: the $short call is the backend's to supply)")
 else:
     try:
-        outputs, tangents = jvp(f, xs, ws)
+        outputs, values = $call
     except Exception:
         traceback.print_exc()
-        print(f"{LIBRARY} {VERSION}: the JVP raised (the traceback above), computed now")
+        print(f"{LIBRARY} {VERSION}: the $short raised (the traceback above), computed now")
     else:
-        print(f"{LIBRARY} {VERSION}: the JVP computed now returned: {', '.join(show(t) for t in tangents)}")
+        print(f"{LIBRARY} {VERSION}: the $short computed now returned {len(values)} array(s) for {len(SHAPES)} $per(s):")
+        for k, t in enumerate(values):
+            t = np.asarray(t)
+            wrong = k >= len(SHAPES) or t.shape != SHAPES[k] or t.dtype != np.dtype(DTYPE)
+            expected = f"shape {SHAPES[k]}, dtype {DTYPE}" if k < len(SHAPES) else "no such $per"
+            print(f"  $label: shape {t.shape}, dtype {t.dtype}; expected {expected}{'  <- wrong' if wrong else ''}")
+            print(f"    = {show(t)}")
 print()
-'''
+''')
 
-_JVP_FULL = '''\
-print("beside the exact J·w (advalidate's oracle: mpmath at high precision), component by component:")
+_DERIVATIVE_FULL = Template('''\
+print("beside the exact $what (advalidate's oracle: mpmath at high precision), component by component:")
 print(f"  {'component':<12} {LIBRARY:<25} {'exact':<25} {'± bound':<9} {'|difference|':<12} tolerance")
-for k, (t, e, b, tol) in enumerate(zip(tangents, EXACT, BOUND, TOLERANCE)):
+for k, (t, e, b, tol) in enumerate(zip(values, EXACT, BOUND, TOLERANCE)):
     t = np.asarray(t, dtype=np.float64)
     for idx in np.ndindex(*np.shape(e)):
-        name = f"y{k}" + (f"[{','.join(map(str, idx))}]" if idx else "")
+        name = f"$letter{k}" + (f"[{','.join(map(str, idx))}]" if idx else "")
         value, exact = float(t[idx]), float(e[idx])
         diff = abs(value - exact)
         mark = "  <- beyond the tolerance" if not diff <= float(tol[idx]) and not math.isnan(float(tol[idx])) else ""
         print(f"  {name:<12} {value!r:<25} {exact!r:<25} {float(b[idx]):<9.2g} {diff:<12.3g} {float(tol[idx]):.3g}{mark}")
-'''
+''')
 
 
-def jvp_script(finding: dict, backend=None, version: str | None = None) -> str:
-    """The bug-report script of a forward-mode finding (``finding["mode"] == "jvp"``): the library's JVP of f at
-    the point along the tangents, live where the backend's :class:`~advalidate.render.VJPScript` has a ``jvp`` hook,
-    beside the oracle's J·w, its bound and the tolerance."""
+@dataclass(frozen=True)
+class _Mode:
+    """What the script of a forward-mode or second-order finding differs in. Texts with ``{name}``, ``{how}``,
+    ``{method}``, ``{signature}``, ``{dtype}``, ``{point}`` are formatted by the generator; ``call``, ``computes`` and
+    ``label`` are parts of the script (``label`` an f-string's, ``k`` the value's index)."""
+
+    name: str  # the VJPScript hook (and its ``<name>_describe``), the function the script defines and calls
+    short: str  # the call, in the script's words: "JVP"
+    what: str  # the product: "J·w"
+    call: str  # the script's call of its ``name``
+    computes: str  # what the live call computes, printed after the library's name and version
+    label: str  # a printed value's name
+    letter: str  # a component's name: "y" (one value per output) or "x" (per input)
+    per: str  # "output" or "input"
+    oracle_key: str  # the oracle record's values ("tangents", "hvps")
+    title: str  # the header's parenthesis
+    sentence: str  # the header's account of the live call
+    kind_of_hook: str  # "forward-mode": the fallback's note
+
+
+JVP_MODE = _Mode(
+    name="jvp", short="JVP", what="J·w", call="jvp(f, xs, ws)",
+    computes="the JVP of f at xs along the tangents ws", label="J·w of output {k}", letter="y", per="output",
+    oracle_key="tangents", title="forward mode: the JVP of {signature}, {dtype}, {point} point",
+    sentence="It computes {name}'s JVP ({how}) of f below at the point xs along the tangents ws, live, and prints "
+             "it beside the exact J·w by advalidate's mpmath oracle.",
+    kind_of_hook="forward-mode")
+
+HVP_MODE = _Mode(
+    name="hvp", short="HVP", what="H_v·u", call="hvp(f, xs, vs, us, METHOD)",
+    computes="H_v·u of f at xs for the cotangent vs along the direction us, by {METHOD}",
+    label="H_v·u of input {k}", letter="x", per="input", oracle_key="hvps",
+    title="second order: the Hessian-vector product H_v·u of {signature} by {method}, {dtype}, {point} point",
+    sentence="It computes {name}'s Hessian-vector product H_v·u (the Hessian of <v, f> times u) by {method} ({how}) "
+             "of f below at the point xs, for the cotangent vs along the direction us, live, and prints it beside "
+             "the exact H_v·u by advalidate's mpmath oracle.",
+    kind_of_hook="second-order")
+
+MODE_SCRIPTS = {"jvp": JVP_MODE, "hvp": HVP_MODE}
+
+
+def hvp_method(finding: dict, backend=None) -> str:
+    """The way of computing H_v·u that a second-order finding names (its ``method``, else the first one its message
+    names: :mod:`advalidate.second_order` names it), else the backend's first (``hvp_methods``)."""
+    from .backends.contract import HVP_METHODS, hvp_methods_of
+
+    if finding.get("method") in HVP_METHODS:
+        return finding["method"]
+    message = finding.get("message") or ""
+    named = [m for m in HVP_METHODS if m in message]
+    if named:
+        return min(named, key=message.index)
+    own = hvp_methods_of(backend) if backend is not None else ()
+    return own[0] if own else HVP_METHODS[0]
+
+
+def _vectors(mode: _Mode, finding: dict, fn: Function, method: str) -> list[str]:
+    """The data lines of the vectors the call takes: the tangents ws (jvp); the cotangent vs, the direction us and
+    the method (hvp)."""
+    dtype = fn.dtype
+    tangents = [decode_array(w, dtype) for w in finding.get("tangents", [])]
+    if mode.name == "jvp":
+        return ["# The tangents: one array per input of f (the direction w of J·w)",
+                f"ws = {_list_literal(tangents, dtype, [f'of x{i}' for i in range(len(tangents))])}"]
+    cotangents = [decode_array(v, dtype) for v in finding["cotangents"]]
+    notes_v = [f"of {o}, shape {tuple(s)}" for o, s in zip(fn.outputs, fn.output_shapes)]
+    return ["# The cotangent v: one array per output of f (H_v is the Hessian of <v, f>)",
+            f"vs = {_list_literal(cotangents, dtype, notes_v)}",
+            "# The direction u: one array per input of f",
+            f"us = {_list_literal(tangents, dtype, [f'of x{i}' for i in range(len(tangents))])}",
+            f"METHOD = {method!r}  # how H_v·u is computed: the finding's"]
+
+
+def _derivative_script(finding: dict, backend, version: str | None, mode: _Mode) -> str:
+    """The bug-report script of a finding in ``mode`` (forward mode, second order): the library's product live where
+    the backend's :class:`~advalidate.render.VJPScript` has the mode's hook, beside the oracle's, its bound and the
+    tolerance; else the value advalidate recorded (the fallback)."""
     fn = Function.from_dict(finding["function"])
     dtype, name, kind = fn.dtype, finding["backend"], finding["kind"]
     version = version if version is not None else str(getattr(backend, "version", "") or "")
+    method = hvp_method(finding, backend) if mode.name == "hvp" else ""
     found = hooks(backend)
+    hook = getattr(found, mode.name, None) if found is not None else None
     source, why = None, ""
-    if found is not None and found.jvp is not None:
+    if hook is not None:
         try:
-            source = found.jvp(backend)
+            source = hook(backend)
         except Exception as e:  # noqa: BLE001  a third party's hook: the fallback's note
             why = f"its script hook failed: {type(e).__name__}: {e}"
     elif found is not None:
-        why = "its script hook has no jvp"
+        why = f"its script hook has no {mode.name}"
+    how = getattr(found, f"{mode.name}_describe", "") if found is not None else ""
+    if not isinstance(how, str):  # a mapping: one description per method
+        how = how.get(method, "")
+    words = dict(name=name, how=how or mode.short, method=method, signature=finding.get("signature", ""), dtype=dtype,
+                 point=finding.get("point") or "?")
     function_source = _function_source(fn, backend, found if source is not None else None)
     head = [f"# advalidate finding {finding['id']}: {kind} in {name}{' ' + version if version else ''} "
-            f"(forward mode: the JVP of {finding.get('signature', '')}, {dtype}, {finding.get('point') or '?'} point)",
+            f"({mode.title.format(**words)})",
             "#"]
     if finding.get("message"):
         head.append(_comment(finding["message"]))
@@ -374,13 +475,13 @@ def jvp_script(finding: dict, backend=None, version: str | None = None) -> str:
         head.append(_comment("A known behaviour: " + finding["known_note"]))
     head.append("#")
     if source is not None:
-        head.append(_comment(f"A complete reproduction; it needs only numpy and {found.requires}. It computes {name}'s "
-                             f"JVP ({found.jvp_describe or 'forward mode'}) of f below at the point xs along the "
-                             f"tangents ws, live, and prints it beside the exact J·w by advalidate's mpmath oracle."))
+        head.append(_comment(f"A complete reproduction; it needs only numpy and {found.requires}. "
+                             + mode.sentence.format(**words)))
     else:
-        head.append(_comment(f"The JVP call is {name}'s to supply (advalidate has no forward-mode script hook for "
-                             f"this backend{': ' + why if why else ''}); f is written in NumPy, and the script prints "
-                             "the J·w advalidate recorded beside the exact one by its mpmath oracle."))
+        head.append(_comment(f"The {mode.short} call is {name}'s to supply (advalidate has no {mode.kind_of_hook} "
+                             f"script hook for this backend{': ' + why if why else ''}); f is written in NumPy, and "
+                             f"the script prints the {mode.what} advalidate recorded beside the exact one by its "
+                             "mpmath oracle."))
     head.append(f"# Generated by advalidate {__version__}. advalidate reruns its check with:")
     head.append(f"#   {finding.get('replay') or 'advalidate replay RESULTS_JSON --id ' + finding['id']}")
     imports = ["import math", "import traceback", "", "import numpy as np"]
@@ -392,45 +493,69 @@ def jvp_script(finding: dict, backend=None, version: str | None = None) -> str:
     if source is not None and found.helpers and "F." in function_source:
         parts.append(found.helpers.rstrip("\n"))
     parts.append(function_source.rstrip("\n"))
-    parts.append(source.rstrip("\n") if source is not None else "jvp = None  # the backend's to supply")
+    parts.append(source.rstrip("\n") if source is not None else f"{mode.name} = None  # the backend's to supply")
     inputs = [decode_array(x, dtype) for x in finding["inputs"]]
-    tangents = [decode_array(w, dtype) for w in finding.get("tangents", [])]
     recorded = finding.get("backend_grads")
+    shapes = fn.output_shapes if mode.per == "output" else fn.inputs
     data = [f"# The point: one array per input of f, exact ({dtype}; the repr of a float round-trips)",
             f"xs = {_list_literal(inputs, dtype, [f'x{i}, shape {tuple(s)}' for i, s in enumerate(fn.inputs)])}",
-            "# The tangents: one array per input of f (the direction w of J·w)",
-            f"ws = {_list_literal(tangents, dtype, [f'of x{i}' for i in range(len(tangents))])}",
+            *_vectors(mode, finding, fn, method),
             "",
             f"LIBRARY, RECORDED_VERSION = {name!r}, {version!r}",
             f"VERSION = {found.version if source is not None and found.version else repr(version)}  # the one running now",
             f"MESSAGE = {finding.get('message', '')!r}",
-            f"# the J·w advalidate recorded for {name}{' ' + version if version else ''}",
+            f"# the shape of {mode.what}, one per {mode.per} of f, and its dtype",
+            f"SHAPES, DTYPE = {[tuple(s) for s in shapes]!r}, {dtype!r}",
+            f"# the {mode.what} advalidate recorded for {name}{' ' + version if version else ''}"
+            + (f" (by {method})" if method else ""),
             "RECORDED = " + (_list_literal([decode_array(g, dtype) for g in recorded], dtype) if recorded is not None
                              else "None")]
     oracle = finding.get("oracle")
     compare = ""
-    if oracle and oracle.get("mode") == "jvp":
-        tol = finding.get("tolerance") or [encode_array(np.full(s, np.nan)) for s in fn.output_shapes]
-        n = len(oracle["tangents"])
-        data += ["", "# The exact J·w by advalidate's oracle (mpmath at high precision), per output, and a bound on its error",
-                 f"EXACT = {_list_literal([decode_array(t) for t in oracle['tangents']], 'float64', [f'y{k}' for k in range(n)])}",
+    if oracle and oracle.get("mode") == mode.name:
+        tol = finding.get("tolerance") or [encode_array(np.full(s, np.nan)) for s in shapes]
+        exact = [decode_array(t) for t in oracle[mode.oracle_key]]
+        data += ["", f"# The exact {mode.what} by advalidate's oracle (mpmath at high precision), per {mode.per}, and "
+                     "a bound on its error",
+                 f"EXACT = {_list_literal(exact, 'float64', [f'{mode.letter}{k}' for k in range(len(exact))])}",
                  f"BOUND = {_list_literal([decode_array(e) for e in oracle['errors']], 'float64')}",
                  "# advalidate's tolerance: what its error model allows a float implementation (a finding exceeds it)",
                  f"TOLERANCE = {_list_literal([decode_array(t) for t in tol], 'float64')}"]
-        compare = _JVP_FULL
-    if kind == "cost-bound" and finding.get("work"):
+        compare = _DERIVATIVE_FULL.substitute(what=mode.what, letter=mode.letter)
+    cost = kind == "cost-bound" and finding.get("work")
+    if cost:
         w = finding["work"]
-        data.append(f"WORK = {dict(forward=w['forward'], jvp=w['vjp'], forward_passes=w['forward_passes'])!r}")
+        data.append(f"WORK = {{'forward': {w['forward']!r}, {mode.name!r}: {w['vjp']!r}, "
+                    f"'forward_passes': {w['forward_passes']!r}}}")
     parts.append("\n".join(data))
     parts.append(_SHOW.rstrip("\n"))
-    run = [_JVP_ERROR_RUN if kind == "error" else _JVP_RUN]
-    if compare and kind != "error":
-        run.append(compare)
-    if kind == "cost-bound" and finding.get("work"):
-        run.append(_COST.replace("f + VJP", "f + JVP").replace("WORK['vjp']", "WORK['jvp']").replace(
-            "during the VJP", "during the JVP"))
+    words = dict(name=mode.name, call=mode.call, short=mode.short, label=mode.label, per=mode.per,
+                 computes=mode.computes)
+    run = [(_DERIVATIVE_ERROR_RUN if kind == "error" else _DERIVATIVE_RUN).substitute(words)]
+    if compare:
+        # an error's values, where they came back in the right shapes (a NaN, a wrong dtype), are still compared
+        run.append(compare if kind != "error" else
+                   "if values is not None and len(values) == len(SHAPES) and all(np.shape(t) == s "
+                   "for t, s in zip(values, SHAPES)):\n" + textwrap.indent(compare, "    "))
+    if cost:
+        run.append(_COST.substitute(short=mode.short, key=mode.name))
     parts.append("\n".join(r.rstrip("\n") for r in run))
     return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+def jvp_script(finding: dict, backend=None, version: str | None = None) -> str:
+    """The bug-report script of a forward-mode finding (``finding["mode"] == "jvp"``): the library's JVP of f at
+    the point along the tangents, live where the backend's :class:`~advalidate.render.VJPScript` has a ``jvp`` hook,
+    beside the oracle's J·w, its bound and the tolerance."""
+    return _derivative_script(finding, backend, version, JVP_MODE)
+
+
+def hvp_script(finding: dict, backend=None, version: str | None = None) -> str:
+    """The bug-report script of a second-order finding (``finding["mode"] == "hvp"``): the library's H_v·u at the
+    point for the cotangent along the direction, by the method the finding names, live where the backend's
+    :class:`~advalidate.render.VJPScript` has an ``hvp`` hook, beside the oracle's H_v·u, its bound and the
+    tolerance."""
+    return _derivative_script(finding, backend, version, HVP_MODE)
 
 
 def script(finding: dict, backend=None, version: str | None = None) -> str:
@@ -439,8 +564,9 @@ def script(finding: dict, backend=None, version: str | None = None) -> str:
     delegate = getattr(backend, "bug_script", None)
     if callable(delegate):  # an isolated backend: rendered in its worker, where its dialect lives
         return delegate(finding)
-    if finding.get("mode", "vjp") == "jvp":
-        return jvp_script(finding, backend, version)
+    mode = MODE_SCRIPTS.get(finding.get("mode", "vjp"))
+    if mode is not None:  # forward mode, second order
+        return _derivative_script(finding, backend, version, mode)
     fn = Function.from_dict(finding["function"])
     dtype, name, kind = fn.dtype, finding["backend"], finding["kind"]
     version = version if version is not None else str(getattr(backend, "version", "") or "")
@@ -524,7 +650,7 @@ def script(finding: dict, backend=None, version: str | None = None) -> str:
     elif kind != "error":
         run.append('print("advalidate has no exact value for this example (its oracle did not run).")\n')
     if kind == "cost-bound" and finding.get("work"):
-        run.append(_COST)
+        run.append(_COST.substitute(short="VJP", key="vjp"))
         if operations:
             run.append(f'print()\nprint("what {name} runs for f and its VJP, in its own words:")\noperations(f, xs, vs)\n')
     parts.append("\n".join(r.rstrip("\n") for r in run))

@@ -12,7 +12,7 @@ the line importing that module (``template.imports``), which :func:`render` adds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from . import primitives
 from .ir import Function
@@ -47,6 +47,11 @@ class VJPScript:
     ``jvp(backend) -> str``: optional, source defining ``jvp(f, xs, ws) -> (outputs, tangents)``, the library's forward
     mode as the backend runs it (a forward-mode finding's script; without it the script prints the recorded J·w);
     ``jvp_describe``: how the header names it (``jax.jvp``).
+    ``hvp(backend) -> str``: optional, source defining ``hvp(f, xs, vs, us, method) -> (outputs, hvps)``, the library's
+    Hessian-vector product ``H_v·u`` (the Hessian of ``<vs, f>`` at xs times the direction ``us``, one array per
+    input) by ``method`` (one of :data:`advalidate.backends.contract.HVP_METHODS` the backend has), computed as the
+    backend computes it (a second-order finding's script; without it the script prints the recorded H_v·u);
+    ``hvp_describe``: how the header names it, a string or a mapping method -> string.
     """
 
     requires: str
@@ -59,6 +64,8 @@ class VJPScript:
     operations: "Callable[[object], str] | None" = None
     jvp: "Callable[[object], str | None] | None" = None
     jvp_describe: str = ""
+    hvp: "Callable[[object], str | None] | None" = None
+    hvp_describe: "str | Mapping[str, str]" = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,31 @@ def _jax_jvp(backend) -> str:
 '''
 
 
+def _jax_hvp(backend) -> str:
+    jit = bool(getattr(backend, "jit", False))
+    run = "jax.jit(run)" if jit else "run"
+    how = "compiled by jax.jit, f and both derivatives together" if jit else "eager"
+    return f'''def hvp(f, xs, vs, us, method):
+    """H_v·u, the Hessian of <vs, f> at xs times us ({how}): forward-over-reverse is jax.jvp along us of the VJP
+    x -> jax.vjp(f, *x)[1](vs); reverse-over-reverse is jax.vjp of that same map, pulled back along us. f's outputs
+    ride along as the auxiliary value."""
+    def run(xs, vs, us):
+        def pullback(xs):
+            outputs, pull = jax.vjp(f, *xs)
+            return pull(tuple(vs)), outputs
+
+        if method == "forward-over-reverse":
+            _, hvps, outputs = jax.jvp(pullback, (tuple(xs),), (tuple(us),), has_aux=True)
+        else:
+            _, pull2, outputs = jax.vjp(pullback, tuple(xs), has_aux=True)
+            (hvps,) = pull2(tuple(us))
+        return outputs, hvps
+
+    outputs, hvps = {run}([jnp.asarray(x) for x in xs], [jnp.asarray(v) for v in vs], [jnp.asarray(u) for u in us])
+    return [np.asarray(o) for o in outputs], [np.asarray(h) for h in hvps]
+'''
+
+
 _JAX_OPERATIONS = '''def operations(f, xs, vs):
     """The jaxpr of forward plus VJP: the operations jax runs (advalidate counts its work on this jaxpr)."""
     def run(xs, vs):
@@ -190,7 +222,9 @@ JAX_SCRIPT = VJPScript(
              "jax.config.update(\"jax_enable_x64\", True)  # float64, as advalidate runs JAX (else it computes in float32)\n"
              "import jax.numpy as jnp\nimport jax.scipy.special"),
     vjp=_jax_vjp, describe="jax.vjp", version="jax.__version__", operations=lambda backend: _JAX_OPERATIONS,
-    jvp=_jax_jvp, jvp_describe="jax.jvp")
+    jvp=_jax_jvp, jvp_describe="jax.jvp",
+    hvp=_jax_hvp, hvp_describe={"forward-over-reverse": "jax.jvp of the pullback of jax.vjp",
+                                "reverse-over-reverse": "jax.vjp of the pullback of jax.vjp"})
 
 _TORCH_VJP = '''def vjp(f, xs, vs):
     """torch.autograd.grad of f's outputs with respect to the inputs xs (leaf tensors), grad_outputs vs."""
@@ -213,9 +247,47 @@ _TORCH_JVP = '''def jvp(f, xs, ws):
     return [o.detach().numpy() for o in outputs], [t.detach().numpy() for t in tangents]
 '''
 
+_TORCH_HVP = '''def hvp(f, xs, vs, us, method):
+    """H_v·u, the Hessian of <vs, f> at xs times us: forward-over-reverse is torch.func.jvp along us of the pullback of
+    vs by torch.func.vjp (on detached inputs; f's outputs ride along as the auxiliary value); reverse-over-reverse is
+    double backward, J^T v by torch.autograd.grad(create_graph=True), then torch.autograd.grad of it along us. An
+    input H_v·u does not reach gets zeros."""
+    vs = [torch.from_numpy(v) for v in vs]
+    us = [torch.from_numpy(u) for u in us]
+    xs = [torch.tensor(x, requires_grad=True) for x in xs]
+    if method == "forward-over-reverse":
+        def pullback(*xs):
+            outputs, pull = torch.func.vjp(lambda *a: tuple(f(*a)), *xs)
+            return tuple(pull(tuple(vs))), outputs
+
+        _, hvps, outputs = torch.func.jvp(pullback, tuple(x.detach() for x in xs), tuple(us), has_aux=True)
+    else:
+        outputs = f(*xs)
+        hvps = [None] * len(xs)
+        pairs = [(o, v) for o, v in zip(outputs, vs) if o.requires_grad]
+        if pairs:
+            gs = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs], create_graph=True,
+                                     allow_unused=True)
+            terms = [(g, u) for g, u in zip(gs, us) if g is not None and g.requires_grad]
+            if terms:
+                hvps = torch.autograd.grad([g for g, _ in terms], xs, grad_outputs=[u for _, u in terms],
+                                           allow_unused=True)
+
+    def numpy(t):  # a ZeroTensor (double backward's known zero) refuses .numpy() without force: its zeros
+        zero = getattr(t, "_is_zerotensor", None)
+        return t.detach().numpy(force=bool(zero and zero()))
+
+    return ([o.detach().numpy() for o in outputs],
+            [np.zeros(x.shape, dtype=x.detach().numpy().dtype) if h is None else numpy(h) for x, h in zip(xs, hvps)])
+'''
+
 TORCH_SCRIPT = VJPScript(requires="torch", imports="import torch\nimport torch.func", vjp=lambda backend: _TORCH_VJP,
                          describe="torch.autograd.grad", version="torch.__version__",
-                         jvp=lambda backend: _TORCH_JVP, jvp_describe="torch.func.jvp")
+                         jvp=lambda backend: _TORCH_JVP, jvp_describe="torch.func.jvp",
+                         hvp=lambda backend: _TORCH_HVP,
+                         hvp_describe={"forward-over-reverse": "torch.func.jvp of torch.func.vjp",
+                                       "reverse-over-reverse": "double backward: torch.autograd.grad of "
+                                                               "torch.autograd.grad(create_graph=True)"})
 
 
 _NP = "np"

@@ -13,12 +13,13 @@ import math
 import struct
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from advalidate.backends.contract import VJP
+from advalidate.backends.contract import HVP, VJP, Work
 from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.bugreport import array_literal, float_literal, script, script_path
 from advalidate.builder import Builder
@@ -75,21 +76,22 @@ def finding_of(backend, fn, xs, vs, kind=None) -> dict:
     return finding
 
 
-def run_script(text, tmp_path, name, allow_advalidate=False) -> str:
+def run_script(text, tmp_path, name, allow_advalidate=False, allow=()) -> str:
     path = tmp_path / name
     path.write_text(text)
-    blocked = tuple(m for m in NOT_THE_LIBRARY if not (allow_advalidate and m == "advalidate"))
+    blocked = tuple(m for m in NOT_THE_LIBRARY if not (allow_advalidate and m == "advalidate") and m not in allow)
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=300,
                           env=environment(tmp_path, blocked=blocked))
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
-def printed_grads(out: str, dtype: str) -> list:
-    """The ``grad xi = …`` lines: the VJP the script computed (each float printed as its exact float64 repr)."""
+def printed_grads(out: str, dtype: str, prefix: str = "  grad x") -> list:
+    """The ``grad xi = …`` lines (or those starting with ``prefix``: ``  H_v·u of input``): the VJP the script
+    computed (each float printed as its exact float64 repr)."""
     lines = []
     for line in out.splitlines():
-        if line.startswith("  grad x"):
+        if line.startswith(prefix):
             lines.append(line.split(" = ", 1)[1])
         elif lines and lines[-1].count("[") > lines[-1].count("]"):  # an array's next line
             lines[-1] += line
@@ -423,3 +425,311 @@ def test_an_error_script_shows_wrong_shapes_without_comparing_them(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "grad x0: shape (1, 2), dtype float64; x0: shape (2,), dtype float64  <- wrong" in done.stdout
     assert "component" not in done.stdout  # nothing compared component by component
+
+
+# ---------------------------------------------------------------- second order: Hessian-vector products
+
+# Each library's real finding in second order (tests/test_hvp_backends.py has the closed forms they miss): JAX's
+# hypot far from zero (its second derivative overflows inside), 1 - tanh² rounded to 0 at 36.93 (precision lost by
+# the tape, jax and torch alike), autograd's prod at a zero factor (NaN). The reverse-over-reverse ones run on the
+# plain library, restricted to that method (``_only``): the values are the library's own.
+
+PLANTED = ("advalidate", "tests", "hypothesis")  # what the script of a planted tape imports (its class, from here)
+TANH_TAIL = 36.93444131496278
+HYPOT_FAR = 1.2100416272066182e155
+
+
+@dataclass
+class HVPExample:
+    function: object
+    inputs: list
+    cotangents: list
+    tangents: list
+
+
+def hvp_finding_of(backend, fn, xs, vs, us, kind=None, measure_work=False, mode="hvp") -> dict:
+    """The finding a second-order check (``mode``: or forward mode's, us the tangents) of ``backend`` on (fn, xs, vs,
+    us) records, with its id, replay command and script as the campaign sets them
+    (:meth:`advalidate.campaign.Campaign._add_finding`)."""
+    from advalidate.bugreport import script_or_fallback
+    from advalidate.check import check_example, finding_signature
+    from advalidate.findings import finding_record, region
+
+    example = HVPExample(fn, [np.asarray(x, fn.dtype) for x in xs], [np.asarray(v, fn.dtype) for v in vs],
+                         [np.asarray(u, fn.dtype) for u in us])
+    result = check_example(fn, example.inputs, example.cotangents, [backend], tangents=example.tangents,
+                           modes=(mode,), measure_work=measure_work)
+    (outcome,) = result.outcomes
+    assert outcome.status == "finding", (outcome.status, outcome.message)
+    assert kind is None or outcome.kind == kind, outcome.message
+    key = (outcome.backend, outcome.kind, finding_signature(outcome, fn.pruned()), region(fn.pruned(), example.inputs),
+           mode)
+    record = finding_record(key, example, result, outcome, backend)
+    record["id"] = "F001"
+    record["replay"] = "advalidate replay out/results.json --id F001"
+    record["script"] = script_or_fallback(record, backend)
+    return record
+
+
+def check_hvp_script(finding, backend, tmp_path, reproduces=True, **allowed) -> str:
+    """Run the recorded script of a second-order finding: it computes H_v·u live by the finding's method, prints it
+    beside the oracle's recorded values, and (``reproduces``: the finding was recorded on this library as the script
+    runs it) gives the recorded values bit for bit."""
+    from advalidate.bugreport import hvp_method
+
+    text = finding["script"]
+    assert text == script(finding, backend), "the recorded script is the generator's"
+    compile(text, "script", "exec")
+    assert "import mpmath" not in text and "from mpmath" not in text, "the script imports no oracle"
+    assert "def vjp(" not in text and "def hvp(" in text, "an HVP finding's script computes an HVP"
+    method = hvp_method(finding)
+    assert method in finding["message"] and f"METHOD = {method!r}" in text
+    dtype = finding["function"]["dtype"]
+    out = run_script(text, tmp_path, script_path(tmp_path, finding).name, **allowed)
+    assert f"H_v·u of f at xs for the cotangent vs along the direction us, by {method}, computed now:" in out, out
+    got = printed_grads(out, dtype, prefix="  H_v·u of input ")
+    recorded = [decode_array(g, dtype) for g in finding["backend_grads"]]
+    assert len(got) == len(recorded), out
+    if reproduces:
+        assert all(same_bits(g, r) for g, r in zip(got, recorded)), out
+        assert "the same as advalidate recorded, bit for bit" in out
+    rows = table(out)
+    exact = np.concatenate([decode_array(h).reshape(-1) for h in finding["oracle"]["hvps"]])
+    values = np.concatenate([g.astype(np.float64).reshape(-1) for g in got])
+    assert len(rows) == exact.size
+    for row, e, v in zip(rows, exact, values):
+        assert same_bits(float(row[2]), e) and same_bits(float(row[1]), v), row
+    return out
+
+
+def _only(cls, method):
+    """``cls`` computing H_v·u by ``method`` alone (the library's own values: nothing planted)."""
+    return type(f"{cls.__name__}Only", (cls,), {"hvp_methods": (method,)})
+
+
+def _library(name):
+    if name == "numpy-ref":
+        return NumpyReference
+    if name in ("jax", "jax-jit"):
+        pytest.importorskip("jax")
+        from advalidate.backends.jax_backend import JaxBackend, JaxJitBackend
+
+        return JaxBackend if name == "jax" else JaxJitBackend
+    if name == "torch":
+        pytest.importorskip("torch")
+        from advalidate.backends.torch_backend import TorchBackend
+
+        return TorchBackend
+    pytest.importorskip("advalidate_autograd")
+    from advalidate_autograd import AutogradBackend
+
+    return AutogradBackend
+
+
+def _hypot(x):
+    b = Builder()
+    x0 = b.input()
+    return b.build(b.hypot(x0, x0)), [np.asarray(x)], [np.asarray(1.0)], [np.asarray(1.0)]
+
+
+def _unary(prim, x, shape=()):
+    b = Builder()
+    fn = b.build(b.apply(prim, b.input(*shape)))
+    return fn, [np.asarray(x, np.float64)], [np.ones(fn.output_shapes[0])], [np.ones(shape)]
+
+
+HVP_CASES = [  # library, method, example, kind
+    ("numpy-ref", "forward-over-reverse", lambda: _unary("tanh", TANH_TAIL), "precision-loss"),
+    ("jax", "forward-over-reverse", lambda: _hypot(HYPOT_FAR), "wrong-value"),
+    ("jax", "reverse-over-reverse", lambda: _hypot(HYPOT_FAR), "nan-inf"),
+    ("jax-jit", "forward-over-reverse", lambda: _hypot(HYPOT_FAR), "wrong-value"),
+    ("torch", "forward-over-reverse", lambda: _unary("tanh", TANH_TAIL), "precision-loss"),
+    ("torch", "reverse-over-reverse", lambda: _unary("tanh", TANH_TAIL), "precision-loss"),
+    ("autograd", "forward-over-reverse", lambda: _unary("prod", [0.0, 2.0], (2,)), "nan-inf"),
+    ("autograd", "reverse-over-reverse", lambda: _unary("prod", [0.0, 2.0], (2,)), "nan-inf"),
+]
+
+
+@pytest.mark.parametrize("library, method, example, kind", HVP_CASES,
+                         ids=[f"{c[0]}-{c[1].split('-')[0]}" for c in HVP_CASES])
+def test_an_hvp_script_computes_the_librarys_hvp_live_by_the_findings_method(library, method, example, kind,
+                                                                              tmp_path):
+    cls = _library(library)
+    backend = _only(cls, method)() if method not in cls.hvp_methods[:1] else cls()
+    finding = hvp_finding_of(backend, *example(), kind)
+    assert finding["mode"] == "hvp" and f"H_v·u ({method})" in finding["message"]
+    # torch.func imports torch._dynamo, which asks importlib.util.find_spec whether Hypothesis is installed: the
+    # blocker answers by raising where a real absence answers None, so Hypothesis stays importable for torch
+    out = check_hvp_script(finding, backend, tmp_path, allow_advalidate=library == "numpy-ref",
+                           allow=("hypothesis",) if library == "torch" else ())
+    assert "<- beyond the tolerance" in out
+    text = finding["script"]
+    assert {"numpy-ref": "NumpyReference().hvp(f, xs, vs, us, method)", "jax": "jax.jvp(pullback",
+            "jax-jit": "jax.jit(run)", "torch": "torch.autograd.grad(", "autograd": "make_jvp(pullback)"}[library] in text
+    imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
+    assert library == "numpy-ref" or not [line for line in imports if "advalidate" in line], "the library alone"
+
+
+class HVPOffTape(NumpyReference):
+    """A tape whose H_v·u is 1e-3 off (a planted second-order finding the script reproduces: it imports this class)."""
+
+    name = "hvp-off"
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        out = super().hvp(fn, inputs, cotangents, directions, method)
+        return HVP(out.outputs, [h + 1e-3 for h in out.hvps])
+
+
+class HVPRaisingTape(NumpyReference):
+    """A tape whose HVP raises: an error finding."""
+
+    name = "hvp-raises"
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        raise ValueError("planted: no second order here")
+
+
+class HVPWrongShapeTape(NumpyReference):
+    """A tape whose H_v·u comes back with an extra leading dimension: an error finding that does not raise."""
+
+    name = "hvp-wrong-shape"
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        out = super().hvp(fn, inputs, cotangents, directions, method)
+        return HVP(out.outputs, [h[None] for h in out.hvps])
+
+
+class HVPCostlyTape(NumpyReference):
+    """A tape charged 100 times its forward for an HVP (a cost-bound finding; its values pass)."""
+
+    name = "hvp-costly"
+
+    def hvp_work(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        work = super().hvp_work(fn, inputs, cotangents, directions, method)
+        return Work(work.forward, 100 * work.forward, work.forward_passes)
+
+
+def test_a_planted_hvp_on_the_tape_is_reproduced_and_marked(tmp_path):
+    backend = HVPOffTape()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, -1.25], (2,)), "wrong-value")
+    assert "from tests.test_bug_scripts import HVPOffTape" in finding["script"]
+    out = check_hvp_script(finding, backend, tmp_path, allow=PLANTED)
+    assert out.count("<- beyond the tolerance") == 2
+
+
+def test_a_planted_hvp_on_a_library_is_computed_by_the_library_and_said_to_differ(tmp_path):
+    """A subclass of torch's backend that adds 1e-3 to its reverse-over-reverse H_v·u: the script runs torch itself,
+    which gets it right, and says that it is not what advalidate recorded (the plant lives in the subclass only)."""
+    TorchBackend = _library("torch")
+
+    class Planted(TorchBackend):
+        name = "planted-torch"
+
+        def hvp(self, function, inputs, cotangents, directions, method):
+            out = super().hvp(function, inputs, cotangents, directions, method)
+            return HVP(out.outputs, [h + 1e-3 if method == "reverse-over-reverse" else h for h in out.hvps])
+
+    backend = Planted()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, -1.25], (2,)), "wrong-value")
+    assert finding["message"].startswith("H_v·u (reverse-over-reverse)")
+    out = check_hvp_script(finding, backend, tmp_path, reproduces=False, allow=("hypothesis",))  # torch.func: above
+    assert "NOT what advalidate recorded (planted-torch" in out and "<- beyond the tolerance" not in out
+
+
+def test_an_hvp_error_script_raises_the_exception_live(tmp_path):
+    backend = HVPRaisingTape()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, -1.25], (2,)), "error")
+    assert finding["message"].startswith("forward-over-reverse: ValueError: planted")
+    out = run_script(finding["script"], tmp_path, "hvp_error.py", allow=PLANTED)
+    assert f"advalidate recorded an error: {finding['message'].splitlines()[0]}" in out
+    assert "the HVP raised (the traceback above), computed now" in out and "component" not in out
+
+
+def test_an_hvp_error_script_shows_wrong_shapes_without_comparing_them(tmp_path):
+    backend = HVPWrongShapeTape()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, -1.25], (2,)), "error")
+    out = run_script(finding["script"], tmp_path, "hvp_shape.py", allow=PLANTED)
+    assert "H_v·u of input 0: shape (1, 2), dtype float64; expected shape (2,), dtype float64  <- wrong" in out
+    assert "component" not in out
+
+
+def test_an_hvp_cost_bound_script_prints_the_recorded_work(tmp_path):
+    backend = HVPCostlyTape()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, -1.25], (2,)), "cost-bound", measure_work=True)
+    out = check_hvp_script(finding, backend, tmp_path, allow=PLANTED)
+    w = finding["work"]
+    assert f"f alone: {w['forward']}, f + HVP: {w['vjp']} (ratio 100.00)" in out and finding["message"] in out
+    assert "<- beyond the tolerance" not in out
+
+
+def test_an_hvp_cost_bound_on_one_method_records_and_reproduces_that_methods_values(tmp_path):
+    """jax's work counted as 100 forwards for reverse-over-reverse only: the finding names that method, records its
+    values (not forward-over-reverse's), and its script reproduces them with jax bit for bit."""
+    JaxBackend = _library("jax")
+
+    class Costly(JaxBackend):
+        name = "jax-costly"
+
+        def hvp_work(self, function, inputs, cotangents, directions, method):
+            work = super().hvp_work(function, inputs, cotangents, directions, method)
+            return Work(work.forward, 100 * work.forward if method == "reverse-over-reverse" else work.vjp,
+                        work.forward_passes)
+
+    backend = Costly()
+    fn, xs, vs, us = _unary("tanh", [0.5, -1.25, 2.0], (3,))
+    finding = hvp_finding_of(backend, fn, xs, vs, us, "cost-bound", measure_work=True)
+    assert finding["message"].startswith("second order (reverse-over-reverse)")
+    rr = JaxBackend().hvp(fn, xs, vs, us, "reverse-over-reverse").hvps
+    assert all(same_bits(decode_array(g), h) for g, h in zip(finding["backend_grads"], rr))
+    out = check_hvp_script(finding, backend, tmp_path)
+    assert "f + HVP:" in out and "(ratio 100.00)" in out
+
+
+class _NoHookHVP(_NoHook):
+    """A backend without a script hook that has second order: the tape's H_v·u, doubled."""
+
+    def hvp(self, fn, inputs, cotangents, directions, method):
+        out = self._tape.hvp(fn, inputs, cotangents, directions)
+        return HVP(out.outputs, [2 * h for h in out.hvps])
+
+
+def test_without_a_hook_an_hvp_script_prints_the_recorded_value(tmp_path):
+    backend = _NoHookHVP()
+    finding = hvp_finding_of(backend, *_unary("sin", [0.5, 1.0], (2,)), "wrong-value")
+    text = finding["script"]
+    assert "hvp = None" in text and "The HVP call is nohook's to supply" in text and "np.sin(x0)" in text
+    out = run_script(text, tmp_path, "nohook_hvp.py")  # nothing but NumPy
+    assert "the HVP recorded by advalidate (not computed here" in out and "<- beyond the tolerance" in out
+    got = printed_grads(out, "float64", prefix="  H_v·u of input ")
+    assert all(same_bits(g, decode_array(r)) for g, r in zip(got, finding["backend_grads"]))
+    assert [float(row[2]) for row in table(out)] == list(decode_array(finding["oracle"]["hvps"][0]))
+
+
+def test_replay_prints_the_hvp_script_and_writes_one_for_results_recorded_without(tmp_path):
+    from advalidate.results import SCHEMA, write_json
+
+    finding = hvp_finding_of(NumpyReference(), *_unary("tanh", TANH_TAIL), "precision-loss")
+    data = {"schema": SCHEMA, "backends": [{"name": "numpy-ref", "version": NumpyReference.version}],
+            "findings": [finding]}
+    write_json(tmp_path / "results.json", data)
+    env = environment(tmp_path)
+    done = run(["replay", str(tmp_path / "results.json"), "--id", "F001", "--script"], env, tmp_path)
+    assert done.returncode == 0 and done.stdout == finding["script"], done.stderr
+    write_json(tmp_path / "results.json", dict(data, findings=[dict(finding, script=None)]))
+    done = run(["replay", str(tmp_path / "results.json"), "--id", "F001", "--script"], env, tmp_path)
+    assert done.returncode == 0 and done.stdout == finding["script"], done.stderr  # numpy-ref loaded: the same
+    assert "def hvp(f, xs, vs, us, method):" in done.stdout
+
+
+def test_the_jvp_script_shares_the_generator_and_reproduces_the_tapes_jvp(tmp_path):
+    """Forward mode's script comes from the same generator (data: jvp(f, xs, ws), J·w per output)."""
+    backend = NumpyReference()
+    finding = hvp_finding_of(backend, *_unary("tanh", TANH_TAIL), "precision-loss", mode="jvp")
+    text = finding["script"]
+    assert "def jvp(f, xs, ws):" in text and "def hvp(" not in text and "METHOD" not in text
+    out = run_script(text, tmp_path, "jvp.py", allow_advalidate=True)
+    assert "the JVP of f at xs along the tangents ws, computed now:" in out
+    got = printed_grads(out, "float64", prefix="  J·w of output ")
+    assert all(same_bits(g, decode_array(r)) for g, r in zip(got, finding["backend_grads"]))
+    assert "the same as advalidate recorded, bit for bit" in out and "<- beyond the tolerance" in out
+    assert [row[0] for row in table(out)] == ["y0"]

@@ -136,13 +136,37 @@ _JVP = '''def jvp(f, xs, ws):
     return [np.asarray(o) for o in outputs], [np.asarray(t) for t in tangents]
 '''
 
+_HVP = '''def hvp(f, xs, vs, us, method):
+    """H_v·u, the Hessian of <vs, f> at xs times us: forward-over-reverse is autograd.make_jvp along us of the
+    pullback of vs that autograd.make_vjp builds; reverse-over-reverse is make_vjp of that same map, pulled back along
+    us. f's outputs are kept from the inner pass (their values)."""
+    from autograd import make_jvp
+    from autograd.tracer import getval
+
+    seen = []
+
+    def pullback(xs):
+        pull, outputs = make_vjp(lambda xs: ag_tuple(f(*xs)))(xs)
+        seen.append(tuple(getval(o) for o in getval(outputs)))
+        return pull(tuple(vs))
+
+    if method == "forward-over-reverse":
+        _, hvps = make_jvp(pullback)(tuple(xs))(tuple(us))
+    else:
+        pull2, _ = make_vjp(pullback)(tuple(xs))
+        hvps = pull2(tuple(us))
+    return [np.asarray(o) for o in seen[0]], [np.asarray(h) for h in hvps]
+'''
+
 SCRIPT = VJPScript(
     requires="autograd (with scipy)",
     imports=("import autograd.numpy as anp\nimport autograd.scipy.special as ags\nfrom autograd import make_vjp\n"
              "from autograd.builtins import tuple as ag_tuple"),
     vjp=lambda backend: _VJP, helpers=_HELPERS, describe="autograd.make_vjp",
     version='__import__("importlib.metadata").metadata.version("autograd")',
-    jvp=lambda backend: _JVP, jvp_describe="autograd.make_jvp")
+    jvp=lambda backend: _JVP, jvp_describe="autograd.make_jvp",
+    hvp=lambda backend: _HVP, hvp_describe={"forward-over-reverse": "autograd.make_jvp of a make_vjp pullback",
+                                            "reverse-over-reverse": "autograd.make_vjp of a make_vjp pullback"})
 
 AUTOGRAD = Dialect("autograd", "import autograd.numpy as anp\nimport autograd.scipy.special as ags\n"
                    "from advalidate_autograd import forms as F", OPS, SCRIPT)
