@@ -56,6 +56,8 @@ class Settings:
         if not modes or set(modes) - set(MODES):
             raise ValueError(f"modes={self.modes!r}: choose among {', '.join(MODES)}")
         self.modes = tuple(m for m in MODES if m in modes)
+        if not isinstance(self.hvp_every, int) or self.hvp_every < 1:
+            raise ValueError(f"hvp_every={self.hvp_every!r}: second order is checked on every n-th example, n >= 1")
         if self.max_side is not None and (not isinstance(self.max_side, int) or self.max_side < 1):
             raise ValueError(f"max_side={self.max_side!r}: the largest side must be a positive integer")
         if self.identities and not {"vjp", "jvp"} <= set(self.modes):
@@ -72,6 +74,7 @@ class Settings:
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
     modes: tuple = MODES  # the modes of AD checked (each backend in those it provides: contract.modes_of)
     max_side: int | None = None  # the strategies' largest side (None: theirs, 4); past 4, identity mode (below)
+    hvp_every: int = 1  # second order on every n-th example after the probes (the probes: every one); 1: all
 
 
 IDENTITY_SIDE = 4  # the strategies' default largest side: the oracle's workload; past it, identity mode
@@ -153,6 +156,16 @@ class Campaign:
             return check_identities(fn, example.inputs, example.cotangents, tangents, backends, oracle, modes)
         return check_example(fn, example.inputs, example.cotangents, backends, oracle, measure_work=measure,
                              tangents=tangents, modes=modes)
+
+    def _modes_now(self, probe: bool) -> tuple:
+        """The modes of the next example: every mode asked, second order on every ``hvp_every``-th example only (the
+        probes: every one). Second order costs the most (its oracle differentiates each input entry twice, and the
+        libraries compile a second-order program per function): a campaign may share its budget that way."""
+        modes = self.settings.modes
+        if probe or "hvp" not in modes or self.settings.hvp_every == 1:
+            return modes
+        self._hvp_turn = getattr(self, "_hvp_turn", -1) + 1
+        return modes if self._hvp_turn % self.settings.hvp_every == 0 else tuple(m for m in modes if m != "hvp")
 
     def _with_modes(self, strategy):
         """``strategy``, with a tangent per input drawn after each example where forward mode or second order is
@@ -270,7 +283,7 @@ class Campaign:
             # (and in the mode of its finding only)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
-            modes = (state["target"][2],) if shrinking else self.settings.modes
+            modes = (state["target"][2],) if shrinking else self._modes_now(probe=not claims)
             result = self._check(fn, example, backends, oracle, measure, modes)
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0, probe=not claims)
@@ -383,6 +396,7 @@ class Campaign:
                     "dtype": self.settings.dtype, "special": self.settings.special, "modes": list(self.settings.modes),
                     **({"max_side": self.settings.max_side, "identities": self.settings.identities}
                        if self.settings.max_side is not None else {}),
+                    **({"hvp_every": self.settings.hvp_every} if "hvp" in self.settings.modes else {}),
                     "workers": self.settings.workers, "omega": OMEGA, "backends": [b.name for b in self.backends]}
         if self.settings.primitives is not None:
             settings["primitives"] = list(self.settings.primitives)

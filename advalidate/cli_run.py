@@ -41,6 +41,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "jvp forward mode (J·w), hvp second order (Hessian-vector products H_v·u, every way the backend "
                         "computes them); default: every mode each backend provides (a backend without a mode "
                         "is 'not supported' in it)")
+    p.add_argument("--hvp-every", type=_positive, default=2, metavar="N",
+                   help="check second order (mode hvp) on every N-th example after the probes (default 2: it costs the "
+                        "most, its oracle differentiating each input entry twice; 1: every example; the probes and "
+                        "the known behaviours always)")
     p.add_argument("--max-side", type=_positive, default=None, metavar="N",
                    help="the largest side of the shapes drawn (default 4); past 4 the oracle is skipped and each "
                         "backend's VJP and JVP are checked against each other by the identity <v, J·w> = <Jᵀv, w> "
@@ -181,7 +185,8 @@ def main(args) -> int:
         settings = Settings(max_examples=max_examples, seed=args.seed, dtype=args.dtype, special=args.special_share,
                             out=str(out), workers=args.workers, known_dir=args.known_dir, measure_work=args.cost,
                             database=args.database, probes=args.probes, replay_known=args.known_replay,
-                            primitives=selected, modes=tuple(args.mode or MODES), max_side=args.max_side)
+                            primitives=selected, modes=tuple(args.mode or MODES), max_side=args.max_side,
+                            hvp_every=args.hvp_every)
     except ValueError as e:
         print(f"advalidate run: {e}", file=sys.stderr)
         return 2
