@@ -1017,3 +1017,53 @@ def test_the_forward_mode_discrepancy_still_shows_in_the_library_code(entry):
         assert np.array_equal(got, recorded, equal_nan=True), (entry.source, got, recorded)
     assert any(not np.array_equal(np.asarray(t, np.float64), np.asarray(oracle[f"y{k}"], np.float64), equal_nan=True)
                for k, t in enumerate(tangents)), entry.source
+
+
+# ---- second order: every value entry (mode: hvp) of a library, its H_v·u computed in the library's own API
+
+
+def _second_order_entries():
+    from advalidate.known import KnownBehaviours
+
+    entries = [e for e in KnownBehaviours.load(["jax", "jax-jit", "torch", "autograd"]).entries
+               if e.mode == "hvp" and e.example is not None and e.kind != "cost-bound" and e.evidence_field("library")]
+    return [pytest.param(e, id=f"{e.backend}-{e.kind}-{e.pattern}-{e.source.rsplit(':', 1)[-1]}") for e in entries]
+
+
+@pytest.mark.parametrize("entry", _second_order_entries())
+def test_the_second_order_discrepancy_still_shows_in_the_library_code(entry):
+    """The bug-report script's own code (the function rendered in the library's API, and its forward-over-reverse or
+    reverse-over-reverse product: ``jax.jvp``/``jax.vjp`` of a ``jax.vjp`` pullback, ``torch.func`` or double
+    backward, ``autograd.make_jvp``/``make_vjp``) gives the recorded H_v·u again, bit for bit, by one of the
+    library's methods, and it is not the oracle's."""
+    from advalidate.backends.contract import hvp_methods_of
+    from advalidate.backends.registry import load_backends
+    from advalidate.bugreport import _function_source, hooks
+    from advalidate.known import parse_arrays
+
+    pytest.importorskip({"jax-jit": "jax"}.get(entry.backend, entry.backend))
+    backends, errors = load_backends([entry.backend], isolate="none")
+    assert backends, errors
+    backend, ex = backends[0], entry.example
+    hook = hooks(backend)
+    source = "\n\n".join(["import numpy as np", hook.imports, hook.helpers if "F." in _function_source(
+        ex.function, backend, hook) else "", _function_source(ex.function, backend, hook), hook.hvp(backend)])
+    namespace: dict = {}
+    exec(compile(source, f"<{entry.source}>", "exec"), namespace)
+    dtype = ex.function.dtype
+    library = parse_arrays(entry.evidence_field("library"), "", dtype, named=True)
+    oracle = parse_arrays(entry.evidence_field("oracle"), "", "float64", named=True)
+    recorded = [np.asarray(library[f"x{i}"], np.float64) for i in range(len(ex.inputs))]
+    reproduced = []
+    for method in hvp_methods_of(backend):
+        with np.errstate(all="ignore"):
+            _, hvps = namespace["hvp"](namespace["f"], [np.array(x) for x in ex.inputs],
+                                       [np.array(v) for v in ex.cotangents], [np.array(u) for u in ex.tangents], method)
+        got = [np.asarray(h, np.float64) for h in hvps]
+        print(f"\n{entry.backend} {entry.pattern} (hvp, {method}): library {[g.tolist() for g in got]} exact "
+              f"{[oracle[f'x{i}'].tolist() for i in range(len(got))]}")
+        if all(np.array_equal(g, r, equal_nan=True) for g, r in zip(got, recorded)):
+            reproduced.append(method)
+    assert reproduced, (entry.source, "no method gives the recorded H_v·u")
+    assert any(not np.array_equal(r, np.asarray(oracle[f"x{i}"], np.float64), equal_nan=True)
+               for i, r in enumerate(recorded)), entry.source

@@ -146,6 +146,14 @@ def check_mode(command, ctx):
     assert "numpy-ref" not in data["stats"]["backends"]  # reverse mode was not asked for
 
 
+def check_hvp_every(command, ctx):
+    data = check_run(command, ctx)
+    assert data["settings"]["modes"] == ["hvp"] and data["settings"]["hvp_every"] == 1
+    counts = data["stats"]["backends"]["numpy-ref (hvp)"]
+    assert counts.get("pass", 0) + counts.get("skipped", 0) + counts.get("unsupported", 0) >= 3  # every example
+    assert "numpy-ref" not in data["stats"]["backends"] and "numpy-ref (jvp)" not in data["stats"]["backends"]
+
+
 def check_max_side(command, ctx):
     data = check_run(command, ctx)
     assert data["settings"]["identities"] is True and data["settings"]["max_side"] == 12
@@ -379,6 +387,7 @@ CHECKS = {
     "advalidate run --resume": check_resume,
     "advalidate run --mode jvp": check_mode,
     "advalidate run --max-side 12": check_max_side,
+    "advalidate run --mode hvp --hvp-every 1": check_hvp_every,
 }
 from .test_extend_commands import CHECKS as _EXTENSION_CHECKS, SLOW as _EXTENSION_SLOW  # noqa: E402  (users' ops)
 
