@@ -27,10 +27,36 @@ that is exactly zero is a structural zero (JAX's symbolic zeros): its products a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import mpmath
 import numpy as np
 
 __all__ = ["Dual", "apply", "dual_array", "values_of", "tangents_of", "magnitudes_of", "is_dual_array", "primal"]
+
+
+_TINY = contextvars.ContextVar("advalidate_dual_tiny", default=0.0)
+
+
+@contextlib.contextmanager
+def underflow(tiny: float):
+    """Within the block, every value or tangent whose size is below ``tiny`` (a dtype's smallest normal number, while
+    the magnitudes are computed in float64) adds ``tiny`` to its magnitude: below the normal range a float holds an
+    absolute error up to its spacing, ``tiny·u``, not a relative one (gradual underflow), and ``tiny`` in magnitude
+    units (errors are ``u·magnitude``) says so. A later product carries it: r = 1/x² below float32's range at x = 1.9e22,
+    times x again, leaves 1e-23 of error where the relative model alone says 1e-29."""
+    token = _TINY.set(tiny)
+    try:
+        yield
+    finally:
+        _TINY.reset(token)
+
+
+def _floor(x, m):
+    """The magnitude ``m`` of a value or tangent ``x``, plus the dtype's ``tiny`` where x lies below it."""
+    tiny = _TINY.get()
+    return m + tiny if tiny and abs(x) < tiny else m
 
 
 def _times(x, y):
@@ -93,8 +119,9 @@ class Dual:
             return NotImplemented
         o = self._lift(other)
         a1, a2 = abs(self.a), abs(o.a)
-        return Dual(self.a * o.a, _times(self.a, o.b) + _times(self.b, o.a), _times(a2, self.A) + _times(a1, o.A),
-                    _times(a1, o.B) + _times(abs(o.b), self.A) + _times(a2, self.B) + _times(abs(self.b), o.A))
+        a, b = self.a * o.a, _times(self.a, o.b) + _times(self.b, o.a)
+        B = _times(a1, o.B) + _times(abs(o.b), self.A) + _times(a2, self.B) + _times(abs(self.b), o.A)
+        return Dual(a, b, _floor(a, _times(a2, self.A) + _times(a1, o.A)), _floor(b, B) if B else B)
 
     __rmul__ = __mul__
 
@@ -153,8 +180,8 @@ class Dual:
     def _chain(self, f0, f1, f2):
         """``f(self)`` from ``f(a)``, ``f′(a)`` and ``f″(a)`` (the magnitudes of the module docstring)."""
         t = _times(f1, self.b)
-        return Dual(f0, t, abs(f0) + _times(abs(f1), self.A),
-                    abs(t) + _times(_times(abs(f2), abs(self.b)), self.A) + _times(abs(f1), self.B))
+        B = abs(t) + _times(_times(abs(f2), abs(self.b)), self.A) + _times(abs(f1), self.B)
+        return Dual(f0, t, _floor(f0, abs(f0) + _times(abs(f1), self.A)), _floor(t, B) if B else B)
 
     # ---- comparisons: on the values
     def _key(self, other):

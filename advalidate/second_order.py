@@ -21,7 +21,8 @@ The error model, component i of input j:
   rounding term takes with reverse mode's constant K and the program's node count.
 - ``sens``: how far the tape's float HVP moves when every forward value is rounded differently (twice), as for
   the VJP and the JVP.
-- ``floor``: ``K·(n + 1)·tiny``: what an intermediate below the dtype's normal range may lose, absolutely.
+- ``floor``: ``K·(n + 1)·tiny``: what the result may lose below the dtype's normal range, absolutely; an intermediate
+  below it adds ``tiny`` to its own magnitude, carried by the later operations (:func:`advalidate.dual.underflow`).
 
 Classification as in the other modes: ``nan-inf``, ``precision-loss`` (the reference tape's float HVP misses too,
 and the same rules at high precision, :func:`advalidate.backends.numpy_ref.mp_hvp`, agree with the oracle),
@@ -89,7 +90,7 @@ def _scale(fn: Function, exact_values: dict, cotangents, directions) -> list:
     from .forward_mode import tangent_magnitudes
 
     values = {n: np.asarray(v, np.float64) for n, v in exact_values.items()}
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), dual.underflow(float(np.finfo(fn.dtype).tiny)):
         ts = numpy_ref.tangents(fn, values, [np.asarray(u, np.float64) for u in directions], dtype=np.float64)
         mags = tangent_magnitudes(fn, values, directions)
         out = numpy_ref.dual_backward(fn, values, ts, [np.asarray(v, np.float64) for v in cotangents],

@@ -789,6 +789,46 @@ def forward_false_alarms(stream, anchor_examples: int):
     return rows
 
 
+def second_order_false_alarms(stream):
+    """Findings of advalidate in mode hvp on the correct reference tape's H_v·u, over the whole stream; a known
+    behaviour of numpy-ref in mode hvp is counted apart. (The anchors' second-order columns run the same tape in the
+    planted table's control row.)"""
+    from advalidate.check import check_example, finding_signature
+    from advalidate.findings import region
+    from advalidate.known import KnownBehaviours
+    from advalidate.oracle import Oracle
+
+    backend, oracle = NumpyReference(), Oracle()
+    known = KnownBehaviours.load([backend.name])
+    t0 = time.perf_counter()
+    hits, expected, judged, first = 0, 0, 0, None
+    for ex in stream:
+        result = check_example(ex.function, ex.inputs, ex.cotangents, [backend], oracle, tangents=list(ex.tangents),
+                               modes=("hvp",))
+        (o,) = result.outcomes
+        judged += o.status in ("pass", "finding")
+        if o.status != "finding":
+            continue
+        signature = finding_signature(o, result.function or ex.function.pruned())
+        if known.match(backend.name, o.kind, signature, region(ex.function.pruned(), ex.inputs), mode="hvp"):
+            expected += 1
+            continue
+        hits += 1
+        first = first or (o.kind, ex)
+    print(f"  second-order false alarms: {hits}/{len(stream)} (+{expected} known)", file=sys.stderr, flush=True)
+    return hits, len(stream), judged, expected, time.perf_counter() - t0, first
+
+
+def print_second_false_alarms(row):
+    hits, n, judged, expected, secs, first = row
+    print("\n## False alarms in second order on correct HVPs (the NumPy reference tape's forward-over-reverse)\n")
+    print("| checker | examples | judged (the rest: a primitive without second order on the tape, a kink) | flagged "
+          "| known behaviours (not counted) | seconds | first flagged example |")
+    print("|---|---|---|---|---|---|---|")
+    what = "" if first is None else f"{first[0]} on {'+'.join(first[1].function.primitives_used)}"
+    print(f"| advalidate hvp | {n} | {judged} | {hits} | {expected} | {secs:.0f} | {what} |")
+
+
 def print_forward_false_alarms(rows):
     print("\n## False alarms in forward mode on correct JVPs (the NumPy reference tape), per 10,000 examples\n")
     print("| checker | examples | flagged | known behaviours (not counted) | of which the checker crashed | per 10,000 "
@@ -1234,8 +1274,9 @@ def main(argv=None):
     p.add_argument("--skip", nargs="*", default=[], choices=["planted", "sensitivity", "false-alarms", "forward",
                                                              "forward-planted", "forward-sensitivity",
                                                              "forward-false-alarms", "second-order",
-                                                             "second-order-planted", "second-order-sensitivity"],
-                   help="sections not to run; 'forward' skips the three forward-mode ones, 'second-order' the two "
+                                                             "second-order-planted", "second-order-sensitivity",
+                                                             "second-order-false-alarms"],
+                   help="sections not to run; 'forward' skips the three forward-mode ones, 'second-order' the three "
                         "second-order ones")
     p.add_argument("--across-seeds", type=int, default=0, metavar="K",
                    help="also compare first detections over the streams of seeds 0 … K-1 (run it with "
@@ -1248,7 +1289,7 @@ def main(argv=None):
     if "forward" in skip:
         skip |= {"forward-planted", "forward-sensitivity", "forward-false-alarms"}
     if "second-order" in skip:
-        skip |= {"second-order-planted", "second-order-sensitivity"}
+        skip |= {"second-order-planted", "second-order-sensitivity", "second-order-false-alarms"}
     n = args.examples or (40 if args.quick else 120)
     nfa = args.false_alarm_examples or (300 if args.quick else 10_000)
     nfa_anchor = args.anchor_false_alarm_examples or nfa
@@ -1292,6 +1333,10 @@ def main(argv=None):
         sys.stdout.flush()
     if "second-order-sensitivity" not in skip:
         print_second_sensitivity(second_sensitivity(points, args.seed), points)
+        sys.stdout.flush()
+    if "second-order-false-alarms" not in skip:
+        stream = checkable(draw_examples(nfa, args.seed + 1, tangents=True), Oracle())
+        print_second_false_alarms(second_order_false_alarms(stream))
         sys.stdout.flush()
     if args.across_seeds:
         print_across_seeds(across_seeds(args.across_seeds, n), args.across_seeds, n)
