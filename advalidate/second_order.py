@@ -263,6 +263,15 @@ def hvp_job(backend, fn: Function, inputs, cotangents, directions, measure_work:
                 label="hvp", work_label="work hvp", after=after)
 
 
+def _no_reference(fn: Function) -> str:
+    """Why the error model cannot judge second order on ``fn`` (its scale and classification are the reference tape's
+    forward-over-reverse pass), or "": a primitive whose VJP rule does not run on dual numbers."""
+    table = numpy_ref.NumpyReference().hvp_primitives
+    missing = [p for p in fn.primitives_used if p not in table]
+    return (f"the reference tape has no second order for {', '.join(missing)} (its VJP rule calls a float-only routine): "
+            "no error model to judge H_v·u by" if missing else "")
+
+
 def judge(fn: Function, live: Function, inputs, cotangents, directions, backends, oracle, measure_work: bool,
           omega: float, point: str, kink: str, why_not: dict, seconds, lap, jobs: dict | None = None) -> tuple:
     """Every backend's HVPs on one example: ``(the oracle's OracleHVP or None, outcomes with mode "hvp")``, as
@@ -285,6 +294,8 @@ def judge(fn: Function, live: Function, inputs, cotangents, directions, backends
     if point == "kink":
         skip = f"at a kink of {kink}: the second derivative is not defined there (second order is judged at regular points)"
     ref = hvp_oracle = None
+    if not skip and able:
+        skip = _no_reference(live)
     if not skip and able:
         try:
             hvp_oracle = oracle.hvp(live, inputs, cotangents, directions)

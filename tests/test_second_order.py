@@ -255,3 +255,26 @@ def test_identity_mode_holds_each_backends_hessian_to_its_symmetry():
     bad = by[("asymmetric-hvp", "hvp")]
     assert bad.kind == "wrong-value" and SYMMETRY in bad.message and "forward-over-reverse" in bad.message
     assert by[("asymmetric-hvp", "jvp")].status == "pass"  # its first order is the tape's
+
+
+class _AllPrimitives(numpy_ref.NumpyReference):
+    """Claims second order for every primitive (its products are zeros): stands for a library whose HVP covers a
+    primitive the tape's duals cannot run."""
+
+    name = "hvp-everywhere"
+
+    @property
+    def hvp_primitives(self):
+        return self.primitives
+
+    def hvp(self, fn, inputs, cotangents, directions, method="forward-over-reverse"):
+        return HVP(self.vjp(fn, inputs, cotangents).outputs, [np.zeros_like(x) for x in inputs])
+
+
+def test_a_program_the_tape_has_no_second_order_for_is_skipped_with_the_reason_not_unjudged():
+    fn = builder.single("mish", (3,))
+    result = check_example(fn, [np.array([0.3, -0.7, 1.1])], [np.ones(3)], [_AllPrimitives()],
+                           tangents=[np.ones(3)], modes=("hvp",))
+    assert result.point == "regular"
+    (outcome,) = result.outcomes
+    assert outcome.status == "skipped" and "reference tape has no second order for mish" in outcome.message
