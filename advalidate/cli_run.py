@@ -193,6 +193,9 @@ def main(args) -> int:
     if settings.identities:
         print(f"identity mode (--max-side {settings.max_side}): the oracle is skipped; each backend's VJP and JVP are "
               "checked against each other by <v, J·w> = <Jᵀv, w>", file=sys.stderr)
+    if "hvp" in settings.modes and settings.hvp_every > 1 and not settings.identities:
+        print(f"second order (hvp) on the probes and on one example in {settings.hvp_every} (--hvp-every 1: every one)",
+              file=sys.stderr)
     _say_unsupported_modes(backends, settings.modes)
     from .progress import Termination, progress_display
 
