@@ -28,19 +28,19 @@ mode that re-runs f per input, as a finite-difference Jacobian would, fails it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 
 from . import primitives
 from .backends import numpy_ref
-from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, _float_values, _perturber,
+from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, Comparison, _float_values, _perturber,
                          component_errors, exact_precision, rounding_bound, unit_roundoff)
 from .evaluate import to_mp
 from .ir import Function
 
-__all__ = ["JVPReference", "forward_scale", "tangent_magnitudes", "compare_jvp", "run_jvp", "DIAGONAL_FAMILIES"]
+__all__ = ["JVPReference", "forward_scale", "tangent_magnitudes", "compare_jvp", "compare_components", "lost_digits",
+           "unrepresentable", "run_jvp", "DIAGONAL_FAMILIES"]
 
 DIAGONAL_FAMILIES = ("elementwise", "binary")  # each result entry reads one entry of each (broadcast) operand
 
@@ -163,26 +163,9 @@ class JVPReference:
                             if moved and jumpy else "") or self._unrepresentable()
 
     def _unrepresentable(self) -> str:
-        """Why no float forward pass can return this JVP, or "": the float tape's JVP is NaN or inf on a component
-        whose exact value is finite in the dtype, while the same rules at the dtype's precision with an unbounded
-        exponent (mpmath) are finite there: only the range failed, on a term inside a rule (qr_q of a 1×1 subnormal
-        matrix: Q = 1, J·w = 0, but the rule's w/R is 1.5e315 in float64 and inf·0 is NaN). The VJP's counterpart
-        is :func:`advalidate.errormodel.unrepresentable`."""
-        fn, big = self.fn, float(np.finfo(self.fn.dtype).max)
-        bad = [~np.isfinite(t) & (np.abs(o) <= big) for t, o in zip(self.tape, self.oracle.tangents)]
-        if not any(np.any(b) for b in bad):
-            return ""
-        try:
-            ranged = numpy_ref.mp_jvp(self.fn, self.inputs, self.tangents, int(np.finfo(fn.dtype).nmant) + 1)[1]
-        except (ZeroDivisionError, ValueError, TypeError):
-            return ""
-        for k, (b, r) in enumerate(zip(bad, ranged)):
-            values = np.asarray(r, dtype=object).reshape(-1)
-            if not all(mpmath.isfinite(v) for v, on in zip(values, np.reshape(b, -1)) if on):
-                return ""
-        return (f"the reference JVP is NaN or inf in {fn.dtype} where J·w is finite, and its rules are finite at "
-                f"{fn.dtype}'s precision without its exponent range: a term of the forward-mode pass overflows the "
-                "dtype, so no float forward pass can return this JVP")
+        """:func:`unrepresentable` for the tape's J·w."""
+        return unrepresentable(self.tape, self.oracle.tangents, self.fn.dtype,
+                               lambda prec: numpy_ref.mp_jvp(self.fn, self.inputs, self.tangents, prec)[1], "JVP")
 
     @property
     def exact(self):
@@ -196,49 +179,67 @@ class JVPReference:
         return self._exact_run
 
 
-@dataclass
-class JVPComparison:
-    """The verdict on one backend's JVP against the oracle (per output, like the VJP's per input)."""
-
-    ok: bool
-    kind: str | None
-    ratio: float
-    worst: tuple | None  # (output index, component index)
-    errors: list
-    tolerances: list
-
-
-def compare_jvp(reference: JVPReference, tangents) -> JVPComparison:
-    """Compare a backend's output tangents with the oracle's, component by component."""
-    fn, o, tols = reference.fn, reference.oracle, reference.tolerances
-    errors, bads, ratio, worst, nonfinite = component_errors(tangents, o.tangents, tols, fn.dtype)
+def compare_components(reference, values, exact, exact_mp) -> Comparison:
+    """A backend's arrays (``values``: J·w per output, or H_v·u per input) against the oracle's (``exact``, float64,
+    and ``exact_mp``), under ``reference.tolerances``, component by component; a miss is ``nan-inf``,
+    ``precision-loss`` (:func:`lost_digits`) or ``wrong-value``. Forward mode and second order share it."""
+    errors, bads, ratio, worst, nonfinite = component_errors(values, exact, reference.tolerances, reference.fn.dtype)
     kind = None
     if nonfinite:
         kind = "nan-inf"
     elif any(np.any(b) for b in bads):
-        kind = "precision-loss" if _lost_digits(reference, bads) else "wrong-value"
-    return JVPComparison(kind is None, kind, ratio, worst, errors, tols)
+        kind = "precision-loss" if lost_digits(reference, bads, exact, exact_mp) else "wrong-value"
+    return Comparison(kind is None, kind, ratio, worst, errors, reference.tolerances)
 
 
-def _lost_digits(reference: JVPReference, bads) -> bool:
-    """On every component the backend misses, the reference JVP rules miss too in the dtype and agree with the
-    oracle at high precision (to its bound plus 2^-100 of the scale): right formulas, lost digits."""
-    o, tols = reference.oracle, reference.tolerances
-    for r, ot, t, bad in zip(reference.tape, o.tangents, tols, bads):
+def compare_jvp(reference: JVPReference, tangents) -> Comparison:
+    """Compare a backend's output tangents with the oracle's, component by component."""
+    return compare_components(reference, tangents, reference.oracle.tangents, reference.oracle.tangents_mp)
+
+
+def lost_digits(reference, bads, exact, exact_mp) -> bool:
+    """On every component the backend misses, the reference tape misses too in the dtype (``reference.tape``) and its
+    rules at high precision (``reference.exact``) agree with the oracle (to its bound, ``reference.oracle.errors_mp``,
+    plus 2^-100 of the scale): right formulas, lost digits."""
+    tols = reference.tolerances
+    for r, ot, t, bad in zip(reference.tape, exact, tols, bads):
         with np.errstate(all="ignore"):
             if not np.all(np.abs(np.asarray(r, np.float64) - ot)[bad] > t[bad]):
                 return False
-    exact = reference.exact
-    if exact is None:
+    high = reference.exact
+    if high is None:
         return False
     margin = mpmath.ldexp(1, -AGREEMENT_BITS)
     with mpmath.workprec(exact_precision(reference.fn.dtype)):
-        for g, om, em, sc, bad in zip(exact, o.tangents_mp, o.errors_mp, reference.scale, bads):
+        for g, om, em, sc, bad in zip(high, exact_mp, reference.oracle.errors_mp, reference.scale, bads):
             for miss, gi, oi, ei, si in zip(np.reshape(bad, -1), np.reshape(g, -1), np.reshape(om, -1),
                                             np.reshape(em, -1), np.reshape(sc, -1)):
                 if miss and not abs(gi - oi) <= ei + margin * max(mpmath.mpf(float(si)), abs(oi)):
                     return False
     return True
+
+
+def unrepresentable(tape, exact, dtype: str, ranged, what: str) -> str:
+    """Why no float pass can return this derivative (``what``: "JVP", "HVP"), or "": the tape's float result is NaN
+    or inf on a component whose exact value (``exact``) is finite in the dtype, while the same rules at the dtype's
+    precision with an unbounded exponent (``ranged(prec)``, mpmath) are finite there: only the range failed, on a
+    term inside a rule (qr_q of a 1×1 subnormal matrix: Q = 1, J·w = 0, but the rule's w/R is 1.5e315 in float64 and
+    inf·0 is NaN). The VJP's counterpart is :func:`advalidate.errormodel.unrepresentable`."""
+    big = float(np.finfo(dtype).max)
+    bad = [~np.isfinite(t) & (np.abs(o) <= big) for t, o in zip(tape, exact)]
+    if not any(np.any(b) for b in bad):
+        return ""
+    try:
+        high = ranged(int(np.finfo(dtype).nmant) + 1)
+    except (ZeroDivisionError, ValueError, TypeError):
+        return ""
+    for b, r in zip(bad, high):
+        values = np.asarray(r, dtype=object).reshape(-1)
+        if not all(mpmath.isfinite(v) for v, on in zip(values, np.reshape(b, -1)) if on):
+            return ""
+    return (f"the reference {what} is NaN or inf in {dtype} where it is finite exactly, and its rules are finite at "
+            f"{dtype}'s precision without its exponent range: a term of the pass overflows the dtype, so no float "
+            f"pass can return this {what}")
 
 
 def _validate(fn: Function, result) -> str | None:

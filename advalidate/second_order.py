@@ -41,15 +41,14 @@ input entry) grows with it and fails, and its extra forward passes fail it at on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 
 from . import dual
 from .backends import numpy_ref
-from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, K, S, _float_values, _perturber, component_errors,
-                         exact_precision, rounding_bound, unit_roundoff)
+from .errormodel import FLOAT_FAILURES, K, S, _float_values, _perturber, exact_precision, rounding_bound, unit_roundoff
+from .forward_mode import compare_components, unrepresentable
 from .evaluate import to_mp
 from .ir import Function
 
@@ -138,25 +137,9 @@ class HVPReference:
                             if moved and jumpy else "") or self._unrepresentable()
 
     def _unrepresentable(self) -> str:
-        """Why no float pass can return this HVP, or "" (:meth:`advalidate.forward_mode.JVPReference._unrepresentable`):
-        the tape's float HVP is NaN or inf where the exact one is finite in the dtype, while its rules at the dtype's
-        precision with an unbounded exponent are finite there."""
-        fn, big = self.fn, float(np.finfo(self.fn.dtype).max)
-        bad = [~np.isfinite(t) & (np.abs(o) <= big) for t, o in zip(self.tape, self.oracle.hvps)]
-        if not any(np.any(b) for b in bad):
-            return ""
-        try:
-            ranged = numpy_ref.mp_hvp(fn, self.inputs, self.cotangents, self.directions,
-                                      int(np.finfo(fn.dtype).nmant) + 1)
-        except (ZeroDivisionError, ValueError, TypeError):
-            return ""
-        for b, r in zip(bad, ranged):
-            values = np.asarray(r, dtype=object).reshape(-1)
-            if not all(mpmath.isfinite(v) for v, on in zip(values, np.reshape(b, -1)) if on):
-                return ""
-        return (f"the reference HVP is NaN or inf in {fn.dtype} where H_v·u is finite, and its rules are finite at "
-                f"{fn.dtype}'s precision without its exponent range: a term of the second-order pass overflows the "
-                "dtype, so no float pass can return this HVP")
+        """:func:`advalidate.forward_mode.unrepresentable` for the tape's H_v·u."""
+        return unrepresentable(self.tape, self.oracle.hvps, self.fn.dtype, lambda prec: numpy_ref.mp_hvp(
+            self.fn, self.inputs, self.cotangents, self.directions, prec), "HVP")
 
     @property
     def exact(self):
@@ -171,49 +154,10 @@ class HVPReference:
         return self._exact_run
 
 
-@dataclass
-class HVPComparison:
-    """The verdict on one HVP against the oracle (per input)."""
-
-    ok: bool
-    kind: str | None
-    ratio: float
-    worst: tuple | None
-    errors: list
-    tolerances: list
-
-
-def compare_hvp(reference: HVPReference, hvps) -> HVPComparison:
-    """Compare a backend's H_v·u with the oracle's, component by component."""
-    fn, o, tols = reference.fn, reference.oracle, reference.tolerances
-    errors, bads, ratio, worst, nonfinite = component_errors(hvps, o.hvps, tols, fn.dtype)
-    kind = None
-    if nonfinite:
-        kind = "nan-inf"
-    elif any(np.any(b) for b in bads):
-        kind = "precision-loss" if _lost_digits(reference, bads) else "wrong-value"
-    return HVPComparison(kind is None, kind, ratio, worst, errors, tols)
-
-
-def _lost_digits(reference: HVPReference, bads) -> bool:
-    """On every component the backend misses, the tape misses too in the dtype and its rules at high precision agree
-    with the oracle: right formulas, lost digits."""
-    o, tols = reference.oracle, reference.tolerances
-    for r, oh, t, bad in zip(reference.tape, o.hvps, tols, bads):
-        with np.errstate(all="ignore"):
-            if not np.all(np.abs(np.asarray(r, np.float64) - oh)[bad] > t[bad]):
-                return False
-    exact = reference.exact
-    if exact is None:
-        return False
-    margin = mpmath.ldexp(1, -AGREEMENT_BITS)
-    with mpmath.workprec(exact_precision(reference.fn.dtype)):
-        for g, om, em, sc, bad in zip(exact, o.hvps_mp, o.errors_mp, reference.scale, bads):
-            for miss, gi, oi, ei, si in zip(np.reshape(bad, -1), np.reshape(g, -1), np.reshape(om, -1),
-                                            np.reshape(em, -1), np.reshape(sc, -1)):
-                if miss and not abs(gi - oi) <= ei + margin * max(mpmath.mpf(float(si)), abs(oi)):
-                    return False
-    return True
+def compare_hvp(reference: HVPReference, hvps):
+    """Compare a backend's H_v·u with the oracle's, component by component
+    (:func:`advalidate.forward_mode.compare_components`)."""
+    return compare_components(reference, hvps, reference.oracle.hvps, reference.oracle.hvps_mp)
 
 
 def _validate(fn: Function, result) -> str | None:
