@@ -154,47 +154,16 @@ def _symmetry(fn: Function, live: Function, inputs, cotangents, us, backends, ex
     return outcomes
 
 
-def _symmetric(name, method, hu, hw, us, ws, allowed, caught):
-    from .check import Outcome
-
+def _two_sides(left_terms, right_terms, allowed: float):
+    """The two sides of an identity from their terms, compared within ``allowed`` plus the rounding of the two sums:
+    ``(left, right, |difference|, tolerance, ratio, kind)``, kind None (they agree), ``wrong-value`` or ``nan-inf``
+    (one side NaN or inf and the other not)."""
     with np.errstate(all="ignore"):
-        left_terms = [np.asarray(h, np.float64) * w for h, w in zip(hu, ws)]
-        right_terms = [np.asarray(h, np.float64) * u for h, u in zip(hw, us)]
         left = math.fsum(float(x) for a in left_terms for x in np.reshape(a, -1))
         right = math.fsum(float(x) for a in right_terms for x in np.reshape(a, -1))
         size = sum(float(np.sum(np.abs(a))) for a in left_terms + right_terms)
     n = sum(np.size(a) for a in left_terms + right_terms)
     tol = allowed + 2 * n * unit_roundoff("float64") * size
-    outcome = Outcome(name, "pass", grads=[np.asarray(h) for h in hu], warnings=caught, mode="hvp")
-    if math.isfinite(left) and math.isfinite(right):
-        err = abs(left - right)
-        ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
-        kind = None if err <= tol else "wrong-value"
-    elif left == right:
-        err, ratio, kind = 0.0, 0.0, None
-    else:
-        err, ratio, kind = math.inf, math.inf, "nan-inf"
-    outcome.comparison = Comparison(kind is None, kind, ratio, None, [np.array([err])], [np.array([tol])])
-    if kind is not None:
-        outcome.status, outcome.kind = "finding", kind
-        outcome.message = (f"the symmetry {SYMMETRY} of the Hessian fails in {name}'s {method} products: "
-                           f"<w, H_v·u> = {left!r}, <u, H_v·w> = {right!r}, |difference| {err:.3g} > tolerance "
-                           f"{tol:.3g} ({ratio:.3g}× it; no oracle: identity mode)")
-    return outcome
-
-
-def _verdict(name, fn: Function, grads, ts, vs, ws, allowed: float, caught):
-    from .check import Outcome
-
-    with np.errstate(all="ignore"):
-        left_terms = [np.asarray(v) * np.asarray(t, np.float64) for v, t in zip(vs, ts)]
-        right_terms = [np.asarray(g, np.float64) * w for g, w in zip(grads, ws)]
-        left = math.fsum(float(x) for a in left_terms for x in np.reshape(a, -1))
-        right = math.fsum(float(x) for a in right_terms for x in np.reshape(a, -1))
-        size = sum(float(np.sum(np.abs(a))) for a in left_terms + right_terms)
-    n = sum(np.size(a) for a in left_terms + right_terms)
-    tol = allowed + 2 * n * unit_roundoff("float64") * size
-    outcome = Outcome(name, "pass", grads=[np.asarray(t) for t in ts], warnings=caught, mode="jvp")
     if math.isfinite(left) and math.isfinite(right):
         err = abs(left - right)
         ratio = 0.0 if err == 0 else (err / tol if tol > 0 else math.inf)
@@ -203,10 +172,38 @@ def _verdict(name, fn: Function, grads, ts, vs, ws, allowed: float, caught):
         err, ratio, kind = 0.0, 0.0, None
     else:
         err, ratio, kind = math.inf, math.inf, "nan-inf"
+    return left, right, err, tol, ratio, kind
+
+
+def _outcome(name, mode, values, caught, sides, message):
+    """The identity's outcome on the ``mode`` row (``message(left, right, err, tol, ratio)`` where it fails)."""
+    from .check import Outcome
+
+    left, right, err, tol, ratio, kind = sides
+    outcome = Outcome(name, "pass", grads=[np.asarray(t) for t in values], warnings=caught, mode=mode)
     outcome.comparison = Comparison(kind is None, kind, ratio, None, [np.array([err])], [np.array([tol])])
     if kind is not None:
         outcome.status, outcome.kind = "finding", kind
-        outcome.message = (f"the identity {IDENTITY} fails between {name}'s own JVP and VJP: <v, J·w> = {left!r}, "
-                           f"<Jᵀv, w> = {right!r}, |difference| {err:.3g} > tolerance {tol:.3g} "
-                           f"({ratio:.3g}× it; no oracle: identity mode)")
+        outcome.message = message(left, right, err, tol, ratio)
     return outcome
+
+
+def _verdict(name, fn: Function, grads, ts, vs, ws, allowed: float, caught):
+    with np.errstate(all="ignore"):
+        left_terms = [np.asarray(v) * np.asarray(t, np.float64) for v, t in zip(vs, ts)]
+        right_terms = [np.asarray(g, np.float64) * w for g, w in zip(grads, ws)]
+    sides = _two_sides(left_terms, right_terms, allowed)
+    return _outcome(name, "jvp", ts, caught, sides, lambda left, right, err, tol, ratio: (
+        f"the identity {IDENTITY} fails between {name}'s own JVP and VJP: <v, J·w> = {left!r}, <Jᵀv, w> = {right!r}, "
+        f"|difference| {err:.3g} > tolerance {tol:.3g} ({ratio:.3g}× it; no oracle: identity mode)"))
+
+
+def _symmetric(name, method, hu, hw, us, ws, allowed, caught):
+    with np.errstate(all="ignore"):
+        left_terms = [np.asarray(h, np.float64) * w for h, w in zip(hu, ws)]
+        right_terms = [np.asarray(h, np.float64) * u for h, u in zip(hw, us)]
+    sides = _two_sides(left_terms, right_terms, allowed)
+    return _outcome(name, "hvp", hu, caught, sides, lambda left, right, err, tol, ratio: (
+        f"the symmetry {SYMMETRY} of the Hessian fails in {name}'s {method} products: <w, H_v·u> = {left!r}, "
+        f"<u, H_v·w> = {right!r}, |difference| {err:.3g} > tolerance {tol:.3g} ({ratio:.3g}× it; no oracle: "
+        "identity mode)"))
