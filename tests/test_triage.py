@@ -59,8 +59,10 @@ CAMPAIGNS += [
                  id="jvp-special-seed6"),
     pytest.param(LIBRARY_BACKENDS + ["--mode", "jvp", "--dtype", "float32", "--special-share", "0.5", "--max-examples",
                                      "60", "--seed", "9"], id="jvp-float32-seed9"),
-    pytest.param(["--max-side", "12", "--max-examples", "60", "--seed", "7"], id="identities-seed7"),
-    pytest.param(["--special", "--max-examples", "40", "--seed", "11"], id="both-modes-special-seed11"),
+    pytest.param(["--max-side", "12", "--max-examples", "60", "--seed", "7", "--mode", "vjp", "--mode", "jvp"],
+                 id="identities-seed7"),
+    pytest.param(["--special", "--max-examples", "40", "--seed", "11", "--mode", "vjp", "--mode", "jvp"],
+                 id="both-modes-special-seed11"),
 ]
 
 LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd", "numpy-ref": "numpy"}
