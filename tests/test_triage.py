@@ -63,6 +63,9 @@ CAMPAIGNS += [
                  id="identities-seed7"),
     pytest.param(["--special", "--max-examples", "40", "--seed", "11", "--mode", "vjp", "--mode", "jvp"],
                  id="both-modes-special-seed11"),
+    # second order at special points on every backend (its findings are the entries with mode: hvp)
+    pytest.param(ALL_BACKENDS + ["--mode", "hvp", "--special", "--max-examples", "40", "--seed", "8", "--hvp-every", "1"],
+                 id="hvp-special-seed8"),
 ]
 
 LIBRARIES = {"jax": "jax", "jax-jit": "jax", "torch": "torch", "autograd": "autograd", "numpy-ref": "numpy"}
