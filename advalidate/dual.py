@@ -54,7 +54,8 @@ def underflow(tiny: float):
 
 
 def _floor(x, m):
-    """The magnitude ``m`` of a value or tangent ``x``, plus the dtype's ``tiny`` where x lies below it."""
+    """The magnitude ``m`` of a value or tangent ``x``, plus the dtype's ``tiny`` where x lies below it (m itself may
+    have underflowed to 0: 1/y² at y = 2.9e161 is subnormal in float64, and so is everything it multiplies)."""
     tiny = _TINY.get()
     return m + tiny if tiny and abs(x) < tiny else m
 
@@ -121,7 +122,8 @@ class Dual:
         a1, a2 = abs(self.a), abs(o.a)
         a, b = self.a * o.a, _times(self.a, o.b) + _times(self.b, o.a)
         B = _times(a1, o.B) + _times(abs(o.b), self.A) + _times(a2, self.B) + _times(abs(self.b), o.A)
-        return Dual(a, b, _floor(a, _times(a2, self.A) + _times(a1, o.A)), _floor(b, B) if B else B)
+        moving = self.b != 0 or o.b != 0 or self.B != 0 or o.B != 0  # else a constant's tangent: a structural zero
+        return Dual(a, b, _floor(a, _times(a2, self.A) + _times(a1, o.A)), _floor(b, B) if moving else B)
 
     __rmul__ = __mul__
 
@@ -181,7 +183,8 @@ class Dual:
         """``f(self)`` from ``f(a)``, ``f′(a)`` and ``f″(a)`` (the magnitudes of the module docstring)."""
         t = _times(f1, self.b)
         B = abs(t) + _times(_times(abs(f2), abs(self.b)), self.A) + _times(abs(f1), self.B)
-        return Dual(f0, t, _floor(f0, abs(f0) + _times(abs(f1), self.A)), _floor(t, B) if B else B)
+        moving = self.b != 0 or self.B != 0  # else a constant's tangent: a structural zero
+        return Dual(f0, t, _floor(f0, abs(f0) + _times(abs(f1), self.A)), _floor(t, B) if moving else B)
 
     # ---- comparisons: on the values
     def _key(self, other):

@@ -116,8 +116,10 @@ def test_a_finding_present_in_one_run_is_absent_in_the_other(two_runs):
 def test_the_matrix_has_a_row_per_run_and_marks_what_changed(two_runs):
     wide, narrow = two_runs
     m = run_matrix(runs_from([wide, narrow]))
-    # a group per backend and mode: forward mode's rows after reverse mode's
-    assert [g["backend"] for g in m["groups"]] == ["numpy-ref", "bad-tanh", "numpy-ref (jvp)", "bad-tanh (jvp)"]
+    # a group per backend and mode: forward mode's rows after reverse mode's, then second order's (bad-tanh, a planted
+    # reverse-mode mutant, has no second order: tests/helpers.Mutant)
+    assert [g["backend"] for g in m["groups"]] == ["numpy-ref", "bad-tanh", "numpy-ref (jvp)", "bad-tanh (jvp)",
+                                                   "numpy-ref (hvp)"]
     planted = next(g for g in m["groups"] if g["backend"] == "bad-tanh")
     assert [r["run"].label for r in planted["rows"]] == ["float64", "float32"]
     cell = [{(c["family"], c["property"]): c for c in r["cells"]} for r in planted["rows"]]

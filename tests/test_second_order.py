@@ -278,3 +278,14 @@ def test_a_program_the_tape_has_no_second_order_for_is_skipped_with_the_reason_n
     assert result.point == "regular"
     (outcome,) = result.outcomes
     assert outcome.status == "skipped" and "reference tape has no second order for mish" in outcome.message
+
+
+def test_an_underflowed_magnitude_still_bounds_the_tapes_rounding_far_out():
+    """qr_r of a 1×1 [2.2e161]: the tape's rule divides by R and multiplies by R again, and 1/R² is subnormal in float64,
+    so its float H_v·u leaves 1.4e-163 for an exact 0. The magnitude of that tangent underflowed with it; it takes the
+    dtype's tiny (dual.underflow), and the tape passes (it was flagged precision-loss before)."""
+    fn = builder.single("qr_r", (1, 1))
+    result = check_example(fn, [np.array([[2.2494568972715982e+161]])], [np.array([[0.125]])],
+                           [numpy_ref.NumpyReference()], tangents=[np.array([[0.125]])], modes=("hvp",))
+    (outcome,) = result.outcomes
+    assert outcome.status == "pass", outcome.message
