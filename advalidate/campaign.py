@@ -74,7 +74,7 @@ class Settings:
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
     modes: tuple = MODES  # the modes of AD checked (each backend in those it provides: contract.modes_of)
     max_side: int | None = None  # the strategies' largest side (None: theirs, 4); past 4, identity mode (below)
-    hvp_every: int = 1  # second order on every n-th example after the probes (the probes: every one); 1: all
+    hvp_every: int = 2  # second order on every n-th example after the probes (the probes: all); 1: every example
 
 
 IDENTITY_SIDE = 4  # the strategies' default largest side: the oracle's workload; past it, identity mode
