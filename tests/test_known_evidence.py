@@ -980,6 +980,25 @@ def test_autograd_abs_at_a_subnormal_still_multiplies_first():
 # ---- forward mode: every value entry (mode: jvp) of a library, its J·w computed in the library's own API
 
 
+def _script_namespace(entry, call: str) -> dict:
+    """The bug-report script's own code for ``entry``'s library, executed: the function ``f`` rendered in its API and
+    the script hook's ``call`` (``jvp`` or ``hvp``) defined; ``__backend__`` is the backend it came from."""
+    from advalidate.backends.registry import load_backends
+    from advalidate.bugreport import _function_source, hooks
+
+    pytest.importorskip({"jax-jit": "jax"}.get(entry.backend, entry.backend))
+    backends, errors = load_backends([entry.backend], isolate="none")
+    assert backends, errors
+    backend, fn = backends[0], entry.example.function
+    hook = hooks(backend)
+    function = _function_source(fn, backend, hook)
+    source = "\n\n".join(["import numpy as np", hook.imports, hook.helpers if "F." in function else "", function,
+                            getattr(hook, call)(backend)])
+    namespace: dict = {"__backend__": backend}
+    exec(compile(source, f"<{entry.source}>", "exec"), namespace)
+    return namespace
+
+
 def _forward_entries():
     from advalidate.known import KnownBehaviours
 
@@ -993,19 +1012,9 @@ def test_the_forward_mode_discrepancy_still_shows_in_the_library_code(entry):
     """The bug-report script's own code (the function rendered in the library's API, and ``jax.jvp``,
     ``torch.func.jvp`` or ``autograd.make_jvp``) gives the recorded J·w again, bit for bit, and it is not the
     oracle's."""
-    from advalidate.backends.registry import load_backends
-    from advalidate.bugreport import _function_source, hooks
     from advalidate.known import parse_arrays
 
-    pytest.importorskip({"jax-jit": "jax"}.get(entry.backend, entry.backend))
-    backends, errors = load_backends([entry.backend], isolate="none")
-    assert backends, errors
-    backend, ex = backends[0], entry.example
-    hook = hooks(backend)
-    source = "\n\n".join(["import numpy as np", hook.imports, hook.helpers if "F." in _function_source(
-        ex.function, backend, hook) else "", _function_source(ex.function, backend, hook), hook.jvp(backend)])
-    namespace: dict = {}
-    exec(compile(source, f"<{entry.source}>", "exec"), namespace)
+    ex, namespace = entry.example, _script_namespace(entry, "jvp")
     with np.errstate(all="ignore"):
         _, tangents = namespace["jvp"](namespace["f"], [np.array(x) for x in ex.inputs], [np.array(w) for w in ex.tangents])
     dtype = ex.function.dtype
@@ -1037,19 +1046,11 @@ def test_the_second_order_discrepancy_still_shows_in_the_library_code(entry):
     backward, ``autograd.make_jvp``/``make_vjp``) gives the recorded H_v·u again, bit for bit, by one of the
     library's methods, and it is not the oracle's."""
     from advalidate.backends.contract import hvp_methods_of
-    from advalidate.backends.registry import load_backends
-    from advalidate.bugreport import _function_source, hooks
     from advalidate.known import parse_arrays
 
-    pytest.importorskip({"jax-jit": "jax"}.get(entry.backend, entry.backend))
-    backends, errors = load_backends([entry.backend], isolate="none")
-    assert backends, errors
-    backend, ex = backends[0], entry.example
-    hook = hooks(backend)
-    source = "\n\n".join(["import numpy as np", hook.imports, hook.helpers if "F." in _function_source(
-        ex.function, backend, hook) else "", _function_source(ex.function, backend, hook), hook.hvp(backend)])
-    namespace: dict = {}
-    exec(compile(source, f"<{entry.source}>", "exec"), namespace)
+    ex = entry.example
+    namespace = _script_namespace(entry, "hvp")
+    backend = namespace["__backend__"]
     dtype = ex.function.dtype
     library = parse_arrays(entry.evidence_field("library"), "", dtype, named=True)
     oracle = parse_arrays(entry.evidence_field("oracle"), "", "float64", named=True)
