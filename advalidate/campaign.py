@@ -74,7 +74,7 @@ class Settings:
     probe_share: tuple = (0, 1)  # (k, n): the k-th of n shards runs every n-th probe (advalidate.coverage)
     modes: tuple = MODES  # the modes of AD checked (each backend in those it provides: contract.modes_of)
     max_side: int | None = None  # the strategies' largest side (None: theirs, 4); past 4, identity mode (below)
-    hvp_every: int = 2  # second order on every n-th example after the probes (the probes: all); 1: every example
+    hvp_every: int = 2  # second order on every n-th example and the regular probes; 1: every example and probe
 
 
 IDENTITY_SIDE = 4  # the strategies' default largest side: the oracle's workload; past it, identity mode
@@ -157,15 +157,21 @@ class Campaign:
         return check_example(fn, example.inputs, example.cotangents, backends, oracle, measure_work=measure,
                              tangents=tangents, modes=modes)
 
-    def _modes_now(self, probe: bool) -> tuple:
-        """The modes of the next example: every mode asked, second order on every ``hvp_every``-th example only (the
-        probes: every one). Second order costs the most (its oracle differentiates each input entry twice, and the
-        libraries compile a second-order program per function): a campaign may share its budget that way."""
+    def _modes_now(self, probe) -> tuple:
+        """The modes of the next example: every mode asked, second order on every ``hvp_every``-th example only, and
+        of the probes (``probe``: the coverage phase's :class:`advalidate.coverage.Probe`, None for an example) on each
+        primitive's regular one. Second order costs the most (its oracle differentiates each input entry twice, and
+        the libraries compile a second-order program per function and method): a campaign may share its budget that
+        way (``hvp_every`` 1: every example and probe)."""
         modes = self.settings.modes
-        if probe or "hvp" not in modes or self.settings.hvp_every == 1:
+        if "hvp" not in modes or self.settings.hvp_every == 1:
             return modes
-        self._hvp_turn = getattr(self, "_hvp_turn", -1) + 1
-        return modes if self._hvp_turn % self.settings.hvp_every == 0 else tuple(m for m in modes if m != "hvp")
+        if probe is not None:
+            keep = not probe.special
+        else:
+            self._hvp_turn = getattr(self, "_hvp_turn", -1) + 1
+            keep = self._hvp_turn % self.settings.hvp_every == 0
+        return modes if keep else tuple(m for m in modes if m != "hvp")
 
     def _with_modes(self, strategy):
         """``strategy``, with a tangent per input drawn after each example where forward mode or second order is
@@ -283,7 +289,7 @@ class Campaign:
             # (and in the mode of its finding only)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
             measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
-            modes = (state["target"][2],) if shrinking else self._modes_now(probe=not claims)
+            modes = (state["target"][2],) if shrinking else self._modes_now(probe if not claims else None)
             result = self._check(fn, example, backends, oracle, measure, modes)
             if not shrinking:
                 self._record(fn, result, time.perf_counter() - t0, probe=not claims)

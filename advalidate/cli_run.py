@@ -42,9 +42,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "computes them); default: every mode each backend provides (a backend without a mode "
                         "is 'not supported' in it)")
     p.add_argument("--hvp-every", type=_positive, default=2, metavar="N",
-                   help="check second order (mode hvp) on every N-th example after the probes (default 2: it costs the "
-                        "most, its oracle differentiating each input entry twice; 1: every example; the probes and "
-                        "the known behaviours always)")
+                   help="check second order (mode hvp) on every N-th example and on each primitive's regular probe "
+                        "(default 2: it costs the most, its oracle differentiating each input entry twice; 1: every "
+                        "example and probe; the known behaviours always)")
     p.add_argument("--max-side", type=_positive, default=None, metavar="N",
                    help="the largest side of the shapes drawn (default 4); past 4 the oracle is skipped and each "
                         "backend's VJP and JVP are checked against each other by the identity <v, J·w> = <Jᵀv, w> "
@@ -194,8 +194,8 @@ def main(args) -> int:
         print(f"identity mode (--max-side {settings.max_side}): the oracle is skipped; each backend's VJP and JVP are "
               "checked against each other by <v, J·w> = <Jᵀv, w>", file=sys.stderr)
     if "hvp" in settings.modes and settings.hvp_every > 1 and not settings.identities:
-        print(f"second order (hvp) on the probes and on one example in {settings.hvp_every} (--hvp-every 1: every one)",
-              file=sys.stderr)
+        print(f"second order (hvp) on the regular probes and on one example in {settings.hvp_every} (--hvp-every 1: "
+              "every one)", file=sys.stderr)
     _say_unsupported_modes(backends, settings.modes)
     from .progress import Termination, progress_display
 
