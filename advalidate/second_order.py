@@ -222,8 +222,7 @@ def judge(fn: Function, live: Function, inputs, cotangents, directions, backends
     :func:`advalidate.forward_mode.judge` does for forward mode. A backend's outcome is its worst method's; the
     message names the method."""
     from .backends.contract import supports_mode
-    from .check import Outcome, program_omega
-    from .cost import check_bound
+    from .check import Outcome
     from .errors import DomainError, KinkError
     from .evaluate import trace
 
