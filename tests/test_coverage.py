@@ -20,7 +20,7 @@ from advalidate.coverage import (Probe, Schedule, allowed_with, covered_primitiv
 from advalidate.draws import seed_only_draws
 from advalidate.strategies import SIMPLICITY, functions
 
-RUN_DEFAULT_EXAMPLES = 120  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
+RUN_DEFAULT_EXAMPLES = 90  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
 
 
 def _fake(name, prims, dtypes=("float64", "float32")):

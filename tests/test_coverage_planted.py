@@ -1,5 +1,5 @@
 """Acceptance (issue 14): a gross rule error planted in ANY single primitive of the reference tape or of the autograd
-plug-in is caught by the default campaign (``advalidate run``'s settings: 120 examples, seed 0, float64, regular
+plug-in is caught by the default campaign (``advalidate run``'s settings: 90 examples, seed 0, float64, regular
 points, the default strategy and its coverage phase).
 
 The planted error doubles the primitive's VJP: the reference tape's rules for it return twice their value (the
@@ -24,7 +24,7 @@ from advalidate import primitives
 from advalidate.backends.numpy_ref import VJPS
 from advalidate.campaign import Campaign, Settings
 
-RUN_DEFAULT_EXAMPLES = 120  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
+RUN_DEFAULT_EXAMPLES = 90  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
 PRIMITIVES = list(primitives.CATALOGUE)
 
 

@@ -1,6 +1,6 @@
 """Quality: every planted bug is caught with the right kind, and the unmodified reference raises nothing.
 
-Fast tier: each mutant through a campaign at the ``advalidate run`` defaults (120 examples, seed 0, the default
+Fast tier: each mutant through a campaign at the ``advalidate run`` defaults (90 examples, seed 0, the default
 strategy) keeping one finding per kind (``max_per_kind=1``): the examples drawn up to the first finding of a kind
 are the same as in a default run, so the first finding is too, and the rest of the budget costs no shrinking.
 Slow tier: the same at exactly the defaults, and the reference tape over large budgets.
@@ -14,7 +14,7 @@ from advalidate.backends.numpy_ref import NumpyReference
 from advalidate.campaign import Campaign, Settings
 from tests.mutants import MUTANTS
 
-RUN_DEFAULT_EXAMPLES = 120  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
+RUN_DEFAULT_EXAMPLES = 90  # `advalidate run` without --max-examples in float64 (advalidate/cli_run.py)
 
 
 def _run(name, **settings):
