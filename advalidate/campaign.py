@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
 from . import primitives
-from .backends.contract import MODES, hvp_methods_of, modes_of
+from .backends.contract import MODES, hvp_methods_of, modes_of, work_modes_of
 from .bugreport import script_or_fallback
 from .check import OMEGA, ExampleResult, check_example, finding_signature
 from .coverage import Schedule
@@ -114,7 +114,7 @@ class Campaign:
         # examples are claimed from the budget one by one (shared with the other shards of a parallel run)
         self.budget = budget if budget is not None else Budget(self.settings.max_examples)
         self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
-        self.known = KnownBehaviours.load([b.name for b in self.backends], self.settings.known_dir)
+        self.known = KnownBehaviours.load(self.backends, self.settings.known_dir)
         self.known_records: list = []  # each known behaviour's example replayed (advalidate.known_replay)
         self.kept = FindingSet(self.settings.max_per_kind)
         self.stats = Stats()
@@ -288,7 +288,8 @@ class Campaign:
             # while shrinking, only the backend being shrunk runs (and counts work only for a cost finding)
             # (and in the mode of its finding only)
             backends = [b for b in self.backends if b.name == state["target"][0]] if shrinking else self.backends
-            measure = self.settings.measure_work and (not shrinking or state["target"][1] == "cost-bound")
+            # (work is counted while shrinking a cost finding, and an error one: work counting may be what raised)
+            measure = self.settings.measure_work and (not shrinking or state["target"][1] in ("cost-bound", "error"))
             modes = (state["target"][2],) if shrinking else self._modes_now(probe if not claims else None)
             result = self._check(fn, example, backends, oracle, measure, modes)
             if not shrinking:
@@ -394,6 +395,7 @@ class Campaign:
                              "jvp_unsupported": _mode_unsupported(b, supported, "jvp"),
                              "hvp_unsupported": _mode_unsupported(b, supported, "hvp"),
                              "hvp_methods": list(hvp_methods_of(b)),
+                             "work_modes": list(work_modes_of(b)),
                              "unsupported": sorted(set(primitives.CATALOGUE) - set(supported)), "error": None})
         for name, why in self.load_errors.items():
             backends.append({"name": name, "version": "", "dtypes": [], "supported": [], "unsupported": [],

@@ -33,7 +33,7 @@ from .isolation import BackendRaised
 from .oracle import Oracle, OracleVJP
 from .warnings_capture import MAX_KEPT, Caught, capture
 
-__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "run_vjp", "run_work",
+__all__ = ["Outcome", "ExampleResult", "KinkReference", "check_example", "concurrent", "counted_elsewhere", "run_vjp", "run_work",
            "kink_reference", "FULL_MODE_LIMIT", "OMEGA", "program_omega", "FLUSH_TO_ZERO", "primitive_signature", "finding_signature"]
 
 FULL_MODE_LIMIT = 48  # input elements up to which the oracle computes every component; projections beyond
@@ -645,6 +645,34 @@ def _overflow(fn: Function, outputs) -> str:
     return ""
 
 
+def counted_elsewhere(work, checked) -> str | None:
+    """Why ``work`` was not counted on the code whose values ``checked`` (the derivatives the campaign judged) came
+    from, or None: its ``values`` (the derivatives its counted run computed, when the counter runs the code; contract:
+    ``work``) differ from ``checked`` beyond half the dtype's digits (the same code at the same point gives the same
+    values, up to the rounding of a reordered sum; another code gives other values). None without ``values``."""
+    counted = getattr(work, "values", None)
+    if counted is None:
+        return None
+    if len(counted) != len(checked):
+        return (f"work was counted on other code than the checked one: its run gave {len(counted)} derivatives, the "
+                f"checked one {len(checked)}")
+    for i, (a, b) in enumerate(zip(checked, counted)):
+        a = np.asarray(a)
+        b = np.zeros_like(a) if b is None else np.asarray(b)
+        if a.shape != b.shape:
+            return (f"work was counted on other code than the checked one: derivative {i} has shape {b.shape} in the "
+                    f"counted run, {a.shape} in the checked one")
+        finfo = np.finfo(a.dtype if a.dtype.kind == "f" else np.float64)
+        tol = float(np.sqrt(finfo.eps))
+        finite = np.abs(a[np.isfinite(a)])
+        scale = max(float(finite.max()) if finite.size else 0.0, float(finfo.tiny))
+        if not np.allclose(b, a, rtol=tol, atol=tol * scale, equal_nan=True):
+            worst = float(np.nanmax(np.abs(np.asarray(b, float) - np.asarray(a, float))))
+            return (f"work was counted on other code than the checked one: derivative {i} of the counted run differs "
+                    f"from the checked value by up to {worst:.3g} (scale {scale:.3g})")
+    return None
+
+
 def concurrent(backend) -> bool:
     """Whether ``backend`` may run in a thread of its own, beside the oracle and the other backends: it says so
     (``concurrent = True``: the JAX and PyTorch backends, whose compilations and kernels release the GIL), or it
@@ -696,7 +724,7 @@ class _Job:
 def vjp_job(backend, fn: Function, inputs, cotangents, measure_work: bool) -> _Job:
     """A backend's VJP (and its work, when asked) in a thread of its own (:class:`_Job`)."""
     count = (lambda caught: run_work(backend, fn, inputs, cotangents, caught)) \
-        if measure_work and hasattr(backend, "work") else None
+        if measure_work and callable(getattr(backend, "work", None)) else None
     return _Job(backend, lambda caught: run_vjp(backend, fn, inputs, cotangents, caught), count)
 
 
@@ -906,7 +934,7 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             if flushed:
                 outcome.tag, outcome.message = FLUSH_TO_ZERO, f"{flushed}: {outcome.message}"
             lap(f"vjp {backend.name}")
-        if measure_work and outcome.status == "pass" and hasattr(backend, "work"):
+        if measure_work and outcome.status == "pass" and callable(getattr(backend, "work", None)):
             if job is not None:
                 work, failure = job.work, job.work_error
             else:
@@ -919,6 +947,8 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
             if failure is not None:
                 outcome.status, outcome.kind = "finding", "error"
                 outcome.message = f"work counting failed: {type(failure).__name__}: {failure}"
+            elif counted_elsewhere(work, grads):
+                outcome.status, outcome.kind, outcome.message = "finding", "error", counted_elsewhere(work, grads)
             else:
                 outcome.work = work
                 io = io_allowance(live, inputs, cotangents, outcome.work.forward)

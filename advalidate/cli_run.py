@@ -28,7 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "them with the rest of the catalogue (default: every primitive; `advalidate primitives` "
                         "lists names and families)")
     p.add_argument("--max-examples", type=_positive, default=None, metavar="N",
-                   help="random programs to generate (default: 120, or 40 with --dtype float32 or --special), after "
+                   help="random programs to generate (default: 90, or 40 with --dtype float32 or --special), after "
                         "the probes (see --probes)")
     p.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
                    help="first check every primitive of the selected backends alone, at a regular and at a special "
@@ -61,7 +61,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", metavar="DIR", help="where results.json and index.html go")
     p.add_argument("--workers", type=_positive, default=1, metavar="N", help="parallel workers (processes)")
     p.add_argument("--known-dir", default=None, metavar="DIR",
-                   help="a folder of <backend>.txt known-behaviour files (default: the ones shipped)")
+                   help="a folder of <backend>.txt known-behaviour files, added to the ones shipped (advalidate's and "
+                        "each plug-in's)")
     p.add_argument("--no-cost", dest="cost", action="store_false", help="skip work counting and the cost sweeps")
     p.add_argument("--database", default=None, metavar="DIR|redis://HOST:PORT/DB",
                    help="a Hypothesis example database shared by workers and machines: every counterexample found "
@@ -85,8 +86,8 @@ DEFAULT_SPECIAL_SHARE = 0.25  # the default run: a quarter of the examples at sp
 
 
 def default_examples(args) -> int:
-    """--max-examples, or its default: 120, or 40 with --dtype float32 or --special (every example special)."""
-    return args.max_examples or (40 if args.dtype == "float32" or args.special_share == 1 else 120)
+    """--max-examples, or its default: 90 (three modes share the budget of a run of about 3 minutes), or 40 with --dtype float32 or --special (every example special)."""
+    return args.max_examples or (40 if args.dtype == "float32" or args.special_share == 1 else 90)
 
 
 def _share(text: str) -> float:

@@ -27,7 +27,7 @@ import contextvars
 
 import numpy as np
 
-__all__ = ["Counter", "counting", "CountingArray", "wrap", "unwrap", "charge", "triangular_solve_work"]
+__all__ = ["Counter", "counting", "CountingArray", "CallCounter", "wrap", "unwrap", "charge", "triangular_solve_work"]
 
 
 class Counter:

@@ -278,7 +278,7 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
     are shared with reverse mode). ``why_not``: each backend's reason it cannot run ``fn`` (None: it can); ``jobs``:
     the job (:func:`jvp_job`) of each backend started in a thread of its own (the others run here)."""
     from .backends.contract import supports_mode
-    from .check import Outcome, program_omega
+    from .check import Outcome, counted_elsewhere, program_omega
     from .cost import check_bound
     from .errors import DomainError, KinkError
     from .evaluate import trace
@@ -349,6 +349,8 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
             if failure is not None or work is None:
                 result.status, result.kind = "finding", "error"
                 result.message = f"JVP work counting failed: {type(failure).__name__}: {failure}"
+            elif counted_elsewhere(work, tangents_out):
+                result.status, result.kind, result.message = "finding", "error", counted_elsewhere(work, tangents_out)
             else:
                 result.work = work
                 # a forward that is pure data movement costs 0 while its JVP still reads w and writes J·w; otherwise

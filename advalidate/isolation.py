@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from .backends.contract import HVP, JVP, VJP, Work, hvp_methods_of, modes_of
+from .backends.contract import HVP, JVP, VJP, Work, hvp_methods_of, modes_of, work_modes_of
 from .ir import Function
 from .warnings_capture import capture, deliver, records
 
@@ -57,7 +57,9 @@ def _serve(conn, spec):
         conn.send(("ready", {"name": backend.name, "version": str(getattr(backend, "version", "")),
                              "dtypes": tuple(backend.dtypes), "primitives": sorted(backend.primitives),
                              "dialect": getattr(backend, "dialect", None) is not None,
+                             "module": type(backend).__module__,
                              "modes": modes_of(backend),
+                             "work_modes": work_modes_of(backend),
                              "jvp_primitives": sorted(getattr(backend, "jvp_primitives", None) or backend.primitives)
                              if "jvp" in modes_of(backend) else [],
                              "hvp_primitives": sorted(getattr(backend, "hvp_primitives", None) or backend.primitives)
@@ -117,6 +119,7 @@ class Isolated:
         self.name, self.version, self.dtypes = info["name"], info["version"], info["dtypes"]
         self.primitives = dict.fromkeys(info["primitives"])
         self.has_dialect = info["dialect"]
+        self.plugin_module = info["module"]  # whose backend it is: where its shipped known behaviours are found
         if "jvp" not in info["modes"]:  # forward mode only where the backend itself has it (contract.modes_of)
             self.jvp = self.jvp_work = None
         self.jvp_primitives = dict.fromkeys(info["jvp_primitives"])
@@ -124,6 +127,9 @@ class Isolated:
             self.hvp = self.hvp_work = None
         self.hvp_primitives = dict.fromkeys(info["hvp_primitives"])
         self.hvp_methods = tuple(info["hvp_methods"]) or None
+        for mode, method in (("vjp", "work"), ("jvp", "jvp_work"), ("hvp", "hvp_work")):
+            if mode not in info["work_modes"]:  # the backend counts no work there: its cost is "not measured"
+                setattr(self, method, None)
 
     def _start(self) -> dict:
         ctx = mp.get_context("spawn")

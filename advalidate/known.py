@@ -1,7 +1,10 @@
 """Known behaviours: findings that are real, documented discrepancies of a library, each with its minimal example.
 
-One plain-text file per backend, ``<backend>.txt``, in ``advalidate/known/`` or in any folder given (a plug-in
-can ship its own). An entry is a header line at column 0 followed by indented ``field: value`` lines; the ``#``
+One plain-text file per backend, ``<backend>.txt``. A run reads, and merges, every file found for a backend:
+advalidate's own ``advalidate/known/<backend>.txt``; the one a plug-in ships as package data,
+``<package>/known/<backend>.txt`` in the top-level package of the module its entry point names
+(``mylib_advalidate/known/mylib.txt``); and one in each folder given (``advalidate run --known-dir DIR``,
+which adds to the shipped files). An entry is a header line at column 0 followed by indented ``field: value`` lines; the ``#``
 comment lines just above the header are its evidence, in words::
 
     # tanh's tail: 1 - tanh² with tanh rounded to 1 (torch too).
@@ -64,7 +67,7 @@ from .bugreport import float_literal
 from .errors import InvalidFunction
 from .ir import DTYPES, Function, Node
 
-__all__ = ["Entry", "Example", "KnownBehaviours", "KINDS", "parse", "format_entry", "format_function",
+__all__ = ["Entry", "Example", "KnownBehaviours", "shipped_files", "KINDS", "parse", "format_entry", "format_function",
            "parse_function", "format_array", "parse_arrays", "KnownFormatError"]
 
 KINDS = ("wrong-value", "precision-loss", "nan-inf", "convention", "cost-bound", "error")
@@ -357,22 +360,19 @@ class KnownBehaviours:
     entries: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, backends, folder=None) -> "KnownBehaviours":
-        """Entries for ``backends`` from ``folder`` (a folder or a list of folders; default: the files shipped
-        with advalidate). A folder without a backend's file has no entry for it."""
+    def load(cls, backends, folder=None, shipped: bool = True) -> "KnownBehaviours":
+        """Entries for ``backends`` (names, or backend objects): the files shipped (``shipped``; see
+        :func:`shipped_files`: advalidate's own and each plug-in's), then those in ``folder`` (a folder or a list of
+        folders, each of ``<backend>.txt`` files), which add to them. A folder without a backend's file has no entry
+        for it."""
         known = cls()
-        folders = [folder] if isinstance(folder, (str, Path)) or folder is None else list(folder)
-        for name in backends:
-            for where in folders:
-                if where is None:
-                    ref = resources.files("advalidate").joinpath(f"known/{name}.txt")
-                    text = ref.read_text() if ref.is_file() else ""
-                    label = f"advalidate/known/{name}.txt"
-                else:
-                    path = Path(where) / f"{name}.txt"
-                    text = path.read_text() if path.is_file() else ""
-                    label = str(path)
-                known.entries.extend(parse(text, name, label))
+        folders = [] if folder is None else [folder] if isinstance(folder, (str, Path)) else list(folder)
+        for backend in backends:
+            name = backend if isinstance(backend, str) else backend.name
+            sources = shipped_files(backend) if shipped else []
+            sources += [(str(Path(where) / f"{name}.txt"), Path(where) / f"{name}.txt") for where in folders]
+            for label, ref in sources:
+                known.entries.extend(parse(ref.read_text() if ref.is_file() else "", name, label))
         return known
 
     def match(self, backend: str, kind: str, signature: str, region: str | None = None,
@@ -381,6 +381,51 @@ class KnownBehaviours:
             if entry.matches(backend, kind, signature, region, mode):
                 return entry
         return None
+
+
+def shipped_files(backend) -> list[tuple[str, object]]:
+    """The known-behaviour files shipped for ``backend`` (a name or a backend object), as ``(label, file)`` pairs:
+    advalidate's own ``advalidate/known/<name>.txt``, and the plug-in's ``<package>/known/<name>.txt``, ``<package>``
+    being the top-level package of the module that defines the backend (its entry point's target, or the object's
+    class). Files that do not exist are left out; nothing is imported (a plug-in's package is located, not run)."""
+    name = backend if isinstance(backend, str) else backend.name
+    packages = ["advalidate"]
+    module = None
+    if not isinstance(backend, str):
+        module = getattr(backend, "__module__", None) if isinstance(backend, type) else type(backend).__module__
+        module = getattr(backend, "plugin_module", None) or module  # an isolated backend's proxy says whose it is
+    if module is None or module.split(".")[0] == "advalidate":
+        from .backends.registry import default_registry
+
+        entry = default_registry().entries().get(name)
+        target = getattr(entry, "target", None)
+        if isinstance(target, str):
+            module = target.partition(":")[0]
+        elif target is not None:
+            module = target.__module__ if isinstance(target, type) else type(target).__module__
+    if module:
+        packages.append(module.split(".")[0])
+    files = []
+    for package in dict.fromkeys(packages):
+        folder = _package_folder(package)
+        if folder is not None and (folder / "known" / f"{name}.txt").is_file():
+            files.append((f"{package}/known/{name}.txt", folder / "known" / f"{name}.txt"))
+    return files
+
+
+def _package_folder(package: str):
+    """The folder of the installed top-level ``package``, found without importing it (None when it is not a
+    package: a module, or not installed)."""
+    import importlib.util
+
+    if package == "advalidate":
+        return resources.files("advalidate")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) if locations else None
 
 
 def parse(text: str, backend: str, label: str) -> list[Entry]:

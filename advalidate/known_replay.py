@@ -76,7 +76,7 @@ def replay_entry(entry, backend, oracles: dict | None = None, measure_work: bool
     if entry.kind == "cost-bound" and not measure_work:
         record.update(status="cannot run", why="this run counts no work")
         return record
-    if entry.kind == "cost-bound" and not hasattr(backend, "work"):
+    if entry.kind == "cost-bound" and not callable(getattr(backend, "work", None)):
         record.update(status="cannot run", why=f"{entry.backend} counts no work")
         return record
     from .backends.contract import modes_of

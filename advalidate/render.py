@@ -17,7 +17,8 @@ from typing import Callable, Mapping
 from . import primitives
 from .ir import Function
 
-__all__ = ["Dialect", "DIALECTS", "EXTENSIONS", "VJPScript", "render", "compile_function", "key_source"]
+__all__ = ["Dialect", "DIALECTS", "EXTENSIONS", "VJPScript", "Template", "render", "compile_function", "key_source",
+           "call", "with_params", "sequence", "subscript", "where_positive", "contraction_axes"]
 
 Template = Callable[[list, dict], str]
 
@@ -106,12 +107,12 @@ def key_source(key) -> str:
     return ", ".join(parts) if parts else "()"
 
 
-def _f(path: str) -> Template:
+def call(path: str) -> Template:
     """``path(a, b, ...)`` for an op without params."""
     return lambda a, p: f"{path}({', '.join(a)})"
 
 
-def _kw(path: str, rename: dict | None = None, drop_none=True) -> Template:
+def with_params(path: str, rename: dict | None = None, drop_none=True) -> Template:
     """``path(a, key=value, ...)``, params renamed (axis -> dim) and None ones dropped."""
     rename = rename or {}
 
@@ -123,19 +124,22 @@ def _kw(path: str, rename: dict | None = None, drop_none=True) -> Template:
     return tpl
 
 
-def _seq(path: str, axis_kw: str) -> Template:
+def sequence(path: str, axis_kw: str) -> Template:
+    """``path([a, b, ...], axis_kw=axis)`` (concatenate, stack)."""
     return lambda a, p: f"{path}([{', '.join(a)}], {axis_kw}={p['axis']})"
 
 
-def _index(a, p):
+def subscript(a, p):
+    """``a[key]``, the ``index`` primitive's template in every NumPy-like dialect."""
     return f"{a[0]}[{key_source(p['key'])}]"
 
 
-def _where(path):
+def where_positive(path):
+    """``path(a > 0, b, c)``: the catalogue's ``where`` selects where its first operand is positive."""
     return lambda a, p: f"{path}({a[0]} > 0, {a[1]}, {a[2]})"
 
 
-def _contraction_axes(axes, seq=tuple) -> str:
+def contraction_axes(axes, seq=tuple) -> str:
     """``tensordot``'s axes as source: an int as it is, a pair of lists as a pair of ``seq`` (tuples; torch: lists)."""
     return repr(axes) if isinstance(axes, int) else repr(seq(seq(side) for side in axes))
 
@@ -145,8 +149,8 @@ _SAME_NAMES = ["sqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "tan
 
 
 def _common(mod: str, extra: dict) -> dict:
-    ops = {name: _f(f"{mod}.{name}") for name in _SAME_NAMES}
-    ops.update(index=_index)
+    ops = {name: call(f"{mod}.{name}") for name in _SAME_NAMES}
+    ops.update(index=subscript)
     ops.update(extra)
     return ops
 
@@ -292,83 +296,83 @@ TORCH_SCRIPT = VJPScript(requires="torch", imports="import torch\nimport torch.f
 
 _NP = "np"
 NUMPY = Dialect("numpy", "import numpy as np\nfrom advalidate.primitives import numpy_forms as F", _common(_NP, {
-    "neg": _f("np.negative"), "add": _f("np.add"), "sub": _f("np.subtract"), "mul": _f("np.multiply"),
-    "div": _f("np.divide"), "pow": _f("np.power"), "atan2": _f("np.arctan2"),
-    "arctan": _f("np.arctan"), "arcsinh": _f("np.arcsinh"),
-    "sigmoid": _f("F.sigmoid"), "softplus": _f("F.softplus"), "erf": _f("F.erf"), "relu": _f("F.relu"),
-    "where": _where("np.where"),
-    "sum": _kw("np.sum"), "mean": _kw("np.mean"), "max": _kw("np.max"), "prod": _kw("np.prod"),
-    "logsumexp": _kw("F.logsumexp"), "norm": _kw("F.norm"),
-    "transpose": _kw("np.transpose"), "reshape": _kw("np.reshape"), "broadcast_to": _kw("np.broadcast_to"),
-    "concatenate": _seq("np.concatenate", "axis"), "stack": _seq("np.stack", "axis"),
-    "softmax": _kw("F.softmax"), "log_softmax": _kw("F.log_softmax"),
-}), fallback=lambda name: _kw(f"F.{name}"))  # any other registered primitive: its float form
+    "neg": call("np.negative"), "add": call("np.add"), "sub": call("np.subtract"), "mul": call("np.multiply"),
+    "div": call("np.divide"), "pow": call("np.power"), "atan2": call("np.arctan2"),
+    "arctan": call("np.arctan"), "arcsinh": call("np.arcsinh"),
+    "sigmoid": call("F.sigmoid"), "softplus": call("F.softplus"), "erf": call("F.erf"), "relu": call("F.relu"),
+    "where": where_positive("np.where"),
+    "sum": with_params("np.sum"), "mean": with_params("np.mean"), "max": with_params("np.max"), "prod": with_params("np.prod"),
+    "logsumexp": with_params("F.logsumexp"), "norm": with_params("F.norm"),
+    "transpose": with_params("np.transpose"), "reshape": with_params("np.reshape"), "broadcast_to": with_params("np.broadcast_to"),
+    "concatenate": sequence("np.concatenate", "axis"), "stack": sequence("np.stack", "axis"),
+    "softmax": with_params("F.softmax"), "log_softmax": with_params("F.log_softmax"),
+}), fallback=lambda name: with_params(f"F.{name}"))  # any other registered primitive: its float form
 
 JAX = Dialect("jax", "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special", _common("jnp", {
-    "neg": _f("jnp.negative"), "add": _f("jnp.add"), "sub": _f("jnp.subtract"), "mul": _f("jnp.multiply"),
-    "div": _f("jnp.divide"), "pow": _f("jnp.power"), "atan2": _f("jnp.arctan2"),
-    "arctan": _f("jnp.arctan"), "arcsinh": _f("jnp.arcsinh"),
-    "sigmoid": _f("jax.nn.sigmoid"), "softplus": _f("jax.nn.softplus"), "erf": _f("jax.scipy.special.erf"),
-    "relu": _f("jax.nn.relu"), "where": _where("jnp.where"),
-    "sum": _kw("jnp.sum"), "mean": _kw("jnp.mean"), "max": _kw("jnp.max"), "prod": _kw("jnp.prod"),
-    "logsumexp": _kw("jax.scipy.special.logsumexp"), "norm": _kw("jnp.linalg.norm"),
-    "transpose": _kw("jnp.transpose"), "reshape": _kw("jnp.reshape"), "broadcast_to": _kw("jnp.broadcast_to"),
-    "concatenate": _seq("jnp.concatenate", "axis"), "stack": _seq("jnp.stack", "axis"),
-    "softmax": _kw("jax.nn.softmax"), "log_softmax": _kw("jax.nn.log_softmax"),
+    "neg": call("jnp.negative"), "add": call("jnp.add"), "sub": call("jnp.subtract"), "mul": call("jnp.multiply"),
+    "div": call("jnp.divide"), "pow": call("jnp.power"), "atan2": call("jnp.arctan2"),
+    "arctan": call("jnp.arctan"), "arcsinh": call("jnp.arcsinh"),
+    "sigmoid": call("jax.nn.sigmoid"), "softplus": call("jax.nn.softplus"), "erf": call("jax.scipy.special.erf"),
+    "relu": call("jax.nn.relu"), "where": where_positive("jnp.where"),
+    "sum": with_params("jnp.sum"), "mean": with_params("jnp.mean"), "max": with_params("jnp.max"), "prod": with_params("jnp.prod"),
+    "logsumexp": with_params("jax.scipy.special.logsumexp"), "norm": with_params("jnp.linalg.norm"),
+    "transpose": with_params("jnp.transpose"), "reshape": with_params("jnp.reshape"), "broadcast_to": with_params("jnp.broadcast_to"),
+    "concatenate": sequence("jnp.concatenate", "axis"), "stack": sequence("jnp.stack", "axis"),
+    "softmax": with_params("jax.nn.softmax"), "log_softmax": with_params("jax.nn.log_softmax"),
     # ---- issue 16: structural linear algebra
-    "trace": _f("jnp.trace"), "diagonal": _kw("jnp.diagonal"), "tril": _kw("jnp.tril"), "triu": _kw("jnp.triu"),
-    "outer": _f("jnp.outer"), "kron": _f("jnp.kron"),
-    "tensordot": lambda a, p: f"jnp.tensordot({a[0]}, {a[1]}, axes={_contraction_axes(p['axes'])})",
+    "trace": call("jnp.trace"), "diagonal": with_params("jnp.diagonal"), "tril": with_params("jnp.tril"), "triu": with_params("jnp.triu"),
+    "outer": call("jnp.outer"), "kron": call("jnp.kron"),
+    "tensordot": lambda a, p: f"jnp.tensordot({a[0]}, {a[1]}, axes={contraction_axes(p['axes'])})",
     "einsum": lambda a, p: f"jnp.einsum({p['spec']!r}, {', '.join(a)})",
     # ---- issue 16: linear algebra factorisations and solves (jnp.linalg symmetrizes cholesky's and eigvalsh's
     # input by default, symmetrize_input=True: the primitives' own definition)
-    "solve": _f("jnp.linalg.solve"), "inv": _f("jnp.linalg.inv"), "det": _f("jnp.linalg.det"),
-    "slogdet": lambda a, p: f"jnp.linalg.slogdet({a[0]})[1]", "cholesky": _f("jnp.linalg.cholesky"),
-    "eigvalsh": _f("jnp.linalg.eigvalsh"),
+    "solve": call("jnp.linalg.solve"), "inv": call("jnp.linalg.inv"), "det": call("jnp.linalg.det"),
+    "slogdet": lambda a, p: f"jnp.linalg.slogdet({a[0]})[1]", "cholesky": call("jnp.linalg.cholesky"),
+    "eigvalsh": call("jnp.linalg.eigvalsh"),
     # (jax.scipy.linalg is loaded by jax.scipy.special's import)
     "triangular_solve": lambda a, p: f"jax.scipy.linalg.solve_triangular({a[0]}, {a[1]}, lower={p['lower']})",
     "sqrtm": lambda a, p: f"(lambda w, v: (v * jnp.sqrt(w)) @ v.T)(*jnp.linalg.eigh({a[0]}))",
     # ---- issue 16: scans, sorting, indexing, statistics
-    "cumsum": _kw("jnp.cumsum"), "cumprod": _kw("jnp.cumprod"),
+    "cumsum": with_params("jnp.cumsum"), "cumprod": with_params("jnp.cumprod"),
     "cummax": lambda a, p: f"jax.lax.cummax({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
     "logcumsumexp": lambda a, p: f"jax.lax.cumlogsumexp({a[0]}, axis={p['axis']} % {a[0]}.ndim)",
-    "sort": _kw("jnp.sort"), "top_k": lambda a, p: f"jax.lax.top_k({a[0]}, {p['k']})[0]", "min": _kw("jnp.min"),
+    "sort": with_params("jnp.sort"), "top_k": lambda a, p: f"jax.lax.top_k({a[0]}, {p['k']})[0]", "min": with_params("jnp.min"),
     "argmax_take": lambda a, p: (f"jnp.squeeze(jnp.take_along_axis({a[1]}, jnp.expand_dims(jnp.argmax({a[0]}, "
                                  f"axis={p['axis']}), {p['axis']}), axis={p['axis']}), {p['axis']})"),
-    "var": _kw("jnp.var"), "std": _kw("jnp.std"),
+    "var": with_params("jnp.var"), "std": with_params("jnp.std"),
     "take": lambda a, p: f"jnp.take({a[0]}, jnp.array({list(p['indices'])}), axis={p['axis']})",
     "scatter_add": lambda a, p: (f"jnp.zeros({a[0]}.shape[:{p['axis']} % {a[0]}.ndim] + ({p['size']},) + "
                                  f"{a[0]}.shape[{p['axis']} % {a[0]}.ndim + 1:], {a[0]}.dtype)"
                                  f".at[(slice(None),) * ({p['axis']} % {a[0]}.ndim) + (jnp.array({list(p['indices'])}),)]"
                                  f".add({a[0]})"),
-    "flip": _kw("jnp.flip"), "roll": lambda a, p: f"jnp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
+    "flip": with_params("jnp.flip"), "roll": lambda a, p: f"jnp.roll({a[0]}, {p['shift']}, axis={p['axis']})",
     "tile": lambda a, p: f"jnp.tile({a[0]}, {tuple(p['reps'])})",
     "repeat": lambda a, p: f"jnp.repeat({a[0]}, {p['repeats']}, axis={p['axis']})",
     "pad": lambda a, p: f"jnp.pad({a[0]}, {tuple(tuple(w) for w in p['width'])}, mode={p['mode']!r})",
     # ---- issue 16: elementwise, activations, special functions
-    "arcsin": _f("jnp.arcsin"), "arccos": _f("jnp.arccos"), "arctanh": _f("jnp.arctanh"),
-    "arccosh": _f("jnp.arccosh"), "exp2": _f("jnp.exp2"), "log2": _f("jnp.log2"), "log10": _f("jnp.log10"),
-    "reciprocal": _f("jnp.reciprocal"), "rsqrt": _f("jax.lax.rsqrt"), "cbrt": _f("jnp.cbrt"),
+    "arcsin": call("jnp.arcsin"), "arccos": call("jnp.arccos"), "arctanh": call("jnp.arctanh"),
+    "arccosh": call("jnp.arccosh"), "exp2": call("jnp.exp2"), "log2": call("jnp.log2"), "log10": call("jnp.log10"),
+    "reciprocal": call("jnp.reciprocal"), "rsqrt": call("jax.lax.rsqrt"), "cbrt": call("jnp.cbrt"),
     "int_pow": lambda a, p: f"jnp.power({a[0]}, {int(p['n'])})",
-    "sign": _f("jnp.sign"), "floor": _f("jnp.floor"), "round": _f("jnp.round"),
-    "fmod": _f("jnp.fmod"), "remainder": _f("jnp.remainder"),
+    "sign": call("jnp.sign"), "floor": call("jnp.floor"), "round": call("jnp.round"),
+    "fmod": call("jnp.fmod"), "remainder": call("jnp.remainder"),
     "gelu": lambda a, p: f"jax.nn.gelu({a[0]}, approximate=False)",
     "gelu_tanh": lambda a, p: f"jax.nn.gelu({a[0]}, approximate=True)",
-    "silu": _f("jax.nn.silu"), "mish": _f("jax.nn.mish"), "elu": _f("jax.nn.elu"), "selu": _f("jax.nn.selu"),
+    "silu": call("jax.nn.silu"), "mish": call("jax.nn.mish"), "elu": call("jax.nn.elu"), "selu": call("jax.nn.selu"),
     "leaky_relu": lambda a, p: f"jax.nn.leaky_relu({a[0]}, negative_slope={p['slope']!r})",
-    "softsign": _f("jax.nn.soft_sign"), "relu6": _f("jax.nn.relu6"), "hardtanh": _f("jax.nn.hard_tanh"),
+    "softsign": call("jax.nn.soft_sign"), "relu6": call("jax.nn.relu6"), "hardtanh": call("jax.nn.hard_tanh"),
     "clip": lambda a, p: f"jnp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
-    "gammaln": _f("jax.scipy.special.gammaln"), "digamma": _f("jax.scipy.special.digamma"),
-    "erfc": _f("jax.scipy.special.erfc"), "erfinv": _f("jax.scipy.special.erfinv"),
-    "xlogy": _f("jax.scipy.special.xlogy"), "xlog1py": _f("jax.scipy.special.xlog1py"),
-    "logit": _f("jax.scipy.special.logit"), "log_sigmoid": _f("jax.nn.log_sigmoid"),
+    "gammaln": call("jax.scipy.special.gammaln"), "digamma": call("jax.scipy.special.digamma"),
+    "erfc": call("jax.scipy.special.erfc"), "erfinv": call("jax.scipy.special.erfinv"),
+    "xlogy": call("jax.scipy.special.xlogy"), "xlog1py": call("jax.scipy.special.xlog1py"),
+    "logit": call("jax.scipy.special.logit"), "log_sigmoid": call("jax.nn.log_sigmoid"),
     # ---- issue 16: singular values and QR (the QR factors' signs fixed as the primitives define them: R's rows
     # and Q's columns negated where R's diagonal is negative)
-    "svdvals": _f("jnp.linalg.svdvals"),
+    "svdvals": call("jnp.linalg.svdvals"),
     "qr_r": lambda a, p: f"(lambda q, r: jnp.where((jnp.diagonal(r) < 0)[:, None], -r, r))(*jnp.linalg.qr({a[0]}))",
     "qr_q": lambda a, p: f"(lambda q, r: jnp.where(jnp.diagonal(r) < 0, -q, q))(*jnp.linalg.qr({a[0]}))",
     # ---- issue 16: bessel (jax.nn.log1mexp: log(1 - exp(-x)), x > 0)
-    "i0e": _f("jax.scipy.special.i0e"), "i1e": _f("jax.scipy.special.i1e"), "log1mexp": _f("jax.nn.log1mexp"),
+    "i0e": call("jax.scipy.special.i0e"), "i1e": call("jax.scipy.special.i1e"), "log1mexp": call("jax.nn.log1mexp"),
 }), JAX_SCRIPT)
 
 
@@ -419,28 +423,28 @@ def _torch_pad(a, p):
 
 
 TORCH = Dialect("torch", "import torch", _common("torch", {
-    "neg": _f("torch.neg"), "add": _f("torch.add"), "sub": _f("torch.sub"), "mul": _f("torch.mul"),
-    "div": _f("torch.div"), "pow": _f("torch.pow"), "atan2": _f("torch.atan2"),
-    "arctan": _f("torch.atan"), "arcsinh": _f("torch.asinh"),
-    "sigmoid": _f("torch.sigmoid"), "softplus": _f("torch.nn.functional.softplus"), "erf": _f("torch.erf"),
-    "relu": _f("torch.relu"), "where": _where("torch.where"),
+    "neg": call("torch.neg"), "add": call("torch.add"), "sub": call("torch.sub"), "mul": call("torch.mul"),
+    "div": call("torch.div"), "pow": call("torch.pow"), "atan2": call("torch.atan2"),
+    "arctan": call("torch.atan"), "arcsinh": call("torch.asinh"),
+    "sigmoid": call("torch.sigmoid"), "softplus": call("torch.nn.functional.softplus"), "erf": call("torch.erf"),
+    "relu": call("torch.relu"), "where": where_positive("torch.where"),
     "sum": _torch_reduce("torch.sum"), "mean": _torch_reduce("torch.mean"), "max": _torch_reduce("torch.amax"),
     "prod": _torch_reduce("torch.prod"), "logsumexp": _torch_logsumexp,
     "norm": _torch_reduce("torch.linalg.vector_norm"),
     "transpose": _torch_transpose, "reshape": lambda a, p: f"torch.reshape({a[0]}, {tuple(p['shape'])})",
     "broadcast_to": lambda a, p: f"torch.broadcast_to({a[0]}, {tuple(p['shape'])})",
-    "concatenate": _seq("torch.cat", "dim"), "stack": _seq("torch.stack", "dim"),
+    "concatenate": sequence("torch.cat", "dim"), "stack": sequence("torch.stack", "dim"),
     "softmax": lambda a, p: f"torch.softmax({a[0]}, dim={p['axis']})",
     "log_softmax": lambda a, p: f"torch.log_softmax({a[0]}, dim={p['axis']})",
     # ---- issue 16: structural linear algebra
-    "trace": _f("torch.trace"), "diagonal": _kw("torch.diagonal"),
-    "tril": _kw("torch.tril", {"k": "diagonal"}), "triu": _kw("torch.triu", {"k": "diagonal"}),
-    "outer": _f("torch.outer"), "kron": _f("torch.kron"),
-    "tensordot": lambda a, p: f"torch.tensordot({a[0]}, {a[1]}, dims={_contraction_axes(p['axes'], list)})",
+    "trace": call("torch.trace"), "diagonal": with_params("torch.diagonal"),
+    "tril": with_params("torch.tril", {"k": "diagonal"}), "triu": with_params("torch.triu", {"k": "diagonal"}),
+    "outer": call("torch.outer"), "kron": call("torch.kron"),
+    "tensordot": lambda a, p: f"torch.tensordot({a[0]}, {a[1]}, dims={contraction_axes(p['axes'], list)})",
     "einsum": lambda a, p: f"torch.einsum({p['spec']!r}, {', '.join(a)})",
     # ---- issue 16: linear algebra factorisations and solves (torch.linalg reads one triangle of a symmetric
     # input: cholesky and eigvalsh symmetrize it explicitly, as the primitives are defined)
-    "solve": _f("torch.linalg.solve"), "inv": _f("torch.linalg.inv"), "det": _f("torch.linalg.det"),
+    "solve": call("torch.linalg.solve"), "inv": call("torch.linalg.inv"), "det": call("torch.linalg.det"),
     "slogdet": lambda a, p: f"torch.linalg.slogdet({a[0]})[1]",
     "cholesky": lambda a, p: f"torch.linalg.cholesky(({a[0]} + {a[0]}.mT) / 2)",
     "eigvalsh": lambda a, p: f"torch.linalg.eigvalsh(({a[0]} + {a[0]}.mT) / 2)",
@@ -469,33 +473,33 @@ TORCH = Dialect("torch", "import torch", _common("torch", {
     "repeat": lambda a, p: f"torch.repeat_interleave({a[0]}, {p['repeats']}, dim={p['axis']})",
     "pad": _torch_pad, "index": _torch_index,
     # ---- issue 16: elementwise, activations, special functions
-    "arcsin": _f("torch.asin"), "arccos": _f("torch.acos"), "arctanh": _f("torch.atanh"),
-    "arccosh": _f("torch.acosh"), "exp2": _f("torch.exp2"), "log2": _f("torch.log2"), "log10": _f("torch.log10"),
-    "reciprocal": _f("torch.reciprocal"), "rsqrt": _f("torch.rsqrt"),
+    "arcsin": call("torch.asin"), "arccos": call("torch.acos"), "arctanh": call("torch.atanh"),
+    "arccosh": call("torch.acosh"), "exp2": call("torch.exp2"), "log2": call("torch.log2"), "log10": call("torch.log10"),
+    "reciprocal": call("torch.reciprocal"), "rsqrt": call("torch.rsqrt"),
     "int_pow": lambda a, p: f"torch.pow({a[0]}, {int(p['n'])})",
-    "sign": _f("torch.sign"), "floor": _f("torch.floor"), "round": _f("torch.round"),
-    "fmod": _f("torch.fmod"), "remainder": _f("torch.remainder"),
-    "gelu": _f("torch.nn.functional.gelu"),
+    "sign": call("torch.sign"), "floor": call("torch.floor"), "round": call("torch.round"),
+    "fmod": call("torch.fmod"), "remainder": call("torch.remainder"),
+    "gelu": call("torch.nn.functional.gelu"),
     "gelu_tanh": lambda a, p: f"torch.nn.functional.gelu({a[0]}, approximate='tanh')",
-    "silu": _f("torch.nn.functional.silu"), "mish": _f("torch.nn.functional.mish"),
-    "elu": _f("torch.nn.functional.elu"), "selu": _f("torch.nn.functional.selu"),
+    "silu": call("torch.nn.functional.silu"), "mish": call("torch.nn.functional.mish"),
+    "elu": call("torch.nn.functional.elu"), "selu": call("torch.nn.functional.selu"),
     "leaky_relu": lambda a, p: f"torch.nn.functional.leaky_relu({a[0]}, negative_slope={p['slope']!r})",
-    "softsign": _f("torch.nn.functional.softsign"), "relu6": _f("torch.nn.functional.relu6"),
-    "hardtanh": _f("torch.nn.functional.hardtanh"),
+    "softsign": call("torch.nn.functional.softsign"), "relu6": call("torch.nn.functional.relu6"),
+    "hardtanh": call("torch.nn.functional.hardtanh"),
     "clip": lambda a, p: f"torch.clamp({a[0]}, {p['lo']!r}, {p['hi']!r})",
-    "gammaln": _f("torch.special.gammaln"), "digamma": _f("torch.special.digamma"),
-    "erfc": _f("torch.special.erfc"), "erfinv": _f("torch.special.erfinv"),
-    "xlogy": _f("torch.special.xlogy"), "xlog1py": _f("torch.special.xlog1py"),
-    "logit": _f("torch.special.logit"), "log_sigmoid": _f("torch.nn.functional.logsigmoid"),
+    "gammaln": call("torch.special.gammaln"), "digamma": call("torch.special.digamma"),
+    "erfc": call("torch.special.erfc"), "erfinv": call("torch.special.erfinv"),
+    "xlogy": call("torch.special.xlogy"), "xlog1py": call("torch.special.xlog1py"),
+    "logit": call("torch.special.logit"), "log_sigmoid": call("torch.nn.functional.logsigmoid"),
     "bce_with_logits": lambda a, p: (f"torch.nn.functional.binary_cross_entropy_with_logits("
                                      f"*torch.broadcast_tensors({a[0]}, {a[1]}), reduction='none')"),
     # ---- issue 16: singular values and QR (the QR factors' signs fixed as the primitives define them)
-    "svdvals": _f("torch.linalg.svdvals"),
+    "svdvals": call("torch.linalg.svdvals"),
     "qr_r": lambda a, p: (f"(lambda q, r: torch.where((torch.diagonal(r) < 0)[:, None], -r, r))"
                           f"(*torch.linalg.qr({a[0]}))"),
     "qr_q": lambda a, p: f"(lambda q, r: torch.where(torch.diagonal(r) < 0, -q, q))(*torch.linalg.qr({a[0]}))",
     # ---- issue 16: bessel (torch has no log1mexp)
-    "i0e": _f("torch.special.i0e"), "i1e": _f("torch.special.i1e"),
+    "i0e": call("torch.special.i0e"), "i1e": call("torch.special.i1e"),
 }), TORCH_SCRIPT)
 
 

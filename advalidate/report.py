@@ -29,10 +29,12 @@ STATS_DEFAULTS = {"conventions": {}, "seconds": {}, "error_ratios": {}, "cost_ra
                   "cells": [], "primitives": []}
 ARRAY_LIMIT = 64  # values shown in a card per array; the rest stay in results.json (and the replay)
 STATUS_TEXT = {"pass": "pass", "finding": "finding", "known": "known", "unsupported": "not supported",
-               "untested": "not exercised", "not-loaded": "did not load"}
+               "untested": "not exercised", "not-loaded": "did not load",
+               "not-measured": "not measured (the backend counts no work)"}
 STATUS_SHORT = {"pass": "pass", "finding": "finding", "known": "known", "unsupported": "n/s", "untested": "",
-                "not-loaded": "not loaded"}
-STATUS_MARK = {"pass": "✓", "finding": "✗", "known": "≈", "unsupported": "–", "untested": "·", "not-loaded": "!"}
+                "not-loaded": "not loaded", "not-measured": "n/m"}
+STATUS_MARK = {"pass": "✓", "finding": "✗", "known": "≈", "unsupported": "–", "untested": "·", "not-loaded": "!",
+               "not-measured": "○"}
 
 
 def _environment():
@@ -161,6 +163,8 @@ def matrix(results: dict) -> dict:
                 ran = counts.get("pass", 0) + counts.get("finding", 0)
                 if b.get("error"):
                     status = "not-loaded"
+                elif prop == "cost" and mode not in b.get("work_modes", b.get("modes") or ["vjp"]):
+                    status = "not-measured"  # no work method in this mode: no number, never a made-up one
                 elif "finding" in marks:
                     status = "finding"
                 elif "known" in marks:
@@ -175,7 +179,8 @@ def matrix(results: dict) -> dict:
                 row["cells"].append({"family": family, "property": prop, "status": status, "ran": ran,
                                      "passed": counts.get("pass", 0), "title": f"{family} {prop}: {detail}"})
         rows.append(row)
-    return {"families": families, "rows": rows}
+    not_measured = any(c["status"] == "not-measured" for row in rows for c in row["cells"])
+    return {"families": families, "rows": rows, "not_measured": not_measured}
 
 
 # ---------------------------------------------------------------------- the coverage table

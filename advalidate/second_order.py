@@ -279,7 +279,7 @@ def judge(fn: Function, live: Function, inputs, cotangents, directions, backends
 def _verdict(backend, fn, inputs, cotangents, directions, ref, per_method, caught, works, measure_work, omega,
              outcome):
     """One backend's outcome from its methods' HVPs: the first error, else the first miss, else the cost bound."""
-    from .check import program_omega
+    from .check import counted_elsewhere, program_omega
     from .cost import check_bound
 
     for method, (values, problem) in per_method.items():
@@ -306,6 +306,10 @@ def _verdict(backend, fn, inputs, cotangents, directions, ref, per_method, caugh
             if isinstance(work, Exception) or work is None:
                 found.status, found.kind = "finding", "error"
                 found.message = f"HVP work counting failed ({method}): {type(work).__name__}: {work}"
+                return found
+            if method in passed and counted_elsewhere(work, passed[method].grads):
+                found.status, found.kind = "finding", "error"
+                found.message = f"second order ({method}): {counted_elsewhere(work, passed[method].grads)}"
                 return found
             io = 0 if work.forward else sum(np.size(x) for x in (*directions, *cotangents)) + sum(
                 int(np.prod(s)) for s in fn.inputs)

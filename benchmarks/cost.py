@@ -58,13 +58,14 @@ class Runner:
             import jax
 
             jax.config.update("jax_enable_x64", True)
+            from advalidate.backends import jax_backend
             from advalidate.cost import jaxpr
 
             f = compile_function(fn, "jax")
             jx, jv = jaxpr._jax_arrays(xs), jaxpr._jax_arrays(vs)
             fwd = jax.jit(f) if name == "jax-jit" else f
-            pull = (jax.jit(lambda a, b: jaxpr.standard_vjp(f, a, b)) if name == "jax-jit"
-                    else lambda a, b: jaxpr.standard_vjp(f, a, b))
+            pull = (jax.jit(lambda a, b: jax_backend.reverse_mode(f, a, b)) if name == "jax-jit"
+                    else lambda a, b: jax_backend.reverse_mode(f, a, b))
             self.f = lambda: jax.block_until_ready(fwd(*jx))
             self.vjp = lambda: jax.block_until_ready(pull(jx, jv))
             self.count = lambda: jaxpr.count_work(f, xs, vs)
@@ -72,6 +73,7 @@ class Runner:
         elif name == "torch":
             import torch
 
+            from advalidate.backends import torch_backend
             from advalidate.cost import dispatch
 
             torch.set_num_threads(1)  # one thread, like the others here: the ratio, not the parallelism
@@ -85,7 +87,7 @@ class Runner:
                     f(*tx)
 
             def vjp():
-                dispatch.standard_vjp(f, [t.detach().requires_grad_(True) for t in tx], tv)
+                torch_backend.reverse_mode(f, [t.detach().requires_grad_(True) for t in tx], tv)
 
             self.f, self.vjp = fwd, vjp
             self.count = lambda: dispatch.count_work(f, xs, vs)

@@ -179,31 +179,39 @@ COUNTERS = {"jax": "advalidate.cost.jaxpr", "jax-jit": "advalidate.cost.jaxpr",
             "torch": "advalidate.cost.dispatch", "autograd": "advalidate_autograd.work"}
 
 
-def test_work_delegates_to_the_library_counter(backend, monkeypatch):
-    """work() hands the compiled dialect function, the inputs and the cotangents to the library's counter."""
+def test_work_counts_the_code_vjp_runs(backend, monkeypatch):
+    """work() hands the library's counter the compiled dialect function, the inputs, the cotangents and the very
+    derivative code ``vjp`` runs (issue 18: never a second copy): run on the same point, that code gives the values
+    ``vjp`` returns, bit for bit."""
+    import importlib
+
     calls = []
 
-    def count_work(f, inputs, cotangents):
-        calls.append((f, inputs, cotangents))
+    def count_work(f, inputs, cotangents, vjp=None):
+        calls.append((f, inputs, cotangents, vjp))
         return Work(forward=10, vjp=30, forward_passes=1)
 
-    counter = types.ModuleType(COUNTERS[backend.name])
-    counter.count_work = count_work
-    monkeypatch.setitem(sys.modules, COUNTERS[backend.name], counter)
+    monkeypatch.setattr(importlib.import_module(COUNTERS[backend.name]), "count_work", count_work)
     rng = np.random.default_rng(2)
     fn = _composition()
     xs = [rng.normal(size=s) for s in fn.inputs]
     vs = [rng.normal(size=s) for s in fn.output_shapes]
     assert backend.work(fn, xs, vs) == Work(10, 30, 1)
-    (f, inputs, cotangents), = calls
-    assert f is backend.compiled(fn) and len(inputs) == 3 and len(cotangents) == 2
+    (f, inputs, cotangents, code), = calls
+    assert f is backend.compiled(fn) and len(inputs) == 3 and len(cotangents) == 2 and code is not None
     outputs = [np.asarray(o) for o in f(*[_native(backend, x) for x in inputs])]
     np.testing.assert_allclose(outputs[0], REF.vjp(fn, xs, vs).outputs[0], rtol=1e-14)
+    native = [_native(backend, x, grad=True) for x in xs]
+    _, grads = code(f, native, [_native(backend, v) for v in vs])
+    checked = backend.vjp(fn, xs, vs).grads
+    grads = [np.zeros_like(c) if g is None else np.asarray(g.detach() if hasattr(g, "detach") else g)
+             for g, c in zip(grads, checked)]  # None: an input the outputs do not reach (torch)
+    assert all(np.array_equal(g, c) for g, c in zip(grads, checked))
 
 
-def _native(backend, x):
+def _native(backend, x, grad=False):
     if backend.name == "torch":
         import torch
 
-        return torch.tensor(x)
+        return torch.tensor(x, requires_grad=grad)
     return x

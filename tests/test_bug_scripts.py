@@ -2,7 +2,7 @@
 its library (and NumPy) importable, computes the very VJP the finding recorded, bit for bit, and prints the oracle's
 value the finding recorded beside it.
 
-Each library's finding is a real known behaviour of it (advalidate/known/*.txt, with the values of
+Each library's finding is a real known behaviour of it (advalidate/known/*.txt and the plug-ins', with the values of
 tests/test_known_evidence.py), recorded by a real one-example campaign; the projected mode's is jax's hypot on a
 7x7 array. The scripts of library backends run with advalidate, its plug-in, Hypothesis and the tests made
 uninstalled (tests/cli_support.py's blocker): the numpy-ref script imports advalidate (the tape is advalidate's own).

@@ -84,7 +84,9 @@ def test_a_concurrent_backend_is_not_called_outside_the_domain():
     assert result.point == "domain" and result.outcomes[0].status == "skipped"
 
 
-def test_jax_work_is_counted_once_for_eager_and_jit(monkeypatch):
+def test_jax_work_is_counted_once_per_backend_and_the_same_for_eager_and_jit(monkeypatch):
+    """Each JAX backend counts the program it runs (jax-jit's inside jax.jit: one call equation around the same body),
+    once per function and shapes; the counts agree."""
     pytest.importorskip("jax")
     from advalidate.backends import jax_backend
     from advalidate.cost import jaxpr
@@ -96,7 +98,9 @@ def test_jax_work_is_counted_once_for_eager_and_jit(monkeypatch):
     fn, xs, vs = _example()
     eager, jit = jax_backend.JaxBackend(), jax_backend.JaxJitBackend()
     assert eager.work(fn, xs, vs) == jit.work(fn, xs, vs) == original(eager.compiled(fn), xs, vs)
-    assert len(calls) == 1
+    assert len(calls) == 2  # eager and jit, each on its own program
+    eager.work(fn, xs, vs), jit.work(fn, xs, vs)
+    assert len(calls) == 2  # cached
 
 
 def test_one_rounding_formula():

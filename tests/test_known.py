@@ -309,17 +309,18 @@ def test_advalidate_run_shows_the_known_behaviours_in_the_terminal_results_and_r
     page = (tmp_path / "a" / "index.html").read_text()
     assert 'id="known"' in page and "sum(atan2(x0, x0))" in page and "x0 = 36.93444131496278" in page
 
-    folder = tmp_path / "mine"
+    folder = tmp_path / "mine"  # a folder of one's own adds to the shipped files
     folder.mkdir()
-    tail = next(e for e in shipped if e.pattern == "*tanh*")
     healed = ENTRY.replace("wrong-value tanh", "precision-loss *tanh*")  # tanh at 0.5: the tape is right
-    (folder / "numpy-ref.txt").write_text(format_entry(tail) + "\n" + healed)
+    (folder / "numpy-ref.txt").write_text(healed)
     done = run(["run", "--backend", "numpy-ref", "--max-examples", "5", "--no-cost", "--no-special", "--no-probes",
                 "--out", str(tmp_path / "b"), "--known-dir", str(folder)], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    version = json.loads((tmp_path / "b" / "results.json").read_text())["known"][1]["version"]
-    assert (f"known behaviours: 1 present, 1 fixed\n  fixed in numpy-ref {version}: numpy-ref precision-loss *tanh* "
-            f"({folder / 'numpy-ref.txt'}:" in done.stdout), done.stdout
+    records = json.loads((tmp_path / "b" / "results.json").read_text())["known"]
+    assert [r["source"] for r in records[:-1]] == [e.source for e in shipped]
+    assert records[-1]["source"].startswith(str(folder / "numpy-ref.txt")) and records[-1]["status"] == "fixed"
+    assert (f"known behaviours: {len(shipped)} present, 1 fixed\n  fixed in numpy-ref {records[-1]['version']}: "
+            f"numpy-ref precision-loss *tanh* ({folder / 'numpy-ref.txt'}:" in done.stdout), done.stdout
 
 
 def test_entries_that_cannot_run_for_one_reason_are_counted_not_listed():

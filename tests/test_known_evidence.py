@@ -1,4 +1,4 @@
-"""Evidence for the known behaviours (advalidate/known/*.txt): each discrepancy reproduced in the library's own
+"""Evidence for the known behaviours (advalidate/known/*.txt, and the plug-ins' known/*.txt): each discrepancy reproduced in the library's own
 code, beside the exact value from mpmath. Slow tier, with the triage (tests/test_triage.py): a library release
 that fixes one makes its case fail here, and its known-behaviour entry is then to be dropped.
 

@@ -85,7 +85,7 @@ def _motif_examples(name, n, exclude=()):
     return out
 
 
-# autograd lacks the gradient of np.diagonal (a known behaviour, advalidate/known/autograd.txt): the Gaussian
+# autograd lacks the gradient of np.diagonal (a known behaviour, advalidate_autograd/known/autograd.txt): the Gaussian
 # log-likelihood takes its slogdet form there
 _EXCLUDE = {"autograd": ("diagonal",)}
 

@@ -1,6 +1,11 @@
 """The backend contract: what advalidate needs from an AD library.
 
-This file is the whole contract. A backend is an object (or a class with a no-argument constructor) with:
+This file is the whole contract: every attribute and method a backend can provide, required and optional, and the
+public helpers a plug-in may use, all importable from :mod:`advalidate.plugin` (a plug-in imports nothing else of
+advalidate). A backend is an object (or a class with a no-argument constructor) with:
+
+Required
+--------
 
 ``name: str``
     Unique, short, lowercase (``"jax"``, ``"torch"``, ``"numpy-ref"``). For a plug-in it is also the name of
@@ -10,22 +15,54 @@ This file is the whole contract. A backend is an object (or a class with a no-ar
 ``dtypes: tuple[str, ...]``
     Float dtypes it runs: a non-empty subset of ``("float64", "float32")``.
 ``primitives: Mapping[str, object]``
-    The catalogue names it supports (:data:`advalidate.primitives.CATALOGUE`), mapped to its own
-    implementation (a function or a dialect template). A function using any other primitive is skipped and
-    reported as "not supported" for this backend: it is never run, so it cannot crash a campaign.
+    The catalogue names it supports (``CATALOGUE``, with ``primitive(name)`` for one registration: its arity, family,
+    params and mathematics), each mapped to anything of the backend's (advalidate reads the keys only; a
+    :class:`DialectBackend` maps each to its template). A function using any other primitive is skipped and reported
+    as "not supported" for this backend: it is never run, so it cannot crash a campaign.
 ``vjp(function, inputs, cotangents) -> VJP``
-    One forward and one backward pass: ``function`` is an :class:`advalidate.Function`, ``inputs`` a list
+    One forward and one backward pass: ``function`` is a :class:`Function`, ``inputs`` a list
     of NumPy arrays (one per input, in the function's dtype), ``cotangents`` a list of NumPy arrays (one per
     output, same dtype). Returns the outputs and ``vᵀ·∂f/∂x_i`` for every input, as NumPy arrays of the
     function's dtype and the inputs' shapes (an input the outputs do not depend on gets zeros). The backend
     must not cast or repair what its library returns: a wrong dtype or shape is a finding.
+
+Reading a ``Function``: ``function.inputs`` is the tuple of input shapes (inputs are named ``x0, x1, ...``),
+``function.nodes`` a tuple of :class:`Node` (``node.prim``, the catalogue name; ``node.args``, the names of earlier
+values; ``node.kwargs()``, its static params), named ``v0, v1, ...`` in order (``function.named_nodes()``),
+``function.outputs`` the names of the outputs, ``function.dtype``, ``function.output_shapes`` and
+``function.primitives_used``. A function is immutable and hashable: a backend may cache what it builds from it.
+``render(function, dialect)`` writes it as source in a dialect, and ``compile_function(function, dialect)`` turns that
+source into a Python function of the library's arrays returning the tuple of outputs.
+
+Optional, cost
+--------------
+
 ``work(function, inputs, cotangents) -> Work``
-    The work of the forward alone and of a whole VJP (forward plus backward) under the unit-cost model of
-    :mod:`advalidate.counting`, measured by observing the library's trace, and how many times the forward
-    was evaluated during the VJP (one, for reverse mode).
+    The work of the forward alone and of a whole VJP (forward plus backward), and how many times the forward was
+    evaluated during the VJP (one, for reverse mode). A backend without ``work`` has its cost "not measured": in
+    ``results.json`` (``work_modes``) and in the report's matrix (``n/m``); advalidate never makes up a number.
+
+    What counts is the unit-cost model of :mod:`advalidate.counting` (an elementwise op costs the elements it
+    produces, a reduction the elements it reads, a matrix product 2·m·n·k, a factorisation its usual flop count,
+    views nothing). A backend may read it off any faithful record of what its library runs: the library's own trace
+    or graph (the JAX backend counts the jaxpr, the PyTorch backend the aten ops its dispatcher runs), or, for a
+    library that runs NumPy, the counting array: ``CountingArray`` is an ndarray subclass that charges every ufunc
+    and NumPy function run on it to the ``Counter`` of the enclosing ``counting()`` block; ``wrap`` and ``unwrap``
+    convert, ``charge(work)`` adds work that runs outside NumPy (a LAPACK call: ``triangular_solve_work(a, b)`` is a
+    triangular solve's), and ``CallCounter`` wraps ``f`` to count the forward passes. Work a library does but hides
+    from its record is the backend's to charge; work it does not do must not be charged.
+
+    **Work is counted on the code whose values were checked**: ``work`` traces or runs the very function ``vjp`` runs
+    (the same function object, with the same transformations, ``jax.jit`` included), never a second copy of the
+    pullback code, which could differ from it. Each built-in backend defines one function per mode
+    (``reverse_mode``, ``forward_mode``, and ``SECOND_ORDER`` by method) that both its derivative method and its
+    work method call; counting need not run on every VJP (the JAX backend traces once per function and shapes).
+    A backend whose counter runs the code (not only traces it) gives in ``Work.values`` the derivatives that run
+    computed (as NumPy arrays: one per input for a VJP or an HVP, one per output for a JVP): advalidate compares them
+    with the values it checked, and a difference beyond half the dtype's digits is an ``error`` finding ("work was
+    counted on other code than the checked one"). The PyTorch backend and the autograd plug-in give them.
 
 Optional, forward mode (a backend without them is "not supported" in that mode, never an error):
-
 ``jvp(function, inputs, tangents) -> JVP``
     One forward-mode pass: ``tangents`` a list of NumPy arrays, one per input, of its shape and the function's
     dtype. Returns the outputs and ``J·w`` for every output, as NumPy arrays of the function's dtype and the
@@ -56,7 +93,46 @@ Optional, second order (a backend without them is "not supported" in that mode, 
 
 What a backend can run follows from ``primitives`` and ``dtypes`` alone: :func:`supports` (also the method
 ``Backend.supports``) returns None when a function can run, else the reason a campaign reports
-(``"unsupported primitives: erf, tan"``, or ``"dtype float32 not supported"``).
+(``"unsupported primitives: erf, tan"``, or ``"dtype float32 not supported"``); :func:`supports_mode` does the same
+in a mode, :func:`modes_of` gives the modes a backend provides (:data:`MODES`), :func:`hvp_methods_of` its
+second-order methods (:data:`HVP_METHODS`) and :func:`work_modes_of` the modes whose work it counts.
+
+Optional, source and presentation
+---------------------------------
+
+``dialect: Dialect``
+    How the backend writes a :class:`Function` in its library's API. Without one, a finding prints NumPy source and
+    says the VJP call is the backend's to supply; with one, every finding's minimal function, its bug-report script
+    and ``advalidate replay`` are in the library's own code. ``Dialect(name, preamble, ops, vjp_script)``: ``ops`` maps
+    each catalogue name to a ``Template``, a function ``(args, params) -> str`` of the operands' source and the node's
+    params returning the expression (``lambda a, p: f"lib.sin({a[0]})"``); the helpers ``call(path)``
+    (``path(a, b)``), ``with_params(path, rename=None)`` (``path(a, axis=1)``, params renamed, None ones dropped),
+    ``sequence(path, axis_kw)`` (``path([a, b], axis=0)``), ``subscript`` (``a[key]``, with ``key_source(key)`` for the
+    ``index`` primitive's key), ``where_positive(path)`` (``path(a > 0, b, c)``) and ``contraction_axes(axes)``
+    (``tensordot``'s axes) write the common shapes. ``preamble`` is the import lines the rendered source needs.
+    ``vjp_script: VJPScript`` says how a bug-report script computes the library's VJP (and JVP and HVP) live, as the
+    backend does (its fields are documented on the class).
+``DialectBackend``
+    A base class for a backend built on a dialect: set ``name``, ``version``, ``dtypes`` and ``dialect``, implement
+    ``vjp`` (and ``work``, the modes): ``self.compiled(function)`` is ``compile_function`` cached per function, exactly
+    the code a finding prints. ``primitives`` is every catalogue primitive the dialect has a template for, less the
+    ones in ``unsupported: dict[str, str]`` (name -> why the library cannot run it); ``missing()`` gives every
+    primitive left out with its reason (``advalidate backends`` shows them).
+``concurrent: bool``
+    True when the backend may run in a thread beside the oracle (its library releases the GIL, as XLA and PyTorch
+    kernels do). Default False: it runs after the oracle, in the campaign's thread.
+
+Optional, known behaviours
+--------------------------
+
+A plug-in ships its library's known behaviours (findings that are real, documented discrepancies, each with its
+minimal example and evidence: the format is :mod:`advalidate.known`'s) as package data:
+``<package>/known/<name>.txt``, ``<package>`` being the top-level package of the module its entry point names
+(``mylib_advalidate/known/mylib.txt``; declare ``known/*.txt`` in its package data). advalidate finds the file
+without importing the plug-in (``shipped_files(name)`` lists what it finds), merges it with advalidate's own
+``advalidate/known/<name>.txt``, and ``advalidate run --known-dir DIR`` adds the files of ``DIR`` to both. Every run
+replays each entry's example first and reports it present or fixed; a finding an entry matches is "known", not a
+failure.
 
 How a backend is found (:mod:`advalidate.backends.registry`):
 
@@ -94,6 +170,19 @@ How a backend calls it:
 
 An implementation that raises, or returns a wrong shape or dtype, is an ``error`` finding, like any backend's.
 
+The plug-in API
+--------------
+
+:mod:`advalidate.plugin` exports, and only these are public to a plug-in: ``Backend``, ``VJP``, ``JVP``, ``HVP``,
+``Work``, ``MODES``, ``HVP_METHODS``, ``supports``, ``supports_mode``, ``modes_of``, ``hvp_methods_of``,
+``work_modes_of``, ``DialectBackend``, ``Dialect``, ``Template``, ``VJPScript``, ``call``, ``with_params``,
+``sequence``, ``subscript``, ``where_positive``, ``contraction_axes``, ``key_source``, ``render``,
+``compile_function``, ``Function``, ``Node``, ``CATALOGUE``, ``primitive``, ``single`` (``single(name)``: a one-node
+program of that primitive at its registration's example shapes) and ``fixed_point`` (``fixed_point(function, rng)``:
+a point inside every domain, away from kinks), for probing what a library runs (autograd's plug-in probes its
+forward-mode table that way), ``Counter``, ``CountingArray``, ``CallCounter``, ``counting``, ``wrap``, ``unwrap``,
+``charge``, ``triangular_solve_work`` and ``shipped_files``.
+
 To check a backend against the oracle, one line in its own test suite::
 
     from advalidate.testing import run_conformance
@@ -104,12 +193,12 @@ or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["VJP", "JVP", "HVP", "Work", "Backend", "supports", "supports_mode", "MODES", "HVP_METHODS", "modes_of",
-           "hvp_methods_of"]
+           "hvp_methods_of", "work_modes_of"]
 
 MODES = ("vjp", "jvp", "hvp")
 """The modes of AD advalidate checks: reverse (``vjp``, every backend), forward (``jvp``) and second order
@@ -150,6 +239,7 @@ class Work:
     forward: int  # work of f alone
     vjp: int  # work of f and its derivative together (its VJP; for ``jvp_work``, its JVP)
     forward_passes: int = 1  # evaluations of f during the VJP
+    values: list | None = field(default=None, compare=False, repr=False)  # the counted run's derivatives, if it ran
 
     @property
     def ratio(self) -> float:
@@ -194,6 +284,13 @@ def supports_mode(backend, function, mode: str) -> str | None:
 def modes_of(backend) -> tuple[str, ...]:
     """The modes ``backend`` provides (:data:`MODES`): ``vjp`` always, ``jvp`` and ``hvp`` when it has the method."""
     return tuple(m for m in MODES if m == "vjp" or callable(getattr(backend, m, None)))
+
+
+def work_modes_of(backend) -> tuple[str, ...]:
+    """The modes whose work ``backend`` counts (``work``, ``jvp_work``, ``hvp_work``): in the others its cost is "not
+    measured"."""
+    names = {"vjp": "work", "jvp": "jvp_work", "hvp": "hvp_work"}
+    return tuple(m for m in modes_of(backend) if callable(getattr(backend, names[m], None)))
 
 
 def hvp_methods_of(backend) -> tuple[str, ...]:

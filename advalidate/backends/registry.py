@@ -115,10 +115,11 @@ def validate(backend, label: str | None = None):
         unknown = sorted(str(k) for k in prims if k not in primitives.CATALOGUE)
         if unknown:
             problems.append(f"primitives {unknown} are not in the catalogue")
-    for method in ("vjp", "work"):
-        problem = _check_method(backend, method)
-        if problem:
-            problems.append(problem)
+    for method in ("vjp", "work"):  # work is optional: a backend without it has its cost "not measured"
+        if method == "vjp" or getattr(backend, method, None) is not None:
+            problem = _check_method(backend, method)
+            if problem:
+                problems.append(problem)
     for method in ("jvp", "jvp_work"):  # optional (forward mode): checked only where given
         if getattr(backend, method, None) is not None:
             problem = _check_method(backend, method)

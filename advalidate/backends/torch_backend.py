@@ -10,7 +10,7 @@ from ..render import TORCH
 from .contract import HVP, JVP, VJP, Work
 from .dialect_backend import DialectBackend
 
-__all__ = ["TorchBackend"]
+__all__ = ["TorchBackend", "reverse_mode", "forward_mode", "SECOND_ORDER"]
 
 
 class TorchBackend(DialectBackend):
@@ -24,55 +24,52 @@ class TorchBackend(DialectBackend):
     hvp_methods = ("forward-over-reverse", "reverse-over-reverse")
 
     def vjp(self, function, inputs, cotangents) -> VJP:
+        """:func:`reverse_mode` of the rendered function: the code ``work`` counts."""
         f = self.compiled(function)
+        vs = [torch.from_numpy(np.array(v)) for v in cotangents]
         with torch.enable_grad():
             xs = [torch.tensor(np.asarray(x), requires_grad=True) for x in inputs]
-            outs = f(*xs)
-            pairs = [(o, torch.from_numpy(np.array(v))) for o, v in zip(outs, cotangents) if o.requires_grad]
-            grads = [None] * len(xs)
-            if pairs:
-                grads = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs],
-                                            allow_unused=True)
+            outs, grads = reverse_mode(f, xs, vs)
         return VJP([o.detach().numpy().copy() for o in outs],
                    [np.zeros(x.shape, dtype=function.dtype) if g is None else g.detach().numpy().copy()
                     for x, g in zip(xs, grads)])
 
     def work(self, function, inputs, cotangents) -> Work:
-        """Counted from the aten ops of forward and backward by :func:`advalidate.cost.dispatch.count_work`."""
+        """The aten ops of :func:`reverse_mode` (the code ``vjp`` runs), counted by
+        :func:`advalidate.cost.dispatch.count_work`."""
         from ..cost.dispatch import count_work
 
-        return count_work(self.compiled(function), list(inputs), list(cotangents))
+        return count_work(self.compiled(function), list(inputs), list(cotangents), vjp=reverse_mode)
 
     def jvp(self, function, inputs, tangents) -> JVP:
-        """``torch.func.jvp`` of the rendered function: forward-mode AD with dual tensors (PyTorch's forward
+        """:func:`forward_mode` of the rendered function: forward-mode AD with dual tensors (PyTorch's forward
         formulas, written apart from its backward ones)."""
-        from torch.func import jvp
-
         f = self.compiled(function)
-        xs = tuple(torch.from_numpy(np.array(x)) for x in inputs)
-        ws = tuple(torch.from_numpy(np.array(w)) for w in tangents)
-        outs, ts = jvp(lambda *a: tuple(f(*a)), xs, ws)
+        xs = [torch.from_numpy(np.array(x)) for x in inputs]
+        ws = [torch.from_numpy(np.array(w)) for w in tangents]
+        outs, ts = forward_mode(f, xs, ws)
         return JVP([o.detach().numpy().copy() for o in outs], [t.detach().numpy().copy() for t in ts])
 
     def jvp_work(self, function, inputs, tangents) -> Work:
-        """Counted from the aten ops of ``torch.func.jvp`` by :func:`advalidate.cost.dispatch.count_work`."""
+        """The aten ops of :func:`forward_mode` (the code ``jvp`` runs), counted by
+        :func:`advalidate.cost.dispatch.count_work`."""
         from ..cost.dispatch import count_work
 
-        return count_work(self.compiled(function), list(inputs), list(tangents), vjp=_standard_jvp)
+        return count_work(self.compiled(function), list(inputs), list(tangents), vjp=forward_mode)
 
     def hvp(self, function, inputs, cotangents, directions, method) -> HVP:
         """``H_v·u`` by ``method``: forward-over-reverse is ``torch.func.jvp`` along u of ``torch.func.vjp``'s pullback
         of v (PyTorch's forward formulas applied to its backward formulas); reverse-over-reverse is double backward,
         ``torch.autograd.grad(create_graph=True)`` for ``Jᵀv`` then ``torch.autograd.grad`` of it along u (its
         backward formulas differentiated by themselves). An input ``H_v·u`` does not reach gets zeros."""
-        if method not in _HVP:
-            raise ValueError(f"unknown hvp method {method!r}: one of {list(_HVP)}")
+        if method not in SECOND_ORDER:
+            raise ValueError(f"unknown hvp method {method!r}: one of {list(SECOND_ORDER)}")
         f = self.compiled(function)
         vs = [torch.from_numpy(np.array(v)) for v in cotangents]
         us = [torch.from_numpy(np.array(u)) for u in directions]
         with torch.enable_grad():
             xs = [torch.tensor(np.asarray(x), requires_grad=True) for x in inputs]
-            outs, hs = _HVP[method](f, xs, vs, us)
+            outs, hs = SECOND_ORDER[method](f, xs, vs, us)
         return HVP([o.detach().numpy().copy() for o in outs],
                    [np.zeros(x.shape, dtype=function.dtype) if h is None else _numpy(h) for x, h in zip(xs, hs)])
 
@@ -82,12 +79,12 @@ class TorchBackend(DialectBackend):
         charged as elementwise (and listed in its ``Tally.unknown``)."""
         from ..cost.dispatch import count_work
 
-        if method not in _HVP:
-            raise ValueError(f"unknown hvp method {method!r}: one of {list(_HVP)}")
+        if method not in SECOND_ORDER:
+            raise ValueError(f"unknown hvp method {method!r}: one of {list(SECOND_ORDER)}")
         n = len(cotangents)
 
         def run(f, xs, vectors):
-            return _HVP[method](f, xs, vectors[:n], vectors[n:])
+            return SECOND_ORDER[method](f, xs, vectors[:n], vectors[n:])
 
         return count_work(self.compiled(function), list(inputs), [*cotangents, *directions], vjp=run)
 
@@ -133,11 +130,25 @@ def _numpy(t) -> np.ndarray:
     return t.numpy(force=bool(zero and zero())).copy()
 
 
-_HVP = {"forward-over-reverse": _forward_over_reverse, "reverse-over-reverse": _reverse_over_reverse}
+SECOND_ORDER = {"forward-over-reverse": _forward_over_reverse, "reverse-over-reverse": _reverse_over_reverse}
+"""Second order as the PyTorch backend runs it, for ``hvp`` and ``hvp_work`` alike, by method."""
 
 
-def _standard_jvp(f, xs, ws):
-    """Forward mode as the PyTorch backend runs it: one ``torch.func.jvp`` (on detached inputs)."""
+def reverse_mode(f, xs, vs):
+    """Reverse mode as the PyTorch backend runs it, for ``vjp`` and ``work`` alike: one forward under autograd (``xs``
+    require grad), one ``torch.autograd.grad``. Returns the outputs and the grads, None for an input the outputs do
+    not reach."""
+    outs = f(*xs)
+    pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    if not pairs:
+        return outs, [None] * len(xs)
+    grads = torch.autograd.grad([o for o, _ in pairs], xs, grad_outputs=[v for _, v in pairs], allow_unused=True)
+    return outs, grads
+
+
+def forward_mode(f, xs, ws):
+    """Forward mode as the PyTorch backend runs it, for ``jvp`` and ``jvp_work`` alike: one ``torch.func.jvp`` (on
+    detached inputs)."""
     from torch.func import jvp
 
     return jvp(lambda *a: tuple(f(*a)), tuple(x.detach() for x in xs), tuple(ws))

@@ -343,7 +343,7 @@ def run_checks(backend, *, dtypes=None, points: int = 3, seed: int = 0, known_di
     from ..known import KnownBehaviours
 
     backend = default_registry().get(backend) if isinstance(backend, str) else validate(backend)
-    known = KnownBehaviours.load([backend.name], known_dir)
+    known = KnownBehaviours.load([backend], known_dir)
     report = CheckReport(backend.name, backend.version)
     for check in checks(backend, dtypes):
         if select is not None and not select(check.id):

@@ -130,7 +130,7 @@ def campaign_data(backends, families=tuple(examples.FAMILIES), n: int = 64) -> d
 
     out = {"omega": OMEGA, "outputs": {}, "seed": {}, "errors": {}}
     for backend in backends:
-        if not hasattr(backend, "work"):
+        if not callable(getattr(backend, "work", None)):
             continue
         try:
             jacobian = measured_jacobian(backend)

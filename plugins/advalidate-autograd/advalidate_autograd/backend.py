@@ -10,8 +10,7 @@ import numpy as np
 from autograd import make_jvp, make_vjp
 from autograd.builtins import tuple as ag_tuple
 
-from advalidate.backends.contract import HVP, JVP, VJP, Work
-from advalidate.backends.dialect_backend import DialectBackend
+from advalidate.plugin import HVP, JVP, VJP, DialectBackend, Work
 
 from .dialect import AUTOGRAD
 
@@ -28,20 +27,19 @@ class AutogradBackend(DialectBackend):
     hvp_methods = ("forward-over-reverse", "reverse-over-reverse")
 
     def vjp(self, function, inputs, cotangents) -> VJP:
-        f = self.compiled(function)
+        """:func:`advalidate_autograd.work.standard_vjp` of the rendered function: the code ``work`` counts."""
+        from .work import standard_vjp
 
-        def packed(xs):
-            return ag_tuple(f(*xs))  # a traced tuple, so several outputs share one backward pass
-
-        pullback, outs = make_vjp(packed)(tuple(np.asarray(x) for x in inputs))
-        grads = pullback(tuple(np.asarray(v) for v in cotangents))
+        outs, grads = standard_vjp(self.compiled(function), tuple(np.asarray(x) for x in inputs),
+                                   tuple(np.asarray(v) for v in cotangents))
         return VJP([np.array(o) for o in outs], [np.array(g) for g in grads])
 
     def work(self, function, inputs, cotangents) -> Work:
-        """Counted on autograd's trace by :func:`advalidate_autograd.work.count_work`."""
-        from .work import count_work
+        """:func:`advalidate_autograd.work.standard_vjp` (the code ``vjp`` runs), counted on autograd's trace by
+        :func:`advalidate_autograd.work.count_work`."""
+        from .work import count_work, standard_vjp
 
-        return count_work(self.compiled(function), list(inputs), list(cotangents))
+        return count_work(self.compiled(function), list(inputs), list(cotangents), vjp=standard_vjp)
 
     @property
     def jvp_primitives(self) -> dict:
@@ -55,9 +53,11 @@ class AutogradBackend(DialectBackend):
         return self._jvp_primitives
 
     def jvp(self, function, inputs, tangents) -> JVP:
-        f = self.compiled(function)
-        outs, ts = make_jvp(lambda xs: ag_tuple(f(*xs)))(tuple(np.asarray(x) for x in inputs))(
-            tuple(np.asarray(w) for w in tangents))
+        """:func:`advalidate_autograd.work.standard_jvp` of the rendered function: the code ``jvp_work`` counts."""
+        from .work import standard_jvp
+
+        outs, ts = standard_jvp(self.compiled(function), tuple(np.asarray(x) for x in inputs),
+                                tuple(np.asarray(w) for w in tangents))
         return JVP([np.array(o) for o in outs], [np.array(t) for t in ts])
 
     def jvp_work(self, function, inputs, tangents) -> Work:
@@ -128,13 +128,13 @@ def _lacking_second_order(backend, names) -> dict[str, set]:
     ``jvp_primitives``'s probe pays too (0.8 s, in whichever runs first)."""
     import warnings
 
-    from advalidate import builder, primitives
+    from advalidate.plugin import fixed_point, single
 
     lacking = {}
     for name in names:
         try:
-            fn = builder.single(name)
-            xs = primitives.fixed_point(fn, np.random.default_rng(0))
+            fn = single(name)
+            xs = fixed_point(fn, np.random.default_rng(0))
         except Exception:  # noqa: BLE001  no example to probe with: leave it to the campaign
             continue
         vs = [np.ones(s) for s in fn.output_shapes]
@@ -154,11 +154,11 @@ def _lacking_second_order(backend, names) -> dict[str, set]:
 
 def _has_jvp(backend, name: str) -> bool:
     """Whether autograd's forward mode runs primitive ``name``'s one-node example (see ``jvp_primitives``)."""
-    from advalidate import builder, primitives
+    from advalidate.plugin import fixed_point, single
 
     try:
-        fn = builder.single(name)
-        xs = primitives.fixed_point(fn, np.random.default_rng(0))
+        fn = single(name)
+        xs = fixed_point(fn, np.random.default_rng(0))
     except Exception:  # noqa: BLE001  no example to probe with: leave it to the campaign
         return True
     import warnings

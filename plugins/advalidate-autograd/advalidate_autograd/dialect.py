@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from advalidate.render import Dialect, VJPScript, key_source
+from advalidate.plugin import Dialect, VJPScript, call, sequence, subscript, with_params
 
 from . import forms
 
@@ -17,19 +17,6 @@ def _stack(a, p):
     return f"anp.concatenate([{', '.join(f'anp.expand_dims({x}, {axis})' for x in a)}], axis={axis})"
 
 
-def call(path: str):
-    """``path(a, b, ...)``."""
-    return lambda a, p: f"{path}({', '.join(a)})"
-
-
-def with_params(path: str):
-    """``path(a, key=value, ...)`` with the params that are set."""
-    def tpl(a, p):
-        kws = [f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in p.items() if v is not None]
-        return f"{path}({', '.join(list(a) + kws)})"
-    return tpl
-
-
 def _tuple(v):
     return repr(tuple(v)) if v is not None else "None"
 
@@ -38,10 +25,6 @@ def broadcast_to(a, p):
     # autograd's broadcast_to rule asserts "Can't handle extra leading dims": add them with a reshape first
     shape = _tuple(p["shape"])
     return f"anp.broadcast_to(anp.reshape({a[0]}, (1,) * ({len(p['shape'])} - anp.ndim({a[0]})) + anp.shape({a[0]})), {shape})"
-
-
-def sequence(path: str):
-    return lambda a, p: f"{path}([{', '.join(a)}], axis={p['axis']})"
 
 
 def log_softmax(a, p):
@@ -67,8 +50,8 @@ OPS.update({
     "transpose": lambda a, p: f"anp.transpose({a[0]}, {_tuple(p['axes'])})",
     "reshape": lambda a, p: f"anp.reshape({a[0]}, {_tuple(p['shape'])})",
     "broadcast_to": broadcast_to,
-    "index": lambda a, p: f"{a[0]}[{key_source(p['key'])}]",
-    "concatenate": sequence("anp.concatenate"), "stack": _stack,
+    "index": subscript,
+    "concatenate": sequence("anp.concatenate", "axis"), "stack": _stack,
     "softmax": with_params("F.softmax"), "log_softmax": log_softmax,
     # ---- issue 16: structural linear algebra (autograd 1.9.1 has a VJP for each)
     "trace": call("anp.trace"), "diagonal": with_params("anp.diagonal"), "tril": with_params("anp.tril"),

@@ -13,8 +13,8 @@ import contextlib
 
 import numpy as np
 
-from advalidate import counting
-from advalidate.backends.contract import Work
+from advalidate import plugin  # the counting array and its helpers
+from advalidate.plugin import Work
 
 __all__ = ["count_work", "standard_vjp", "standard_jvp", "forward_over_reverse", "reverse_over_reverse",
            "HVP_METHODS"]
@@ -29,8 +29,8 @@ def _register():
     from autograd.extend import VSpace
     from autograd.numpy.numpy_boxes import ArrayBox
 
-    ArrayBox.register(counting.CountingArray)
-    VSpace.register(counting.CountingArray, VSpace.mappings[np.ndarray])
+    ArrayBox.register(plugin.CountingArray)
+    VSpace.register(plugin.CountingArray, VSpace.mappings[np.ndarray])
     _registered = True
 
 
@@ -97,7 +97,7 @@ def _concatenate_keeps_subclass():
     import autograd.numpy.numpy_wrapper as wrapper
 
     saved = wrapper.ndarray
-    wrapper.ndarray = counting.CountingArray
+    wrapper.ndarray = plugin.CountingArray
     try:
         yield
     finally:
@@ -116,9 +116,9 @@ def _scipy_solves_counted():
     saved = basic._solve_triangular
 
     def charged(a1, b1, *args, **kwargs):
-        x, info = saved(counting.unwrap(a1), counting.unwrap(b1), *args, **kwargs)
-        counting.charge(counting.triangular_solve_work(a1, b1))
-        return counting.wrap(x), info
+        x, info = saved(plugin.unwrap(a1), plugin.unwrap(b1), *args, **kwargs)
+        plugin.charge(plugin.triangular_solve_work(a1, b1))
+        return plugin.wrap(x), info
 
     basic._solve_triangular = charged
     try:
@@ -128,18 +128,22 @@ def _scipy_solves_counted():
 
 
 def count_work(f, inputs, cotangents, vjp=standard_vjp) -> Work:
-    """The work of ``f`` alone and of ``vjp(f, xs, vs)`` (autograd's trace plus its backward pass).
+    """The work of ``f`` alone and of ``vjp(f, xs, vs)`` (autograd's trace plus its backward pass): ``vjp`` is the very
+    function the backend runs for the values it checks (:func:`standard_vjp`, :func:`standard_jvp`, or a method of
+    :data:`HVP_METHODS`), so the work is counted on that code, not on a copy.
 
     ``f`` takes arrays and returns a tuple of outputs (autograd dialect); ``inputs`` and ``cotangents``
     are NumPy arrays. ``forward_passes`` is how many times ``f`` ran inside ``vjp``.
     """
     _register()
     with np.errstate(all="ignore"), _concatenate_keeps_subclass(), _scipy_solves_counted():
-        with counting.counting() as forward:
-            f(*[counting.wrap(np.array(x)) for x in inputs])
-        counted = counting.CallCounter(f)
-        xs = [counting.wrap(np.array(x)) for x in inputs]
-        vs = [counting.wrap(np.array(v)) for v in cotangents]
-        with counting.counting() as both:
-            vjp(counted, xs, vs)
-    return Work(forward=forward.work, vjp=both.work, forward_passes=counted.n)
+        with plugin.counting() as forward:
+            f(*[plugin.wrap(np.array(x)) for x in inputs])
+        counted = plugin.CallCounter(f)
+        xs = [plugin.wrap(np.array(x)) for x in inputs]
+        vs = [plugin.wrap(np.array(v)) for v in cotangents]
+        with plugin.counting() as both:
+            _, derivatives = vjp(counted, xs, vs)
+    # what the counted run computed: advalidate checks that it is what the checked run computed (contract: work)
+    values = [np.array(plugin.unwrap(d)) for d in derivatives]
+    return Work(forward=forward.work, vjp=both.work, forward_passes=counted.n, values=values)
