@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import hypothesis
+import hypothesis.errors
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
@@ -318,9 +319,15 @@ class Campaign:
                 prop()
         except _BudgetSpent:
             return False
-        except _NewFinding:
+        except (_NewFinding, hypothesis.errors.Flaky) as e:
+            if not isinstance(e, _NewFinding) and state.get("last") is None:
+                raise
             example, result, outcome = state["last"]
-            example, result, outcome = self._minimal(example, result, outcome, oracle)
+            if isinstance(e, _NewFinding):
+                example, result, outcome = self._minimal(example, result, outcome, oracle)
+            else:  # a backend that failed once and not when the same example ran again: kept as found, not shrunk
+                outcome.message = (f"{outcome.message} (flaky: not seen again when the same example was run a second "
+                                   "time; kept as first found, not shrunk)")
             self._add_finding(example, result, outcome)
             # the other backends that fail the same minimal example get their finding too: Hypothesis shrank
             # for one backend, and the others would otherwise have to be drawn into the same failure again

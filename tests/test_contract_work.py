@@ -123,3 +123,30 @@ def test_a_failing_work_count_is_an_error_finding_shrunk_like_any_other():
     errors = [f for f in results["findings"] if f["kind"] == "error"]
     assert errors and all("work counting failed: RuntimeError: the counter broke" in f["message"] for f in errors)
     assert any(f["signature"] == "sin" for f in errors)
+
+
+class FailsOnce(NumpyReference):
+    """The reference tape whose VJP raises the first time it sees a program with a cosine, never again."""
+
+    name = "fails-once"
+
+    def __init__(self):
+        self.seen = set()
+
+    def vjp(self, function, inputs, cotangents):
+        if "cos" in function.primitives_used and function not in self.seen:
+            self.seen.add(function)
+            raise RuntimeError("a transient failure")
+        return super().vjp(function, inputs, cotangents)
+
+
+def test_a_flaky_backend_is_a_finding_kept_as_found_not_a_lost_run():
+    """A backend that fails once and not when the example is run again made Hypothesis end the run with
+    FlakyFailure; the failure is now a finding, kept unshrunk and labelled flaky, and the campaign goes on."""
+    from advalidate.campaign import Campaign, Settings
+
+    results = Campaign([FailsOnce()], Settings(max_examples=20, seed=4, modes=("vjp",), replay_known=False,
+                                               primitives=("cos",))).run()
+    assert results["complete"]
+    flaky = [f for f in results["findings"] if "flaky" in f["message"]]
+    assert flaky and all(f["kind"] == "error" and "a transient failure" in f["message"] for f in flaky)
