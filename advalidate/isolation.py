@@ -11,6 +11,7 @@ handed to the caller's capture (:func:`advalidate.warnings_capture.deliver`), as
 from __future__ import annotations
 
 import json
+import threading
 import multiprocessing as mp
 import traceback
 
@@ -115,6 +116,7 @@ class Isolated:
     def __init__(self, spec, timeout: float = 60.0, start_timeout: float = 120.0):
         self.spec, self.timeout, self.start_timeout = spec, timeout, start_timeout
         self._proc = self._conn = None
+        self._lock = threading.Lock()
         info = self._start()
         self.name, self.version, self.dtypes = info["name"], info["version"], info["dtypes"]
         self.primitives = dict.fromkeys(info["primitives"])
@@ -157,11 +159,14 @@ class Isolated:
             raise BackendDied(f"the backend's process died while {what} (exit code {code})") from None
 
     def _call(self, method, fn: Function, inputs, cotangents):
-        if self._proc is None or not self._proc.is_alive():
-            self._start()
         vectors = cotangents if isinstance(cotangents, tuple) else [np.asarray(v) for v in cotangents]
-        self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], vectors))
-        status, payload, caught = self._receive(self.timeout, f"computing {method}")
+        # one request and its answer at a time: the campaign's jobs (a VJP's, a JVP's, an HVP's, each with its work)
+        # run in threads, and two requests in flight on the one pipe would take each other's answers
+        with self._lock:
+            if self._proc is None or not self._proc.is_alive():
+                self._start()
+            self._conn.send((method, fn.to_json(), [np.asarray(x) for x in inputs], vectors))
+            status, payload, caught = self._receive(self.timeout, f"computing {method}")
         deliver(caught)  # into the caller's capture (run_vjp's): what the backend warned in the worker
         if status == "raised":
             raise BackendRaised(payload)
@@ -207,10 +212,11 @@ class Isolated:
 
     def bug_script(self, finding: dict) -> str:
         """The finding's bug-report script (:mod:`advalidate.bugreport`), generated in the worker."""
-        if self._proc is None or not self._proc.is_alive():
-            self._start()
-        self._conn.send(("bug_script", json.dumps(finding), [], []))
-        status, payload = self._receive(self.timeout, "writing a script")
+        with self._lock:
+            if self._proc is None or not self._proc.is_alive():
+                self._start()
+            self._conn.send(("bug_script", json.dumps(finding), [], []))
+            status, payload = self._receive(self.timeout, "writing a script")
         if status == "raised":
             raise BackendRaised(payload)
         return payload

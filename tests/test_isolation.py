@@ -95,3 +95,34 @@ def test_a_backend_that_fails_to_start_says_why():
 
 def test_timeout_class():
     assert issubclass(BackendTimeout, RuntimeError)
+
+
+class Slow(NumpyReference):
+    """The reference backend, slow enough that two threads' requests overlap on the worker's one pipe."""
+
+    name = "slow"
+
+    def vjp(self, fn, inputs, cotangents):
+        time.sleep(0.01)
+        return super().vjp(fn, inputs, cotangents)
+
+
+def test_threads_sharing_an_isolated_backend_each_get_their_own_answer():
+    """The campaign calls one isolated backend from several threads (the VJP, JVP and HVP jobs, the flush-to-zero
+    check in the main one): each request must get its own answer (they crossed on the one pipe, which the TensorFlow
+    plug-in showed as flaky errors and a cost counted for another program)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = Isolated(Slow(), timeout=60)
+    try:
+        functions = {prim: _fn(prim) for prim in ("sin", "cos", "exp", "tanh")}
+        want = {prim: NumpyReference().vjp(fn, X, V).grads[0] for prim, fn in functions.items()}
+
+        def ask(prim):
+            return prim, backend.vjp(functions[prim], [X[0].copy()], V).grads[0]
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(ask, list(functions) * 10))
+        assert all(np.array_equal(got, want[prim]) for prim, got in answers)
+    finally:
+        backend.close()
