@@ -48,7 +48,8 @@ def test_primitive(primitive_check, known_behaviours, pytestconfig):
     if outcome.status == "not-supported":
         pytest.skip(f"not supported: {outcome.detail}")
     if outcome.failed:
-        entry = known_behaviours.match(backend.name, outcome.kind, signature(check.function))
+        mode = check.id.split("[", 1)[0]  # vjp[float64][sin], jvp[...]: a forward-mode entry matches a jvp check
+        entry = known_behaviours.match(backend.name, outcome.kind, signature(check.function), mode=mode)
         if entry is not None:
             pytest.xfail(f"known ({entry.source}): {entry.comment}")
         pytest.fail(f"{outcome.kind}: {outcome.detail}\n\nreproduction:\n{outcome.reproduction}", pytrace=False)
