@@ -13,7 +13,6 @@ merge (after a parallel run) and the replay of a shared database all use it, so 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 
 from .bugreport import renumber
 from .results import encode_array
@@ -23,6 +22,12 @@ from .warnings_capture import records
 __all__ = ["FindingSet", "finding_record", "backend_source", "region", "MAX_PER_KIND", "key_mode"]
 
 MAX_PER_KIND = 6  # distinct findings kept per (backend, kind); past it the search moves on
+
+
+def work_record(work) -> dict:
+    """A :class:`~advalidate.backends.contract.Work` as results.json keeps it: the counts (not ``values``, the counted
+    run's derivatives, which only serve the check that work was counted on the checked code)."""
+    return {"forward": work.forward, "vjp": work.vjp, "forward_passes": work.forward_passes}
 
 
 def region(fn, inputs) -> str:
@@ -188,7 +193,7 @@ def finding_record(key, example, result, outcome, backend, known_entry=None) -> 
         "worst_input": comparison.worst[0] if comparison and comparison.worst else None,
         "tolerance": [encode_array(t) for t in comparison.tolerances] if comparison else None,
         "errors": [encode_array(e) for e in comparison.errors] if comparison else None,
-        "work": asdict(outcome.work) if outcome.work else None,
+        "work": work_record(outcome.work) if outcome.work else None,
         "convention": outcome.convention,
         "kink_sides": result.sides.record() if result.sides is not None else None,
         "tag": outcome.tag,

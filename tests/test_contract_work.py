@@ -150,3 +150,30 @@ def test_a_flaky_backend_is_a_finding_kept_as_found_not_a_lost_run():
     assert results["complete"]
     flaky = [f for f in results["findings"] if "flaky" in f["message"]]
     assert flaky and all(f["kind"] == "error" and "a transient failure" in f["message"] for f in flaky)
+
+
+class CostlyWithValues(NumpyReference):
+    """The reference tape whose work breaks the bound and carries the values its counted run computed."""
+
+    name = "costly-with-values"
+
+    def work(self, function, inputs, cotangents):
+        from advalidate.backends.contract import Work
+
+        grads = self.vjp(function, inputs, cotangents).grads
+        return Work(forward=1, vjp=1000, forward_passes=1, values=grads)
+
+
+def test_a_finding_whose_work_carries_values_is_written_to_results_json(tmp_path):
+    """Work.values (arrays) is for the counted-code check only: results.json keeps the counts (a campaign with the
+    torch backend's cost findings failed to write its checkpoint on them)."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.results import validate as validate_results
+    from advalidate.results import write_json
+
+    results = Campaign([CostlyWithValues()], Settings(max_examples=4, seed=0, modes=("vjp",), replay_known=False,
+                                                      primitives=("sin",))).run()
+    costly = [f for f in results["findings"] if f["kind"] == "cost-bound"]
+    assert costly and costly[0]["work"] == {"forward": 1, "vjp": 1000, "forward_passes": 1}
+    write_json(tmp_path / "results.json", results)
+    validate_results(results)
