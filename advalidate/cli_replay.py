@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from .errors import AdvalidateError
+
 __all__ = ["add_parser", "main", "STILL_FAILS", "PASSES", "USAGE"]
 
 PASSES, STILL_FAILS, USAGE = 0, 1, 2
@@ -27,6 +29,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--isolate", choices=["plugins", "all", "none"], default="plugins",
                    help="run the backend in a worker process, as `advalidate run` does (default: third-party "
                         "plug-ins), so that a hang or a crash is replayed as the error finding it was")
+    p.add_argument("--backend", metavar="MODULE:ATTR", dest="target",
+                   help="the backend as a dotted path (a class or an instance), for one that is not registered "
+                        "(a backend under development, checked by run_conformance): imported and run in this "
+                        "process; its name must be the finding's backend")
     p.add_argument("--timeout", type=float, default=120.0, metavar="S",
                    help="seconds an isolated backend may take for the VJP before it counts as hung")
     p.add_argument("--script", action="store_true",
@@ -57,13 +63,20 @@ def main(args) -> int:
     if args.script:
         return _script(finding, data, args)
     name = finding["backend"]
-    try:
-        backends, errors = load_backends([name], args.isolate, args.timeout)
-    except LookupError as e:
-        return _fail(f"the backend {name!r} of {args.id} is not known here: {e}")
-    if errors:
-        return _fail(f"the backend {name!r} of {args.id} did not load: {errors[name]}")
-    (backend,) = backends
+    if args.target:
+        try:
+            backend = _from_target(args.target, name)
+        except AdvalidateError as e:
+            return _fail(f"--backend {args.target}: {e}")
+    else:
+        try:
+            backends, errors = load_backends([name], args.isolate, args.timeout)
+        except LookupError as e:
+            return _fail(f"the backend {name!r} of {args.id} is not known here: {e} (a backend that is not "
+                         "registered is named by --backend MODULE:ATTR)")
+        if errors:
+            return _fail(f"the backend {name!r} of {args.id} did not load: {errors[name]}")
+        (backend,) = backends
     try:
         outcome = replay_finding(finding, backend)
     finally:
@@ -71,6 +84,22 @@ def main(args) -> int:
         if close is not None:
             close()
     return _print(finding, backend, outcome)
+
+
+def _from_target(target: str, name: str):
+    """The backend at ``target`` ("module:attr", a class or an instance), validated; it must be called ``name``."""
+    from .backends.registry import BackendLoadError, load_target, validate
+
+    obj = load_target(target)
+    try:
+        backend = validate(obj() if isinstance(obj, type) else obj, repr(target))
+    except AdvalidateError:
+        raise
+    except Exception as e:  # constructing a backend under development may raise anything
+        raise BackendLoadError(f"constructing it raised {type(e).__name__}: {e}") from e
+    if backend.name != name:
+        raise BackendLoadError(f"it is the backend {backend.name!r}, the finding's is {name!r}")
+    return backend
 
 
 def _script(finding: dict, results: dict, args) -> int:
@@ -86,9 +115,12 @@ def _script(finding: dict, results: dict, args) -> int:
                        None)
         backend = None
         try:
-            loaded, _ = load_backends([finding["backend"]], "none", args.timeout)
-            backend = loaded[0] if loaded else None
-        except LookupError:
+            if args.target:
+                backend = _from_target(args.target, finding["backend"])
+            else:
+                loaded, _ = load_backends([finding["backend"]], "none", args.timeout)
+                backend = loaded[0] if loaded else None
+        except (LookupError, AdvalidateError):
             pass  # not known here: the fallback says the VJP call is the backend's to supply
         text = script(finding, backend, version)
     sys.stdout.write(text)

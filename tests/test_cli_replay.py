@@ -4,7 +4,9 @@ is "upgraded" to its fixed version (same name, right answers) the replay says it
 an unknown id and a backend that is not there are clear errors (exit 2)."""
 
 import json
+import shlex
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +204,60 @@ def test_a_fixed_finding_whose_vjp_is_now_exact_prints_the_values():
     assert outcome.comparison.worst is None
     lines = _values(outcome, result.oracle)
     assert lines[0].startswith("  oracle VJP:") and lines[1].startswith("  backend VJP:")
+
+
+# ---------------------------------------------------------------- run_conformance's failure message
+
+def _conformance_failure(out, backend=None):
+    from advalidate.testing import run_conformance
+
+    from .planted_backends import WrongValue
+
+    with pytest.raises(AssertionError) as raised:
+        run_conformance(backend or WrongValue, max_examples=3, dtypes=["float64"], out=out)
+    return str(raised.value)
+
+
+def test_run_conformance_writes_what_its_message_names_and_the_replay_it_prints_runs(tmp_path):
+    """The files it names exist (results.json, the report, each finding's script) and each finding's replay line,
+    run as printed through the installed command, reproduces it: the backend, not registered, is named by path."""
+    message = _conformance_failure(tmp_path / "out")
+    folder = tmp_path / "out" / "float64"
+    assert f"{folder / 'results.json'}, report {folder / 'index.html'}" in message
+    assert (folder / "results.json").is_file() and (folder / "index.html").is_file()
+    data = results(folder / "results.json")
+    unexpected = [f for f in data["findings"] if not f["known"]]
+    assert unexpected and all(f["replay"].endswith("--backend tests.planted_backends:WrongValue") for f in unexpected)
+    replays = [line.split("replay: ", 1)[1] for line in message.splitlines() if line.startswith("  replay: ")]
+    assert replays == [f["replay"] for f in unexpected]
+    scripts = [line.split("bug report: ", 1)[1] for line in message.splitlines() if line.startswith("  bug report: ")]
+    assert scripts and all(Path(s).is_file() for s in scripts)
+    assert unexpected[0]["replay"] in Path(scripts[0]).read_text()  # the script's header names the same command
+    argv = shlex.split(replays[0])
+    assert argv[0] == "advalidate"
+    done = run(argv[1:], environment(tmp_path), tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"still present: {unexpected[0]['id']} reproduces (wrong-value)" in done.stdout.splitlines()[-1]
+
+
+def test_replay_backend_by_path_must_be_the_findings_backend(tmp_path):
+    _conformance_failure(tmp_path)
+    path = tmp_path / "float64" / "results.json"
+    finding = next(f for f in results(path)["findings"] if not f["known"])
+    done = run(["replay", str(path), "--id", finding["id"], "--backend", "tests.planted_backends:NanInf"],
+               environment(tmp_path), tmp_path)
+    assert done.returncode == 2
+    assert "it is the backend 'planted-nan-inf', the finding's is 'planted-wrong-value'" in done.stderr
+    done = run(["replay", str(path), "--id", finding["id"]], environment(tmp_path), tmp_path)
+    assert done.returncode == 2 and "--backend MODULE:ATTR" in done.stderr  # not registered: the way out is named
+
+
+def test_run_conformance_says_when_its_backend_cannot_be_replayed_by_path(tmp_path):
+    from .planted_backends import WrongValue
+
+    class Local(WrongValue):  # defined in a function: no import path reaches it
+        pass
+
+    message = _conformance_failure(tmp_path, Local)
+    assert "Local is defined where a new process cannot import it" in message
+    assert "--backend" not in message

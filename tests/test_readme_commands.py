@@ -277,14 +277,21 @@ def check_run_conformance(command, ctx):
               f"{snippet.replace('run_conformance(NumpyReference)', 'results = run_conformance(NumpyReference, max_examples=3)')}\n"
               "print(sum(r['summary']['examples'] for r in results), sum(r['summary']['unexpected'] for r in results))\n"
               "from tests.planted_backends import WrongValue\n"
-              "try:\n    run_conformance(WrongValue, max_examples=3, dtypes=['float64'])\n"
-              "except AssertionError as e:\n    print(str(e).splitlines()[0])\n")
+              "try:\n    run_conformance(WrongValue, max_examples=3, dtypes=['float64'], out='conformance')\n"
+              "except AssertionError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ctx.env, cwd=ctx.cwd,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "6 0"  # 3 examples per dtype; the probes meet only known behaviours
-    assert re.fullmatch(r"planted-wrong-value: \d+ unexpected finding\(s\)", lines[1]), lines
+    assert re.fullmatch(r"planted-wrong-value: \d+ unexpected finding\(s\); written:", lines[1]), lines
+    # the files it names exist, and the replay it prints runs as printed (the backend is an entry point here)
+    assert lines[2].startswith("  conformance/float64/results.json, report conformance/float64/index.html")
+    assert (ctx.cwd / "conformance" / "float64" / "results.json").is_file()
+    replay = next(line.split("replay: ", 1)[1] for line in lines if line.startswith("  replay: "))
+    assert replay.startswith("advalidate replay conformance/float64/results.json --id F") and "--backend" not in replay
+    done = advalidate(replay, ctx)
+    assert done.returncode == 1, done.stdout + done.stderr
 
 
 def check_conformance_suite(command, ctx):

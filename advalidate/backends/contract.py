@@ -186,9 +186,10 @@ forward-mode table that way), ``Counter``, ``CountingArray``, ``CallCounter``, `
 To check a backend against the oracle, one line in its own test suite::
 
     from advalidate.testing import run_conformance
-    run_conformance(MyBackend)
+    run_conformance(MyBackend)          # out="conformance": where its results, report and scripts go
 
-or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``.
+(an AssertionError lists each unexpected finding with its minimal function, the files written and the
+``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``.
 """
 
 from __future__ import annotations
