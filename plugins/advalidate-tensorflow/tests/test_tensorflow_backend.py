@@ -51,6 +51,10 @@ def test_advalidate_backends_lists_both_through_their_entry_points(tmp_path):
         line = next(line for line in done.stdout.splitlines() if line.split()[:1] == [name])
         assert " ok " in line and "entry point of advalidate-tensorflow" in line
         assert f"{len(CATALOGUE) - len(MISSING)}/{len(CATALOGUE)} primitives" in line
+    # the tox env installs advalidate[all] and both plug-ins: every backend is there and loads
+    listed = {line.split()[0]: line for line in done.stdout.splitlines() if line[:1].isalpha() and " ok " in line}
+    assert {"numpy-ref", "jax", "jax-jit", "torch", "autograd", "tensorflow", "tensorflow-function"} <= set(listed), \
+        done.stdout
 
 
 @pytest.mark.parametrize("backend_class", BACKENDS)
