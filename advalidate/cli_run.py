@@ -83,6 +83,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 DEFAULT_SPECIAL_SHARE = 0.25  # the default run: a quarter of the examples at special points, the rest regular
+CHECKPOINT_SECONDS = 30.0  # results.json is rewritten at most this often during a run (a SIGKILL loses at most that much)
 
 
 def default_examples(args) -> int:
@@ -210,7 +211,8 @@ def main(args) -> int:
     def checkpoint(results):
         write_json(out / "results.json", results)
 
-    campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint)
+    campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint,
+                        checkpoint_every=CHECKPOINT_SECONDS)
     if args.resume:
         from .results import load
 

@@ -287,3 +287,21 @@ def test_special_share_is_a_setting_of_the_run(tmp_path):
     assert Settings(special=True).special == 1.0
     with pytest.raises(ValueError, match="must be in"):
         Settings(special=2)
+
+
+@pytest.mark.parametrize("every", [None, 3600.0])
+def test_checkpoints_come_after_each_finding_or_at_most_every_so_many_seconds(every):
+    """None: the results are handed to the checkpoint after each finding (a caller may stop there); a number of
+    seconds: no more often than that (what `advalidate run` does: its results.json is 2 MB by the end)."""
+    from .planted_backends import WrongValue, NanInf
+
+    calls = []
+    campaign = Campaign([WrongValue(), NanInf()], Settings(max_examples=20, seed=1), strategy=chains(),
+                        checkpoint=lambda results: calls.append(len(results["findings"])), checkpoint_every=every)
+    results = campaign.run()
+    assert len(results["findings"]) >= 2
+    if every is None:
+        # each finding's (or group's: backends failing the same minimal example) checkpoint, the last one complete
+        assert calls and calls == sorted(calls) and calls[-1] == len(results["findings"]) and calls[0] >= 1
+    else:
+        assert calls == []  # the run is shorter than an hour: the final results are the caller's to write
