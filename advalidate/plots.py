@@ -137,9 +137,9 @@ def cost_vs_m(cost: dict | None, cost_ratios: dict | None, omega: float):
             fig, ax = _figure(5.2, 3.0)
             for i, (backend, pts) in enumerate(sweep.items()):
                 colour = _PALETTE[i % len(_PALETTE)]
-                ms = [p["m"] for p in pts]
-                ax.plot(ms, [p["vjp_ratio"] for p in pts], "o-", color=colour, ms=3, lw=1.4,
-                        label=f"{_label(backend)}: VJP")
+                vjp = [(p["m"], p["vjp_ratio"]) for p in pts if p["vjp_ratio"] is not None]  # None: work(f) = 0
+                if vjp:
+                    ax.plot(*zip(*vjp), "o-", color=colour, ms=3, lw=1.4, label=f"{_label(backend)}: VJP")
                 jac = [(p["m"], p["jacobian_ratio"]) for p in pts if p.get("jacobian_ratio") is not None]
                 if jac:
                     ax.plot(*zip(*jac), "s--", color=colour, ms=3, lw=1, alpha=0.8,

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from advalidate.cost import examples, scaling
@@ -94,3 +96,21 @@ def test_the_plots_label_each_jacobian_line_measured_or_derived():
         assert f"lib: {label.replace('N·', 'm·')}" in m_svg, method
         other = "derived" if label.endswith("measured") else "measured"
         assert other not in seed_svg + m_svg, method
+
+
+def test_a_forward_folded_to_a_constant_has_no_ratio_and_the_results_still_write(tmp_path):
+    """A library may fold f to a constant (tinygrad's softmax over an axis of length 1): work(f) = 0 has no ratio
+    (None, not inf: JSON has none, and write_json refused it at the end of a whole run), and the plot skips it."""
+    from advalidate.backends.contract import Work
+    from advalidate.plots import cost_vs_m
+    from advalidate.results import write_json
+
+    def folded(fn, xs, vs):  # the first size folds to a constant, the others cost as usual
+        m = sum(int(np.prod(s)) for s in fn.output_shapes)
+        return Work(forward=0, vjp=0, forward_passes=1) if m == 16 else Work(forward=10 * m, vjp=30 * m,
+                                                                                 forward_passes=1)
+
+    sweep = scaling.sweep_outputs(folded, "matrix-chain", sizes=(16, 64))
+    assert sweep["ratio"][0] is None and sweep["jacobian_ratio"][0] is None and sweep["ratio"][1] == 3
+    write_json(tmp_path / "cost.json", {"outputs": {"lib": [sweep]}})
+    assert cost_vs_m({"omega": 5, "outputs": {"lib": [sweep]}}, None, 5)  # the plot is drawn without the point

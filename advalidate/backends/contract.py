@@ -28,7 +28,7 @@ Required
 
 Reading a ``Function``: ``function.inputs`` is the tuple of input shapes (inputs are named ``x0, x1, ...``),
 ``function.nodes`` a tuple of :class:`Node` (``node.prim``, the catalogue name; ``node.args``, the names of earlier
-values; ``node.kwargs()``, its static params), named ``v0, v1, ...`` in order (``function.named_nodes()``),
+values; ``node.kwargs``, a property: the dict of its static params), named ``v0, v1, ...`` in order (``function.named_nodes()``),
 ``function.outputs`` the names of the outputs, ``function.dtype``, ``function.output_shapes`` and
 ``function.primitives_used``. A function is immutable and hashable: a backend may cache what it builds from it.
 ``render(function, dialect)`` writes it as source in a dialect, and ``compile_function(function, dialect)`` turns that
