@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+import numpy as np
+
 from . import primitives
 from .ir import Function
 
@@ -96,14 +98,19 @@ EXTENSIONS: dict[str, dict[str, Template]] = {}
 
 
 def key_source(key) -> str:
-    """``[[0, 3, 1], 2]`` -> ``0:3:1, 2`` (a subscript, with empty parts where a bound is None)."""
+    """``[[0, 3, 1], 2]`` -> ``0:3:1, 2`` (a subscript, with empty parts where a bound is None): the ``index``
+    primitive's ``key`` param as stored, each item an int or a ``[start, stop, step]`` triple (a ``slice`` too)."""
     parts = []
     for item in key:
-        if isinstance(item, int):
-            parts.append(str(item))
-        else:
-            start, stop, step = ("" if v is None else str(v) for v in item)
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            parts.append(str(int(item)))
+            continue
+        if isinstance(item, slice):
+            item = (item.start, item.stop, item.step)
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise TypeError(f"key_source: {item!r} in {key!r} is neither an int nor a [start, stop, step] triple")
+        start, stop, step = ("" if v is None else str(v) for v in item)
+        parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
     return ", ".join(parts) if parts else "()"
 
 

@@ -65,3 +65,12 @@ def test_every_public_name_of_the_plugin_api_is_documented_in_the_contract():
     contract = Path(advalidate.backends.contract.__file__).read_text()
     assert [name for name in advalidate.plugin.__all__ if f"``{name}``" not in contract and
             f":class:`{name}`" not in contract and f":func:`{name}`" not in contract] == []
+
+
+def test_key_source_writes_the_index_key_as_stored_or_as_slices_and_names_what_it_cannot():
+    from advalidate.plugin import key_source
+
+    assert key_source([[0, 3, 1], 2]) == "0:3:1, 2" == key_source([slice(0, 3, 1), 2])
+    assert key_source([[None, None, -1]]) == "::-1" and key_source([]) == "()"
+    with pytest.raises(TypeError, match=r"'a' in \['a'\] is neither an int nor a \[start, stop, step\] triple"):
+        key_source(["a"])
