@@ -17,8 +17,11 @@ comment lines just above the header are its evidence, in words::
         version:    jax 0.10.2
         issue:      https://github.com/...
 
-The header is ``<kind> <pattern> [<pattern> ...]``: a finding of that kind whose signature matches any pattern
-is this behaviour. A signature is the ``+``-joined sorted primitives of the minimal function, and a pattern may
+The header is ``<kind> <pattern> [<pattern> ...]``: a finding of that kind (and mode) whose signature matches any
+pattern is this behaviour, with one more condition: an entry whose example lives at a special point (an overflow at
+1e155, a subnormal, a tie: :func:`advalidate.findings.region`) does not explain a finding at a point regular draws
+make (a wrong rule at moderate inputs is another bug, even in the same primitive); an entry at a regular point, or
+with no example, explains both. A signature is the ``+``-joined sorted primitives of the minimal function, and a pattern may
 use shell wildcards (``*softplus*``). A finding explained by a library-wide behaviour carries a tag instead (see
 :func:`advalidate.check.finding_signature`): ``flush-to-zero`` when the library's VJP at the example equals its
 VJP with the subnormal inputs replaced by signed zeros; an entry names the tag as its pattern (``nan-inf
