@@ -18,7 +18,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="The conformance campaign: generated functions, points and cotangents through "
                                    "every selected backend, each VJP against the mpmath oracle and the cost bound. "
                                    "Exit 0 when every finding is a known behaviour, 1 otherwise, 2 on a usage error.")
-    p.add_argument("--backend", action="append", metavar="NAME", help="a backend to check (repeatable; default: all)")
+    p.add_argument("--backend", action="append", metavar="NAME",
+                   help="a backend to check (repeatable; default: all): a registered name, or a backend that is not "
+                        "registered (one under development) as MODULE:ATTR, a class or an instance, run like a plug-in")
     p.add_argument("--extension", action="append", default=[], metavar="MODULE",
                    help="import MODULE, which registers ops of your own (advalidate.extend), and check them beside "
                         "the catalogue (repeatable; looked up in the current folder, then the installed packages)")
@@ -140,7 +142,8 @@ def _warnings_summarised(run):
 
 @_warnings_summarised
 def main(args) -> int:
-    from .backends.registry import load_backends
+    from .backends.registry import load_backends, path_targets
+    from .replay import with_backend_paths
     from .campaign import Campaign, Settings
     from .compile_cache import use
     from .results import write_json
@@ -208,7 +211,10 @@ def main(args) -> int:
         update(done, total, findings)
         termination.check()
 
+    targets = path_targets()  # backends given as module:Class: their findings replay with --backend module:Class
+
     def checkpoint(results):
+        with_backend_paths(results["findings"], targets)
         write_json(out / "results.json", results)
 
     campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint,
@@ -232,6 +238,7 @@ def main(args) -> int:
         termination.cancel()
         signal.signal(signal.SIGTERM, previous)
         stop()
+    with_backend_paths(results["findings"], targets)
     write_json(out / "results.json", results)
     report = _write_report(results, out)
     _print_summary(results, out, report)

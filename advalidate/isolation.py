@@ -37,7 +37,11 @@ class BackendRaised(RuntimeError):
 
 
 def _load(spec):
-    """A backend from a registry name (str) or a picklable backend object."""
+    """A backend from a registry name, a ``"module:attr"`` path (str) or a picklable backend object."""
+    if isinstance(spec, str) and ":" in spec:
+        from .backends.registry import default_registry
+
+        return default_registry().register_path(spec).backend
     if isinstance(spec, str):
         from .backends.registry import get
 

@@ -9,7 +9,7 @@ from .ir import Function
 from .oracle import Oracle
 from .results import decode_array, load
 
-__all__ = ["Replay", "replay", "find_finding"]
+__all__ = ["Replay", "replay", "find_finding", "with_backend_paths"]
 
 
 @dataclass
@@ -55,3 +55,16 @@ def replay(path, finding_id: str, backends: dict) -> Replay:
         raise KeyError(f"backend {finding['backend']!r} of {finding_id} is not installed here "
                        f"(available: {', '.join(sorted(backends))})")
     return replay_finding(finding, backends[finding["backend"]])
+
+
+def with_backend_paths(findings, targets: dict) -> None:
+    """Each finding of a backend given by path (``targets``: name -> ``"module:attr"``) replays with ``--backend
+    <path>``, in its record and its bug-report script's header: a new process finds the backend no other way."""
+    for f in findings:
+        target = targets.get(f["backend"])
+        if not target or not f.get("replay") or " --backend " in f["replay"]:
+            continue
+        old = f["replay"]
+        f["replay"] = f"{old} --backend {target}"
+        if f.get("script"):
+            f["script"] = f["script"].replace(f"#   {old}\n", f"#   {f['replay']}\n", 1)

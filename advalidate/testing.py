@@ -99,15 +99,12 @@ def _write(result: dict, folder: Path, target) -> str:
     """Write ``result`` as ``advalidate run`` does (results.json, index.html, scripts/); the replay commands name
     ``target`` when the backend is not registered. Returns a line naming what was written."""
     from .bugreport import write_scripts
+    from .replay import with_backend_paths
     from .results import write_json
 
     folder.mkdir(parents=True, exist_ok=True)
-    for f in result["findings"]:
-        if target:
-            old = f["replay"]
-            f["replay"] = f"{old} --backend {target}"
-            if f.get("script"):
-                f["script"] = f["script"].replace(f"#   {old}\n", f"#   {f['replay']}\n", 1)
+    if target:
+        with_backend_paths(result["findings"], {f["backend"]: target for f in result["findings"]})
     write_json(folder / "results.json", result)
     line = f"{folder / 'results.json'}"
     try:

@@ -261,3 +261,25 @@ def test_run_conformance_says_when_its_backend_cannot_be_replayed_by_path(tmp_pa
     message = _conformance_failure(tmp_path, Local)
     assert "Local is defined where a new process cannot import it" in message
     assert "--backend" not in message
+
+
+def test_run_takes_a_backend_that_is_not_registered_by_path_and_its_findings_replay_as_printed(tmp_path):
+    """`advalidate run --backend module:Class`: a backend under development, run like a plug-in (in a worker); its
+    findings' replay commands (and their scripts' headers) name the path, and run as printed."""
+    out = tmp_path / "out"
+    env = environment(tmp_path)
+    done = run(["run", "--backend", "tests.planted_backends:WrongValue", "--max-examples", "3", "--seed", "3",
+                "--no-probes", "--no-cost", "--mode", "vjp", "--out", str(out)], env, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr  # unexpected findings
+    data = results(out / "results.json")
+    assert [b["name"] for b in data["backends"]] == ["planted-wrong-value"]
+    finding = next(f for f in data["findings"] if not f["known"])
+    assert finding["replay"] == f"advalidate replay {out}/results.json --id {finding['id']} " \
+                                "--backend tests.planted_backends:WrongValue"
+    assert f"#   {finding['replay']}\n" in finding["script"]
+    again = run(shlex.split(finding["replay"])[1:], env, tmp_path)
+    assert again.returncode == 1 and f"still present: {finding['id']}" in again.stdout, again.stdout + again.stderr
+    bad = run(["run", "--backend", "tests.planted_backends:Nope", "--max-examples", "3", "--out", str(out)], env,
+              tmp_path)
+    assert bad.returncode == 2
+    assert "module 'tests.planted_backends' has no attribute 'Nope'" in bad.stderr

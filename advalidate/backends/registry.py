@@ -21,7 +21,7 @@ from .. import primitives
 from ..errors import AdvalidateError
 from ..ir import DTYPES
 
-__all__ = ["BUILTINS", "GROUP", "DISABLE_ENV", "Entry", "InvalidBackend", "BackendLoadError", "Registry",
+__all__ = ["is_path", "path_targets", "BUILTINS", "GROUP", "DISABLE_ENV", "Entry", "InvalidBackend", "BackendLoadError", "Registry",
            "validate", "load_target", "default_registry", "get", "entries", "install_command", "check_names",
            "load_backends"]
 
@@ -263,6 +263,28 @@ class Registry:
         entries[entry.name] = entry
         return entry
 
+    def register_path(self, target: str) -> Entry:
+        """Add the backend at ``target`` (``"module:attr"``, a class or an instance; one that is not registered: a
+        backend under development) under its own name, loaded and validated now; the entry's source says the path."""
+        obj = load_target(target)
+        try:
+            backend = validate(obj() if isinstance(obj, type) else obj, repr(target))
+        except AdvalidateError:
+            raise
+        except Exception as e:  # constructing a backend under development may raise anything
+            raise BackendLoadError(f"constructing {target!r} raised {type(e).__name__}: {e}") from e
+        entries = self.entries()
+        existing = entries.get(backend.name)
+        if existing is not None:
+            if existing.target == target:
+                return existing
+            raise BackendLoadError(f"{target!r} is the backend {backend.name!r}, a name already taken by "
+                                   f"{existing.target if isinstance(existing.target, str) else 'an object'} "
+                                   f"({existing.source})")
+        entry = Entry(backend.name, target, f"path {target}", backend, None, True)
+        entries[backend.name] = entry
+        return entry
+
     def load(self, name: str) -> Entry:
         """Import and validate backend ``name`` once; the entry records the backend or the reason it failed."""
         entries = self.entries()
@@ -340,8 +362,19 @@ def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
     "none" none (see :mod:`advalidate.isolation`: a hang past ``timeout`` or a crash becomes an error finding).
     """
     registry = default_registry()
-    entries = [registry.load(n) for n in check_names(names)]
-    errors = {e.name: e.error for e in entries if e.error is not None}
+    errors, selected = {}, []
+    for n in names or []:  # a "module:attr" path is a backend that is not registered (one under development)
+        if ":" not in n:
+            selected.append(n)
+            continue
+        try:
+            selected.append(registry.register_path(n).name)
+        except AdvalidateError as e:
+            errors[n] = str(e)
+    if names and not selected:
+        return [], errors
+    entries = [registry.load(n) for n in check_names(selected)]
+    errors.update({e.name: e.error for e in entries if e.error is not None})
     backends = []
     for e in entries:
         if e.error is not None:
@@ -350,9 +383,20 @@ def load_backends(names=None, isolate: str = "none", timeout: float = 120.0):
             from ..isolation import Isolated
 
             try:
-                backends.append(Isolated(e.name, timeout=timeout))
+                spec = e.target if is_path(e) else e.name  # a worker finds a path backend by its path
+                backends.append(Isolated(spec, timeout=timeout))
             except RuntimeError as problem:
                 errors[e.name] = f"in a worker process: {problem}"
             continue
         backends.append(e.backend)
     return backends, errors
+
+
+def is_path(entry: Entry) -> bool:
+    """Whether ``entry`` was given as a ``"module:attr"`` path (``advalidate run --backend module:Class``)."""
+    return entry.source.startswith("path ")
+
+
+def path_targets() -> dict:
+    """Backend name -> its ``"module:attr"`` path, for the backends given by path in this process."""
+    return {e.name: e.target for e in default_registry().entries().values() if is_path(e)}
