@@ -189,7 +189,8 @@ To check a backend against the oracle, one line in its own test suite::
     run_conformance(MyBackend)          # out="conformance": where its results, report and scripts go
 
 (an AssertionError lists each unexpected finding with its minimal function, the files written and the
-``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``.
+``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``, or, before it has an entry point,
+``advalidate run --backend mypkg.backend:MyBackend`` (a ``module:attr`` path, a class or an instance).
 """
 
 from __future__ import annotations
