@@ -18,6 +18,7 @@ COMMANDS = {
     "run": "advalidate.cli_run",
     "report": "advalidate.cli_report",
     "replay": "advalidate.cli_replay",
+    "known": "advalidate.cli_known",
     "primitives": "advalidate.cli_primitives",
 }
 

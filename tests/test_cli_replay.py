@@ -283,3 +283,38 @@ def test_run_takes_a_backend_that_is_not_registered_by_path_and_its_findings_rep
               tmp_path)
     assert bad.returncode == 2
     assert "module 'tests.planted_backends' has no attribute 'Nope'" in bad.stderr
+
+
+# ---------------------------------------------------------------- advalidate known: a finding as a known entry
+
+def test_known_drafts_entries_that_explain_the_findings_of_the_same_run(planted, regular_run, tmp_path):
+    """`advalidate known RESULTS --unexpected --append DIR` writes each finding as an entry of DIR/<backend>.txt, and
+    the same run with `--known-dir DIR` has no unexpected finding: every entry matches, and is replayed present."""
+    broken, _, root = planted
+    env = environment(root, broken)
+    folder = tmp_path / "known"
+    done = run(["known", str(regular_run), "--unexpected", "--append", str(folder), "--issue", "https://example.org/1"],
+               env, root)
+    assert done.returncode == 0, done.stderr
+    data = results(regular_run)
+    assert sorted(p.name for p in folder.iterdir()) == sorted({f"{f['backend']}.txt" for f in data["findings"]})
+    text = (folder / "planted-wrong-value.txt").read_text()
+    assert "    oracle: x0 = " in text and "    library: x0 = " in text and "    issue: https://example.org/1" in text
+    assert "    ratio: " in (folder / "planted-cost-bound.txt").read_text()
+    again = run(["run", "--max-examples", "4", "--seed", "3", "--out", str(tmp_path / "again"),
+                 "--known-dir", str(folder), *[a for k in REGULAR_KINDS for a in ("--backend", f"planted-{k}")]],
+                env, root)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    replayed = results(tmp_path / "again" / "results.json")["known"]
+    mine = [r for r in replayed if str(folder) in r["source"]]
+    assert len(mine) == len(data["findings"]) and all(r["status"] == "present" for r in mine), \
+        [(r["source"], r["status"]) for r in mine]
+
+
+def test_known_names_what_it_cannot_draft(regular_run, tmp_path):
+    finding = results(regular_run)["findings"][0]
+    done = run(["known", str(regular_run), "--id", finding["id"], "--pattern", "*no_such_primitive*"], {}, tmp_path)
+    assert done.returncode == 2
+    assert f"the entry '{finding['kind']} *no_such_primitive*' would not match the finding" in done.stderr
+    done = run(["known", str(regular_run), "--id", "F999"], {}, tmp_path)
+    assert done.returncode == 2 and "no finding 'F999'" in done.stderr

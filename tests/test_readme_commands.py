@@ -108,13 +108,15 @@ def ctx(tmp_path):
     return Context(tmp_path)
 
 
+REPORTS_RUN = "advalidate run --backend planted-wrong-value --backend planted-error --backend planted-nan-inf"
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """A working directory holding ``reports/results.json`` from a real `advalidate run` (default --out) of planted
     backends: at least three findings, so that the README's ``--id F003`` exists."""
     ctx = Context(tmp_path_factory.mktemp("reports"))
-    done = advalidate("advalidate run --backend planted-wrong-value --backend planted-error --backend planted-nan-inf",
-                      ctx, max_examples="3", seed="3")
+    done = advalidate(REPORTS_RUN, ctx, max_examples="3", seed="3")
     assert done.returncode == 1, done.stdout + done.stderr
     assert len(results(ctx.cwd / "reports" / "results.json")["findings"]) >= 3, done.stdout
     return ctx
@@ -188,6 +190,30 @@ def check_replay_script(command, ctx):
     ran = subprocess.run([sys.executable, str(written)], capture_output=True, text=True, env=ctx.env, cwd=ctx.cwd,
                          timeout=120)
     assert ran.returncode == 0 and ("grad x0 = " in ran.stdout or "the VJP raised" in ran.stdout), ran.stdout + ran.stderr
+
+
+def check_known(command, ctx):
+    """The entry it prints reads back as one entry of the finding's backend that explains the finding."""
+    from advalidate.known import parse
+
+    done = advalidate(command, ctx)
+    assert done.returncode == 0, done.stdout + done.stderr
+    finding = next(f for f in results(ctx.cwd / "reports" / "results.json")["findings"] if f["id"] == "F003")
+    (entry,) = parse(done.stdout, finding["backend"], "printed")
+    assert entry.matches(finding["backend"], finding["kind"], finding["signature"], finding["region"], finding["mode"])
+    assert entry.example is not None and dict(entry.evidence)["version"].startswith(finding["backend"])
+
+
+def check_known_append(command, ctx):
+    """Every unexpected finding appended as an entry; the same run with --known-dir then has none unexpected."""
+    folder = ctx.cwd / "known-drafts"
+    done = advalidate(command, ctx, append=str(folder))
+    assert done.returncode == 0, done.stdout + done.stderr
+    findings = results(ctx.cwd / "reports" / "results.json")["findings"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted({f"{f['backend']}.txt" for f in findings})
+    again = advalidate(REPORTS_RUN, ctx, max_examples="3", seed="3", out=str(ctx.cwd / "again"),
+                       known_dir=str(folder))
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
 
 
 def check_backends(command, ctx):
@@ -377,6 +403,8 @@ CHECKS = {
     "advalidate run --backend jax --max-examples 300 --seed 1 --dtype float32 --special --out DIR": check_run_options,
     "advalidate replay reports/results.json --id F003": check_replay,
     "advalidate replay reports/results.json --id F001 --script": check_replay_script,
+    "advalidate known reports/results.json --id F003": check_known,
+    "advalidate known reports/results.json --unexpected --append DIR": check_known_append,
     "advalidate backends": check_backends,
     "advalidate primitives": check_primitives_table,
     "advalidate primitives --markdown": check_primitives_table,
@@ -399,7 +427,7 @@ CHECKS = {
 from .test_extend_commands import CHECKS as _EXTENSION_CHECKS, SLOW as _EXTENSION_SLOW  # noqa: E402  (users' ops)
 
 CHECKS.update(_EXTENSION_CHECKS)
-NEEDS_REPORTS = {check_replay, check_replay_script, check_report}
+NEEDS_REPORTS = {check_replay, check_replay_script, check_report, check_known, check_known_append}
 # the whole conformance suite (its fuzz test draws 100 examples whatever the budget) and a parallel run (pytest-xdist
 # workers starting) take 10-20 s each on a quiet machine: the slow tier runs them
 SLOW = {check_conformance_suite, check_workers} | _EXTENSION_SLOW

@@ -132,7 +132,9 @@ minimal example and evidence: the format is :mod:`advalidate.known`'s) as packag
 without importing the plug-in (``shipped_files(name)`` lists what it finds), merges it with advalidate's own
 ``advalidate/known/<name>.txt``, and ``advalidate run --known-dir DIR`` adds the files of ``DIR`` to both. Every run
 replays each entry's example first and reports it present or fixed; a finding an entry matches is "known", not a
-failure.
+failure. ``advalidate known RESULTS_JSON --id F003`` drafts a finding's entry (its example and evidence, checked to
+match it; ``--unexpected --append DIR`` every unexpected one into ``DIR/<name>.txt``): the comment above it, why the
+library does this, and a wider pattern where the behaviour is wider, are the author's to write.
 
 How a backend is found (:mod:`advalidate.backends.registry`):
 
