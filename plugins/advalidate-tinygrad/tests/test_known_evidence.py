@@ -122,3 +122,40 @@ def test_the_vjp_of_cosh_at_zero_keeps_an_fma_residue():
     _, (g,) = _vjp(lambda x: x.tanh().cosh().exp2(), [x], v)
     print(f"\nVJP where x = 0 (exact 0): {g[x == 0]}")
     assert 0 < np.max(np.abs(g[x == 0])) < 1e-15
+
+
+def test_elu_vjp_at_zero_is_zero():
+    """Tensor.elu is relu(x) - alpha·relu(1 - exp(x)), and relu's derivative at 0 is 0: elu's VJP at 0 is 0, where
+    elu (alpha = 1) has derivative 1 from both sides."""
+    _, (g,) = _vjp(lambda x: x.elu(), [[0.0]], [0.125])
+    print(f"\nelu VJP at 0: {g} exact [0.125]")
+    assert g[0] == 0.0, "fixed: drop its known-behaviour entry"
+
+
+def test_maximum_splits_a_tie_in_halves_where_only_one_side_moves():
+    """max(floor(x), x) at x = 0: the operands tie while only x moves (floor is flat), and both one-sided derivatives
+    are v; tinygrad's MAX rule gives each tied operand v/2."""
+    _, (g,) = _vjp(lambda x: x.floor().maximum(x), [[0.0]], [0.125])
+    print(f"\nmax(floor(x), x) VJP at 0: {g}, one-sided derivatives both 0.125")
+    assert g[0] == 0.0625, "fixed: drop its known-behaviour entry"
+
+
+def test_sigmoid_vjp_is_nan_far_out_on_the_negative_side():
+    """sigmoid is 1 / (1 + exp2(-x·log2 e)): at -6.8e154 exp2 overflows and the reciprocal's rule is inf/inf = NaN;
+    the exact VJP, v·σ(x)(1 - σ(x)), underflows to 0."""
+    x = -6.810022548055588e+154
+    _, (g,) = _vjp(lambda t: t.sigmoid(), [x], 0.125)
+    exact = float(0.125 * mpmath.exp(mpmath.mpf(x)) / (1 + mpmath.exp(mpmath.mpf(x))) ** 2)
+    print(f"\nsigmoid VJP at {x}: {g} exact {exact}")
+    assert exact == 0.0 and np.isnan(g), "fixed: drop its known-behaviour entry"
+
+
+def test_asinh_vjp_is_zero_far_out():
+    """asinh is log(x + sqrt(x² + 1)): at 6.8e154 x² overflows and the VJP, through 1/sqrt(x² + 1), is 0, where it is
+    v/√(x² + 1) ≈ 1.8e-156."""
+    x = 6.810022548055588e+154
+    _, (g,) = _vjp(lambda t: t.asinh(), [x], 0.125)
+    exact = float(0.125 / mpmath.sqrt(mpmath.mpf(x) ** 2 + 1))
+    print(f"\nasinh VJP at {x}: {g} exact {exact}")
+    assert exact == pytest.approx(1.8355298990264028e-156, rel=1e-15) and g == 0.0, \
+        "fixed: drop its known-behaviour entry"
