@@ -31,6 +31,9 @@ Reading a ``Function``: ``function.inputs`` is the tuple of input shapes (inputs
 values; ``node.kwargs``, a property: the dict of its static params), named ``v0, v1, ...`` in order (``function.named_nodes()``),
 ``function.outputs`` the names of the outputs, ``function.dtype``, ``function.output_shapes`` and
 ``function.primitives_used``. A function is immutable and hashable: a backend may cache what it builds from it.
+A plug-in's tests build one as ``Function(inputs, nodes, outputs, dtype="float64")`` with
+``Node.make(prim, *args, **params)`` (``Function(((3, 2), (2,)), (Node.make("matmul", "x0", "x1"),
+Node.make("softmax", "v0", axis=-1)), ("v1",))``), or take ``single(name)``.
 ``render(function, dialect)`` writes it as source in a dialect, and ``compile_function(function, dialect)`` turns that
 source into a Python function of the library's arrays returning the tuple of outputs.
 
@@ -191,7 +194,10 @@ To check a backend against the oracle, one line in its own test suite::
     run_conformance(MyBackend)          # out="conformance": where its results, report and scripts go
 
 (an AssertionError lists each unexpected finding with its minimal function, the files written and the
-``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME``, or, before it has an entry point,
+``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME`` (``-k primitive`` for the per-primitive
+suite alone; ``--advalidate-max-examples N``, ``--advalidate-seed N``, ``--advalidate-dtype float32``,
+``--advalidate-special``, ``--advalidate-out DIR``, ``--advalidate-known-dir DIR``: ``pytest --help`` lists them all),
+or, before it has an entry point,
 ``advalidate run --backend mypkg.backend:MyBackend`` (a ``module:attr`` path, a class or an instance).
 """
 
