@@ -118,7 +118,11 @@ class Campaign:
         # examples are claimed from the budget one by one (shared with the other shards of a parallel run)
         self.budget = budget if budget is not None else Budget(self.settings.max_examples)
         self._peers: set = set()  # findings kept by other shards (refreshed when a finding looks new)
-        self.known = KnownBehaviours.load(self.backends, self.settings.known_dir)
+        malformed: dict = {}  # a plug-in shipping a malformed known-behaviour file: left out, like one that fails to load
+        self.known = KnownBehaviours.load(self.backends, self.settings.known_dir, errors=malformed)
+        if malformed:
+            self.backends = [b for b in self.backends if b.name not in malformed]
+            self.load_errors = {**self.load_errors, **malformed}
         self.known_records: list = []  # each known behaviour's example replayed (advalidate.known_replay)
         self.kept = FindingSet(self.settings.max_per_kind)
         self.stats = Stats()

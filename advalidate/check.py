@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from .backends.contract import MODES, Work, supports
+from .backends.contract import MODES, NotCounted, Work, supports
 from .cost import OMEGA, check_bound, io_size
 from . import primitives
 from .errormodel import (Comparison, Reference, _float_values, compare_full, compare_projected, ill_conditioned,
@@ -67,6 +67,7 @@ class Outcome:
     convention: str | None = None  # at kinks: left, right, across, between, other (see kink_reference)
     agrees_with: list = field(default_factory=list)  # backends whose VJP matches this one's
     tag: str | None = None  # flush-to-zero: the finding is explained by the library flushing subnormal inputs
+    not_counted: str | None = None  # the backend's NotCounted reason: this example's cost is not measured
     warnings: list = field(default_factory=list)  # Caught: what the backend warned while computing its VJP and work
     mode: str = "vjp"  # the mode of AD judged (advalidate.backends.contract.MODES); for "jvp", grads are J·w per output
 
@@ -944,7 +945,9 @@ def _judge(fn, live, inputs, cotangents, backends, oracle, measure_work, omega, 
                 except Exception as e:
                     failure = e
                 lap(f"work {backend.name}")
-            if failure is not None:
+            if isinstance(failure, NotCounted):
+                outcome.not_counted = str(failure) or "not counted"
+            elif failure is not None:
                 outcome.status, outcome.kind = "finding", "error"
                 outcome.message = f"work counting failed: {type(failure).__name__}: {failure}"
             elif counted_elsewhere(work, grads):

@@ -217,8 +217,18 @@ def main(args) -> int:
         with_backend_paths(results["findings"], targets)
         write_json(out / "results.json", results)
 
-    campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint,
-                        checkpoint_every=CHECKPOINT_SECONDS)
+    from .known import KnownFormatError
+
+    try:
+        campaign = Campaign(backends, settings, load_errors=errors, progress=progress, checkpoint=checkpoint,
+                            checkpoint_every=CHECKPOINT_SECONDS)
+    except KnownFormatError as e:  # a file of --known-dir (or advalidate's own) that does not parse: its line named
+        stop()
+        print(f"advalidate run: {e}", file=sys.stderr)
+        return 2
+    for name, why in campaign.load_errors.items():  # a plug-in whose shipped known behaviours do not parse
+        if name not in errors:
+            print(f"warning: backend {name} left out: {why}", file=sys.stderr)
     if args.resume:
         from .results import load
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import primitives
 from .backends import numpy_ref
+from .backends.contract import NotCounted
 from .errormodel import (AGREEMENT_BITS, FLOAT_FAILURES, MAGNITUDE_RULES, S, Comparison, _float_values, _perturber,
                          component_errors, exact_precision, rounding_bound, unit_roundoff)
 from .evaluate import to_mp
@@ -346,7 +347,9 @@ def judge(fn: Function, live: Function, inputs, tangents, backends, oracle, meas
                     work = backend.jvp_work(fn, inputs, tangents)
                 except Exception as e:  # noqa: BLE001  a backend's failure is a finding
                     failure = e
-            if failure is not None or work is None:
+            if isinstance(failure, NotCounted):
+                result.not_counted = str(failure) or "not counted"
+            elif failure is not None or work is None:
                 result.status, result.kind = "finding", "error"
                 result.message = f"JVP work counting failed: {type(failure).__name__}: {failure}"
             elif counted_elsewhere(work, tangents_out):

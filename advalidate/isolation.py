@@ -17,7 +17,7 @@ import traceback
 
 import numpy as np
 
-from .backends.contract import HVP, JVP, VJP, Work, hvp_methods_of, modes_of, work_modes_of
+from .backends.contract import HVP, JVP, VJP, NotCounted, Work, hvp_methods_of, modes_of, work_modes_of
 from .ir import Function
 from .warnings_capture import capture, deliver, records
 
@@ -107,9 +107,13 @@ def _serve(conn, spec):
             elif method == "hvp":
                 result = HVP([np.asarray(o) for o in result.outputs], [np.asarray(h) for h in result.hvps])
                 conn.send(("ok", (result, given), records(raised)))
-            else:
-                conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes)),
+            else:  # the counted run's derivatives too, for advalidate's check that they are the checked ones
+                values = getattr(result, "values", None)
+                values = None if values is None else [np.asarray(v) for v in values]
+                conn.send(("ok", Work(int(result.forward), int(result.vjp), int(result.forward_passes), values),
                            records(raised)))
+        except NotCounted as e:  # the backend cannot count this program: its cost is not measured, not a failure
+            conn.send(("not-counted", str(e), records(raised)))
         except BaseException as e:
             conn.send(("raised", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}", records(raised)))
 
@@ -174,6 +178,8 @@ class Isolated:
         deliver(caught)  # into the caller's capture (run_vjp's): what the backend warned in the worker
         if status == "raised":
             raise BackendRaised(payload)
+        if status == "not-counted":
+            raise NotCounted(payload)
         return payload
 
     def vjp(self, fn, inputs, cotangents) -> VJP:

@@ -363,19 +363,32 @@ class KnownBehaviours:
     entries: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, backends, folder=None, shipped: bool = True) -> "KnownBehaviours":
+    def load(cls, backends, folder=None, shipped: bool = True, errors: dict | None = None) -> "KnownBehaviours":
         """Entries for ``backends`` (names, or backend objects): the files shipped (``shipped``; see
         :func:`shipped_files`: advalidate's own and each plug-in's), then those in ``folder`` (a folder or a list of
         folders, each of ``<backend>.txt`` files), which add to them. A folder without a backend's file has no entry
-        for it."""
+        for it. A malformed file raises :class:`KnownFormatError` naming its line; with ``errors`` (a dict), one that
+        a plug-in ships is recorded there instead (backend name -> the problem) and that backend gets no entry: the
+        run goes on without it, as with a plug-in that does not load."""
         known = cls()
         folders = [] if folder is None else [folder] if isinstance(folder, (str, Path)) else list(folder)
+        own = Path(__file__).resolve().parent / "known"
         for backend in backends:
             name = backend if isinstance(backend, str) else backend.name
             sources = shipped_files(backend) if shipped else []
+            plugin = {label for label, ref in sources if Path(str(ref)).resolve().parent != own}
             sources += [(str(Path(where) / f"{name}.txt"), Path(where) / f"{name}.txt") for where in folders]
-            for label, ref in sources:
-                known.entries.extend(parse(ref.read_text() if ref.is_file() else "", name, label))
+            found = []
+            try:
+                for label, ref in sources:
+                    current = label
+                    found.extend(parse(ref.read_text() if ref.is_file() else "", name, label))
+            except KnownFormatError as e:
+                if errors is None or current not in plugin:
+                    raise
+                errors[name] = f"the known-behaviour file it ships is malformed: {e}"
+                continue
+            known.entries.extend(found)
         return known
 
     def match(self, backend: str, kind: str, signature: str, region: str | None = None,

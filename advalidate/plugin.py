@@ -20,7 +20,7 @@ in :mod:`advalidate.backends.contract` (the whole contract); a plug-in imports n
 
 from __future__ import annotations
 
-from .backends.contract import (HVP, HVP_METHODS, JVP, MODES, VJP, Backend, Work, hvp_methods_of, modes_of, supports,
+from .backends.contract import (HVP, HVP_METHODS, JVP, MODES, VJP, Backend, NotCounted, Work, hvp_methods_of, modes_of, supports,
                                 supports_mode, work_modes_of)
 from .backends.dialect_backend import DialectBackend
 from .builder import single
@@ -34,7 +34,7 @@ from .render import (Dialect, Template, VJPScript, call, compile_function, contr
                      sequence, subscript, where_positive, with_params)
 
 __all__ = [
-    "Backend", "VJP", "JVP", "HVP", "Work", "MODES", "HVP_METHODS", "supports", "supports_mode", "modes_of",
+    "Backend", "VJP", "JVP", "HVP", "Work", "NotCounted", "MODES", "HVP_METHODS", "supports", "supports_mode", "modes_of",
     "hvp_methods_of", "work_modes_of",
     "DialectBackend", "Dialect", "Template", "VJPScript", "call", "with_params", "sequence", "subscript",
     "where_positive", "contraction_axes", "key_source", "render", "compile_function",

@@ -171,6 +171,8 @@ def matrix(results: dict) -> dict:
                     status = "known"
                 elif ran:
                     status = "pass"
+                elif prop == "cost" and counts.get("not-measured"):
+                    status = "not-measured"  # every example there raised NotCounted: the backend could not count it
                 elif counts.get("unsupported") or (members and members <= unsupported):
                     status = "unsupported"
                 else:

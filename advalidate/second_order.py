@@ -47,6 +47,7 @@ import numpy as np
 
 from . import dual
 from .backends import numpy_ref
+from .backends.contract import NotCounted
 from .errormodel import FLOAT_FAILURES, K, S, _float_values, _perturber, exact_precision, rounding_bound, unit_roundoff
 from .forward_mode import compare_components, unrepresentable
 from .evaluate import to_mp
@@ -303,6 +304,9 @@ def _verdict(backend, fn, inputs, cotangents, directions, ref, per_method, caugh
         for method, work in works.items():
             # a finding on one method records that method's values (the message names it; its script computes it)
             found = passed.get(method, first)
+            if isinstance(work, NotCounted):  # this method's cost is not measured for this program
+                found.not_counted = str(work) or "not counted"
+                continue
             if isinstance(work, Exception) or work is None:
                 found.status, found.kind = "finding", "error"
                 found.message = f"HVP work counting failed ({method}): {type(work).__name__}: {work}"

@@ -66,7 +66,8 @@ class Stats:
                 outputs = int(sum(np.prod(shape) for shape in fn.output_shapes))
                 self.cost_ratios[name].append([outputs, o.work.vjp / o.work.forward])
             value_status = o.status if o.kind != "cost-bound" else "pass"
-            cost_status = ("finding" if o.kind == "cost-bound" else "pass") if o.work is not None else None
+            cost_status = ("finding" if o.kind == "cost-bound" else "pass") if o.work is not None else \
+                "not-measured" if getattr(o, "not_counted", None) else None  # the backend's NotCounted
             if o.status in ("unsupported", "skipped"):
                 value_status = cost_status = o.status
             for fam in families:

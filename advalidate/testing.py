@@ -33,26 +33,36 @@ def format_findings(findings) -> str:
 
 
 def run_conformance(backend, max_examples: int = 100, seed: int = 0, dtypes=None, special: bool = False,
-                    known_dir=None, strategy=None, out=None) -> list[dict]:
+                    known_dir=None, strategy=None, out=None, **settings) -> list[dict]:
     """Run the campaign on ``backend`` (an instance or a class) for each of its dtypes (or ``dtypes``).
 
     Each dtype's results, report and bug-report scripts are written to ``<out>/<dtype>/`` (``out``: a new temporary
     folder when None). Raises AssertionError listing every unexpected finding with its minimal reproduction, the
     files written and the command that replays it; returns the results (one per dtype) otherwise. The backend is
-    validated first, with an error naming what is wrong.
+    validated first, with an error naming what is wrong. ``settings`` are more of :class:`advalidate.Settings`'s
+    fields, as ``advalidate run``'s options set them (``probes=False``, ``modes=("vjp",)``, ``primitives=("sin",)``,
+    ``replay_known=False``, ``measure_work=False``, ...).
     """
+    import dataclasses
+
     from .backends.registry import validate
     from .campaign import Campaign, Settings
 
+    fields = {f.name for f in dataclasses.fields(Settings)} - {"max_examples", "seed", "dtype", "special", "known_dir",
+                                                                "out"}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise TypeError(f"run_conformance: unknown setting(s) {', '.join(unknown)}; the settings are "
+                        f"{', '.join(sorted(fields))}")
     backend = validate(backend() if isinstance(backend, type) else backend)
     out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix=f"advalidate-{backend.name}-"))
     target = _replay_target(backend)
     results, written = [], []
     for dtype in dtypes or backend.dtypes:
         folder = out / dtype
-        settings = Settings(max_examples=max_examples, seed=seed, dtype=dtype, special=special, known_dir=known_dir,
-                            out=str(folder))
-        result = Campaign([backend], settings, strategy=strategy).run()
+        campaign_settings = Settings(max_examples=max_examples, seed=seed, dtype=dtype, special=special,
+                                     known_dir=known_dir, out=str(folder), **settings)
+        result = Campaign([backend], campaign_settings, strategy=strategy).run()
         written.append(_write(result, folder, target))
         results.append(result)
     unexpected = [f for r in results for f in r["findings"] if not f["known"]]

@@ -88,3 +88,26 @@ def _fixed(name):
 FIXED = {name: _fixed(name) for name in PLANTED}
 for _cls in FIXED.values():
     globals()[_cls.__name__] = _cls
+
+
+class NotCountedSine(ReverseOnly):
+    """Counts no program with a sine (NotCounted: the cost of those examples is not measured, not a finding)."""
+
+    name = "not-counted-sine"
+
+    def work(self, fn, inputs, cotangents):
+        from advalidate.plugin import NotCounted
+
+        if "sin" in fn.primitives_used:
+            raise NotCounted("a sine's loop count is known only by running it")
+        return super().work(fn, inputs, cotangents)
+
+
+class CountsHalf(ReverseOnly):
+    """Its work's values (the counted run's derivatives) are half the checked VJP: counted on other code."""
+
+    name = "counts-half"
+
+    def work(self, fn, inputs, cotangents):
+        w = super().work(fn, inputs, cotangents)
+        return Work(w.forward, w.vjp, w.forward_passes, [0.5 * g for g in super().vjp(fn, inputs, cotangents).grads])

@@ -80,6 +80,10 @@ def test_a_wrong_jvp_rule_fails_its_forward_mode_check_and_names_it():
     assert [(o.id, o.status, o.kind) for o in report.outcomes] == [
         ("vjp[float64][sin]", "pass", None), ("jvp[float64][sin]", "fail", "wrong-value")]
     assert "J·w of output 0" in report.outcomes[1].detail
+    # its reproduction gives the tangents w (a forward-mode failure cannot be rerun from the cotangents)
+    reproduction = report.outcomes[1].reproduction
+    assert "input tangents w of forward mode" in reproduction and "\nw0 = np.array(" in reproduction
+    assert "\nv0 = " not in reproduction and "\nx0 = np.array(" in reproduction
 
 
 def test_points_are_reproducible_per_check_and_seed():

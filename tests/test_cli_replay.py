@@ -318,3 +318,29 @@ def test_known_names_what_it_cannot_draft(regular_run, tmp_path):
     assert f"the entry '{finding['kind']} *no_such_primitive*' would not match the finding" in done.stderr
     done = run(["known", str(regular_run), "--id", "F999"], {}, tmp_path)
     assert done.returncode == 2 and "no finding 'F999'" in done.stderr
+
+
+def test_run_conformance_takes_the_campaigns_settings_and_names_an_unknown_one(tmp_path):
+    """probes=False and modes=("vjp",): a planted bug is found in a handful of examples, no probe run; a misspelt
+    setting is a TypeError listing the real ones."""
+    from advalidate.testing import run_conformance
+
+    from .planted_backends import WrongValue
+
+    with pytest.raises(AssertionError, match="planted-wrong-value: "):
+        run_conformance(WrongValue, max_examples=3, dtypes=["float64"], out=tmp_path, probes=False, modes=("vjp",),
+                        replay_known=False)
+    data = results(tmp_path / "float64" / "results.json")
+    assert data["summary"]["probes"] == 0 and data["settings"]["modes"] == ["vjp"]
+    with pytest.raises(TypeError, match=r"unknown setting\(s\) probe; the settings are .*probes"):
+        run_conformance(WrongValue, max_examples=3, probe=False)
+
+
+def test_run_names_the_line_of_a_malformed_known_dir_file(tmp_path):
+    folder = tmp_path / "known"
+    folder.mkdir()
+    (folder / "numpy-ref.txt").write_text("wrong-value *sin*\n    inputs: x0 = 1.0\n    cotangents: 1.0\n    mode: up\n")
+    done = run(["run", "--backend", "numpy-ref", "--max-examples", "1", "--known-dir", str(folder), "--out",
+                str(tmp_path / "out")], environment(tmp_path), tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert f"advalidate run: {folder / 'numpy-ref.txt'}:" in done.stderr and "Traceback" not in done.stderr

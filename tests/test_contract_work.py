@@ -177,3 +177,43 @@ def test_a_finding_whose_work_carries_values_is_written_to_results_json(tmp_path
     assert costly and costly[0]["work"] == {"forward": 1, "vjp": 1000, "forward_passes": 1}
     write_json(tmp_path / "results.json", results)
     validate_results(results)
+
+
+def test_not_counted_is_a_cost_not_measured_in_process_and_through_a_worker(tmp_path):
+    """A backend that raises NotCounted for some programs: those examples' cost is "not measured" (counted per cell,
+    the cell says so when nothing there was counted), no error finding; the same through an isolated worker."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.isolation import Isolated
+    from advalidate.report import matrix
+
+    from .planted_backends import NotCountedSine
+
+    for backend in (NotCountedSine(), Isolated(NotCountedSine)):
+        try:
+            results = Campaign([backend], Settings(max_examples=12, seed=1, modes=("vjp",), replay_known=False,
+                                                   primitives=("sin",), probes=False)).run()
+        finally:
+            getattr(backend, "close", lambda: None)()
+        assert not [f for f in results["findings"] if f["kind"] == "error"], results["findings"]
+        cells = {(c["family"], c["property"]): c["counts"] for c in results["stats"]["cells"]}
+        assert cells[("elementwise", "cost")].get("not-measured", 0) >= 1
+        row = next(r for r in matrix(results)["rows"] if r["backend"] == "not-counted-sine")
+        titles = [c["title"] for c in row["cells"] if c["family"] == "elementwise" and c["property"] == "cost"]
+        assert "not-measured" in titles[0]
+
+
+def test_work_values_cross_the_worker_so_a_plug_ins_count_on_other_code_is_flagged():
+    """Plug-ins run isolated by default: the counted run's values come back with the counts, and are compared."""
+    from advalidate.check import check_example
+    from advalidate.isolation import Isolated
+    from advalidate.oracle import Oracle
+
+    from .planted_backends import CountsHalf
+
+    fn, xs, vs = _sin_example()
+    backend = Isolated(CountsHalf)
+    try:
+        (outcome,) = check_example(fn, xs, vs, [backend], Oracle(), modes=("vjp",)).outcomes
+    finally:
+        backend.close()
+    assert outcome.kind == "error" and outcome.message.startswith("work was counted on other code than the checked")

@@ -78,3 +78,24 @@ def test_the_autograd_plugin_ships_its_own_known_behaviours():
     assert [label for label, _ in shipped_files("autograd")] == ["advalidate_autograd/known/autograd.txt"]
     assert not resources.files("advalidate").joinpath("known/autograd.txt").is_file()
     assert len(KnownBehaviours.load(["autograd"]).entries) > 50
+
+
+def test_a_plugin_shipping_a_malformed_file_is_left_out_of_the_run_with_the_reason(plugin_package, tmp_path):
+    """A plug-in's malformed known-behaviour file is that plug-in's load error (the run goes on with the others);
+    a malformed file of one's own (--known-dir) still stops the run, naming its line."""
+    from advalidate.campaign import Campaign, Settings
+    from advalidate.known import KnownFormatError
+    from shipping_plugin.backend import Shipping
+
+    (plugin_package / "known" / "shipping.txt").write_text(TAIL + "    mode: sideways\n")
+    results = Campaign([Shipping(), NumpyReference()], Settings(max_examples=3, seed=1, probes=False,
+                                                                 replay_known=False, modes=("vjp",))).run()
+    records = {b["name"]: b for b in results["backends"]}
+    assert records["numpy-ref"]["error"] is None and results["settings"]["backends"] == ["numpy-ref"]
+    assert records["shipping"]["error"].startswith("the known-behaviour file it ships is malformed: "
+                                                   "shipping_plugin/known/shipping.txt:")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "numpy-ref.txt").write_text(TAIL + "    mode: sideways\n")
+    with pytest.raises(KnownFormatError, match=r"numpy-ref.txt:\d+: mode: 'sideways' is not one of"):
+        Campaign([NumpyReference()], Settings(max_examples=3, known_dir=str(mine)))

@@ -64,6 +64,9 @@ Optional, cost
     computed (as NumPy arrays: one per input for a VJP or an HVP, one per output for a JVP): advalidate compares them
     with the values it checked, and a difference beyond half the dtype's digits is an ``error`` finding ("work was
     counted on other code than the checked one"). The PyTorch backend and the autograd plug-in give them.
+    A program whose work the backend cannot count faithfully (a loop whose trip count only running it tells): ``work``
+    raises :class:`NotCounted` with the reason, and that example's cost is "not measured" (the report counts such
+    examples per cell), never a finding and never a made-up number; any other exception is an ``error`` finding.
 
 Optional, forward mode (a backend without them is "not supported" in that mode, never an error):
 ``jvp(function, inputs, tangents) -> JVP``
@@ -207,8 +210,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["VJP", "JVP", "HVP", "Work", "Backend", "supports", "supports_mode", "MODES", "HVP_METHODS", "modes_of",
-           "hvp_methods_of", "work_modes_of"]
+__all__ = ["VJP", "JVP", "HVP", "Work", "NotCounted", "Backend", "supports", "supports_mode", "MODES", "HVP_METHODS",
+           "modes_of", "hvp_methods_of", "work_modes_of"]
 
 MODES = ("vjp", "jvp", "hvp")
 """The modes of AD advalidate checks: reverse (``vjp``, every backend), forward (``jvp``) and second order
@@ -240,6 +243,13 @@ class HVP:
 
     outputs: list[np.ndarray]
     hvps: list[np.ndarray]
+
+
+class NotCounted(Exception):
+    """Raised by ``work``, ``jvp_work`` or ``hvp_work`` when the backend cannot count this program's work faithfully
+    (its message says why: a loop whose trip count only running it tells, say): the example's cost is "not measured",
+    counted as such in the report, never a finding and never a made-up number. Any other exception is an ``error``
+    finding ("work counting failed")."""
 
 
 @dataclass(frozen=True)

@@ -167,12 +167,18 @@ def _jvp_failure(backend, fn, xs, ws, oracle):
             f"error/tolerance {verdict.ratio:.3g}", verdict.ratio)
 
 
-def _reproduction(backend, fn, xs, vs) -> str:
-    """The program as the backend ran it, and the point and cotangents as NumPy arrays (exact values)."""
+def _reproduction(backend, fn, xs, vs, ws=None) -> str:
+    """The program as the backend ran it, and the point and cotangents (forward mode: the tangents w, one per input)
+    as NumPy arrays (exact values)."""
     dialect = getattr(backend, "dialect", None) or DIALECTS["numpy"]
     data = [f"x{i} = np.array({np.asarray(x).tolist()!r}, dtype=np.{fn.dtype})" for i, x in enumerate(xs)]
-    data += [f"v{i} = np.array({np.asarray(v).tolist()!r}, dtype=np.{fn.dtype})" for i, v in enumerate(vs)]
-    return (f"{render(fn, dialect)}\n# the point x and the output cotangents v (NumPy; convert them to the library's "
+    if ws is None:
+        data += [f"v{i} = np.array({np.asarray(v).tolist()!r}, dtype=np.{fn.dtype})" for i, v in enumerate(vs)]
+        what = "the output cotangents v"
+    else:
+        data += [f"w{i} = np.array({np.asarray(w).tolist()!r}, dtype=np.{fn.dtype})" for i, w in enumerate(ws)]
+        what = "the input tangents w of forward mode (J·w)"
+    return (f"{render(fn, dialect)}\n# the point x and {what} (NumPy; convert them to the library's "
             f"arrays)\nimport numpy as np\n" + "\n".join(data) + "\n")
 
 
@@ -254,7 +260,7 @@ def run_check(backend, check: Check, points: int = 3, seed: int = 0) -> Outcome:
             judged += 1
             worst = max(worst, ratio if math.isfinite(ratio) else 0.0)
             if kind is not None:
-                return Outcome(check.id, "fail", kind, detail, ratio, _reproduction(backend, fn, xs, vs))
+                return Outcome(check.id, "fail", kind, detail, ratio, _reproduction(backend, fn, xs, vs, ws))
             continue
         try:
             saturated = _saturated(fn, xs)
