@@ -87,16 +87,11 @@ def main(args) -> int:
 
 
 def _from_target(target: str, name: str):
-    """The backend at ``target`` ("module:attr", a class or an instance), validated; it must be called ``name``."""
-    from .backends.registry import BackendLoadError, load_target, validate
+    """The backend at ``target`` ("module:attr", a class or an instance), registered by its path as ``advalidate run
+    --backend module:attr`` registers it; it must be the finding's backend, ``name``."""
+    from .backends.registry import BackendLoadError, default_registry
 
-    obj = load_target(target)
-    try:
-        backend = validate(obj() if isinstance(obj, type) else obj, repr(target))
-    except AdvalidateError:
-        raise
-    except Exception as e:  # constructing a backend under development may raise anything
-        raise BackendLoadError(f"constructing it raised {type(e).__name__}: {e}") from e
+    backend = default_registry().register_path(target).backend
     if backend.name != name:
         raise BackendLoadError(f"it is the backend {backend.name!r}, the finding's is {name!r}")
     return backend
