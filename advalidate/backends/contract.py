@@ -197,7 +197,10 @@ To check a backend against the oracle, one line in its own test suite::
     run_conformance(MyBackend)          # out="conformance": where its results, report and scripts go
 
 (an AssertionError lists each unexpected finding with its minimal function, the files written and the
-``advalidate replay ... --backend module:MyBackend`` line that reruns it), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME`` (``-k primitive`` for the per-primitive
+``advalidate replay ... --backend module:MyBackend`` line that reruns it; ``run_conformance(MyBackend, probes=False,
+modes=("vjp",))`` takes the campaign's settings; each ``results.json`` field, a finding's ``kind``, ``mode``,
+``signature``, ``known``, ``function``, ``inputs``, ``cotangents``, ``tangents`` among them, is described in
+``advalidate/schema/results.schema.json``), or ``pytest --pyargs advalidate.conformance --advalidate-backend NAME`` (``-k primitive`` for the per-primitive
 suite alone; ``--advalidate-max-examples N``, ``--advalidate-seed N``, ``--advalidate-dtype float32``,
 ``--advalidate-special``, ``--advalidate-out DIR``, ``--advalidate-known-dir DIR``: ``pytest --help`` lists them all),
 or, before it has an entry point,
