@@ -217,3 +217,17 @@ def test_xlogy_of_a_scalar_and_a_vector_has_no_gradient():
     for op in (pt.special.xlogy, pt.special.xlog1py):  # XLog1PY, its twin, the same
         with pytest.raises(ValueError, match="returned a term with 1 dimensions, but 0 are required"):
             pytensor.grad(op(a, b).sum(), [a, b])
+
+
+def test_pad_edge_miscount_carries_into_second_order():
+    """H_v·u of exp(pad(x, (0, 0), mode='edge')) by forward over reverse (pushforward of pytensor.grad) at x = 0.25,
+    v = u = 0.125: exactly v·u·exp(x) = 0.0200629; PyTensor gives twice that (the edge entry counted twice)."""
+    from pytensor.gradient import pushforward
+
+    x, v, u = pt.vector("x"), pt.vector("v"), pt.vector("u")
+    grad = pytensor.grad((v * pt.exp(pt.pad(x, [(0, 0)], mode="edge"))).sum(), x)
+    (hvp,) = _compile([x, v, u], pushforward([grad], [x], [u]))(np.array([0.25]), np.array([0.125]),
+                                                               np.array([0.125]))
+    exact = float(mpmath.mpf(0.125) * 0.125 * mpmath.exp(mpmath.mpf(0.25)))
+    print(f"\npad edge H_v·u: {hvp} exact {exact}")
+    np.testing.assert_allclose(hvp, [2 * exact], rtol=1e-14)
