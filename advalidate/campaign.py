@@ -134,6 +134,7 @@ class Campaign:
         self.interrupted = False
         self.complete = False
         self._last_checkpoint = time.time()
+        self._checkpointed = False  # a checkpoint was handed results (the first finding's is never held back)
         # the default strategy runs the coverage schedule (advalidate.coverage): probes, then focused rounds
         # (a focused campaign runs the schedule's rounds around its primitives even without the probes)
         scheduled = strategy is None and (self.settings.probes or self.settings.primitives is not None) and \
@@ -364,10 +365,13 @@ class Campaign:
 
     def _save(self, after_finding: bool = False):
         every = self.checkpoint_every
-        if after_finding and every is not None and time.time() - self._last_checkpoint < every:
+        # the first finding is written at once (a partial results.json exists as soon as there is something to
+        # keep); later ones at most every ``checkpoint_every`` seconds
+        if after_finding and every is not None and self._checkpointed and time.time() - self._last_checkpoint < every:
             return
         if self.checkpoint:
             self.checkpoint(self.results())
+            self._checkpointed = True
         self._last_checkpoint = time.time()
 
     def _database(self, probe=None):

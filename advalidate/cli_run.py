@@ -85,7 +85,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 DEFAULT_SPECIAL_SHARE = 0.25  # the default run: a quarter of the examples at special points, the rest regular
-CHECKPOINT_SECONDS = 30.0  # results.json is rewritten at most this often during a run (a SIGKILL loses at most that much)
+CHECKPOINT_SECONDS = 30.0  # results.json: the first finding at once, then at most this often (a SIGKILL loses at most that)
 
 
 def default_examples(args) -> int:
